@@ -1,0 +1,240 @@
+"""`Experiment`: one validated, immutable set of values for every parameter in `params.PARAMS`."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .params import (
+    BY_NAME,
+    CLASSIFY_LOSSES,
+    FEATURES,
+    PARAMS,
+    REGRESS_LOSSES,
+    Effect,
+    Kind,
+    Param,
+)
+
+SEED_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+class ConfigError(ValueError):
+    """A parameter value that cannot be used. `key` names the parameter."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def _bounds_text(p: Param) -> str:
+    return f"between {_num(p.min)} and {_num(p.max)}"
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def coerce(p: Param, value: Any) -> Any:
+    """Check one value against its table entry and return it in canonical Python form.
+
+    Accepts Python values (from JSON or code), not URL strings: see `urlcodec` for those.
+    Lists come back as tuples so that an `Experiment` is hashable and immutable.
+    """
+    k = p.kind
+    if k is Kind.BOOL:
+        if not isinstance(value, bool):
+            raise ConfigError(p.name, f"must be true or false, got {value!r}")
+        return value
+    if k in (Kind.FLOAT, Kind.INT):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(p.name, f"must be a number {_bounds_text(p)}, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(p.name, f"must be a finite number {_bounds_text(p)}")
+        if k is Kind.INT:
+            if float(value) != int(value):
+                raise ConfigError(p.name, f"must be a whole number {_bounds_text(p)}")
+            value = int(value)
+        else:
+            value = float(value)
+        if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
+            raise ConfigError(p.name, f"must be {_bounds_text(p)}, got {_num(value)}")
+        return value
+    if k is Kind.CHOICE:
+        if value not in p.choices:
+            raise ConfigError(p.name, f"must be one of {', '.join(p.choices)}; got {value!r}")
+        return value
+    if k is Kind.STRING:
+        if not isinstance(value, str) or not SEED_PATTERN.match(value):
+            raise ConfigError(p.name, "must be letters, digits, '.', '_' or '-'")
+        if not p.min_len <= len(value) <= (p.max_len or 10**9):
+            raise ConfigError(p.name, f"must have {p.min_len} to {p.max_len} characters")
+        return value
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(p.name, f"must be a list, got {value!r}")
+    if p.max_len is not None and len(value) > p.max_len:
+        raise ConfigError(p.name, f"has {len(value)} entries; at most {p.max_len} allowed")
+    if k is Kind.INT_LIST:
+        out = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
+                raise ConfigError(p.name, f"entries must be whole numbers, got {v!r}")
+            if not p.min <= v <= p.max:
+                raise ConfigError(p.name, f"entries must be {_bounds_text(p)}, got {_num(v)}")
+            out.append(int(v))
+        return tuple(out)
+    if k is Kind.CHOICE_LIST:
+        for v in value:
+            if v not in p.choices:
+                raise ConfigError(p.name, f"entries must be one of {', '.join(p.choices)}")
+        return tuple(value)
+    if k is Kind.INDEX_LIST:
+        out = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(p.name, f"entries must be non-negative whole numbers, got {v!r}")
+            out.append(v)
+        return tuple(sorted(set(out)))
+    if k is Kind.POINTS:
+        out = []
+        for pt in value:
+            if not isinstance(pt, (list, tuple)) or len(pt) != 3:
+                raise ConfigError(p.name, f"each point must be [x, y, label], got {pt!r}")
+            x, y, label = pt
+            for c in (x, y):
+                if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c):
+                    raise ConfigError(p.name, f"coordinates must be finite numbers, got {c!r}")
+                if not -6.0 <= c <= 6.0:
+                    raise ConfigError(p.name, "coordinates must be between -6 and 6")
+            if isinstance(label, bool) or not isinstance(label, (int, float)):
+                raise ConfigError(p.name, f"labels must be numbers, got {label!r}")
+            out.append((round(float(x), 3), round(float(y), 3), float(label)))
+        return tuple(out)
+    raise AssertionError(f"unhandled kind {k}")
+
+
+class Experiment(Mapping[str, Any]):
+    """A complete, validated experiment: every parameter has a value.
+
+    Read values as `exp["learningRate"]` or `exp.learningRate`; derive a changed copy with
+    `exp.replace(learningRate=0.1)`. Cross-parameter rules (loss vs. problem, batch vs. data
+    size, feature count) are checked here too, so an `Experiment` is always trainable.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | None = None, **kwargs: Any):
+        given = dict(values or {}, **kwargs)
+        unknown = sorted(set(given) - set(BY_NAME))
+        if unknown:
+            raise ConfigError(unknown[0], "is not a parameter")
+        merged = {}
+        for p in PARAMS:
+            merged[p.name] = coerce(p, given[p.name]) if p.name in given else p.default
+        object.__setattr__(self, "_values", merged)
+        self._check_together()
+
+    def _check_together(self) -> None:
+        v = self._values
+        if not any(v[f] for f in FEATURES):
+            raise ConfigError("x", "at least one input feature must be on")
+        loss = v["loss"]
+        if v["problem"] == "classification" and loss not in ("auto",) + CLASSIFY_LOSSES:
+            raise ConfigError("loss", f"{loss} is a regression loss; use softmax or hinge")
+        if v["problem"] == "regression" and loss not in ("auto",) + REGRESS_LOSSES:
+            raise ConfigError("loss", f"{loss} is a classification loss; use mse, mae or huber")
+        acts = v["layerActivations"]
+        if acts and len(acts) != len(v["networkShape"]):
+            raise ConfigError(
+                "layerActivations",
+                f"has {len(acts)} entries but networkShape has {len(v['networkShape'])} layers",
+            )
+        for x, y, label in v["points"]:
+            if v["problem"] == "classification" and (
+                label != int(label) or not 0 <= label < self.num_classes
+            ):
+                raise ConfigError("points", f"labels must be 0 to {self.num_classes - 1}")
+
+    # --- Mapping -------------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("Experiment is immutable; use replace()")
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._values.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Experiment) and self._values == other._values
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self._values.items() if v != BY_NAME[k].default}
+        return f"Experiment({changed})"
+
+    def replace(self, **changes: Any) -> Experiment:
+        return Experiment({**self._values, **changes})
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values (lists, not tuples)."""
+        return {
+            k: [list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v
+            for k, v in self._values.items()
+        }
+
+    # --- derived -------------------------------------------------------------------------
+    @property
+    def is_classification(self) -> bool:
+        return self._values["problem"] == "classification"
+
+    @property
+    def data_name(self) -> str:
+        return self._values["dataset"] if self.is_classification else self._values["regDataset"]
+
+    @property
+    def num_classes(self) -> int:
+        """Output classes (1 for regression)."""
+        if not self.is_classification:
+            return 1
+        d = self._values["dataset"]
+        if d == "blobs":
+            return self._values["numClasses"]
+        return 3 if d == "spiral3" else 2
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(f for f in FEATURES if self._values[f])
+
+    @property
+    def loss_name(self) -> str:
+        loss = self._values["loss"]
+        if loss == "auto":
+            return "softmax" if self.is_classification else "mse"
+        return loss
+
+    @property
+    def layer_activations(self) -> tuple[str, ...]:
+        return self._values["layerActivations"] or (self._values["activation"],) * len(
+            self._values["networkShape"]
+        )
+
+    def changes_from(self, other: Experiment) -> dict[str, Effect]:
+        """The parameters that differ from `other`, with what each change does."""
+        return {k: BY_NAME[k].effect for k in self._values if self._values[k] != other[k]}

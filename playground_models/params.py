@@ -1,0 +1,208 @@
+"""The one table of experiment parameters.
+
+Every hyperparameter of the 2-D lab is one `Param` entry below. The table drives validation
+(`Experiment`), the share-URL codec (`urlcodec`), the JSON schema the server publishes, and the
+controls the page builds. Adding a hyperparameter is one entry here plus its effect.
+
+Names are the share-URL keys: TF Playground's where the concept is the same (`learningRate`,
+`networkShape`, ...), netplay's own beside them (`dropout`, `optimizer`, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Kind(str, Enum):
+    """How a value is typed in the URL and on the page."""
+
+    FLOAT = "float"
+    INT = "int"
+    BOOL = "bool"
+    CHOICE = "choice"
+    INT_LIST = "int_list"  # e.g. networkShape=4,2
+    CHOICE_LIST = "choice_list"  # e.g. layerActivations=relu,tanh
+    STRING = "string"  # the seed
+    POINTS = "points"  # user-placed points: x,y,label;x,y,label
+    INDEX_LIST = "index_list"  # removed generated points: 3,17,42
+
+
+class Effect(str, Enum):
+    """What a change of the parameter does to a running trainer."""
+
+    LIVE = "live"  # applied mid-training, weights kept
+    REBUILD = "rebuild"  # data/model rebuilt from the same seed
+    VIEW = "view"  # display only; training is untouched
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: Kind
+    default: Any
+    effect: Effect
+    group: str  # where the page puts it: data, features, network, training, view
+    label: str
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    max_len: int | None = None  # lists: most entries; strings: most characters
+    min_len: int = 0
+    unit: str = ""
+    # Suggested values for a select on the page (TF Playground's dropdown steps).
+    steps: tuple[float, ...] = ()
+    # Applies only when another parameter has one of these values, e.g. {"problem": ("classification",)}.
+    only_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def schema(self) -> dict[str, Any]:
+        """A JSON-ready description for the page and `/api/schema`."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind.value,
+            "default": list(self.default) if isinstance(self.default, tuple) else self.default,
+            "effect": self.effect.value,
+            "group": self.group,
+            "label": self.label,
+            "help": self.help,
+        }
+        for key in ("min", "max", "max_len", "unit"):
+            value = getattr(self, key)
+            if value not in (None, ""):
+                out[key] = value
+        if self.min_len:
+            out["min_len"] = self.min_len
+        if self.choices:
+            out["choices"] = list(self.choices)
+        if self.steps:
+            out["steps"] = list(self.steps)
+        if self.only_when:
+            out["only_when"] = {k: list(v) for k, v in self.only_when.items()}
+        return out
+
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leakyrelu", "elu", "gelu", "sine")
+CLASSIFY_DATASETS = (
+    "circle", "xor", "gauss", "spiral", "moons", "checkerboard", "blobs", "spiral3", "random",
+)
+REGRESS_DATASETS = ("reg-plane", "reg-gauss", "reg-sine")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam")
+CLASSIFY_LOSSES = ("softmax", "hinge")
+REGRESS_LOSSES = ("mse", "mae", "huber")
+FEATURES = ("x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
+
+# TF Playground's dropdown values, kept as the page's suggested steps.
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
+REG_RATES = (0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
+
+CLASSIFY = {"problem": ("classification",)}
+REGRESS = {"problem": ("regression",)}
+
+P, K, E = Param, Kind, Effect
+
+PARAMS: tuple[Param, ...] = (
+    # --- data ---------------------------------------------------------------------------
+    P("problem", K.CHOICE, "classification", E.REBUILD, "data", "Problem type",
+      "Classify points into classes, or regress a real value.",
+      choices=("classification", "regression")),
+    P("dataset", K.CHOICE, "circle", E.REBUILD, "data", "Dataset",
+      "Which 2-D classification data to generate.", choices=CLASSIFY_DATASETS,
+      only_when=CLASSIFY),
+    P("regDataset", K.CHOICE, "reg-plane", E.REBUILD, "data", "Dataset",
+      "Which regression data to generate; reg-sine is the 1-D curve y = x·sin x.",
+      choices=REGRESS_DATASETS, only_when=REGRESS),
+    P("numClasses", K.INT, 3, E.REBUILD, "data", "Classes",
+      "Number of classes of the blobs dataset.", min=2, max=6,
+      only_when={"dataset": ("blobs",)}),
+    P("numSamples", K.INT, 500, E.REBUILD, "data", "Samples",
+      "Points generated in all, before the train/test split.", min=50, max=5000),
+    P("percTrainData", K.INT, 50, E.REBUILD, "data", "Training data",
+      "Share of the points used for training; the rest is the test set.",
+      min=10, max=90, unit="%"),
+    P("noise", K.INT, 0, E.REBUILD, "data", "Noise",
+      "TF Playground's noise: label noise for circle/xor/plane, spread for gauss, "
+      "jitter for spiral.", min=0, max=80, unit="%"),
+    P("jitter", K.FLOAT, 0.0, E.REBUILD, "data", "Input jitter",
+      "Gaussian noise added to every point's position (standard deviation, data units).",
+      min=0.0, max=3.0),
+    P("labelFlip", K.FLOAT, 0.0, E.REBUILD, "data", "Label flips",
+      "Fraction of training labels flipped to a wrong class.", min=0.0, max=0.5,
+      only_when=CLASSIFY),
+    P("seed", K.STRING, "1", E.REBUILD, "data", "Seed",
+      "Seeds the data, the initial weights, the shuffling and dropout.", max_len=32,
+      min_len=1),
+    P("points", K.POINTS, (), E.REBUILD, "data", "Added points",
+      "Points placed by hand, added to the training set: x,y,label;...", max_len=500),
+    P("removed", K.INDEX_LIST, (), E.REBUILD, "data", "Removed points",
+      "Indices of generated points removed by hand.", max_len=5000),
+    # --- features -----------------------------------------------------------------------
+    P("x", K.BOOL, True, E.REBUILD, "features", "X₁", "Input feature x₁."),
+    P("y", K.BOOL, True, E.REBUILD, "features", "X₂", "Input feature x₂."),
+    P("xSquared", K.BOOL, False, E.REBUILD, "features", "X₁²", "Input feature x₁²."),
+    P("ySquared", K.BOOL, False, E.REBUILD, "features", "X₂²", "Input feature x₂²."),
+    P("xTimesY", K.BOOL, False, E.REBUILD, "features", "X₁X₂", "Input feature x₁·x₂."),
+    P("sinX", K.BOOL, False, E.REBUILD, "features", "sin(X₁)", "Input feature sin x₁."),
+    P("sinY", K.BOOL, False, E.REBUILD, "features", "sin(X₂)", "Input feature sin x₂."),
+    P("preprocess", K.CHOICE, "none", E.REBUILD, "features", "Preprocessing",
+      "Center or standardize the features, with statistics of the training set only.",
+      choices=("none", "center", "standardize")),
+    # --- network ------------------------------------------------------------------------
+    P("networkShape", K.INT_LIST, (4, 2), E.REBUILD, "network", "Hidden layers",
+      "Neurons in each hidden layer.", min=1, max=64, max_len=8),
+    P("activation", K.CHOICE, "tanh", E.REBUILD, "network", "Activation",
+      "Activation of the hidden layers.", choices=ACTIVATIONS),
+    P("layerActivations", K.CHOICE_LIST, (), E.REBUILD, "network", "Per-layer activations",
+      "Overrides the activation layer by layer (empty: all use Activation).",
+      choices=ACTIVATIONS, max_len=8),
+    P("init", K.CHOICE, "tf", E.REBUILD, "network", "Initialization",
+      "tf: U(−0.5, 0.5) weights and 0.1 biases, as TF Playground; small: N(0, 0.01²); "
+      "xavier; he.", choices=("tf", "small", "xavier", "he")),
+    P("initZero", K.BOOL, False, E.REBUILD, "network", "Zero init",
+      "TF Playground's switch: every weight and bias starts at 0."),
+    P("dropout", K.FLOAT, 0.0, E.LIVE, "network", "Dropout",
+      "Probability of dropping each hidden neuron during training.", min=0.0, max=0.9),
+    P("loss", K.CHOICE, "auto", E.LIVE, "network", "Loss",
+      "auto: softmax for classification, mse for regression.",
+      choices=("auto",) + CLASSIFY_LOSSES + REGRESS_LOSSES),
+    # --- training -----------------------------------------------------------------------
+    P("optimizer", K.CHOICE, "sgd", E.LIVE, "training", "Optimizer",
+      "The update rule.", choices=OPTIMIZERS),
+    P("learningRate", K.FLOAT, 0.03, E.LIVE, "training", "Learning rate",
+      "Step size of each update.", min=1e-6, max=10.0, steps=LEARNING_RATES),
+    P("momentum", K.FLOAT, 0.9, E.LIVE, "training", "Momentum",
+      "Momentum of the momentum and Nesterov optimizers.", min=0.0, max=0.999,
+      only_when={"optimizer": ("momentum", "nesterov")}),
+    P("batchSize", K.INT, 10, E.LIVE, "training", "Batch size",
+      "Training points per update.", min=1, max=1000),
+    P("regularization", K.CHOICE, "none", E.LIVE, "training", "Regularization",
+      "Penalty on the weights (never the biases): L1 = λ·Σ|w|, L2 = ½λ·Σw².",
+      choices=("none", "L1", "L2")),
+    P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", "Regularization rate λ",
+      "Strength of the penalty.", min=0.0, max=10.0, steps=REG_RATES),
+    # --- view ---------------------------------------------------------------------------
+    P("showTestData", K.BOOL, False, E.VIEW, "view", "Show test data",
+      "Draw the test points over the boundary."),
+    P("discretize", K.BOOL, False, E.VIEW, "view", "Discretize output",
+      "Draw the boundary with hard class colours."),
+    P("knn", K.INT, 0, E.VIEW, "view", "k-NN baseline",
+      "Show the k-nearest-neighbour boundary of the same training data (0: off).",
+      min=0, max=50),
+    P("gridSize", K.INT, 100, E.VIEW, "view", "Grid resolution",
+      "Cells per side of the decision-boundary grid.", min=20, max=200),
+    P("hideText", K.BOOL, False, E.VIEW, "view", "Hide text",
+      "Hide the header and the explanations, for embedding."),
+    P("lang", K.CHOICE, "en", E.VIEW, "view", "Language", "Page language.",
+      choices=("en", "zh")),
+)
+
+BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
+
+# TF Playground keys that mean nothing here; accepted silently so its links open cleanly.
+VESTIGIAL_KEYS = frozenset({"cosX", "cosY", "collectStats", "tutorial"})
+
+# Hard limits on a model, beside the per-parameter bounds above.
+MAX_PARAMETERS = 100_000
+
+DOMAIN = (-6.0, 6.0)  # the 2-D data domain, as TF Playground's

@@ -1,0 +1,181 @@
+"""Share URLs: parse `?query` or TF Playground's `#hash` into an `Experiment`, and back.
+
+The canonical form lists every parameter in table order (empty lists left out), then the
+`_hide` keys sorted, so the same experiment always gives the same string and parsing it gives
+the same experiment back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit
+
+from .experiment import ConfigError, Experiment, coerce
+from .params import BY_NAME, PARAMS, VESTIGIAL_KEYS, Kind, Param
+
+# Controls that are not parameters but can still be hidden with `<name>_hide=true`
+# (TF Playground's classroom names, plus netplay's own buttons).
+HIDEABLE_CONTROLS = frozenset(
+    {"playButton", "stepButton", "resetButton", "reseedButton", "speed", "numHiddenLayers",
+     "shareButton", "dataEditing", "lessons"}
+    | {f"numNodes{i}" for i in range(1, 9)}
+)
+
+
+@dataclass
+class SharedState:
+    """What a share link holds: the experiment, hidden controls, and what was wrong with it."""
+
+    experiment: Experiment
+    hidden: frozenset[str] = frozenset()
+    warnings: list[str] = field(default_factory=list)  # unknown keys, ignored
+    errors: list[ConfigError] = field(default_factory=list)  # bad values, left at default
+
+
+def split_pairs(text: str) -> list[tuple[str, str]]:
+    """Key/value pairs from a URL, a `?query`, a `#hash` or a bare `a=1&b=2`; hash last."""
+    text = text.strip()
+    parts: list[str] = []
+    if "://" in text:
+        u = urlsplit(text)
+        parts = [u.query, u.fragment]
+    else:
+        head, _, frag = text.partition("#")
+        parts = [head.lstrip("?"), frag]
+    pairs = []
+    for part in parts:
+        for item in part.split("&"):
+            if not item:
+                continue
+            key, _, value = item.partition("=")
+            pairs.append((unquote_plus(key), unquote_plus(value)))
+    return pairs
+
+
+def _parse_number(p: Param, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(p.name, f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(p.name, f"must be a finite number, got {text!r}")
+    return value
+
+
+def parse_value(p: Param, text: str) -> Any:
+    """Turn one URL string into a checked Python value for parameter `p`."""
+    k = p.kind
+    if k is Kind.BOOL:
+        low = text.lower()
+        if low in ("true", "1"):
+            return True
+        if low in ("false", "0"):
+            return False
+        raise ConfigError(p.name, f"must be true or false, got {text!r}")
+    if k in (Kind.FLOAT, Kind.INT):
+        value = _parse_number(p, text)
+        if k is Kind.INT and value.is_integer():
+            value = int(value)
+        return coerce(p, value)
+    if k is Kind.CHOICE:
+        if p.name == "regularization":
+            text = {"l1": "L1", "l2": "L2", "": "none"}.get(text.lower(), text)
+        return coerce(p, text)
+    if k is Kind.STRING:
+        return coerce(p, text)
+    items = [t for t in text.split(";" if k is Kind.POINTS else ",") if t != ""]
+    if k is Kind.INT_LIST or k is Kind.INDEX_LIST:
+        values = []
+        for t in items:
+            try:
+                values.append(int(t))
+            except ValueError:
+                raise ConfigError(p.name, f"entries must be whole numbers, got {t!r}") from None
+        return coerce(p, values)
+    if k is Kind.CHOICE_LIST:
+        return coerce(p, items)
+    if k is Kind.POINTS:
+        points = []
+        for t in items:
+            fields = t.split(",")
+            if len(fields) != 3:
+                raise ConfigError(p.name, f"each point must be x,y,label; got {t!r}")
+            points.append([_parse_number(p, f) for f in fields])
+        return coerce(p, points)
+    raise AssertionError(f"unhandled kind {k}")
+
+
+def format_value(p: Param, value: Any) -> str:
+    k = p.kind
+    if k is Kind.BOOL:
+        return "true" if value else "false"
+    if k is Kind.FLOAT:
+        return _short(value)
+    if k in (Kind.INT_LIST, Kind.INDEX_LIST, Kind.CHOICE_LIST):
+        return ",".join(str(v) for v in value)
+    if k is Kind.POINTS:
+        return ";".join(",".join(_short(c) for c in pt) for pt in value)
+    return str(value)
+
+
+def _short(x: float) -> str:
+    """The shortest text that reads back as the same float; whole numbers without '.0'."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def parse(text: str, *, strict: bool = False) -> SharedState:
+    """Read a share link. Unknown keys become warnings; bad values become errors.
+
+    With `strict=True` the first bad value raises `ConfigError`; otherwise the bad key is left
+    at its default and reported in `errors`, and the rest of the link still applies.
+    """
+    values: dict[str, Any] = {}
+    hidden: set[str] = set()
+    warnings: list[str] = []
+    errors: list[ConfigError] = []
+    for key, text_value in split_pairs(text):
+        if key.endswith("_hide"):
+            base = key[: -len("_hide")]
+            if base in BY_NAME or base in HIDEABLE_CONTROLS:
+                if text_value.lower() in ("true", "1"):
+                    hidden.add(base)
+            else:
+                warnings.append(f"unknown control {base!r} in {key}, ignored")
+            continue
+        if key in VESTIGIAL_KEYS:
+            continue
+        p = BY_NAME.get(key)
+        if p is None:
+            warnings.append(f"unknown key {key!r}, ignored")
+            continue
+        try:
+            values[key] = parse_value(p, text_value)
+        except ConfigError as err:
+            if strict:
+                raise
+            errors.append(err)
+    while True:
+        try:
+            exp = Experiment(values)
+            break
+        except ConfigError as err:
+            if strict or err.key not in values:
+                raise
+            errors.append(err)
+            del values[err.key]
+    return SharedState(exp, frozenset(hidden), warnings, errors)
+
+
+def serialize(exp: Experiment, hidden: frozenset[str] | set[str] = frozenset()) -> str:
+    """The canonical `key=value&...` string (no leading '?' or '#')."""
+    parts = []
+    for p in PARAMS:
+        value = exp[p.name]
+        if isinstance(value, tuple) and not value and p.name != "networkShape":
+            continue
+        parts.append(f"{p.name}={format_value(p, value)}")
+    parts += [f"{name}_hide=true" for name in sorted(hidden)]
+    return "&".join(parts)
