@@ -1,0 +1,129 @@
+// Editing the data by clicking on the output: click adds a point of the selected class,
+// shift-click the other class, ctrl/⌘-click removes the nearest point. Edits are ordinary
+// `update`s of the `points` and `removed` parameters, so they travel in the share URL.
+
+import { numClasses } from './state.js';
+
+const REMOVE_RADIUS = 0.6; // data units: a ctrl-click farther than this from any point does nothing
+
+function round3(v) {
+  return Math.round(v * 1000) / 1000;
+}
+
+/** Nearest point of a flat [n, 3] array to (x, y): {i, d}. */
+function nearest(arr, x, y, yIndex = 1) {
+  let best = { i: -1, d: Infinity };
+  if (!arr) return best;
+  for (let i = 0; i < arr.length; i += 3) {
+    const d = Math.hypot(arr[i] - x, arr[i + yIndex] - y);
+    if (d < best.d) best = { i: i / 3, d };
+  }
+  return best;
+}
+
+export class DataEditor {
+  /** `view` is the MapView of the output, `picker` the element holding the class buttons. */
+  constructor(view, state, picker, { onChange, onNotice }) {
+    this.view = view;
+    this.state = state;
+    this.picker = picker;
+    this.onChange = onChange;
+    this.onNotice = onNotice;
+    this.selected = 1;
+    view.canvas.addEventListener('click', (ev) => this.click(ev));
+    view.canvas.addEventListener('contextmenu', (ev) => { if (ev.ctrlKey) ev.preventDefault(); });
+  }
+
+  /** Rebuild the class picker when the number of classes changes. */
+  sync() {
+    const k = numClasses(this.state);
+    const key = `${k}`;
+    if (this.key === key) return;
+    this.key = key;
+    if (this.selected >= Math.max(k, 2)) this.selected = 1;
+    this.picker.replaceChildren();
+    const label = document.createElement('span');
+    label.className = 'picker-label';
+    label.textContent = k === 1 ? 'Click adds value' : 'Click adds';
+    this.picker.append(label);
+    const choices = k === 1 ? [[1, '+1'], [0, '−1']] : Array.from({ length: k }, (_, i) => [i, `class ${i}`]);
+    for (const [value, text] of choices) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = `swatch swatch-${k === 1 ? (value ? 'pos' : 'neg') : value}`;
+      b.title = `Click on the plot adds ${text}`;
+      b.setAttribute('aria-label', b.title);
+      b.dataset.value = value;
+      b.addEventListener('click', () => { this.selected = value; this.paint(); });
+      this.picker.append(b);
+    }
+    this.paint();
+  }
+
+  paint() {
+    for (const b of this.picker.querySelectorAll('.swatch')) {
+      b.classList.toggle('selected', Number(b.dataset.value) === this.selected);
+    }
+  }
+
+  labelFor(shift) {
+    const k = numClasses(this.state);
+    if (k === 1) return (shift ? !this.selected : this.selected) ? 1 : -1;
+    if (!shift) return this.selected;
+    return k === 2 ? 1 - this.selected : (this.selected + 1) % k;
+  }
+
+  click(ev) {
+    const cfg = this.state.config;
+    if (!cfg || this.state.hidden.has('dataEditing')) return;
+    const rect = this.view.canvas.getBoundingClientRect();
+    const px = ev.clientX - rect.left;
+    const py = ev.clientY - rect.top;
+    const g = this.view.geom;
+    if (px < g.pad || py < g.pad || px > g.pad + g.size || py > g.pad + g.size) return;
+    const oneD = !!this.state.data?.oneD;
+    let [x, y] = g.toData(px, py);
+    let value = null;
+    if (oneD) {
+      value = this.view.toDataY ? this.view.toDataY(py) : y;
+      y = 0;
+    }
+    if (ev.ctrlKey || ev.metaKey) this.remove(x, oneD ? value : y, oneD);
+    else {
+      const label = oneD ? round3(value) : this.labelFor(ev.shiftKey);
+      const max = this.state.byName.points?.max_len ?? 500;
+      if (cfg.points.length >= max) {
+        this.onNotice(`At most ${max} points can be added by hand.`);
+        return;
+      }
+      this.onChange({ points: [...cfg.points, [round3(x), round3(y), label]] });
+    }
+  }
+
+  remove(x, y, oneD) {
+    const cfg = this.state.config;
+    const data = this.state.data;
+    // Hand-placed points first: they are the ones a learner most often wants to take back.
+    let bestAdded = { i: -1, d: Infinity };
+    cfg.points.forEach(([px, py, label], i) => {
+      const d = Math.hypot(px - x, (oneD ? label : py) - y);
+      if (d < bestAdded.d) bestAdded = { i, d };
+    });
+    const yi = oneD ? 2 : 1;
+    const nTrainGen = (data?.train ? data.train.length / 3 : 0) - cfg.points.length;
+    const tr = nearest(data?.train?.subarray(0, Math.max(0, nTrainGen) * 3), x, y, yi);
+    const te = cfg.showTestData ? nearest(data?.test, x, y, yi) : { i: -1, d: Infinity };
+    const gen = tr.d <= te.d ? { ...tr, set: 'train' } : { ...te, set: 'test' };
+    if (bestAdded.d <= gen.d && bestAdded.d < REMOVE_RADIUS) {
+      this.onChange({ points: cfg.points.filter((_, i) => i !== bestAdded.i) });
+      return;
+    }
+    if (gen.d >= REMOVE_RADIUS) return;
+    const index = data?.[`${gen.set}Index`];
+    if (!index) {
+      this.onNotice('This server does not say which generated point is which, so only points you added can be removed.');
+      return;
+    }
+    this.onChange({ removed: [...cfg.removed, index[gen.i]] });
+  }
+}

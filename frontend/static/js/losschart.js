@@ -1,0 +1,152 @@
+// Loss and accuracy curves whose per-frame cost does not grow with history.
+// Samples go into a fixed-capacity buffer; when it fills, every other sample is dropped and
+// the sampling stride doubles, so the buffer always spans the whole run at bounded resolution.
+// Each redraw walks at most CAPACITY points, however long training has run.
+
+export const CAPACITY = 600;
+
+export class DecimatedSeries {
+  constructor(names, capacity = CAPACITY) {
+    this.names = names;
+    this.capacity = capacity;
+    this.x = new Float64Array(capacity);
+    this.y = Object.fromEntries(names.map((n) => [n, new Float64Array(capacity)]));
+    this.clear();
+  }
+
+  clear() {
+    this.length = 0;
+    this.stride = 1;
+    this.nextX = -Infinity;
+  }
+
+  /** Add one sample at epoch `x` (values may be null for "not available"). */
+  push(x, values) {
+    if (x < this.nextX) return false;
+    if (this.length === this.capacity) this.halve();
+    const i = this.length++;
+    this.x[i] = x;
+    for (const n of this.names) this.y[n][i] = values[n] ?? NaN;
+    this.nextX = x + this.stride;
+    return true;
+  }
+
+  halve() {
+    let j = 0;
+    for (let i = 0; i < this.length; i += 2, j++) {
+      this.x[j] = this.x[i];
+      for (const n of this.names) this.y[n][j] = this.y[n][i];
+    }
+    this.length = j;
+    this.stride *= 2;
+  }
+
+  /** Plain arrays of the samples kept (for tests and export). */
+  toJSON() {
+    const out = [];
+    for (let i = 0; i < this.length; i++) {
+      const row = { epoch: this.x[i] };
+      for (const n of this.names) row[n] = Number.isNaN(this.y[n][i]) ? null : this.y[n][i];
+      out.push(row);
+    }
+    return out;
+  }
+}
+
+const SERIES_STYLE = {
+  train_loss: { color: '#5f6368', dash: [], label: 'train' },
+  test_loss: { color: '#202124', dash: [4, 3], label: 'test' },
+  train_acc: { color: '#0877bd', dash: [], label: 'train' },
+  test_acc: { color: '#0877bd', dash: [4, 3], label: 'test' },
+};
+
+/** A small line chart of some series of a DecimatedSeries. */
+export class LineChart {
+  constructor(canvas, series, names, { log = false, fixedRange = null } = {}) {
+    this.canvas = canvas;
+    this.series = series;
+    this.names = names;
+    this.log = log;
+    this.fixedRange = fixedRange;
+    this.ctx = canvas.getContext('2d');
+    this.resize();
+  }
+
+  setSeries(names, fixedRange = null) {
+    this.names = names;
+    this.fixedRange = fixedRange;
+  }
+
+  resize() {
+    const dpr = window.devicePixelRatio || 1;
+    this.w = this.canvas.clientWidth || 300;
+    this.h = this.canvas.clientHeight || 80;
+    this.canvas.width = Math.round(this.w * dpr);
+    this.canvas.height = Math.round(this.h * dpr);
+    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+
+  draw() {
+    const { ctx, w, h, series: s } = this;
+    ctx.clearRect(0, 0, w, h);
+    const n = s.length;
+    const L = 34, R = 6, T = 6, B = 14;
+    const tf = this.log && !this.fixedRange ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
+    let lo = Infinity, hi = -Infinity;
+    if (this.fixedRange) [lo, hi] = this.fixedRange;
+    else {
+      for (const name of this.names) {
+        const ys = s.y[name];
+        for (let i = 0; i < n; i++) {
+          const v = tf(ys[i]);
+          if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+        }
+      }
+      if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+      if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+      if (!this.log) lo = Math.min(lo, 0);
+    }
+    const x0 = n ? s.x[0] : 0;
+    const x1 = n > 1 ? s.x[n - 1] : x0 + 1;
+    const X = (x) => L + ((x - x0) / (x1 - x0 || 1)) * (w - L - R);
+    const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
+
+    ctx.font = '10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    ctx.fillStyle = '#80868b';
+    ctx.strokeStyle = '#e8eaed';
+    ctx.lineWidth = 1;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const v of [lo, (lo + hi) / 2, hi]) {
+      const y = Math.round(Y(v)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(w - R, y); ctx.stroke();
+      const shown = this.log ? 10 ** v : v;
+      ctx.fillText(shown >= 100 || shown === 0 ? shown.toFixed(0) : shown.toPrecision(2), L - 4, y);
+    }
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(`epoch ${Math.round(x0)}`, L, h);
+    ctx.textAlign = 'right';
+    ctx.fillText(`${Math.round(n ? s.x[n - 1] : 0)}`, w - R, h);
+
+    for (const name of this.names) {
+      const st = SERIES_STYLE[name];
+      const ys = s.y[name];
+      ctx.strokeStyle = st.color;
+      ctx.setLineDash(st.dash);
+      ctx.lineWidth = 1.6;
+      ctx.beginPath();
+      let pen = false;
+      for (let i = 0; i < n; i++) {
+        const v = tf(ys[i]);
+        if (!Number.isFinite(v)) { pen = false; continue; }
+        const px = X(s.x[i]);
+        const py = Y(v);
+        if (pen) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+        pen = true;
+      }
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+  }
+}

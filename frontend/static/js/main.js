@@ -1,0 +1,257 @@
+// Boot and wiring: schema → controls, link → session, socket messages → app state → views.
+// Drawing happens on requestAnimationFrame, at most once per display frame, whatever the
+// socket delivers; views redraw only what a message made dirty.
+
+import { createState, applies } from './state.js';
+import { Connection, PROTOCOL_VERSION } from './protocol.js';
+import { buildControls, applyHidden } from './controls.js';
+import { MapView, outputGrid, knnGrid } from './boundary.js';
+import { DecimatedSeries, LineChart } from './losschart.js';
+import { NetworkView } from './network.js';
+import { RunControls, DEFAULT_SPEED } from './runcontrols.js';
+import { DataEditor } from './dataedit.js';
+import { linkText, hiddenFromLink, writeAddressBar, copyLink } from './urlstate.js';
+import { drawPreview } from './preview.js';
+import { Notices } from './notices.js';
+
+const $ = (id) => document.getElementById(id);
+const state = createState();
+const notices = new Notices($('notices'));
+const series = new DecimatedSeries(['train_loss', 'test_loss', 'train_acc', 'test_acc']);
+const dirty = { output: false, network: false, charts: false, controls: false, rebuild: false };
+let conn = null;
+let controls = null;
+let sessions = 0;        // hellos seen: a second one means the server came back
+let lastEpoch = -1;
+
+async function getJSON(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+function send(type, fields) {
+  if (!conn?.send(type, fields)) notices.show('Not connected to the server yet — try again in a moment.', 'warn');
+}
+
+/** Send parameter changes, keeping dependent values valid (loss vs. problem). */
+function update(changes) {
+  const cfg = state.config;
+  if (!cfg) return;
+  const next = { ...changes };
+  if ('problem' in next && cfg.loss !== 'auto') {
+    const lossP = state.byName.loss;
+    if (lossP) next.loss = 'auto';
+  }
+  send('update', { changes: next });
+}
+
+// --- views ---------------------------------------------------------------------------------
+const output = new MapView($('output'), state);
+const knnView = new MapView($('knn'), state, { axes: false, pointRadius: 2 });
+const lossChart = new LineChart($('loss-chart'), series, ['train_loss', 'test_loss']);
+const network = new NetworkView($('network'), state, {
+  onChange: update,
+  onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = i === null ? 'Output' : 'Neuron output'; },
+});
+const run = new RunControls(state, send);
+const editor = new DataEditor(output, state, $('class-picker'), {
+  onChange: update,
+  onNotice: (t) => notices.show(t, 'info'),
+});
+
+$('log-scale').addEventListener('change', (ev) => { lossChart.log = ev.target.checked; dirty.charts = true; });
+function showCurves(which) {
+  const acc = which === 'acc';
+  lossChart.setSeries(acc ? ['train_acc', 'test_acc'] : ['train_loss', 'test_loss'], acc ? [0, 1] : null);
+  $('tab-loss').classList.toggle('selected', !acc);
+  $('tab-acc').classList.toggle('selected', acc);
+  $('tab-loss').setAttribute('aria-selected', String(!acc));
+  $('tab-acc').setAttribute('aria-selected', String(acc));
+  $('log-scale').parentElement.hidden = acc;
+  dirty.charts = true;
+}
+$('tab-loss').addEventListener('click', () => showCurves('loss'));
+$('tab-acc').addEventListener('click', () => showCurves('acc'));
+$('share').addEventListener('click', async () => {
+  const ok = await copyLink();
+  notices.show(ok ? 'Link copied — whoever opens it gets this exact experiment.' : 'Copy the link from the address bar.', ok ? 'ok' : 'info');
+});
+$('seed').addEventListener('change', (ev) => {
+  const v = ev.target.value.trim();
+  if (v) update({ seed: v });
+});
+$('clear-edits').addEventListener('click', () => update({ points: [], removed: [] }));
+
+// --- metrics -------------------------------------------------------------------------------
+const fmtLoss = (v) => (v === null || v === undefined ? '—' : v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3));
+const fmtAcc = (v) => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)} %`);
+
+function showMetrics(h) {
+  const m = h?.metrics || {};
+  $('train-loss').textContent = fmtLoss(m.train_loss);
+  $('test-loss').textContent = fmtLoss(m.test_loss);
+  $('train-acc').textContent = fmtAcc(m.train_acc);
+  $('test-acc').textContent = fmtAcc(m.test_acc);
+}
+
+// --- messages ------------------------------------------------------------------------------
+function onConfig(msg) {
+  const prevModel = JSON.stringify(state.model);
+  state.config = msg.config;
+  state.query = msg.query || state.query;
+  state.version = msg.version ?? state.version;
+  if (msg.model) state.model = msg.model;
+  for (const w of msg.warnings || []) notices.show(`From the link: ${w}.`, 'warn');
+  const errors = (msg.errors || []).map((e) => e.message || `${e.field}: not usable`);
+  if (errors.length) {
+    notices.show(`Part of this link could not be used, so those settings start at their defaults — ${errors.join('; ')}.`, 'error', 0);
+  }
+  for (const h of msg.hidden || []) state.hidden.add(h);
+  writeAddressBar(state.query, state.hidden);
+  document.body.classList.toggle('hide-text', !!state.config.hideText);
+  $('seed').value = state.config.seed;
+  const edits = (state.config.points?.length || 0) + (state.config.removed?.length || 0);
+  $('edits').hidden = edits === 0;
+  $('edits-count').textContent = `${state.config.points?.length || 0} added, ${state.config.removed?.length || 0} removed`;
+  $('knn-box').hidden = !(state.config.knn > 0);
+  $('knn-k').textContent = state.config.knn;
+  document.body.classList.toggle('classification', state.config.problem === 'classification');
+  if (JSON.stringify(state.model) !== prevModel) dirty.rebuild = true;
+  dirty.controls = dirty.output = dirty.network = true;
+}
+
+function onData({ header, arrays }) {
+  state.data = {
+    train: arrays.train, test: arrays.test, numClasses: header.num_classes, oneD: !!header.one_d,
+    version: header.version, trainIndex: arrays.train_index || null, testIndex: arrays.test_index || null,
+  };
+  $('counts').textContent = `${arrays.train.length / 3} train · ${arrays.test.length / 3} test points`;
+  dirty.output = dirty.rebuild = true;
+}
+
+function onFrame(f) {
+  const h = f.header;
+  if (state.data && h.version < state.data.version) return; // a frame of the model before a rebuild
+  state.frame = f;
+  if (h.epoch < lastEpoch || h.epoch === 0) series.clear();
+  lastEpoch = h.epoch;
+  series.push(h.epoch, h.metrics || {});
+  if (h.state && h.state !== state.runState) { state.runState = h.state; run.sync(); }
+  dirty.output = dirty.network = dirty.charts = true;
+  run.counters(h);
+  showMetrics(h);
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case 'hello':
+      state.limits = msg.limits;
+      run.setLimits(msg.limits);
+      if (msg.protocol !== PROTOCOL_VERSION) {
+        notices.show(`The server speaks protocol ${msg.protocol}; this page speaks ${PROTOCOL_VERSION}.`, 'error');
+        conn.close();
+        return;
+      }
+      sessions++;
+      start();
+      break;
+    case 'config': onConfig(msg); break;
+    case 'state':
+      state.runState = msg.state;
+      state.message = msg.message || '';
+      run.sync();
+      if (msg.epoch !== undefined) run.epoch.textContent = msg.epoch.toLocaleString('en-US');
+      break;
+    case 'error':
+      notices.show(msg.field ? `${msg.field}: ${msg.message}` : msg.message, 'error');
+      dirty.controls = dirty.rebuild = true; // put the controls back to what the server holds
+      break;
+    default: break;
+  }
+}
+
+/** Start (or restart after a reconnect) the session from what the page holds. */
+function start() {
+  // The server parses the link (query or TF Playground hash) and reports what it could not use.
+  send('start', { url: linkText() });
+  send('speed', { steps_per_frame: run.steps || DEFAULT_SPEED });
+  if (sessions > 1) notices.show('Reconnected — the experiment restarted from its link.', 'ok');
+}
+
+function onStatus(s) {
+  const pill = $('conn');
+  pill.dataset.status = s;
+  pill.textContent = s === 'open' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  if (s === 'closed') { state.runState = 'paused'; run.sync(); }
+}
+
+// --- drawing -------------------------------------------------------------------------------
+function render() {
+  if (dirty.controls && controls) {
+    controls.sync();
+    editor.sync();
+    dirty.controls = false;
+  }
+  if (dirty.rebuild) {
+    network.rebuild();
+    dirty.rebuild = false;
+    dirty.network = true;
+  }
+  if (dirty.output) {
+    const k = state.model?.num_classes ?? state.data?.numClasses ?? 2;
+    if (state.data?.oneD && state.hoverNeuron === null) output.drawCurve(state.frame?.arrays.curve);
+    else output.drawMap(outputGrid(state.frame, k, state.hoverNeuron));
+    if (state.config?.knn > 0) knnView.drawMap(knnGrid(state.frame, k));
+    dirty.output = false;
+  }
+  if (dirty.network) { network.draw(); dirty.network = false; }
+  if (dirty.charts) {
+    if (state.config?.problem !== 'classification' && lossChart.names[0] === 'train_acc') showCurves('loss');
+    lossChart.draw();
+    dirty.charts = false;
+  }
+  requestAnimationFrame(render);
+}
+
+window.addEventListener('resize', () => {
+  output.resize(); knnView.resize(); lossChart.resize();
+  dirty.output = dirty.charts = true;
+});
+
+// --- debug handle for tests and the curious: read-only views of the state ------------------
+Object.defineProperty(window, 'netplay', {
+  value: Object.freeze({
+    get config() { return state.config && structuredClone(state.config); },
+    get frame() { return state.frame && structuredClone(state.frame.header); },
+    get runState() { return state.runState; },
+    get version() { return state.version; },
+    get history() { return series.toJSON(); },
+    get hidden() { return [...state.hidden]; },
+    get connected() { return !!conn?.isOpen; },
+    get ready() { return !!(state.config && state.frame); },
+  }),
+});
+
+// --- boot ----------------------------------------------------------------------------------
+async function boot() {
+  const schema = await getJSON('/api/schema');
+  state.schema = Array.isArray(schema) ? schema : schema.params || schema.parameters || [];
+  state.byName = Object.fromEntries(state.schema.map((p) => [p.name, p]));
+  state.hidden = hiddenFromLink(linkText());
+  controls = buildControls(state, {
+    data: $('data-controls'), features: $('feature-controls'), network: $('network-controls'),
+    training: $('training-controls'), view: $('view-controls'),
+  }, update, { drawPreview: (name, value, canvas) => drawPreview(state, name, value, canvas) });
+  applyHidden(state.hidden);
+
+  conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
+    onMessage, onBinary: (m) => (m.header.type === 'data' ? onData(m) : onFrame(m)), onStatus,
+  });
+  requestAnimationFrame(render);
+}
+
+boot().catch((err) => notices.show(`The page could not start: ${err.message}`, 'error', 0));
+
+// Exported for nothing but clarity of what this module owns.
+export { state, applies };

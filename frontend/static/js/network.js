@@ -1,0 +1,360 @@
+// The network diagram: every input feature and hidden neuron as a small map (from the frame's
+// `neurons` array), links drawn by weight sign (colour) and size (width), biases as small
+// squares, and the layer / neuron +/− controls. Hovering a node shows its map in the output.
+
+import { cssColor, classColor, paintSigned } from './colors.js';
+
+const NODE_MAX = 38;
+const NODE_MIN = 12;
+const HEAD = 92;      // room above the columns for the +/− controls
+const FOOT = 30;      // room below for per-layer activation selects
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** 127·clamp(f, −1, 1) of an input feature on an M×M grid, for features the server didn't send. */
+function featureMap(name, m) {
+  const f = {
+    x: (a) => a, y: (a, b) => b, xSquared: (a) => a * a, ySquared: (a, b) => b * b,
+    xTimesY: (a, b) => a * b, sinX: (a) => Math.sin(a), sinY: (a, b) => Math.sin(b),
+  }[name] || (() => 0);
+  const out = new Int8Array(m * m);
+  for (let r = 0; r < m; r++) {
+    const x2 = 6 - ((r + 0.5) * 12) / m;
+    for (let c = 0; c < m; c++) {
+      const x1 = -6 + ((c + 0.5) * 12) / m;
+      out[r * m + c] = Math.round(127 * Math.max(-1, Math.min(1, f(x1, x2))));
+    }
+  }
+  return out;
+}
+
+export class NetworkView {
+  constructor(host, state, { onChange, onHover }) {
+    this.host = host;
+    this.state = state;
+    this.onChange = onChange;
+    this.onHover = onHover;
+    this.links = el('canvas', 'net-links');
+    this.layer = el('div', 'net-nodes');
+    host.append(this.links, this.layer);
+    this.nodes = [];     // {canvas, ctx, img, col, row, neuronIndex, bias}
+    this.columns = [];   // per column: [{x, y}] centres
+    this.shapeKey = '';
+    new ResizeObserver(() => this.rebuild(true)).observe(host);
+  }
+
+  featureParams() {
+    return this.state.schema.filter((p) => p.group === 'features' && p.kind === 'bool');
+  }
+
+  /** Rebuild the DOM when the architecture changed (or the host resized). */
+  rebuild(force = false) {
+    const cfg = this.state.config;
+    if (!cfg) return;
+    const shape = cfg.networkShape || [];
+    const feats = this.featureParams();
+    const k = this.state.model?.num_classes ?? 2;
+    const outs = this.outputCount();
+    const key = JSON.stringify([shape, feats.map((p) => cfg[p.name]), outs, k, cfg.layerActivations, cfg.activation,
+      [...this.state.hidden].sort()]);
+    if (!force && key === this.shapeKey) return;
+    this.shapeKey = key;
+
+    const W = this.host.clientWidth || 400;
+    const counts = [feats.length, ...shape, outs];
+    const maxCount = Math.max(...counts);
+    const availH = Math.max(240, (this.host.parentElement?.clientHeight || 420) - HEAD - FOOT - 16);
+    const node = Math.max(NODE_MIN, Math.min(NODE_MAX, Math.floor(availH / maxCount) - 8));
+    const gap = Math.max(4, Math.min(14, Math.floor(node / 3)));
+    const H = HEAD + maxCount * (node + gap) + FOOT;
+    this.host.style.height = `${H}px`;
+    this.nodeSize = node;
+
+    const left = 54;
+    const right = W - node - 12;
+    const nCols = counts.length;
+    const colX = counts.map((_, i) => (nCols === 1 ? left : left + ((right - left) * i) / (nCols - 1)));
+
+    this.layer.replaceChildren();
+    this.nodes = [];
+    this.columns = [];
+    const neuronBase = feats.filter((p) => cfg[p.name]).length;
+    let hiddenIndex = 0;
+
+    // Layer count controls.
+    const layersBar = el('div', 'net-layers');
+    layersBar.dataset.control = 'numHiddenLayers';
+    const shapeParam = this.state.byName.networkShape || {};
+    const maxLayers = shapeParam.max_len ?? 8;
+    layersBar.append(
+      this.pm('+', 'Add a hidden layer', shape.length < maxLayers, () => this.setShape([...shape, 2])),
+      this.pm('−', 'Remove the last hidden layer', shape.length > 0, () => this.setShape(shape.slice(0, -1))),
+      el('span', 'net-layers-label', `${shape.length} hidden layer${shape.length === 1 ? '' : 's'}`),
+    );
+    this.layer.append(layersBar);
+
+    counts.forEach((count, col) => {
+      const centres = [];
+      const x = colX[col];
+      const isInput = col === 0;
+      const isOutput = col === nCols - 1;
+      if (!isInput && !isOutput) this.layerHeader(col - 1, shape, x, node);
+      if (isInput) this.caption('Features', x, node);
+      if (isOutput) this.caption(k > 2 ? 'Classes' : 'Output', x, node);
+      for (let r = 0; r < count; r++) {
+        const y = HEAD + r * (node + gap);
+        centres.push({ x: x + node / 2, y: y + node / 2, left: x, right: x + node });
+        const c = el('canvas', 'net-node');
+        c.style.left = `${x}px`;
+        c.style.top = `${y}px`;
+        c.style.width = c.style.height = `${node}px`;
+        const info = { canvas: c, col, row: r, neuronIndex: null, feature: null };
+        if (isInput) {
+          const p = feats[r];
+          info.feature = p.name;
+          const on = !!cfg[p.name];
+          c.classList.add('net-feature');
+          c.classList.toggle('off', !on);
+          c.dataset.param = p.name;
+          c.title = `${p.label}: ${on ? 'on' : 'off'} (click to toggle)`;
+          const label = el('div', 'net-feature-label', p.label);
+          label.style.top = `${y + node / 2}px`;
+          label.style.right = `${W - x + 6}px`;
+          label.dataset.param = p.name;
+          this.layer.append(label);
+          if (on) info.neuronIndex = feats.slice(0, r).filter((q) => cfg[q.name]).length;
+          c.addEventListener('click', () => this.toggleFeature(p.name));
+        } else if (!isOutput) {
+          info.neuronIndex = neuronBase + hiddenIndex++;
+          c.title = `Layer ${col}, neuron ${r + 1} — hover to see its output large`;
+        } else {
+          c.classList.add('net-output');
+          if (k > 2) c.title = `Class ${r}`;
+        }
+        if (info.neuronIndex !== null) {
+          c.addEventListener('pointerenter', () => this.onHover(info.neuronIndex));
+          c.addEventListener('pointerleave', () => this.onHover(null));
+        }
+        this.layer.append(c);
+        this.nodes.push(info);
+      }
+      this.columns.push(centres);
+    });
+
+    const dpr = window.devicePixelRatio || 1;
+    this.links.width = Math.round(W * dpr);
+    this.links.height = Math.round(H * dpr);
+    this.links.style.width = `${W}px`;
+    this.links.style.height = `${H}px`;
+    this.lctx = this.links.getContext('2d');
+    this.lctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.W = W;
+    this.H = H;
+    this.fillDisabledFeatures();
+    this.draw();
+  }
+
+  outputCount() {
+    const k = this.state.model?.num_classes ?? 2;
+    return k > 2 ? k : 1;
+  }
+
+  caption(text, x, node) {
+    const c = el('div', 'net-caption', text);
+    c.style.left = `${x + node / 2}px`;
+    c.style.top = `${HEAD - 20}px`;
+    this.layer.append(c);
+  }
+
+  pm(sign, title, enabled, fn) {
+    const b = el('button', 'pm', sign);
+    b.type = 'button';
+    b.title = title;
+    b.setAttribute('aria-label', title);
+    b.disabled = !enabled;
+    b.addEventListener('click', fn);
+    return b;
+  }
+
+  layerHeader(i, shape, x, node) {
+    const p = this.state.byName.networkShape || {};
+    const max = p.max ?? 64;
+    const min = p.min ?? 1;
+    const box = el('div', 'net-layer-head');
+    box.dataset.control = `numNodes${i + 1}`;
+    box.style.left = `${x + node / 2}px`;
+    const n = shape[i];
+    const set = (v) => { const s = [...shape]; s[i] = v; this.setShape(s); };
+    const btns = el('div', 'pm-row');
+    btns.append(
+      this.pm('+', `Add a neuron to layer ${i + 1}`, n < max, () => set(n + 1)),
+      this.pm('−', `Remove a neuron from layer ${i + 1}`, n > min, () => set(n - 1)),
+    );
+    box.append(btns, el('div', 'net-layer-label', `${n} neuron${n === 1 ? '' : 's'}`));
+    this.layer.append(box);
+
+    // Per-layer activation (layerActivations), defaulting to the global activation.
+    const actParam = this.state.byName.layerActivations;
+    if (actParam) {
+      const cfg = this.state.config;
+      const sel = el('select', 'net-act');
+      sel.dataset.param = 'layerActivations';
+      sel.title = `Activation of layer ${i + 1}`;
+      sel.setAttribute('aria-label', sel.title);
+      for (const a of actParam.choices) {
+        const o = el('option', null, a);
+        o.value = a;
+        sel.append(o);
+      }
+      const acts = cfg.layerActivations?.length ? cfg.layerActivations : shape.map(() => cfg.activation);
+      sel.value = acts[i];
+      sel.classList.toggle('custom', acts[i] !== cfg.activation);
+      sel.style.left = `${x + node / 2}px`;
+      sel.style.bottom = '4px';
+      sel.addEventListener('change', () => {
+        const next = [...acts];
+        next[i] = sel.value;
+        const same = next.every((a) => a === cfg.activation);
+        this.onChange({ layerActivations: same ? [] : next });
+      });
+      this.layer.append(sel);
+    }
+  }
+
+  setShape(shape) {
+    const cfg = this.state.config;
+    const changes = { networkShape: shape };
+    const acts = cfg.layerActivations || [];
+    if (acts.length) {
+      const next = shape.map((_, i) => acts[i] ?? cfg.activation);
+      changes.layerActivations = next.every((a) => a === cfg.activation) ? [] : next;
+    }
+    this.onChange(changes);
+  }
+
+  toggleFeature(name) {
+    const cfg = this.state.config;
+    const on = this.featureParams().filter((p) => cfg[p.name]);
+    if (cfg[name] && on.length === 1) return; // the net needs at least one input
+    this.onChange({ [name]: !cfg[name] });
+  }
+
+  fillDisabledFeatures() {
+    const m = 24;
+    for (const n of this.nodes) {
+      if (n.feature && n.neuronIndex === null) this.paintNode(n, featureMap(n.feature, m), m);
+    }
+  }
+
+  paintNode(n, values, m) {
+    const c = n.canvas;
+    if (c.width !== m) { c.width = c.height = m; n.img = null; }
+    const ctx = c.getContext('2d');
+    if (!n.img) n.img = ctx.createImageData(m, m);
+    paintSigned(values, n.img, !!this.state.config?.discretize);
+    ctx.putImageData(n.img, 0, 0);
+  }
+
+  /** Repaint maps and links from the last frame. Cost: one pass over neurons and weights. */
+  draw() {
+    const frame = this.state.frame;
+    if (!this.lctx) return;
+    const a = frame?.arrays || {};
+    const k = this.state.model?.num_classes ?? 2;
+    if (a.neurons) {
+      const [N, M] = a.neurons.shape;
+      for (const n of this.nodes) {
+        if (n.neuronIndex === null || n.neuronIndex >= N) continue;
+        this.paintNode(n, a.neurons.subarray(n.neuronIndex * M * M, (n.neuronIndex + 1) * M * M), M);
+      }
+    }
+    const outCol = this.columns.length - 1;
+    for (const n of this.nodes) {
+      if (n.col !== outCol) continue;
+      if (k > 2) {
+        const ctx = n.canvas.getContext('2d');
+        n.canvas.width = n.canvas.height = 1;
+        ctx.fillStyle = classColor(n.row);
+        ctx.fillRect(0, 0, 1, 1);
+      } else if (a.output) {
+        const G = a.output.shape[0];
+        this.paintNode(n, a.output, G);
+      }
+    }
+    this.drawLinks(a.weights, a.biases);
+  }
+
+  drawLinks(weights, biases) {
+    const ctx = this.lctx;
+    ctx.clearRect(0, 0, this.W, this.H);
+    const layers = this.state.model?.layers;
+    const cols = this.columns;
+    if (!cols.length) return;
+    const cfg = this.state.config;
+    const feats = this.featureParams();
+    const enabledRows = feats.map((p, r) => (cfg[p.name] ? r : -1)).filter((r) => r >= 0);
+    const k = this.state.model?.num_classes ?? 2;
+    let wOff = 0;
+    let bOff = 0;
+    const nL = layers ? layers.length - 1 : 0;
+    for (let l = 0; l < nL; l++) {
+      const nin = layers[l];
+      const nout = layers[l + 1];
+      const src = l === 0 ? enabledRows.map((r) => cols[0][r]) : cols[l];
+      const dst = cols[l + 1];
+      const last = l === nL - 1;
+      // Two-class softmax: one output node; its effective weight is w(class 1) − w(class 0).
+      const merged = last && k === 2 && nout === 2;
+      const targets = merged ? 1 : nout;
+      for (let o = 0; o < targets; o++) {
+        const d = dst?.[o];
+        if (!d) continue;
+        for (let i = 0; i < nin; i++) {
+          const s = src?.[i];
+          if (!s) continue;
+          let w = weights ? weights[wOff + o * nin + i] : 0;
+          if (merged && weights) w = weights[wOff + nin + i] - weights[wOff + i];
+          if (weights && !Number.isFinite(w)) continue;
+          this.link(s, d, w);
+        }
+        const b = biases ? (merged ? biases[bOff + 1] - biases[bOff] : biases[bOff + o]) : null;
+        if (b !== null && Number.isFinite(b)) this.bias(d, b);
+      }
+      wOff += nin * nout;
+      bOff += nout;
+    }
+  }
+
+  link(s, d, w) {
+    const ctx = this.lctx;
+    const mx = (s.right + d.left) / 2;
+    ctx.strokeStyle = weightsDrawn(w);
+    ctx.lineWidth = 0.5 + Math.min(Math.abs(w), 4) * 1.4;
+    ctx.beginPath();
+    ctx.moveTo(s.right, s.y);
+    ctx.bezierCurveTo(mx, s.y, mx, d.y, d.left, d.y);
+    ctx.stroke();
+  }
+
+  bias(d, b) {
+    const ctx = this.lctx;
+    const sz = Math.max(5, Math.round(this.nodeSize / 6));
+    ctx.fillStyle = cssColor(b);
+    ctx.strokeStyle = '#9aa0a6';
+    ctx.lineWidth = 0.6;
+    ctx.fillRect(d.left - sz - 2, d.y + this.nodeSize / 2 - sz, sz, sz);
+    ctx.strokeRect(d.left - sz - 2, d.y + this.nodeSize / 2 - sz, sz, sz);
+  }
+}
+
+// Near-zero weights would vanish into the light background; keep them faintly visible.
+function weightsDrawn(w) {
+  const v = Math.max(-1, Math.min(1, w));
+  const t = Math.abs(v) < 0.15 ? Math.sign(v || 1) * 0.15 : v;
+  return cssColor(t);
+}

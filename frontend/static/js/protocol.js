@@ -1,0 +1,87 @@
+// The WebSocket session (docs/protocol.md, version 1): connect, reconnect, send, and decode the
+// binary envelope into typed arrays. Knows nothing about the page.
+
+export const PROTOCOL_VERSION = 1;
+
+const DTYPES = { int8: Int8Array, uint8: Uint8Array, float32: Float32Array };
+
+/**
+ * Decode one binary message: uint32 LE header length H, H bytes of JSON header, then arrays.
+ * Returns { header, arrays: {name: TypedArray with .shape} }.
+ */
+export function decodeEnvelope(buffer) {
+  const view = new DataView(buffer);
+  const headerLen = view.getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLen)));
+  const base = 4 + headerLen;
+  const arrays = {};
+  for (const a of header.arrays || []) {
+    const Type = DTYPES[a.dtype];
+    if (!Type) throw new Error(`unknown dtype ${a.dtype} for ${a.name}`);
+    // Copy so the typed array is aligned whatever the offset (and owns its memory).
+    const bytes = buffer.slice(base + a.offset, base + a.offset + a.bytes);
+    const arr = new Type(bytes);
+    arr.shape = a.shape;
+    arrays[a.name] = arr;
+  }
+  return { header, arrays };
+}
+
+/**
+ * A self-healing connection. `handlers`: onOpen(), onMessage(msg) for JSON,
+ * onBinary({header, arrays}), onStatus('connecting'|'open'|'closed').
+ */
+export class Connection {
+  constructor(url, handlers) {
+    this.url = url;
+    this.h = handlers;
+    this.retryMs = 400;
+    this.ws = null;
+    this.closedByUs = false;
+    this.open();
+  }
+
+  open() {
+    this.h.onStatus?.('connecting');
+    const ws = new WebSocket(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retryMs = 400;
+      this.h.onStatus?.('open');
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === 'string') {
+        let msg;
+        try { msg = JSON.parse(ev.data); } catch { return; }
+        this.h.onMessage?.(msg);
+      } else {
+        this.h.onBinary?.(decodeEnvelope(ev.data));
+      }
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.h.onStatus?.('closed');
+      if (this.closedByUs) return;
+      // Back off gently: a restarting server comes back within seconds.
+      setTimeout(() => this.open(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 1.6, 5000);
+    };
+    ws.onerror = () => {}; // onclose follows and handles it
+  }
+
+  get isOpen() {
+    return this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(type, fields = {}) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify({ type, ...fields }));
+    return true;
+  }
+
+  close() {
+    this.closedByUs = true;
+    this.ws?.close();
+  }
+}
