@@ -1,7 +1,237 @@
-"""The image lab's routes: the `/lab` page, its JSON API and the `/ws/lab` live-training socket."""
+"""The image lab's routes: the `/lab` page, its JSON API and the `/ws/lab` live-training socket.
+
+Every client message is checked here against one pydantic model per `type`; a bad one gets an
+`error` naming the field and the session goes on. The training itself runs in a
+`LabSession` worker thread; this module only moves messages between it and the socket.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from frontend import TEMPLATES
+from playground_models.imagelab import data as labdata
+from playground_models.imagelab.config import schema
+from playground_models.imagelab.layers import SpecError
+from playground_models.imagelab.presets import PRESETS
+from playground_models.imagelab.session import PROTOCOL_VERSION, LabSession
+from playground_models.imagelab.summary import summarize
 
 router = APIRouter()
+templates = Jinja2Templates(directory=str(TEMPLATES))
+
+MAX_MESSAGE_BYTES = 64 * 1024  # a drawn 64×64 digit in base64 is under 6 KB
+MAX_SESSIONS = 16  # conv nets are heavier than the 2-D lab's; a few per core
+_sessions: set[LabSession] = set()
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Start(_Message):
+    type: Literal["start"]
+    config: dict[str, Any] | None = None
+    url: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class Update(_Message):
+    type: Literal["update"]
+    changes: dict[str, Any]
+
+
+class Bare(_Message):
+    type: Literal["play", "pause", "reset"]
+
+
+class Step(_Message):
+    type: Literal["step"]
+    n: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class Select(_Message):
+    type: Literal["select"]
+    example: Annotated[int, Field(ge=0)]
+
+
+class Predict(_Message):
+    type: Literal["predict"]
+    size: Annotated[int, Field(ge=8, le=64)]
+    pixels: Annotated[str, Field(max_length=8000)]
+    id: int | None = None
+
+
+class Dream(_Message):
+    type: Literal["dream"]
+    layer: Annotated[int, Field(ge=1)]
+    unit: Annotated[int, Field(ge=0)]
+
+
+class Race(_Message):
+    type: Literal["race"]
+    action: Literal["start", "stop"]
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+    id: int | str | None = None
+
+
+ClientMessage = Annotated[
+    Start | Update | Bare | Step | Select | Predict | Dream | Race | Ping,
+    Field(discriminator="type"),
+]
+_client_message = TypeAdapter(ClientMessage)
+
+
+def _error(code: str, field: str | None, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "field": field, "message": message}
+
+
+def _finite(value: Any) -> Any:
+    """NaN and ±inf (a diverged net) as null: JSON has no spelling for them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def parse_client_message(text: str) -> dict[str, Any]:
+    """A checked client message as a dict, or an `error` message (`type` == "error")."""
+    if len(text.encode()) > MAX_MESSAGE_BYTES:
+        return _error("too_large", None, f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        return _error("bad_json", None, f"not JSON: {err.msg}")
+    if not isinstance(raw, dict) or "type" not in raw:
+        return _error("bad_message", "type", "a message is a JSON object with a 'type'")
+    try:
+        return _client_message.validate_python(raw).model_dump(exclude_none=True)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = [str(p) for p in first["loc"]]
+        field = loc[1] if len(loc) > 1 else "type"
+        if first["type"] == "union_tag_invalid":
+            field = "type"
+        return _error("bad_message", field, f"{field}: {first['msg']}")
+
+
+@router.get("/lab", response_class=HTMLResponse, include_in_schema=False)
+async def lab_page(request: Request) -> Response:
+    """The image lab. Its settings come from the share URL, read by the page itself."""
+    return templates.TemplateResponse(
+        request, "lab.html", {"protocol": PROTOCOL_VERSION, "presets": list(PRESETS.values())}
+    )
+
+
+@router.get("/api/lab/presets")
+async def lab_presets() -> dict[str, Any]:
+    """Preset networks, the settings table, and which data sets this server has."""
+    return {
+        "presets": [
+            {
+                "name": p.name,
+                "title": p.title,
+                "about": p.about,
+                "net": p.net,
+                "total_params": summarize(p.net)["total_params"],
+            }
+            for p in PRESETS.values()
+        ],
+        "params": schema(),
+        "data": [
+            {
+                "name": k,
+                "title": v,
+                "available": labdata.available()[k],
+                "credit": labdata.CREDITS[k],
+            }
+            for k, v in labdata.DATASETS.items()
+        ],
+    }
+
+
+@router.get("/api/lab/summary", response_model=None)
+async def lab_summary(
+    net: Annotated[str | None, Query(max_length=2000)] = None,
+    preset: str | None = None,
+    data: str = "digits",
+) -> dict[str, Any] | JSONResponse:
+    """The layer table: output shape, parameters and formula per layer, with per-layer errors."""
+    if preset is not None:
+        if preset not in PRESETS:
+            return JSONResponse(_error("bad_value", "preset", f"unknown preset {preset!r}"), 422)
+        net = PRESETS[preset].net
+    if not net:
+        return JSONResponse(_error("bad_value", "net", "give a net or a preset"), 422)
+    try:
+        return summarize(net, data)
+    except SpecError as err:
+        return JSONResponse(_error("bad_value", err.field, err.message), 422)
+
+
+@router.websocket("/ws/lab")
+async def lab_socket(ws: WebSocket) -> None:
+    await ws.accept()
+    if len(_sessions) >= MAX_SESSIONS:
+        await ws.send_json(_error("too_many_sessions", None, "the image lab is full; try later"))
+        await ws.close(code=1013)
+        return
+    loop = asyncio.get_running_loop()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def send(message: dict[str, Any]) -> None:  # called from the worker thread
+        loop.call_soon_threadsafe(outbox.put_nowait, message)
+
+    session = LabSession(send)
+    _sessions.add(session)
+    await ws.send_json(
+        {
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "server": "netplay-lab",
+            "device": session.device.type,
+            "limits": {"max_message_bytes": MAX_MESSAGE_BYTES},
+        }
+    )
+
+    async def pump() -> None:
+        while True:
+            message = await outbox.get()
+            await ws.send_text(json.dumps(_finite(message), separators=(",", ":")))
+            if message["type"] in ("frame", "race_frame"):
+                session.frame_sent()  # only now may the worker build the next frame
+
+    sender = asyncio.create_task(pump())
+    try:
+        while True:
+            received = await ws.receive()
+            if received["type"] == "websocket.disconnect":
+                break
+            text = received.get("text")
+            if text is None:
+                message = _error("bad_message", None, "send JSON text, not binary")
+            else:
+                message = parse_client_message(text)
+            if message["type"] == "error":
+                await outbox.put(message)
+            else:
+                session.submit(message)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        sender.cancel()
+        _sessions.discard(session)
+        await asyncio.to_thread(session.close)  # joining the worker must not block the loop

@@ -1,0 +1,221 @@
+"""`LabTrainer`: data on the device, the conv net, its optimizer, steps and live changes.
+
+Built for many small steps: the data sit on the device already resized and standardised, each
+epoch is one permutation gather, batches are views, and loss/accuracy are summed as tensors so a
+step never waits for a number to come back to Python. On the CPU activations are channels-last,
+which the oneDNN convolutions run fastest on small nets (see docs/benchmarks-imagelab.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from playground_models.rng import stream, stream_seed
+
+from . import data as labdata
+from .config import LabConfig
+from .layers import LayerInfo, NetSpec, analyze, fits, parse_net
+from .network import build_network
+
+
+def pick_device() -> torch.device:
+    """CUDA when the server has it, the CPU otherwise."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def make_optimizer(
+    name: str, net: nn.Module, lr: float, momentum: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """An optimizer over `net` with L2 decay on weights only: biases and norms are exempt, as in
+    ConvNetJS, because shrinking a bias does not make the function any simpler."""
+    decay = [p for p in net.parameters() if p.ndim > 1]
+    rest = [p for p in net.parameters() if p.ndim <= 1]
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": rest, "weight_decay": 0.0},
+    ]
+    # foreach kernels update every tensor of a group in one call: fewer per-step calls.
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, foreach=True)
+    if name in ("momentum", "nesterov"):
+        return torch.optim.SGD(
+            groups, lr=lr, momentum=momentum, nesterov=name == "nesterov", foreach=True
+        )
+    if name == "adagrad":
+        return torch.optim.Adagrad(groups, lr=lr, foreach=True)
+    if name == "adadelta":
+        return torch.optim.Adadelta(groups, lr=lr, rho=0.95, eps=1e-6, foreach=True)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=lr, alpha=0.99, foreach=True)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=lr, foreach=True)
+    raise ValueError(f"optimizer: unknown optimizer {name!r}")
+
+
+@dataclass
+class Metrics:
+    loss: float | None
+    acc: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"loss": self.loss, "acc": self.acc}
+
+
+class LabTrainer:
+    """One image-lab experiment: data, network, optimizer. Not thread-safe: one owner thread."""
+
+    def __init__(self, config: LabConfig, device: torch.device | None = None):
+        self.config = config
+        self.device = device or pick_device()
+        self.spec: NetSpec = parse_net(config.net)
+        self.data = labdata.load(config.data, stream(config.seed, "data"), config.samples)
+        self.infos: list[LayerInfo] = analyze(self.spec, self.data.shape)
+        if not fits(self.infos):
+            bad = next(i for i in self.infos if i.error)
+            raise ValueError(f"net: layer {bad.index} ({bad.token}): {bad.error}")
+        self.input_shape = self.infos[0].output_shape
+        self.channels_last = self.device.type == "cpu"
+        train = labdata.to_input(self.data.train.images, self.input_shape)
+        self.mean = float(train.mean())
+        self.std = float(train.std()) or 1.0
+        self.x = {
+            "train": self._place(train),
+            "val": self._place(labdata.to_input(self.data.val.images, self.input_shape)),
+            "test": self._place(labdata.to_input(self.data.test.images, self.input_shape)),
+        }
+        self.y = {
+            name: torch.as_tensor(split.labels, device=self.device)
+            for name, split in (
+                ("train", self.data.train),
+                ("val", self.data.val),
+                ("test", self.data.test),
+            )
+        }
+        init_gen = torch.Generator().manual_seed(stream_seed(config.seed, "init") % 2**63)
+        self.dropout_gen = torch.Generator(self.device)
+        self.dropout_gen.manual_seed(stream_seed(config.seed, "dropout") % 2**63)
+        self.shuffle_gen = torch.Generator().manual_seed(
+            stream_seed(config.seed, "shuffle") % 2**63
+        )
+        self.net = build_network(self.spec, self.infos, init_gen, self.dropout_gen).to(self.device)
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.initial_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+        self.optimizer = self._optimizer()
+        self.steps = 0
+        self.examples = 0
+        self.epoch = 0
+        self.diverged = False
+        self._order: torch.Tensor | None = None
+        self._epoch_x = self._epoch_y = None
+        self._pos = 0
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self._seen = 0
+
+    def _place(self, x: torch.Tensor) -> torch.Tensor:
+        x = ((x - self.mean) / self.std).to(self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] shaped like the input, standardised and placed like the data."""
+        return self._place(x)
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        return make_optimizer(c.optimizer, self.net, c.learningRate, c.momentum, c.weightDecay)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y["train"])
+
+    def update(self, config: LabConfig) -> None:
+        """Apply live changes (learning rate, momentum, batch size, weight decay, optimizer).
+
+        The weights are kept. A new optimizer starts with fresh state (no momentum carried
+        over), since each optimizer keeps different statistics.
+        """
+        old, self.config = self.config, config
+        if config.optimizer != old.optimizer:
+            self.optimizer = self._optimizer()
+            return
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.learningRate
+            if "momentum" in group and config.optimizer in ("momentum", "nesterov"):
+                group["momentum"] = config.momentum
+        # Only the first group (weights) decays; biases and norms stay exempt.
+        self.optimizer.param_groups[0]["weight_decay"] = config.weightDecay
+
+    def reset(self) -> None:
+        """Back to the exact initial weights of this seed; shuffling and dropout restart too."""
+        self.net.load_state_dict(self.initial_state)
+        self.optimizer = self._optimizer()
+        self.shuffle_gen.manual_seed(stream_seed(self.config.seed, "shuffle") % 2**63)
+        self.dropout_gen.manual_seed(stream_seed(self.config.seed, "dropout") % 2**63)
+        self.steps = self.examples = self.epoch = self._pos = self._seen = 0
+        self._epoch_x = self._epoch_y = None
+        self.diverged = False
+        self.take_train_metrics()
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._epoch_x is None or self._pos >= self.n_train:
+            if self._epoch_x is not None:
+                self.epoch += 1
+            order = torch.randperm(self.n_train, generator=self.shuffle_gen).to(self.device)
+            self._epoch_x = self.x["train"].index_select(0, order)
+            self._epoch_y = self.y["train"].index_select(0, order)
+            self._pos = 0
+        end = min(self._pos + self.config.batchSize, self.n_train)
+        xb, yb = self._epoch_x[self._pos : end], self._epoch_y[self._pos : end]
+        self._pos = end
+        return xb, yb
+
+    def step(self, n: int = 1) -> None:
+        """`n` minibatch updates. Divergence (a non-finite loss) stops and sets `diverged`."""
+        if self.diverged:
+            return
+        self.net.train()
+        for _ in range(n):
+            xb, yb = self._next_batch()
+            out = self.net(xb)
+            loss = F.cross_entropy(out, yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            with torch.no_grad():
+                self._loss_sum += loss.detach() * len(yb)
+                self._correct += (out.argmax(1) == yb).sum()
+            self._seen += len(yb)
+            self.steps += 1
+            self.examples += len(yb)
+        if not math.isfinite(float(self._loss_sum)):  # one sync per call, not per step
+            self.diverged = True
+
+    def take_train_metrics(self) -> Metrics:
+        """Average training loss and accuracy over the steps since the last call."""
+        if self._seen == 0:
+            return Metrics(None, None)
+        loss = float(self._loss_sum) / self._seen
+        acc = float(self._correct) / self._seen
+        self._loss_sum.zero_()
+        self._correct.zero_()
+        self._seen = 0
+        return Metrics(loss if math.isfinite(loss) else None, acc)
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+        self.net.eval()
+        return torch.cat([self.net(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+    def evaluate(self, split: str) -> Metrics:
+        """Loss and accuracy on `val` or `test` (or the whole `train` set), in eval mode."""
+        out = self.logits(self.x[split])
+        loss = float(F.cross_entropy(out, self.y[split]))
+        acc = float((out.argmax(1) == self.y[split]).float().mean())
+        return Metrics(loss if math.isfinite(loss) else None, acc)
