@@ -1,0 +1,119 @@
+// Draw a digit: a 28×28 ink canvas shown large; every stroke asks the server for the current
+// net's class probabilities (throttled), so the prediction follows the pen.
+
+import { unpack } from "./arrays.js";
+import { paint } from "./images.js";
+
+const SIDE = 28;
+
+export class DrawPad {
+  constructor(canvas, probsEl, seenCanvas, guessEl, send) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.probsEl = probsEl;
+    this.seen = seenCanvas;
+    this.guess = guessEl;
+    this.send = send;
+    this.drawing = false;
+    this.dirty = false;
+    this.last = null;
+    this.inFlight = false;
+    this.clear();
+    canvas.addEventListener("pointerdown", (e) => {
+      canvas.setPointerCapture(e.pointerId);
+      this.drawing = true;
+      this.last = this.pos(e);
+      this.stroke(this.last);
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (this.drawing) this.stroke(this.pos(e));
+    });
+    const end = () => {
+      this.drawing = false;
+      this.last = null;
+      this.ask();
+    };
+    canvas.addEventListener("pointerup", end);
+    canvas.addEventListener("pointercancel", end);
+    this.renderProbs(null);
+  }
+
+  clear() {
+    this.ctx.fillStyle = "#000";
+    this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    this.blank = true;
+    this.renderProbs(null);
+    if (this.guess) this.guess.textContent = "Draw with the mouse or a finger.";
+  }
+
+  pos(e) {
+    const r = this.canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) * this.canvas.width) / r.width, ((e.clientY - r.top) * this.canvas.height) / r.height];
+  }
+
+  stroke(p) {
+    const ctx = this.ctx;
+    ctx.strokeStyle = "#fff";
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.lineWidth = this.canvas.width / 11;
+    ctx.beginPath();
+    ctx.moveTo(...(this.last || p));
+    ctx.lineTo(p[0] + 0.01, p[1]);
+    ctx.stroke();
+    this.last = p;
+    this.blank = false;
+    this.ask();
+  }
+
+  /** The drawing as 28×28 grey bytes (area-averaged by the browser's scaler). */
+  pixels() {
+    const small = document.createElement("canvas");
+    small.width = SIDE;
+    small.height = SIDE;
+    const sctx = small.getContext("2d");
+    sctx.imageSmoothingQuality = "high";
+    sctx.drawImage(this.canvas, 0, 0, SIDE, SIDE);
+    const rgba = sctx.getImageData(0, 0, SIDE, SIDE).data;
+    let bin = "";
+    for (let i = 0; i < SIDE * SIDE; i++) bin += String.fromCharCode(rgba[4 * i]);
+    return btoa(bin);
+  }
+
+  /** Ask for a prediction unless one is already on its way (then ask again when it lands). */
+  ask() {
+    if (this.blank) return;
+    if (this.inFlight) {
+      this.dirty = true;
+      return;
+    }
+    this.inFlight = true;
+    this.dirty = false;
+    this.send({ type: "predict", size: SIDE, pixels: this.pixels() });
+  }
+
+  /** A `prediction` message from the server. */
+  show(msg) {
+    this.inFlight = false;
+    this.renderProbs(msg.probs);
+    const seen = unpack(msg.seen);
+    paint(this.seen, seen.data, seen.shape[0], seen.shape[1], 0, { mode: "ink" });
+    if (this.dirty) this.ask();
+  }
+
+  renderProbs(probs) {
+    const best = probs ? probs.indexOf(Math.max(...probs)) : -1;
+    this.probsEl.replaceChildren(
+      ...Array.from({ length: 10 }, (_, k) => {
+        const p = probs ? probs[k] : 0;
+        const row = document.createElement("div");
+        row.className = `prob${k === best ? " top" : ""}`;
+        row.innerHTML = `<span>${k}</span><span class="bar"><i style="width:${(100 * p).toFixed(1)}%"></i></span><span>${probs ? (100 * p).toFixed(0) + "%" : ""}</span>`;
+        return row;
+      }),
+    );
+    if (probs && this.guess) {
+      this.guess.innerHTML = `The net says <b>${best}</b> (${(100 * probs[best]).toFixed(0)} %)`;
+    }
+  }
+}

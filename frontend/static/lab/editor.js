@@ -1,0 +1,107 @@
+// The layer editor: one row per layer with its live output shape, parameter count and formula,
+// checked by the server (/api/lab/summary) so the page and `netplay summary` never disagree.
+
+const fmt = (n) => n.toLocaleString("en-US");
+
+export class LayerEditor {
+  /** `onBuild(net)` is called when the learner asks to train the edited network. */
+  constructor(root, onBuild) {
+    this.body = root.querySelector("#layers");
+    this.total = root.querySelector("#total");
+    this.msg = root.querySelector("#editor-msg");
+    this.applyBtn = root.querySelector("#apply");
+    this.tokens = [];
+    this.running = "";
+    this.data = "digits";
+    this.timer = 0;
+    this.request = 0;
+    this.onBuild = onBuild;
+    this.applyBtn.addEventListener("click", () => this.onBuild(this.text()));
+    root.querySelector("#add").addEventListener("click", () => {
+      const kind = root.querySelector("#add-kind").value;
+      this.tokens.splice(Math.max(this.tokens.length - 1, 1), 0, kind);
+      this.refresh();
+    });
+  }
+
+  text() {
+    return this.tokens.join("-");
+  }
+
+  /** Show `net` as the running network (after the server accepted it). */
+  setRunning(net, data, summary) {
+    this.running = net;
+    this.data = data;
+    this.tokens = net.split("-");
+    if (summary) this.render(summary);
+    else this.refresh();
+  }
+
+  refresh() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.check(), 120);
+  }
+
+  async check() {
+    const id = ++this.request;
+    const q = new URLSearchParams({ net: this.text(), data: this.data });
+    const res = await fetch(`/api/lab/summary?${q}`);
+    const body = await res.json();
+    if (id !== this.request) return; // a newer edit is already on its way
+    if (!res.ok) {
+      this.msg.textContent = body.message;
+      this.msg.classList.add("bad");
+      this.applyBtn.disabled = true;
+      return;
+    }
+    this.render(body);
+  }
+
+  render(summary) {
+    this.msg.classList.remove("bad");
+    const dirty = this.text() !== this.running;
+    this.applyBtn.classList.toggle("dirty", dirty && summary.fits);
+    this.applyBtn.disabled = !summary.fits;
+    this.applyBtn.textContent = dirty ? "Build & train" : "Build";
+    this.total.textContent = `${fmt(summary.total_params)} parameters`;
+    this.msg.textContent = summary.fits
+      ? "Edit a layer's text (conv16k5s1p2 = 16 filters 5×5, stride 1, pad 2). The formula shows how each count comes about."
+      : `${summary.errors.length} layer(s) do not fit — fix the red rows to train.`;
+    this.body.replaceChildren(...summary.layers.map((l) => this.row(l)));
+  }
+
+  row(l) {
+    const tr = document.createElement("tr");
+    if (l.error) tr.className = "bad";
+    else if (l.note) tr.className = "note";
+    const shape = l.error ? "—" : l.output_shape.join("×");
+    const how = l.error || l.note || (l.params ? l.formula : l.shape_formula) || "";
+    tr.innerHTML = `<td class="idx">${l.index}</td><td><input class="tok" spellcheck="false"
+      aria-label="Layer ${l.index}"><span class="formula"></span></td>
+      <td class="num">${shape}</td><td class="num">${l.params ? fmt(l.params) : ""}</td><td></td>`;
+    const input = tr.querySelector("input");
+    input.value = this.tokens[l.index] ?? l.layer;
+    tr.querySelector(".formula").textContent = how;
+    tr.querySelector(".formula").title = how;
+    input.addEventListener("change", () => {
+      this.tokens[l.index] = input.value.trim() || this.tokens[l.index];
+      this.refresh();
+    });
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") input.blur();
+    });
+    if (l.index > 0) {
+      const del = document.createElement("button");
+      del.className = "del";
+      del.type = "button";
+      del.title = "Remove this layer";
+      del.textContent = "×";
+      del.addEventListener("click", () => {
+        this.tokens.splice(l.index, 1);
+        this.refresh();
+      });
+      tr.lastElementChild.append(del);
+    }
+    return tr;
+  }
+}

@@ -1,0 +1,251 @@
+// The image lab page: one app-state object, the socket, and the views it feeds.
+
+import { unpack } from "./arrays.js";
+import { LineChart } from "./charts.js";
+import { ConvCalculator } from "./convcalc.js";
+import { DrawPad } from "./draw.js";
+import { LayerEditor } from "./editor.js";
+import { paint } from "./images.js";
+import { drawConfusion, drawFilters, drawMaps, drawPredictions } from "./inspect.js";
+import { RaceView } from "./race.js";
+import { LabSocket } from "./socket.js";
+
+const $ = (id) => document.getElementById(id);
+const STEPS = {
+  learningRate: [0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3],
+  momentum: [0, 0.5, 0.8, 0.9, 0.95, 0.99],
+  batchSize: [1, 4, 8, 16, 20, 32, 64, 128, 256],
+  weightDecay: [0, 0.00001, 0.0001, 0.001, 0.01, 0.1],
+};
+// A learning rate that suits each optimizer, set along with it (Adadelta wants about 1).
+const GOOD_LR = { sgd: 0.03, momentum: 0.01, nesterov: 0.01, adagrad: 0.01, adadelta: 1, rmsprop: 0.001, adam: 0.003 };
+
+const app = {
+  state: "paused",
+  config: null,
+  layers: [],
+  examples: null,
+  example: 0,
+  lastPreds: null,
+};
+
+const socket = new LabSocket(onMessage, (text, open) => {
+  $("conn").textContent = text;
+  $("conn").dataset.status = open ? "open" : "connecting";
+});
+const editor = new LayerEditor($("h-editor").closest("section"), (net) => update({ net }));
+const curves = {
+  loss: new LineChart($("loss-chart"), [
+    { name: "train", color: "#5f6368" },
+    { name: "val", color: "#f59322" },
+    { name: "test", color: "#0877bd", dash: true },
+  ], { label: "loss" }),
+  acc: new LineChart($("acc-chart"), [
+    { name: "train", color: "#5f6368" },
+    { name: "val", color: "#f59322" },
+    { name: "test", color: "#0877bd", dash: true },
+  ], { label: "accuracy", yRange: [0, 1] }),
+};
+const pad = new DrawPad($("draw"), $("probs"), $("seen"), $("guess"), (m) => socket.send(m));
+const race = new RaceView($("race-loss"), $("race-acc"), $("race-key"));
+new ConvCalculator($("h-calc").closest("section"));
+
+function update(changes) {
+  socket.send({ type: "update", changes });
+}
+
+function option(value, label = String(value), disabled = false) {
+  const o = document.createElement("option");
+  o.value = String(value);
+  o.textContent = label;
+  o.disabled = disabled;
+  return o;
+}
+
+function setSelect(id, value) {
+  const sel = $(id);
+  if (![...sel.options].some((o) => o.value === String(value))) sel.append(option(value));
+  sel.value = String(value);
+}
+
+async function loadChoices() {
+  const res = await fetch("/api/lab/presets");
+  const body = await res.json();
+  for (const d of body.data) {
+    $("data").append(option(d.name, d.available ? d.name : `${d.name} (not installed)`, !d.available));
+    $("data").lastChild.title = d.title;
+  }
+  for (const p of body.presets) {
+    $("preset").append(option(p.name, `${p.title} · ${p.total_params.toLocaleString()}`));
+    $("preset").lastChild.dataset.net = p.net;
+  }
+  const opt = body.params.find((p) => p.name === "optimizer");
+  for (const o of opt.choices) $("optimizer").append(option(o));
+  for (const [key, steps] of Object.entries(STEPS)) for (const v of steps) $(key).append(option(v));
+}
+
+function wireControls() {
+  for (const key of ["data", "momentum", "batchSize", "weightDecay", "learningRate"]) {
+    $(key).addEventListener("change", () => {
+      const raw = $(key).value;
+      update({ [key]: key === "data" ? raw : Number(raw) });
+    });
+  }
+  $("optimizer").addEventListener("change", () => {
+    const name = $("optimizer").value;
+    update({ optimizer: name, learningRate: GOOD_LR[name] });
+  });
+  $("preset").addEventListener("change", () => {
+    if ($("preset").value) update({ preset: $("preset").value });
+  });
+  $("seed").addEventListener("change", () => update({ seed: $("seed").value.trim() || "0" }));
+  $("play").addEventListener("click", togglePlay);
+  $("step").addEventListener("click", () => socket.send({ type: "step", n: 10 }));
+  $("reset").addEventListener("click", () => {
+    socket.send({ type: "reset" });
+    curves.loss.clear();
+    curves.acc.clear();
+  });
+  $("clear-draw").addEventListener("click", () => pad.clear());
+  $("share").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      $("share").textContent = "Copied";
+    } catch {
+      $("share").textContent = "Copy from the address bar";
+    }
+    setTimeout(() => ($("share").textContent = "Copy link"), 1500);
+  });
+  $("dream").addEventListener("click", () => {
+    socket.send({ type: "dream", layer: Number($("dream-layer").value), unit: Number($("dream-unit").value) });
+    $("dream").textContent = "Dreaming…";
+  });
+  $("race").addEventListener("click", () => {
+    const start = app.state !== "racing";
+    if (start) race.clear();
+    socket.send({ type: "race", action: start ? "start" : "stop" });
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.code === "Space" && !["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName)) {
+      e.preventDefault();
+      togglePlay();
+    }
+  });
+}
+
+function togglePlay() {
+  socket.send({ type: app.state === "playing" ? "pause" : "play" });
+}
+
+function banner(text) {
+  $("banner").hidden = !text;
+  $("banner-text").textContent = text || "";
+}
+
+function onConfig(msg) {
+  app.config = msg.config;
+  const c = msg.config;
+  for (const key of ["data", "optimizer", "learningRate", "momentum", "batchSize", "weightDecay"]) setSelect(key, c[key]);
+  $("seed").value = c.seed;
+  const preset = [...$("preset").options].find((o) => o.dataset.net === c.net);
+  $("preset").value = preset ? preset.value : "";
+  history.replaceState(null, "", `?${msg.query}`);
+  if (!msg.summary) return; // a live change: weights kept, curves go on
+  app.layers = msg.summary.layers;
+  editor.setRunning(c.net, c.data, msg.summary);
+  app.examples = unpack(msg.examples);
+  app.example = 0;
+  curves.loss.clear();
+  curves.acc.clear();
+  $("credit").textContent = `Data: ${msg.credit} — ${msg.sizes.train} train / ${msg.sizes.val} validation / ${msg.sizes.test} test images`;
+  $("device").textContent = msg.device.toUpperCase();
+  $("dream-layer").replaceChildren(
+    ...app.layers.slice(1).filter((l) => ["conv", "res", "fc"].includes(l.kind)).map((l) => option(l.index, `${l.index}: ${l.layer}`)),
+  );
+  $("dream-layer").value = String(app.layers.length - 1);
+  if (msg.warnings && msg.warnings.length) banner(msg.warnings.join("; "));
+  else banner("");
+}
+
+function onFrame(f) {
+  $("epoch").textContent = f.epoch;
+  $("rate").textContent = f.examples_per_s ? `${Math.round(f.examples_per_s).toLocaleString()} ex/s` : "";
+  $("m-train-loss").textContent = f.train.loss == null ? "—" : f.train.loss.toFixed(3);
+  $("m-val-acc").textContent = f.val.acc == null ? "—" : `${(100 * f.val.acc).toFixed(1)}%`;
+  $("m-test-acc").textContent = f.test.acc == null ? "—" : `${(100 * f.test.acc).toFixed(1)}%`;
+  $("m-rate").textContent = f.examples_per_s ? Math.round(f.examples_per_s).toLocaleString() : "—";
+  curves.loss.push(f.examples, { train: f.train.loss, val: f.val.loss, test: f.test.loss });
+  curves.acc.push(f.examples, { train: f.train.acc, val: f.val.acc, test: f.test.acc });
+  $("example-no").textContent = f.example;
+  requestAnimationFrame(() => {
+    drawMaps($("maps"), f.maps, app.layers);
+    drawFilters($("filters"), f.filters, app.layers);
+    if (app.examples) {
+      drawPredictions($("preds"), app.examples, f.predictions, f.example, (i) => socket.send({ type: "select", example: i }));
+    }
+    drawConfusion($("confusion"), f.confusion);
+  });
+  if (!pad.blank && !pad.inFlight) pad.ask(); // the prediction follows the training net
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case "hello":
+      break;
+    case "config":
+      onConfig(msg);
+      break;
+    case "summary":
+      editor.render(msg);
+      break;
+    case "frame":
+      onFrame(msg);
+      break;
+    case "state":
+      app.state = msg.state;
+      $("play").classList.toggle("playing", msg.state === "playing");
+      $("race").textContent = msg.state === "racing" ? "Stop race" : "Start race";
+      if (msg.state === "diverged") banner(msg.message);
+      break;
+    case "prediction":
+      pad.show(msg);
+      break;
+    case "dream": {
+      const img = unpack(msg.image);
+      const [h, w] = img.shape;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of img.data) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      paint($("dream-out"), img.data, h, w, 0, { mode: "ink", lo, hi });
+      $("dream").textContent = "Dream";
+      break;
+    }
+    case "race_frame":
+      race.push(msg);
+      $("rate").textContent = `${Math.round(msg.examples_per_s).toLocaleString()} ex/s ×6`;
+      break;
+    case "error":
+      banner(`${msg.field ? msg.field + ": " : ""}${msg.message.replace(/^\w+: /, "")}`);
+      $("dream").textContent = "Dream";
+      if (msg.field === "pixels" || msg.field === "predict") pad.inFlight = false;
+      break;
+    default:
+      break;
+  }
+}
+
+async function main() {
+  wireControls();
+  await loadChoices();
+  // Read the URL on every (re)connect: after the first config it holds the canonical link.
+  socket.onOpen = () => {
+    const query = location.search.slice(1) || location.hash.slice(1);
+    socket.send(query ? { type: "start", url: query } : { type: "start" });
+  };
+  socket.connect();
+}
+
+main();

@@ -1,0 +1,34 @@
+// The lab's WebSocket: JSON messages both ways (see docs/lab-protocol.md), reconnects on loss.
+
+export class LabSocket {
+  /** `onMessage(msg)` gets every server message; `onStatus(text, open)` the connection state. */
+  constructor(onMessage, onStatus) {
+    this.onMessage = onMessage;
+    this.onStatus = onStatus;
+    this.ws = null;
+    this.onOpen = null;
+    this.retry = 500;
+  }
+
+  connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/ws/lab`);
+    this.ws = ws;
+    this.onStatus("Connecting…", false);
+    ws.onopen = () => {
+      this.retry = 500;
+      this.onStatus("Connected", true);
+      if (this.onOpen) this.onOpen();
+    };
+    ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
+    ws.onclose = () => {
+      this.onStatus("Reconnecting…", false);
+      setTimeout(() => this.connect(), this.retry);
+      this.retry = Math.min(this.retry * 2, 8000);
+    };
+  }
+
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+}
