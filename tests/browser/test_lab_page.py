@@ -1,0 +1,124 @@
+"""The image lab in a real Chromium against a real uvicorn: it trains, its filters and feature
+maps change while it does, and a drawn digit gets a prediction. Screenshots go to
+test-artifacts/."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SMALL_NET = "in16x16x1-conv6k3p1-relu-maxpool2-conv8k3p1-relu-fc10"
+
+
+def _app():
+    try:
+        from server.app import create_app
+    except ImportError:  # the server engineer's app factory is not there yet: mount ours
+        from fastapi import FastAPI
+        from fastapi.staticfiles import StaticFiles
+
+        from frontend import STATIC
+        from server.imagelab import router
+
+        app = FastAPI()
+        app.include_router(router)
+        app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+        return app
+    return create_app()
+
+
+@pytest.fixture(scope="module")
+def lab_url() -> Iterator[str]:
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _canvas(page, selector: str) -> str:
+    return page.evaluate(f"document.querySelector({selector!r}).toDataURL()")
+
+
+def test_lab_trains_shows_changing_filters_and_maps_and_predicts_a_drawing(
+    browser, lab_url, artifacts
+):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    errors: list[str] = []
+    foreign: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r):
+        if urlsplit(r.request.url).hostname == "127.0.0.1" or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            foreign.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    try:
+        page.goto(f"{lab_url}/lab?net={SMALL_NET}&learningRate=0.01&seed=1")
+        page.wait_for_selector("#filters canvas", timeout=20_000)
+        page.wait_for_selector("#maps .map-row:nth-child(2) canvas")
+        assert page.locator("#total").inner_text() == "5,630 parameters"  # 60 + 440 + 5,130
+        filters_before = _canvas(page, "#filters canvas")
+        maps_before = _canvas(page, "#maps .map-row:nth-child(2) canvas")
+
+        page.click("#play")
+        page.wait_for_function(
+            "Number(document.getElementById('epoch').textContent) >= 2", timeout=30_000
+        )
+        page.wait_for_function(
+            "parseFloat(document.getElementById('m-test-acc').textContent) > 50", timeout=30_000
+        )
+        assert _canvas(page, "#filters canvas") != filters_before
+        assert _canvas(page, "#maps .map-row:nth-child(2) canvas") != maps_before
+        assert page.locator("#preds .pred").count() == 16
+        assert page.locator("#preds .pred.right").count() > 0
+
+        box = page.locator("#draw").bounding_box()
+        x, y = box["x"], box["y"]
+        page.mouse.move(x + 70, y + 20)
+        page.mouse.down()
+        page.mouse.move(x + 70, y + 120, steps=10)
+        page.mouse.up()
+        page.wait_for_function(
+            "document.getElementById('guess').textContent.startsWith('The net says')",
+            timeout=10_000,
+        )
+        assert page.locator("#probs .prob.top").count() == 1
+        page.screenshot(path=str(artifacts / "lab-training.png"))
+        page.screenshot(path=str(artifacts / "lab-full.png"), full_page=True)
+
+        page.click("#pause" if page.locator("#pause").count() else "#play")
+        # A network that does not fit is marked, not trained.
+        first = page.locator("#layers input.tok").nth(1)
+        first.fill("conv6k20")
+        first.press("Enter")
+        page.wait_for_selector("#layers tr.bad", timeout=10_000)
+        assert "larger than its input" in page.locator("#layers tr.bad").inner_text()
+        assert page.locator("#apply").is_disabled()
+        page.screenshot(path=str(artifacts / "lab-bad-layer.png"))
+        assert errors == [] and foreign == []
+    finally:
+        context.close()

@@ -1,0 +1,149 @@
+"""The lab's HTTP API, its WebSocket session through TestClient, and `netplay summary`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from server.imagelab import parse_client_message, router
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = "in8x8x1-conv8k3p1-relu-maxpool2-fc10"
+
+
+@pytest.fixture(scope="module")
+def client():
+    torch.set_num_threads(1)
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as c:
+        yield c
+
+
+def _until(ws, kind: str, limit: int = 50) -> dict:
+    for _ in range(limit):
+        message = ws.receive_json()
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r} message")
+
+
+def test_summary_api_gives_the_table_and_per_layer_errors(client):
+    body = client.get("/api/lab/summary", params={"preset": "lenet5"}).json()
+    assert body["total_params"] == 61_706 and body["fits"]
+    assert body["layers"][1]["output_shape"] == [28, 28, 6]
+    bad = client.get("/api/lab/summary", params={"net": "in8x8x1-conv4k9-fc10"}).json()
+    assert not bad["fits"] and "larger than its input" in bad["layers"][1]["error"]
+    unreadable = client.get("/api/lab/summary", params={"net": "conv-what"})
+    assert unreadable.status_code == 422 and unreadable.json()["field"] == "net"
+
+
+def test_presets_api_lists_presets_and_data_availability(client):
+    body = client.get("/api/lab/presets").json()
+    names = {p["name"] for p in body["presets"]}
+    assert {"convnetjs-mnist", "lenet5", "tiny-vgg", "mlp"} <= names
+    assert {d["name"]: d["available"] for d in body["data"]}["digits"] is True
+
+
+def test_lab_page_renders_and_links_back_to_the_2d_lab(client):
+    page = client.get("/lab")
+    assert page.status_code == 200
+    assert 'href="/"' in page.text and "/static/lab/main.js" in page.text
+
+
+def test_bad_messages_name_their_field():
+    assert parse_client_message("{")["code"] == "bad_json"
+    assert parse_client_message('{"type": "fly"}')["field"] == "type"
+    assert parse_client_message('{"type": "step", "n": 0}')["field"] == "n"
+    assert parse_client_message('{"type": "predict", "size": 2, "pixels": ""}')["field"] == "size"
+    assert parse_client_message('{"type": "play"}') == {"type": "play"}
+
+
+def test_websocket_session_trains_updates_live_predicts_and_survives_errors(client):
+    with client.websocket_connect("/ws/lab") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_json({"type": "play"})
+        assert _until(ws, "error")["code"] == "not_started"
+        ws.send_json({"type": "start", "url": f"net={SMALL}&seed=7&unknown=1"})
+        config = _until(ws, "config")
+        assert config["summary"]["total_params"] == (9 + 1) * 8 + (128 + 1) * 10
+        assert config["warnings"] == ["unknown key 'unknown' ignored"]
+        first = _until(ws, "frame")
+        assert first["steps"] == 0 and first["filters"][0]["weights"]["shape"] == [8, 1, 3, 3]
+
+        ws.send_json({"type": "step", "n": 5})
+        stepped = _until(ws, "frame")
+        assert stepped["steps"] == 5
+        ws.send_text("not json")
+        assert _until(ws, "error")["code"] == "bad_json"
+        ws.send_json({"type": "update", "changes": {"learningRate": 99}})
+        assert _until(ws, "error")["field"] == "learningRate"
+
+        ws.send_json({"type": "update", "changes": {"learningRate": 0.01, "batchSize": 16}})
+        live = _until(ws, "config")
+        assert live["changed"] == ["batchSize", "learningRate"] and "summary" not in live
+        ws.send_json({"type": "step", "n": 1})
+        after = _until(ws, "frame")
+        assert after["steps"] == 6 and after["examples"] == stepped["examples"] + 16
+        assert after["live"]["learningRate"] == 0.01
+
+        drawing = np.zeros((28, 28), np.uint8)
+        drawing[4:24, 12:16] = 255
+        ws.send_json({"type": "predict", "size": 28,
+                      "pixels": base64.b64encode(drawing.tobytes()).decode()})
+        prediction = _until(ws, "prediction")
+        assert len(prediction["probs"]) == 10 and abs(sum(prediction["probs"]) - 1) < 1e-3
+
+        ws.send_json({"type": "update", "changes": {"net": "in8x8x1-conv4k9-fc10"}})
+        error = _until(ws, "error")
+        assert error["field"] == "net" and "larger than its input" in error["message"]
+
+        ws.send_json({"type": "play"})
+        assert _until(ws, "state")["state"] == "playing"
+        playing = _until(ws, "frame")
+        assert playing["examples"] > after["examples"]
+        ws.send_json({"type": "pause"})
+        assert _until(ws, "state")["state"] == "paused"
+
+
+def test_websocket_race_streams_every_optimizer(client):
+    with client.websocket_connect("/ws/lab") as ws:
+        ws.send_json({"type": "start", "config": {"net": SMALL}})
+        _until(ws, "state")
+        ws.send_json({"type": "race", "action": "start"})
+        frame = _until(ws, "race_frame")
+        assert set(frame["val_acc"]) == {"sgd", "momentum", "adagrad", "adadelta", "rmsprop",
+                                         "adam"}
+        ws.send_json({"type": "race", "action": "stop"})
+        assert _until(ws, "state")["state"] == "paused"
+
+
+def _netplay(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server.cli", "summary", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_netplay_summary_json_for_lenet5():
+    done = _netplay("--preset", "lenet5", "--json")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["total_params"] == 61_706
+    assert [row["params"] for row in body["layers"]][:2] == [0, 156]
+    assert body["layers"][-1]["output_shape"] == [10]
+
+
+def test_netplay_summary_table_and_url_with_a_bad_layer():
+    done = _netplay("--preset", "convnetjs-mnist")
+    assert done.returncode == 0 and "Total params: 5,994" in done.stdout
+    assert "(5·5·8 + 1)·16 = 3,216" in done.stdout
+    bad = _netplay("http://localhost:8000/lab?net=in8x8x1-conv4k9-fc10")
+    assert bad.returncode == 1 and "ERROR: kernel 9×9 is larger" in bad.stdout
