@@ -1,0 +1,122 @@
+"""The 2-D lab's network: a plain MLP held as a flat list of weight and bias tensors.
+
+Weights are `[out, in]` (PyTorch's layout), so `h = act(x @ W.T + b)`. Keeping the parameters
+as plain tensors rather than `nn.Module`s lets the reference path (autograd) and the fast path
+(hand-written kernels) share them, and lets one forward pass record every neuron for the maps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .experiment import Experiment
+from .rng import stream
+
+ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "linear": lambda z: z,
+    "leakyrelu": lambda z: F.leaky_relu(z, 0.01),
+    "elu": F.elu,
+    # The tanh form of GELU: it has a closed-form derivative the fast path can share.
+    "gelu": lambda z: F.gelu(z, approximate="tanh"),
+    "sine": torch.sin,
+}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Layer sizes from inputs to outputs, and the activation of each hidden layer."""
+
+    sizes: tuple[int, ...]  # (inputs, hidden..., outputs)
+    activations: tuple[str, ...]  # one per hidden layer
+
+    @classmethod
+    def of(cls, exp: Experiment) -> Architecture:
+        outputs = exp.num_classes if exp.is_classification else 1
+        return cls((len(exp.features), *exp.networkShape, outputs), exp.layer_activations)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum((a + 1) * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+
+def initial_parameters(arch: Architecture, exp: Experiment) -> list[np.ndarray]:
+    """[W₁, b₁, W₂, b₂, …] as float32 arrays, drawn from the experiment's own "init" stream."""
+    rng = stream(exp.seed, "init")
+    params: list[np.ndarray] = []
+    for fan_in, fan_out in zip(arch.sizes[:-1], arch.sizes[1:]):
+        shape = (fan_out, fan_in)
+        bias = 0.0
+        if exp.init == "tf":  # TF Playground: U(−0.5, 0.5) and every bias 0.1
+            w = rng.uniform(-0.5, 0.5, shape)
+            bias = 0.1
+        elif exp.init == "small":  # the course notes' N(0, 0.01²)
+            w = rng.normal(0.0, 0.01, shape)
+        elif exp.init == "xavier":
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
+            w = rng.uniform(-limit, limit, shape)
+        else:  # he: keeps the variance of ReLU activations constant through depth
+            w = rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)
+        if exp.initZero:
+            w, bias = np.zeros(shape), 0.0
+        params += [w.astype(np.float32), np.full(fan_out, bias, dtype=np.float32)]
+    return params
+
+
+def forward(
+    params: Sequence[torch.Tensor],
+    activations: Sequence[str],
+    x: torch.Tensor,
+    masks: Sequence[torch.Tensor] | None = None,
+    record: list[torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Output scores [n, outputs] for inputs [n, features].
+
+    `masks` (one per hidden layer, already scaled by 1/(1−p)) apply dropout; `record` receives
+    every hidden layer's activations [n, width].
+    """
+    h = x
+    n_hidden = len(activations)
+    for i in range(n_hidden):
+        h = ACTIVATION_FUNCTIONS[activations[i]](h @ params[2 * i].T + params[2 * i + 1])
+        if record is not None:
+            record.append(h)
+        if masks is not None:
+            h = h * masks[i]
+    return h @ params[2 * n_hidden].T + params[2 * n_hidden + 1]
+
+
+def data_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean loss over the batch. `target`: class indices (int64) or values [n] (float)."""
+    if name == "softmax":
+        return F.cross_entropy(scores, target)
+    if name == "hinge":
+        # Multi-class SVM (Weston–Watkins): Σ_{j≠y} max(0, s_j − s_y + 1), as in the course.
+        correct = scores.gather(1, target[:, None])
+        margins = (scores - correct + 1.0).clamp_min(0.0)
+        return (margins.sum(dim=1) - 1.0).mean()  # the j = y term contributes exactly 1
+    out = scores[:, 0]
+    if name == "mse":
+        return 0.5 * ((out - target) ** 2).mean()  # ½(o − t)², as TF Playground reports it
+    if name == "mae":
+        return (out - target).abs().mean()
+    if name == "huber":
+        return F.huber_loss(out, target, delta=1.0)
+    raise ValueError(f"unknown loss {name!r}")
+
+
+def regularization(kind: str, rate: float, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The penalty on weights (biases are never penalized): L1 = λΣ|w|, L2 = ½λΣw²."""
+    if kind == "none" or rate == 0.0:
+        return torch.zeros(())
+    if kind == "L1":
+        return rate * sum(w.abs().sum() for w in weights)
+    return 0.5 * rate * sum((w * w).sum() for w in weights)

@@ -1,0 +1,104 @@
+"""The reference training path: autograd and `torch.optim`, one minibatch at a time.
+
+It is the definition of what training means in netplay. The fast path must agree with it
+(see `tests/test_fastpath.py`), and it runs every configuration the fast path does not cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .experiment import Experiment
+from .network import Architecture, data_loss, forward, regularization
+
+
+def dropout_masks(
+    rng: np.random.Generator, batch: int, widths: Sequence[int], p: float
+) -> list[np.ndarray]:
+    """Inverted-dropout masks for one step, drawn layer by layer from the session's stream.
+
+    Both training paths draw exactly these numbers in this order, so they drop the same neurons.
+    """
+    keep = 1.0 - p
+    return [((rng.random((batch, w)) >= p) / keep).astype(np.float32) for w in widths]
+
+
+def make_optimizer(exp: Experiment, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    lr = exp.learningRate
+    name = exp.optimizer
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if name in ("momentum", "nesterov"):
+        return torch.optim.SGD(params, lr=lr, momentum=exp.momentum, nesterov=name == "nesterov")
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr)
+    if name == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+class ReferenceBackend:
+    """Holds the parameters as autograd leaves and steps them with `torch.optim`."""
+
+    path = "reference"
+
+    def __init__(self, arch: Architecture, params: Sequence[np.ndarray], exp: Experiment):
+        self.arch = arch
+        self.params = [torch.tensor(p, requires_grad=True) for p in params]
+        self.exp = exp
+        self.optimizer = make_optimizer(exp, self.params)
+
+    def configure(self, exp: Experiment) -> None:
+        """Apply live settings. A new optimizer type starts with fresh state."""
+        old, self.exp = self.exp, exp
+        if exp.optimizer != old.optimizer:
+            self.optimizer = make_optimizer(exp, self.params)
+            return
+        for group in self.optimizer.param_groups:
+            group["lr"] = exp.learningRate
+            if "momentum" in group and exp.optimizer in ("momentum", "nesterov"):
+                group["momentum"] = exp.momentum
+
+    def tensors(self) -> list[torch.Tensor]:
+        return [p.detach() for p in self.params]
+
+    def set_parameters(self, params: Sequence[np.ndarray]) -> None:
+        with torch.no_grad():
+            for p, value in zip(self.params, params):
+                p.copy_(torch.from_numpy(np.asarray(value, dtype=np.float32)))
+
+    def train_batches(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batches: Sequence[np.ndarray],
+        dropout_rng: np.random.Generator,
+    ) -> tuple[int, bool]:
+        """One update per index batch. Returns (updates done, diverged)."""
+        exp = self.exp
+        loss_name = exp.loss_name
+        p_drop = exp.dropout
+        widths = self.arch.sizes[1:-1]
+        weights = self.params[0::2]
+        for i, idx in enumerate(batches):
+            rows = torch.from_numpy(idx)
+            masks = None
+            if p_drop > 0 and widths:
+                masks = [torch.from_numpy(m) for m in dropout_masks(dropout_rng, len(idx), widths, p_drop)]
+            scores = forward(self.params, self.arch.activations, x[rows], masks)
+            loss = data_loss(loss_name, scores, y[rows]) + regularization(
+                exp.regularization, exp.regularizationRate, weights
+            )
+            if not torch.isfinite(loss):
+                return i, True
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        return len(batches), False

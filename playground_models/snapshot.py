@@ -1,0 +1,110 @@
+"""What the page draws: metrics, the output grid and every neuron's map, from one batched pass."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .features import feature_matrix
+from .grid import grid_points
+from .network import data_loss, forward, regularization
+from .params import DOMAIN
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+CURVE_POINTS = 200  # samples along x₁ for the 1-D regression curve
+
+
+@dataclass
+class Snapshot:
+    """Arrays for one frame. Every map has row 0 at the top (largest x₂)."""
+
+    output: np.ndarray | None  # float32 [G, G] in [−1, 1]: 2·p(class 1) − 1, or the regression value
+    classes: np.ndarray | None  # uint8 [G, G], more than two classes: predicted class
+    confidence: np.ndarray | None  # float32 [G, G], more than two classes: its probability
+    neurons: np.ndarray  # float32 [N, M, M] in [−1, 1]: enabled features, then hidden neurons
+    weights: list[np.ndarray]  # [out, in] per layer
+    biases: list[np.ndarray]
+    curve: np.ndarray | None  # float32 [C, 2]: x₁ and the prediction, 1-D regression only
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+@torch.no_grad()
+def evaluate(trainer: Trainer) -> dict[str, Any]:
+    """Data loss (and accuracy) on the full train and test sets, plus the penalty term."""
+    exp = trainer.experiment
+    params = trainer.parameters()
+    acts = trainer.arch.activations
+    out: dict[str, Any] = {"epoch": trainer.epoch, "steps": trainer.steps}
+    for name, x, y in (("train", trainer.x_train, trainer.y_train),
+                       ("test", trainer.x_test, trainer.y_test)):
+        scores = forward(params, acts, x)
+        out[f"{name}_loss"] = _finite(float(data_loss(exp.loss_name, scores, y)))
+        if exp.is_classification:
+            out[f"{name}_acc"] = float((scores.argmax(dim=1) == y).double().mean())
+    reg = regularization(exp.regularization, exp.regularizationRate, params[0::2])
+    out["reg_loss"] = _finite(float(reg))
+    if trainer.diverged_at is not None:
+        for key in ("train_loss", "test_loss", "reg_loss"):
+            out[key] = None
+    return out
+
+
+@torch.no_grad()
+def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapshot:
+    exp = trainer.experiment
+    params = trainer.parameters()
+    points = grid_points(grid_size)
+    raw = feature_matrix(points, exp.features)
+    x = torch.from_numpy(trainer.preprocess(raw).astype(np.float32))
+    hidden: list[torch.Tensor] = []
+    scores = forward(params, trainer.arch.activations, x, record=hidden)
+
+    output = classes = confidence = None
+    if not exp.is_classification:
+        output = scores[:, 0].clamp(-1, 1)
+    elif exp.num_classes == 2:
+        output = torch.softmax(scores, dim=1)[:, 1] * 2 - 1
+    else:
+        probs = torch.softmax(scores, dim=1)
+        conf, cls = probs.max(dim=1)
+        classes = cls.to(torch.uint8).reshape(grid_size, grid_size).numpy()
+        confidence = conf.reshape(grid_size, grid_size).numpy()
+    if output is not None:
+        output = torch.nan_to_num(output).reshape(grid_size, grid_size).numpy()
+
+    # Feature maps show their shape (scaled by their largest magnitude); neurons show their
+    # value on the shared [−1, 1] colour scale, as TF Playground does.
+    feats = torch.from_numpy(raw.astype(np.float32))
+    feats = feats / feats.abs().amax(dim=0).clamp_min(1e-12)
+    columns = torch.cat([feats, *hidden], dim=1) if hidden else feats
+    maps = columns.T.reshape(-1, 1, grid_size, grid_size)
+    maps = F.adaptive_avg_pool2d(maps, neuron_grid)[:, 0]
+    neurons = torch.nan_to_num(maps).clamp(-1, 1).numpy()
+
+    curve = None
+    if trainer.data.one_d:
+        xs = np.linspace(*DOMAIN, CURVE_POINTS)
+        line = np.stack([xs, np.zeros_like(xs)], axis=1)
+        lx = torch.from_numpy(trainer.preprocess(feature_matrix(line, exp.features)).astype(np.float32))
+        pred = forward(params, trainer.arch.activations, lx)[:, 0].numpy()
+        curve = np.stack([xs, pred], axis=1).astype(np.float32)
+
+    return Snapshot(
+        output=output,
+        classes=classes,
+        confidence=confidence,
+        neurons=neurons.astype(np.float32),
+        weights=[p.numpy().copy() for p in params[0::2]],
+        biases=[p.numpy().copy() for p in params[1::2]],
+        curve=curve,
+    )

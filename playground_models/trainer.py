@@ -1,0 +1,167 @@
+"""`Trainer`: one experiment's data, network and training state.
+
+Epochs are real: the training set is reshuffled at the start of every epoch from the
+session's own "shuffle" stream, and a last partial batch is trained inside its epoch. Every
+random draw comes from streams derived from the experiment seed, so the same experiment gives
+the same numbers, bit for bit, whatever else the process is doing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .datasets import DataSplit, generate
+from .experiment import Experiment
+from .features import Preprocessor, feature_matrix
+from .network import Architecture, initial_parameters
+from .params import Effect
+from .reference import ReferenceBackend
+from .rng import stream
+from .snapshot import Snapshot, evaluate, take_snapshot
+
+# Data edits made by clicking keep the network training, as in ConvNetJS: only the data changes.
+DATA_EDIT_KEYS = frozenset({"points", "removed"})
+
+
+def select_backend(arch: Architecture, params: list[np.ndarray], exp: Experiment):
+    """The training path for an experiment. It depends on the experiment alone."""
+    from . import fastpath
+
+    if fastpath.supports(exp):
+        return fastpath.FastBackend(arch, params, exp)
+    return ReferenceBackend(arch, params, exp)
+
+
+class Trainer:
+    """Trains one experiment; see the module docstring for the semantics."""
+
+    def __init__(self, exp: Experiment, backend: str | None = None):
+        self._forced_backend = backend
+        self._build(exp)
+
+    # --- building ------------------------------------------------------------------------
+    def _build(self, exp: Experiment) -> None:
+        self.experiment = exp
+        self.arch = Architecture.of(exp)
+        self._load_data(exp)
+        self.initial_params = initial_parameters(self.arch, exp)
+        self._start()
+
+    def _load_data(self, exp: Experiment) -> None:
+        self.data: DataSplit = generate(exp)
+        names = exp.features
+        train_f = feature_matrix(self.data.train_x, names)
+        self.preprocess = Preprocessor(exp.preprocess, train_f)
+        self.x_train = torch.from_numpy(self.preprocess(train_f).astype(np.float32))
+        test_f = feature_matrix(self.data.test_x, names)
+        self.x_test = torch.from_numpy(self.preprocess(test_f).astype(np.float32))
+        label_type = np.int64 if exp.is_classification else np.float32
+        self.y_train = torch.from_numpy(self.data.train_y.astype(label_type))
+        self.y_test = torch.from_numpy(self.data.test_y.astype(label_type))
+        self._restart_epoch()
+
+    def _restart_epoch(self) -> None:
+        self._perm: np.ndarray | None = None
+        self._cursor = 0
+
+    def _start(self) -> None:
+        """Fresh training state from the initial parameters (used by build and reset)."""
+        exp = self.experiment
+        params = [p.copy() for p in self.initial_params]
+        if self._forced_backend == "reference":
+            self.backend = ReferenceBackend(self.arch, params, exp)
+        else:
+            self.backend = select_backend(self.arch, params, exp)
+        self._shuffle_rng = stream(exp.seed, "shuffle")
+        self._dropout_rng = stream(exp.seed, "dropout")
+        self._restart_epoch()
+        self.epoch = 0
+        self.steps = 0
+        self.diverged_at: int | None = None
+
+    @property
+    def path(self) -> str:
+        return self.backend.path
+
+    def model_info(self) -> dict[str, Any]:
+        exp = self.experiment
+        return {
+            "layers": list(self.arch.sizes),
+            "features": list(exp.features),
+            "activations": list(self.arch.activations),
+            "num_classes": exp.num_classes,
+            "parameters": self.arch.num_parameters,
+            "path": self.path,
+        }
+
+    # --- control -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to exactly the same initial weights, epoch 0 (the data is unchanged)."""
+        self._start()
+
+    def reseed(self, seed: str) -> None:
+        """A new seed: new data, new initial weights."""
+        self._build(self.experiment.replace(seed=seed))
+
+    def update(self, new: Experiment) -> dict[str, Effect]:
+        """Move to `new`: live changes keep the weights, structural ones rebuild from the seed."""
+        changes = new.changes_from(self.experiment)
+        if not changes:
+            return changes
+        structural = {k for k, e in changes.items() if e is Effect.REBUILD}
+        if structural - DATA_EDIT_KEYS:
+            self._build(new)
+            return changes
+        self.experiment = new
+        if structural:
+            self._load_data(new)
+        self.backend.configure(new)
+        return changes
+
+    # --- training ------------------------------------------------------------------------
+    def train_steps(self, n: int, stop_at_epoch_end: bool = False) -> int:
+        """Run up to `n` minibatch updates; stops early on divergence (and, if asked, when the
+        current epoch ends). Returns the number of updates run."""
+        done = 0
+        n_train = len(self.y_train)
+        while done < n and self.diverged_at is None:
+            if self._perm is None:
+                self._perm = self._shuffle_rng.permutation(n_train)
+            batch = self.experiment.batchSize
+            starts = range(self._cursor, n_train, batch)[: n - done]
+            batches = [self._perm[s : s + batch] for s in starts]
+            ran, diverged = self.backend.train_batches(
+                self.x_train, self.y_train, batches, self._dropout_rng
+            )
+            done += ran
+            self.steps += ran
+            if diverged:
+                self.diverged_at = self.epoch
+                break
+            self._cursor = min(starts[-1] + batch, n_train)
+            if self._cursor >= n_train:
+                self.epoch += 1
+                self._restart_epoch()
+                if stop_at_epoch_end:
+                    break
+        return done
+
+    def train_epochs(self, n: int = 1) -> None:
+        """Train until `n` more epochs have completed (or the run diverges)."""
+        target = self.epoch + n
+        while self.epoch < target and self.diverged_at is None:
+            self.train_steps(len(self.y_train), stop_at_epoch_end=True)
+
+    # --- looking -------------------------------------------------------------------------
+    def parameters(self) -> list[torch.Tensor]:
+        """[W₁, b₁, …] as tensors sharing the training state (do not modify)."""
+        return self.backend.tensors()
+
+    def metrics(self) -> dict[str, Any]:
+        return evaluate(self)
+
+    def snapshot(self, grid_size: int = 100, neuron_grid: int = 20) -> Snapshot:
+        return take_snapshot(self, grid_size, neuron_grid)
