@@ -29,6 +29,24 @@ def _pretty(record: dict) -> str:
     )
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from server.app import serve
+
+    return serve(args)
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from playground_models.imagelab.summary import cli_summary
+
+    return cli_summary(args)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from playground_models.sweep import cli_sweep
+
+    return cli_sweep(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netplay",
@@ -36,11 +54,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
 
+    serve = sub.add_parser("serve", help="serve the playground (default: 127.0.0.1:8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--open", action="store_true", help="open the page in a browser")
+    serve.set_defaults(func=_cmd_serve)
+
     run = sub.add_parser("run", help="train an experiment headlessly and print its metrics")
     run.add_argument("url", help="a share link, or its query/hash part (key=value&...)")
     run.add_argument("--epochs", type=int, default=100, help="epochs to train (default 100)")
     run.add_argument("--json", action="store_true", help="one JSON object per epoch")
     run.set_defaults(func=_cmd_run)
+
+    summary = sub.add_parser("summary", help="layer table of an image-lab network")
+    summary.add_argument("url", nargs="?", help="an image-lab share link or query")
+    summary.add_argument("--preset", help="a preset network by name, e.g. lenet5")
+    summary.add_argument("--json", action="store_true", help="print JSON")
+    summary.set_defaults(func=_cmd_summary)
+
+    sweep = sub.add_parser("sweep", help="train one experiment over a range of one parameter")
+    sweep.add_argument("url", help="a share link, or its query/hash part")
+    sweep.add_argument("--param", required=True, help="the parameter to vary")
+    sweep.add_argument("--values", required=True, help="comma-separated values")
+    sweep.add_argument("--epochs", type=int, default=300, help="epochs per value")
+    sweep.add_argument("--json", action="store_true", help="one JSON object per value")
+    sweep.set_defaults(func=_cmd_sweep)
     return parser
 
 
