@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--open", action="store_true", help="open the page in a browser")
+    from server.settings import add_flags
+
+    add_flags(serve)
     serve.set_defaults(func=_cmd_serve)
 
     run = sub.add_parser("run", help="train an experiment headlessly and print its metrics")

@@ -1,0 +1,138 @@
+"""JSON routes under `/api`: the parameter schema, share-link parsing, data previews, health.
+
+Errors are `{"error": {"code", "field", "message"}}` with status 422, the same shape as the
+WebSocket's `error` message, so the page handles both one way.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from playground_models.datasets import generate
+from playground_models.experiment import ConfigError, Experiment
+from playground_models.params import PARAMS
+from playground_models.urlcodec import HIDEABLE_CONTROLS, SharedState, parse, serialize
+
+from . import __version__
+from .protocol import PROTOCOL_VERSION
+
+router = APIRouter(prefix="/api")
+
+MAX_URL_CHARS = 65_536
+PREVIEW_POINTS = 200  # per split: plenty for a 60-pixel thumbnail
+GROUPS = ("data", "features", "network", "training", "view")
+
+
+def _error(code: str, field: str | None, message: str, status: int = 422) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "field": field, "message": message}}, status_code=status
+    )
+
+
+@router.get("/schema")
+async def schema(request: Request) -> dict[str, Any]:
+    """Every parameter (type, default, bounds, effect, group), hideable controls, limits."""
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "version": __version__,
+        "groups": list(GROUPS),
+        "params": [p.schema() for p in PARAMS],
+        "hideable": sorted(HIDEABLE_CONTROLS),
+        "limits": request.app.state.settings.limits(),
+    }
+
+
+class ParseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, max_length=MAX_URL_CHARS)
+    config: dict[str, Any] | None = None
+
+
+def _parsed(state: SharedState) -> dict[str, Any]:
+    exp = state.experiment
+    return {
+        "config": exp.to_json(),
+        "query": serialize(exp, state.hidden),
+        "hidden": sorted(state.hidden),
+        "warnings": state.warnings,
+        "errors": [{"field": e.key, "message": str(e)} for e in state.errors],
+    }
+
+
+@router.get("/parse")
+async def parse_get(url: str = Query("", max_length=MAX_URL_CHARS)) -> dict[str, Any]:
+    """A share link (or its `?query` / `#hash` part) → the canonical config and query.
+
+    Unknown keys are `warnings`; bad values are `errors` naming the key and are left at their
+    default, as the page does when it opens such a link.
+    """
+    return _parsed(parse(url))
+
+
+@router.post("/parse", response_model=None)
+async def parse_post(body: ParseBody) -> dict[str, Any] | JSONResponse:
+    """As GET, or with `config` (an object of values): that config checked strictly."""
+    if (body.url is None) == (body.config is None):
+        return _error("bad_message", "url", "send exactly one of url or config")
+    if body.url is not None:
+        return _parsed(parse(body.url))
+    try:
+        exp = Experiment(body.config)
+    except ConfigError as err:
+        return _error("bad_value", err.key, str(err))
+    return _parsed(SharedState(exp))
+
+
+@router.get("/preview", response_model=None)
+async def preview(
+    request: Request,
+    url: str = Query("", max_length=MAX_URL_CHARS),
+    max_points: int = Query(PREVIEW_POINTS, ge=1, le=5000),
+) -> dict[str, Any] | JSONResponse:
+    """The data of a config, for the dataset thumbnails: up to `max_points` rows per split of
+    [x₁, x₂, label] in data units (domain [−6, 6]²), rounded to 0.001."""
+    try:
+        exp = parse(url, strict=True).experiment
+    except ConfigError as err:
+        return _error("bad_value", err.key, str(err))
+    limit = request.app.state.settings.max_samples
+    if exp.numSamples + len(exp.points) > limit:
+        return _error("bad_value", "numSamples", f"this server allows {limit} data points")
+    data = _data(serialize(exp))
+    return {
+        "query": serialize(exp),
+        "num_classes": data["num_classes"],
+        "one_d": data["one_d"],
+        "train": data["train"][:max_points],
+        "test": data["test"][:max_points],
+    }
+
+
+@lru_cache(maxsize=64)
+def _data(query: str) -> dict[str, Any]:
+    # Thumbnails ask for the same few configs over and over; generation is deterministic.
+    split = generate(parse(query, strict=True).experiment)
+    rows = {}
+    for name in ("train", "test"):
+        x = np.asarray(getattr(split, f"{name}_x"), np.float64).reshape(-1, 2)
+        y = np.asarray(getattr(split, f"{name}_y"), np.float64).reshape(-1, 1)
+        rows[name] = np.round(np.concatenate([x, y], axis=1), 3).tolist()
+    return {"num_classes": split.num_classes, "one_d": bool(split.one_d), **rows}
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    """Liveness for load balancers and the Docker HEALTHCHECK, plus the live session count."""
+    return {
+        "status": "ok",
+        "sessions": len(request.app.state.registry),
+        "protocol": PROTOCOL_VERSION,
+        "version": __version__,
+    }

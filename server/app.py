@@ -1,0 +1,124 @@
+"""The FastAPI app factory and `serve`, which runs it under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import threading
+import webbrowser
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, WebSocket
+
+from . import __version__, api, imagelab, pages
+from .scheduler import Scheduler
+from .session import Registry, Session
+from .settings import Settings, SettingsError, load
+
+# uvicorn closes a connection (1009) on a frame above this. It is set well above
+# `max_message_bytes` so that an oversized message gets a `too_large` error reply instead.
+TRANSPORT_MAX_BYTES = 16 * 1024 * 1024
+_SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
+
+
+def content_security_policy(host: str | None) -> str:
+    """Everything from this server only: no CDN, no fonts or analytics from elsewhere.
+
+    `connect-src 'self'` covers same-origin WebSockets in current browsers; the explicit
+    ws:// and wss:// entries are for older ones (Safari before 15.4) that read it literally.
+    """
+    sockets = f" ws://{host} wss://{host}" if host and _SAFE_HOST.match(host) else ""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self'; worker-src 'self' blob:; "
+        f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'"
+    )
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding CSP and friends to every HTTP response (not WebSockets)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", content_security_policy(host).encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A complete netplay server: page, static files, `/api`, `/ws`, and the image lab."""
+    settings = settings if settings is not None else load()
+    scheduler = Scheduler(settings.workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        scheduler.shutdown()
+
+    # No /docs or /redoc: they load Swagger UI from a CDN, which the CSP forbids.
+    app = FastAPI(
+        title="netplay", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+    app.state.settings = settings
+    app.state.scheduler = scheduler
+    app.state.registry = Registry()
+    app.add_middleware(SecurityHeaders)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(imagelab.router)
+    pages.mount_static(app)
+
+    @app.websocket("/ws")
+    async def live_session(ws: WebSocket) -> None:
+        await Session(ws, settings, scheduler).serve(app.state.registry)
+
+    return app
+
+
+def serve(args: argparse.Namespace) -> int:
+    """`netplay serve`: run uvicorn in the foreground until Ctrl-C."""
+    import torch
+    import uvicorn
+
+    try:
+        settings = load(args=args)
+    except SettingsError as err:
+        print(f"netplay serve: {err}", file=sys.stderr)
+        return 2
+    # Tiny nets lose time to intra-op threading; parallelism comes from the worker pool.
+    torch.set_num_threads(settings.torch_threads)
+    app = create_app(settings)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{shown}:{args.port}/"
+    print(f"netplay {__version__} serving on {url}  (Ctrl-C to stop)", flush=True)
+    if getattr(args, "open", False):
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws_max_size=TRANSPORT_MAX_BYTES,
+        proxy_headers=False,  # never trust X-Forwarded-* by default
+    )
+    return 0

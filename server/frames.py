@@ -1,0 +1,148 @@
+"""The binary envelope of docs/protocol.md, and the quantisation of a snapshot into it.
+
+    uint32 LE header length H (a multiple of 4) | H bytes of UTF-8 JSON, space-padded |
+    payload: the arrays, each starting at a multiple of 4 bytes
+
+Grids go out as int8/uint8 so that a 100×100 boundary costs 10 kB, not 40 kB, and never as
+JSON lists of floats; a browser reads each array with one typed-array view, no parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+DTYPES = {"int8": np.int8, "uint8": np.uint8, "float32": np.float32}
+ALIGN = 4
+
+
+class FrameError(ValueError):
+    """A byte string that is not a well-formed envelope."""
+
+
+def _pad(n: int) -> int:
+    return (-n) % ALIGN
+
+
+def json_safe(value: Any) -> Any:
+    """The same value with NaN/±inf turned into None, so it always encodes as strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Compact strict JSON (no NaN) of a JSON-ready value."""
+    return json.dumps(json_safe(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
+    """One binary message: `header` plus an `arrays` table describing `arrays`, in order."""
+    table = []
+    chunks: list[bytes] = []
+    offset = 0
+    for name, array in arrays.items():
+        dtype = array.dtype.name
+        if dtype not in DTYPES:
+            raise FrameError(f"array {name!r}: dtype {dtype} is not one of {', '.join(DTYPES)}")
+        data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+        table.append(
+            {"name": name, "dtype": dtype, "shape": list(array.shape), "offset": offset,
+             "bytes": len(data)}
+        )
+        chunks.append(data + b"\0" * _pad(len(data)))
+        offset += len(data) + _pad(len(data))
+    head = dumps({**header, "arrays": table}).encode()
+    head += b" " * _pad(len(head))
+    return b"".join([struct.pack("<I", len(head)), head, *chunks])
+
+
+def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and the named arrays of one binary message (the inverse of `encode`)."""
+    if len(message) < 4:
+        raise FrameError("shorter than the 4-byte header length")
+    (size,) = struct.unpack_from("<I", message)
+    if size % ALIGN or 4 + size > len(message):
+        raise FrameError(f"bad header length {size}")
+    try:
+        header = json.loads(message[4 : 4 + size].decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FrameError(f"header is not JSON: {err}") from None
+    payload = memoryview(message)[4 + size :]
+    arrays = {}
+    for entry in header.get("arrays", []):
+        dtype = DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise FrameError(f"array {entry['name']!r}: unknown dtype {entry['dtype']!r}")
+        start, length = entry["offset"], entry["bytes"]
+        if start % ALIGN or start + length > len(payload):
+            raise FrameError(f"array {entry['name']!r} lies outside the payload")
+        flat = np.frombuffer(payload[start : start + length], dtype=np.dtype(dtype).newbyteorder("<"))
+        arrays[entry["name"]] = flat.reshape(entry["shape"])
+    return header, arrays
+
+
+# --- quantisation --------------------------------------------------------------------------
+
+
+def to_int8(values: np.ndarray) -> np.ndarray:
+    """127·clamp(v, −1, 1), rounded; NaN becomes 0 (a diverged net draws as neutral)."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.rint(np.clip(v, -1.0, 1.0) * 127.0).astype(np.int8)
+
+
+def to_uint8_unit(values: np.ndarray) -> np.ndarray:
+    """255·clamp(v, 0, 1), rounded: a probability as a byte."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0)
+    return np.rint(np.clip(v, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def flat_float32(parts: list[np.ndarray]) -> np.ndarray:
+    """Arrays concatenated row-major into one float32 vector."""
+    if not parts:
+        return np.zeros(0, np.float32)
+    return np.concatenate([np.asarray(p, np.float32).ravel() for p in parts])
+
+
+def snapshot_arrays(snap: Any, knn: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The `frame` arrays of docs/protocol.md from a trainer `Snapshot` (and a k-NN grid)."""
+    arrays: dict[str, np.ndarray] = {}
+    if snap.output is not None:
+        arrays["output"] = to_int8(snap.output)
+    if snap.classes is not None:
+        arrays["classes"] = np.asarray(snap.classes, np.uint8)
+    if snap.confidence is not None:
+        arrays["confidence"] = to_uint8_unit(snap.confidence)
+    arrays["neurons"] = to_int8(snap.neurons)
+    arrays["weights"] = flat_float32(snap.weights)
+    arrays["biases"] = flat_float32(snap.biases)
+    if knn is not None:
+        # Integer grids are class indices; real-valued ones share the `output` encoding.
+        if np.issubdtype(np.asarray(knn).dtype, np.integer):
+            arrays["knn"] = np.asarray(knn, np.uint8)
+        else:
+            arrays["knn"] = to_int8(knn)
+    if snap.curve is not None:
+        arrays["curve"] = np.asarray(snap.curve, np.float32)
+    return arrays
+
+
+def data_arrays(split: Any) -> dict[str, np.ndarray]:
+    """`train` and `test` as float32 [n, 3] rows of x₁, x₂, label (or regression target)."""
+    out = {}
+    for name in ("train", "test"):
+        x = np.asarray(getattr(split, f"{name}_x"), np.float32).reshape(-1, 2)
+        y = np.asarray(getattr(split, f"{name}_y"), np.float32).reshape(-1, 1)
+        out[name] = np.concatenate([x, y], axis=1)
+    return out

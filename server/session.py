@@ -1,0 +1,379 @@
+"""One WebSocket learner session: limits, message handling and frame pacing (docs/protocol.md).
+
+Two tasks share a session: the receive loop (this module's `Session.serve`) and, while playing,
+the player, which trains a frame's worth of steps on a worker thread, sends the frame, and
+waits out the rest of the frame interval. Every trainer call is made under `_lock`, so an
+`update` lands between two frames and the next frame shows it. The player awaits each send
+before training the next frame, so a client that reads slowly gets fewer frames and the server
+never holds a queue of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from playground_models.experiment import ConfigError, Experiment
+from playground_models.network import Architecture
+from playground_models.params import Effect
+from playground_models.urlcodec import parse as parse_url
+
+from . import frames, protocol
+from .live import LiveRun
+from .protocol import ProtocolError
+from .scheduler import Scheduler
+from .settings import Settings
+
+log = logging.getLogger("netplay.session")
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008  # a page from a foreign origin
+CLOSE_TRY_AGAIN = 1013  # the server is full
+
+
+class Registry:
+    """The live sessions of one app; `/api/health` reports their number."""
+
+    def __init__(self) -> None:
+        self.sessions: set[Session] = set()
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+
+class TokenBucket:
+    """`rate` messages per second on average, bursts of up to `2·rate` (a slider drag)."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.capacity = max(1.0, 2.0 * rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
+    """Same origin as the page's host, or in the allow-list. Browsers always send Origin, so a
+    missing one is a non-browser client, which cross-site request forgery cannot ride on."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/")
+    if "*" in settings.allowed_origins or origin in settings.allowed_origins:
+        return True
+    host = ws.headers.get("host", "")
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
+
+
+class Session:
+    def __init__(self, ws: WebSocket, settings: Settings, scheduler: Scheduler):
+        self.ws = ws
+        self.settings = settings
+        self.scheduler = scheduler
+        self.run: LiveRun | None = None
+        self._lock = asyncio.Lock()  # one trainer call at a time
+        self._send_lock = asyncio.Lock()  # one websocket send at a time
+        self._player: asyncio.Task[None] | None = None
+        self._halt = asyncio.Event()
+        self._bucket = TokenBucket(settings.max_messages_per_second)
+        self._steps_per_frame = 25
+
+    # --- life ----------------------------------------------------------------------------
+    async def serve(self, registry: Registry) -> None:
+        """Accept, talk until the client leaves or idles out, then free everything."""
+        if not origin_allowed(self.ws, self.settings):
+            await self.ws.close(code=CLOSE_POLICY)  # before accept: the handshake gets a 403
+            return
+        await self.ws.accept()
+        if len(registry) >= self.settings.max_sessions:
+            await self._send({"type": "error", "code": "too_many_sessions", "field": None,
+                              "message": f"the server is full ({self.settings.max_sessions} "
+                              "sessions); try again in a minute"})
+            await self.ws.close(code=CLOSE_TRY_AGAIN)
+            return
+        registry.sessions.add(self)
+        try:
+            await self._send(self._hello())
+            await self._receive_loop()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            registry.sessions.discard(self)
+            await self._stop_player(cancel=True)
+            self.run = None  # the trainer, its data and tensors go with it
+
+    async def _receive_loop(self) -> None:
+        idle = self.settings.idle_timeout_s
+        while True:
+            try:
+                event = await asyncio.wait_for(self.ws.receive(), timeout=idle)
+            except TimeoutError:
+                await self._send_error("idle_timeout", None,
+                                       f"no message for {idle:g} s; the session is closed")
+                await self.ws.close(code=CLOSE_NORMAL)
+                return
+            if event["type"] == "websocket.disconnect":
+                return
+            await self._on_event(event)
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        try:
+            if not self._bucket.take():
+                raise ProtocolError("rate_limited", None, "too many messages: at most "
+                                    f"{self.settings.max_messages_per_second:g} per second")
+            text = event.get("text")
+            if text is None:
+                raise ProtocolError("bad_message", None, "binary messages are not accepted")
+            limit = self.settings.max_message_bytes
+            if len(text) > limit or len(text.encode()) > limit:
+                raise ProtocolError("too_large", None, f"message over {limit} bytes")
+            await self._handle(protocol.parse_message(text))
+        except ProtocolError as err:
+            await self._send(err.reply())
+        except ConfigError as err:
+            await self._send_error("bad_value", err.key, str(err))
+        except WebSocketDisconnect:
+            raise
+        except Exception as err:  # a bug must not end the learner's session
+            log.exception("message failed")
+            await self._send_error("internal", None, f"the server failed on this message "
+                                   f"({type(err).__name__}); the session goes on")
+
+    # --- handlers ------------------------------------------------------------------------
+    async def _handle(self, m: Any) -> None:
+        kind = m.type
+        if kind == "ping":
+            await self._send({"type": "pong", "id": m.id})
+            return
+        if kind == "speed":
+            await self._set_speed(m.steps_per_frame)
+            return
+        if kind == "start":
+            await self._start(m)
+            return
+        if self.run is None:
+            raise ProtocolError("not_started", "type", f"send start before {kind}")
+        await getattr(self, f"_on_{kind}")(m)
+
+    async def _start(self, m: protocol.Start) -> None:
+        warnings: list[str] = []
+        errors: list[dict[str, str]] = []
+        hidden: frozenset[str] = frozenset()
+        if m.url is not None:
+            shared = parse_url(m.url)  # bad values fall back to defaults, as the page does
+            exp, hidden, warnings = shared.experiment, shared.hidden, shared.warnings
+            errors = [{"field": e.key, "message": str(e)} for e in shared.errors]
+        else:
+            exp = Experiment(m.config or {})
+        self._check_limits(exp)
+        await self._stop_player()
+        async with self._lock:
+            old_version = self.run.version if self.run else 0
+            self.run = run = await self.scheduler.run(LiveRun, exp, hidden)
+            run.version = old_version + 1
+            run.steps_per_frame = self._steps_per_frame
+            await self._send(run.config_message({}, warnings, errors))
+            await self._send_bytes(await self.scheduler.run(run.data))
+            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self._send_state()
+
+    async def _on_update(self, m: protocol.Update) -> None:
+        run = self._need_run()
+        new = run.experiment.replace(**m.changes)
+        self._check_limits(new)
+        async with self._lock:
+            was_diverged = run.diverged
+            effects = await self.scheduler.run(run.update, new)
+            await self._send(run.config_message(effects))
+            rebuilt = any(e is Effect.REBUILD for e in effects.values())
+            if rebuilt:
+                await self._send_bytes(await self.scheduler.run(run.data))
+            if was_diverged and not run.diverged:
+                run.state = "paused"
+                await self._send_state()
+            if rebuilt or (effects and run.state != "playing"):
+                await self._send_bytes(await self.scheduler.run(run.frame))
+
+    async def _on_play(self, m: protocol.Play) -> None:
+        run = self._need_run()
+        if run.diverged or run.state == "playing":
+            await self._send_state()
+            return
+        run.state = "playing"
+        run.clear_rates()
+        await self._send_state()
+        self._halt.clear()
+        self._player = asyncio.create_task(self._play(run))
+
+    async def _on_pause(self, m: protocol.Pause) -> None:
+        await self._stop_player()
+        await self._send_state()
+
+    async def _on_step(self, m: protocol.Step) -> None:
+        run = self._need_run()
+        limit = self.settings.max_step_epochs
+        if m.n > limit:
+            raise ProtocolError("bad_value", "n", f"n must be at most {limit} epochs, got {m.n}")
+        if run.state == "playing":
+            await self._stop_player()
+            await self._send_state()
+        async with self._lock:
+            await self._send_bytes(await self.scheduler.run(run.train_epochs, m.n))
+            if run.diverged:
+                await self._send_state()
+
+    async def _on_reset(self, m: protocol.Reset) -> None:
+        run = self._need_run()
+        await self._stop_player()
+        async with self._lock:
+            await self.scheduler.run(run.reset)
+            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self._send_state()
+
+    async def _on_reseed(self, m: protocol.Reseed) -> None:
+        run = self._need_run()
+        # Checked by the parameter table (characters, length) before any work is done.
+        seed = m.seed if m.seed is not None else secrets.token_hex(4)
+        run.experiment.replace(seed=seed)
+        async with self._lock:
+            was_diverged = run.diverged
+            await self.scheduler.run(run.reseed, seed)
+            await self._send(run.config_message({"seed": Effect.REBUILD}))
+            await self._send_bytes(await self.scheduler.run(run.data))
+            await self._send_bytes(await self.scheduler.run(run.frame))
+            if was_diverged:
+                run.state = "paused"
+                await self._send_state()
+
+    async def _on_snapshot(self, m: protocol.Snapshot) -> None:
+        run = self._need_run()
+        async with self._lock:
+            await self._send_bytes(await self.scheduler.run(run.frame))
+
+    async def _set_speed(self, steps: int) -> None:
+        limit = self.settings.max_steps_per_frame
+        if steps > limit:
+            raise ProtocolError("bad_value", "steps_per_frame",
+                                f"steps_per_frame must be at most {limit}, got {steps}")
+        self._steps_per_frame = steps
+        if self.run is not None:
+            self.run.steps_per_frame = steps  # read by the player at its next frame
+        await self._send_state()
+
+    # --- playing -------------------------------------------------------------------------
+    async def _play(self, run: LiveRun) -> None:
+        loop = asyncio.get_running_loop()
+        interval = 1.0 / self.settings.max_fps
+        budget = self.settings.frame_budget_ms / 1000.0
+        try:
+            while not self._halt.is_set():
+                started = loop.time()
+                async with self._lock:
+                    if self._halt.is_set():
+                        return
+                    frame = await self.scheduler.run(run.train_frame, budget)
+                    await self._send_bytes(frame)
+                    if run.diverged:
+                        run.state = "paused"  # `state` reports diverged from the trainer itself
+                        await self._send_state()
+                        return
+                delay = started + interval - loop.time()
+                if delay > 0:
+                    try:
+                        await asyncio.wait_for(self._halt.wait(), delay)
+                    except TimeoutError:
+                        pass
+        except WebSocketDisconnect:
+            return  # the socket went away; the receive loop ends the session
+        except Exception as err:
+            log.exception("training failed")
+            run.state = "paused"
+            await self._send_error("internal", None, f"training failed ({type(err).__name__})")
+            await self._send_state()
+
+    async def _stop_player(self, cancel: bool = False) -> None:
+        """Stop playing after the frame in progress (or at once, on close)."""
+        task, self._player = self._player, None
+        if self.run is not None and self.run.state == "playing":
+            self.run.state = "paused"
+        if task is None:
+            return
+        self._halt.set()
+        if cancel:
+            task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not cancel:
+                raise
+
+    # --- helpers -------------------------------------------------------------------------
+    def _need_run(self) -> LiveRun:
+        if self.run is None:
+            raise ProtocolError("not_started", "type", "send start first")
+        return self.run
+
+    def _check_limits(self, exp: Experiment) -> None:
+        s = self.settings
+        samples = exp.numSamples + len(exp.points)
+        if samples > s.max_samples:
+            raise ProtocolError("bad_value", "numSamples",
+                                f"{samples} data points; this server allows {s.max_samples}")
+        params = Architecture.of(exp).num_parameters
+        if params > s.max_parameters:
+            raise ProtocolError("bad_value", "networkShape",
+                                f"{params} parameters; this server allows {s.max_parameters}")
+
+    def _hello(self) -> dict[str, Any]:
+        from . import __version__
+
+        return {"type": "hello", "protocol": protocol.PROTOCOL_VERSION,
+                "server": {"name": "netplay", "version": __version__},
+                "limits": self.settings.limits()}
+
+    async def _send_state(self) -> None:
+        run = self.run
+        msg: dict[str, Any] = {"type": "state", "state": "paused", "epoch": 0,
+                               "steps_per_frame": self._steps_per_frame}
+        if run is not None:
+            t = run.trainer
+            msg["state"] = "diverged" if run.diverged else run.state
+            msg["epoch"] = t.epoch
+            if run.diverged:
+                msg["diverged_at"] = t.diverged_at
+                msg["message"] = (f"diverged at epoch {t.diverged_at} — lower the learning "
+                                  "rate, then reset")
+        await self._send(msg)
+
+    async def _send_error(self, code: str, field: str | None, message: str) -> None:
+        await self._send({"type": "error", "code": code, "field": field, "message": message})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_raw({"type": "websocket.send", "text": frames.dumps(message)})
+
+    async def _send_bytes(self, data: bytes) -> None:
+        await self._send_raw({"type": "websocket.send", "bytes": data})
+
+    async def _send_raw(self, event: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if self.ws.application_state != WebSocketState.CONNECTED:
+                raise WebSocketDisconnect(CLOSE_NORMAL)
+            try:
+                await self.ws.send(event)
+            except RuntimeError as err:  # starlette: the socket closed under us
+                raise WebSocketDisconnect(1006) from err

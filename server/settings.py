@@ -1,0 +1,142 @@
+"""Server limits and options: one pydantic model, filled from defaults, `NETPLAY_*` and flags.
+
+Every limit the server enforces lives here, so that none hides inline in the session code.
+Precedence: command-line flag > environment variable `NETPLAY_<NAME>` > default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from playground_models.params import BY_NAME, MAX_PARAMETERS
+
+ENV_PREFIX = "NETPLAY_"
+
+
+class Settings(BaseModel):
+    """What one server allows. Field descriptions double as `--help` text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_sessions: int = Field(64, ge=1, le=100_000, description="live training sessions at once")
+    max_parameters: int = Field(
+        MAX_PARAMETERS, ge=1, le=10_000_000, description="weights and biases per model"
+    )
+    max_samples: int = Field(
+        int(BY_NAME["numSamples"].max or 5000) + 500,
+        ge=1,
+        le=1_000_000,
+        description="data points per experiment (generated plus added by hand)",
+    )
+    max_message_bytes: int = Field(
+        65_536, ge=256, le=8 * 1024 * 1024, description="largest client message accepted"
+    )
+    max_messages_per_second: float = Field(
+        50.0, gt=0, le=100_000, description="client messages per second (a burst of 2 s is allowed)"
+    )
+    idle_timeout_s: float = Field(
+        1800.0, gt=0, description="close a session after this long without a client message"
+    )
+    max_fps: float = Field(60.0, gt=0, le=240, description="frames per second per session")
+    max_steps_per_frame: int = Field(
+        5000, ge=1, le=1_000_000, description="training updates between two frames"
+    )
+    max_step_epochs: int = Field(
+        100, ge=1, le=100_000, description="epochs one `step` message may ask for"
+    )
+    frame_budget_ms: float = Field(
+        50.0,
+        gt=0,
+        description="compute time per frame; a frame carries fewer updates than asked when "
+        "the machine is slower, so one busy session cannot hold a worker for long",
+    )
+    workers: int = Field(
+        max(1, min(8, os.cpu_count() or 1)),
+        ge=1,
+        le=256,
+        description="threads that train and draw (shared by all sessions, first come first served)",
+    )
+    torch_threads: int = Field(
+        1, ge=1, le=256, description="intra-op threads per worker; tiny nets run best on one"
+    )
+    allowed_origins: tuple[str, ...] = Field(
+        (),
+        description="extra page origins allowed to open the WebSocket (comma-separated; "
+        "'*' allows any); the server's own origin is always allowed",
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    def limits(self) -> dict[str, Any]:
+        """The limits a client needs to know (sent in `hello` and `/api/schema`)."""
+        return {
+            "max_sessions": self.max_sessions,
+            "max_parameters": self.max_parameters,
+            "max_samples": self.max_samples,
+            "max_message_bytes": self.max_message_bytes,
+            "max_messages_per_second": self.max_messages_per_second,
+            "idle_timeout_s": self.idle_timeout_s,
+            "max_steps_per_frame": self.max_steps_per_frame,
+            "max_step_epochs": self.max_step_epochs,
+            "max_fps": self.max_fps,
+        }
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """One `--max-sessions`-style flag per setting; unset flags leave env/defaults in force."""
+    group = parser.add_argument_group("limits (also NETPLAY_<NAME> in the environment)")
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        group.add_argument(
+            _flag(name),
+            dest=f"setting_{name}",
+            metavar=name.upper(),
+            default=None,
+            help=f"{field.description} (default {shown or 'none'})",
+        )
+
+
+class SettingsError(ValueError):
+    """A setting from the environment or a flag that cannot be used; names the setting."""
+
+
+def load(
+    environ: Mapping[str, str] | None = None,
+    args: argparse.Namespace | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings from defaults, then `NETPLAY_*` variables, then flags, then `overrides`."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for name in Settings.model_fields:
+        env_key = ENV_PREFIX + name.upper()
+        if env_key in environ:
+            values[name] = environ[env_key]
+            source[name] = env_key
+        flag_value = getattr(args, f"setting_{name}", None) if args is not None else None
+        if flag_value is not None:
+            values[name] = flag_value
+            source[name] = _flag(name)
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        raise SettingsError(f"{source.get(name, name)}: {first['msg']}") from None
