@@ -6,6 +6,7 @@ import base64
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,21 @@ def test_websocket_race_streams_every_optimizer(client):
         }
         ws.send_json({"type": "race", "action": "stop"})
         assert _until(ws, "state")["state"] == "paused"
+
+
+def test_closing_the_socket_ends_the_session_and_its_thread(client):
+    from server import imagelab
+
+    with client.websocket_connect("/ws/lab") as ws:
+        ws.send_json({"type": "start", "config": {"net": SMALL}})
+        _until(ws, "state")
+        assert len(imagelab._sessions) == 1
+        (session,) = imagelab._sessions
+    deadline = time.monotonic() + 5
+    while imagelab._sessions and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not imagelab._sessions
+    assert session.trainer is None and not session._thread.is_alive()
 
 
 def _netplay(*args: str) -> subprocess.CompletedProcess:

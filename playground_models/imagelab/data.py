@@ -151,6 +151,10 @@ def centre_drawing(pixels: np.ndarray, native_side: int) -> np.ndarray:
     scale = box / max(crop.shape)
     h = max(1, round(crop.shape[0] * scale))
     w = max(1, round(crop.shape[1] * scale))
+    if native_side <= 8:
+        # The UCI digits were size-normalised into their frame: a "1" is a thick bar, not a
+        # one-pixel line, so a narrow drawing is widened to at least half its height.
+        w = max(w, (h + 1) // 2)
     small = F.interpolate(crop[None, None], size=(h, w), mode="bilinear", antialias=True)[0, 0]
     out = torch.zeros(native_side, native_side)
     y0, x0 = (native_side - h) // 2, (native_side - w) // 2

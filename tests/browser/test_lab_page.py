@@ -55,6 +55,23 @@ def lab_url() -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def _wait(page, check, timeout_s: float, what: str) -> None:
+    """Poll `check(page)` from Python: the app's CSP forbids the eval that wait_for_function
+    uses."""
+    deadline = time.monotonic() + timeout_s
+    while not check(page):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(100)
+
+
+def _number(page, selector: str) -> float:
+    text = page.locator(selector).inner_text().replace("%", "").replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def _canvas(page, selector: str) -> str:
     return page.evaluate(f"document.querySelector({selector!r}).toDataURL()")
 
@@ -86,14 +103,16 @@ def test_lab_trains_shows_changing_filters_and_maps_and_predicts_a_drawing(
         maps_before = _canvas(page, "#maps .map-row:nth-child(2) canvas")
 
         page.click("#play")
-        page.wait_for_function(
-            "Number(document.getElementById('epoch').textContent) >= 2", timeout=30_000
+        _wait(page, lambda p: _number(p, "#epoch") >= 2, 30, "two epochs")
+        _wait(page, lambda p: _number(p, "#m-test-acc") > 50, 30, "test accuracy above 50 %")
+        # Pictures are repainted on the next animation frame after the numbers: poll for them.
+        _wait(page, lambda p: _canvas(p, "#filters canvas") != filters_before, 10, "new filters")
+        _wait(
+            page,
+            lambda p: _canvas(p, "#maps .map-row:nth-child(2) canvas") != maps_before,
+            10,
+            "new feature maps",
         )
-        page.wait_for_function(
-            "parseFloat(document.getElementById('m-test-acc').textContent) > 50", timeout=30_000
-        )
-        assert _canvas(page, "#filters canvas") != filters_before
-        assert _canvas(page, "#maps .map-row:nth-child(2) canvas") != maps_before
         assert page.locator("#preds .pred").count() == 16
         assert page.locator("#preds .pred.right").count() > 0
 
@@ -103,9 +122,11 @@ def test_lab_trains_shows_changing_filters_and_maps_and_predicts_a_drawing(
         page.mouse.down()
         page.mouse.move(x + 70, y + 120, steps=10)
         page.mouse.up()
-        page.wait_for_function(
-            "document.getElementById('guess').textContent.startsWith('The net says')",
-            timeout=10_000,
+        _wait(
+            page,
+            lambda p: p.locator("#guess").inner_text().startswith("The net says"),
+            10,
+            "a prediction of the drawing",
         )
         assert page.locator("#probs .prob.top").count() == 1
         page.screenshot(path=str(artifacts / "lab-training.png"))

@@ -4,6 +4,12 @@
 const DPR = () => window.devicePixelRatio || 1;
 const MAX_POINTS = 600;
 
+function tickText(v) {
+  if (v >= 10) return v.toFixed(0);
+  if (v !== 0 && Math.abs(v) < 0.01) return v.toExponential(0); // log-scale losses go tiny
+  return v.toFixed(2);
+}
+
 export class LineChart {
   /** `series`: [{name, color, dash}]; `yRange`: fixed [lo, hi] or null for auto. */
   constructor(canvas, series, { yRange = null, label = "", log = false } = {}) {
@@ -88,11 +94,12 @@ export class LineChart {
       ctx.lineTo(w - pad.r, y);
       ctx.stroke();
       const shown = this.log ? 10 ** v : v;
-      ctx.fillText(shown >= 10 ? shown.toFixed(0) : shown.toFixed(2), 2, y + 3);
+      ctx.fillText(tickText(shown), 2, y + 3);
     }
     ctx.fillText(this.label, pad.l + 2, 10);
     ctx.textAlign = "right";
-    ctx.fillText(`${Math.round(xMax).toLocaleString()} examples`, w - pad.r, h - 2);
+    const empty = this.series.every((s) => s.xs.length === 0);
+    ctx.fillText(empty ? "no data yet" : `${Math.round(xMax).toLocaleString()} examples`, w - pad.r, h - 2);
     ctx.textAlign = "left";
     for (const s of this.series) {
       if (s.xs.length < 1) continue;

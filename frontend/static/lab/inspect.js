@@ -103,7 +103,7 @@ export function drawPredictions(root, examples, preds, selected, onPick) {
     const rows = el.querySelectorAll(".row");
     for (let r = 0; r < 3; r++) {
       const p = preds.top_probs[i][r];
-      rows[r].innerHTML = `<b>${preds.top_classes[i][r]}</b><i style="width:${Math.round(22 * p)}px"></i>${(100 * p).toFixed(0)}%`;
+      rows[r].innerHTML = `<b>${preds.top_classes[i][r]}</b><i style="width:${Math.round(14 * p)}px"></i>${(100 * p).toFixed(0)}%`;
     }
   }
 }
