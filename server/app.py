@@ -68,7 +68,7 @@ class SecurityHeaders:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A complete netplay server: page, static files, `/api`, `/ws`, and the image lab."""
     settings = settings if settings is not None else load()
-    scheduler = Scheduler(settings.workers)
+    scheduler = Scheduler(settings.workers, settings.torch_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,7 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def serve(args: argparse.Namespace) -> int:
     """`netplay serve`: run uvicorn in the foreground until Ctrl-C."""
-    import torch
     import uvicorn
 
     try:
@@ -105,8 +104,6 @@ def serve(args: argparse.Namespace) -> int:
     except SettingsError as err:
         print(f"netplay serve: {err}", file=sys.stderr)
         return 2
-    # Tiny nets lose time to intra-op threading; parallelism comes from the worker pool.
-    torch.set_num_threads(settings.torch_threads)
     app = create_app(settings)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{args.port}/"

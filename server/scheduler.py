@@ -22,15 +22,26 @@ T = TypeVar("T")
 class Scheduler:
     """Runs blocking training/drawing calls off the event loop."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, torch_threads: int = 1):
         self.workers = workers
+        self.torch_threads = torch_threads
         self._pool: ThreadPoolExecutor | None = None
 
     def _executor(self) -> ThreadPoolExecutor:
         # Made on first use, so an app that never trains starts no threads.
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="netplay-train")
+            self._pool = ThreadPoolExecutor(
+                self.workers, thread_name_prefix="netplay-train", initializer=self._init_worker
+            )
         return self._pool
+
+    def _init_worker(self) -> None:
+        # OpenMP keeps its thread count per calling thread: a worker that never sets it runs
+        # every tiny op on a full team of spinning threads. Measured here (2 cores): a default
+        # frame took 309 ms on a worker thread left at 2 threads, 11 ms with 1.
+        import torch
+
+        torch.set_num_threads(self.torch_threads)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`fn(*args, **kwargs)` on a worker thread; the caller awaits without blocking the loop.

@@ -62,7 +62,7 @@ class Settings(BaseModel):
         description="threads that train and draw (shared by all sessions, first come first served)",
     )
     torch_threads: int = Field(
-        1, ge=1, le=256, description="intra-op threads per worker; tiny nets run best on one"
+        1, ge=1, le=256, description="torch threads per worker (set on each worker thread); tiny nets run best on one"
     )
     allowed_origins: tuple[str, ...] = Field(
         (),

@@ -1,0 +1,167 @@
+"""End to end: a real uvicorn on 127.0.0.1 and the `websockets` client, written from
+docs/protocol.md alone; and the `netplay` command itself. Every wait is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+import websockets
+
+from server.app import TRANSPORT_MAX_BYTES, create_app
+from server.frames import decode
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(url: str, seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:
+                return json.load(r)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(create_app(Settings(workers=2)), host="127.0.0.1", port=port,
+                            log_level="warning", ws_max_size=TRANSPORT_MAX_BYTES)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_for_health(url, 20)
+    yield url
+    server.should_exit = True
+    thread.join(10)
+
+
+class Client:
+    """A protocol client: JSON messages as dicts, binary ones as header + `_arrays`."""
+
+    def __init__(self, ws: Any):
+        self.ws = ws
+
+    async def send(self, **message: Any) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def next(self) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), 10)
+        if isinstance(raw, bytes):
+            header, arrays = decode(raw)
+            return {**header, "_arrays": arrays}
+        return json.loads(raw)
+
+    async def until(self, kind: str, limit: int = 5000) -> dict[str, Any]:
+        for _ in range(limit):
+            msg = await self.next()
+            if msg["type"] == kind:
+                return msg
+        raise AssertionError(f"no {kind} message")
+
+
+async def session_script(url: str) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    async with websockets.connect(url.replace("http", "ws") + "/ws", max_size=2**24) as ws:
+        c = Client(ws)
+        assert (await c.next())["type"] == "hello"
+        await c.send(type="start", config={})
+        assert (await c.next())["type"] == "config"
+        assert (await c.next())["type"] == "data"
+        assert (await c.next())["epoch"] == 0
+        assert (await c.next())["state"] == "paused"
+
+        await c.send(type="play")
+        assert (await c.next())["state"] == "playing"
+        t0, frames, first = time.perf_counter(), 0, None
+        while time.perf_counter() - t0 < 1.5:
+            frame = await c.until("frame")
+            first = first or frame
+            frames += 1
+        figures["frames_per_s"] = frames / (time.perf_counter() - t0)
+        assert frame["steps"] > first["steps"] and frame["state"] == "playing"
+        assert frame["_arrays"]["output"].shape == (100, 100)
+
+        # λ changed live: the next frames carry it, with the weights still training on.
+        sent = time.perf_counter()
+        await c.send(type="update", changes={"regularization": "L2", "regularizationRate": 0.03})
+        while True:
+            msg = await c.next()
+            if msg["type"] == "frame" and msg["live"]["regularizationRate"] == 0.03:
+                break
+        figures["update_to_frame_ms"] = (time.perf_counter() - sent) * 1000
+        assert msg["epoch"] >= frame["epoch"] and msg["metrics"]["reg_loss"] > 0
+
+        await c.send(type="pause")
+        assert (await c.until("state"))["state"] == "paused"
+        await c.send(type="step", n=2)
+        stepped = await c.next()
+        assert stepped["type"] == "frame" and stepped["epoch"] >= msg["epoch"] + 2
+        await c.send(type="reset")
+        reset = await c.next()
+        assert (reset["epoch"], reset["steps"]) == (0, 0)
+        assert (await c.next())["state"] == "paused"
+    return figures
+
+
+def test_a_protocol_client_trains_live_against_uvicorn(server_url):
+    figures = asyncio.run(asyncio.wait_for(session_script(server_url), 60))
+    print(f"\ne2e figures: {figures}")
+    # Loose bounds: the machine is shared; benchmarks measure speed, this checks the flow.
+    assert figures["frames_per_s"] >= 10
+    assert figures["update_to_frame_ms"] < 1000
+    deadline = time.monotonic() + 5
+    while wait_for_health(server_url, 5)["sessions"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert wait_for_health(server_url, 5)["sessions"] == 0  # close freed the session
+
+
+def test_the_netplay_command_serves_and_prints_its_url():
+    port = free_port()
+    env = {**os.environ, "NETPLAY_MAX_SESSIONS": "7"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        wait_for_health(f"http://127.0.0.1:{port}", 30)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/schema", timeout=5) as r:
+            assert json.load(r)["limits"]["max_sessions"] == 7
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+def test_bad_settings_stop_the_command_with_a_named_error():
+    out = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--max-fps", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert out.returncode == 2 and "--max-fps" in out.stderr
