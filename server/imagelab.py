@@ -233,5 +233,7 @@ async def lab_socket(ws: WebSocket) -> None:
         pass
     finally:
         sender.cancel()
-        _sessions.discard(session)
-        await asyncio.to_thread(session.close)  # joining the worker must not block the loop
+        try:
+            await asyncio.to_thread(session.close)  # joining the worker must not block the loop
+        finally:
+            _sessions.discard(session)  # only once its thread and memory are gone

@@ -144,7 +144,8 @@ def test_closing_the_socket_ends_the_session_and_its_thread(client):
         assert len(imagelab._sessions) == 1
         (session,) = imagelab._sessions
     deadline = time.monotonic() + 5
-    while imagelab._sessions and time.monotonic() < deadline:
+    # The close runs on a worker thread; wait for it as well as for the registry entry.
+    while (imagelab._sessions or session.trainer is not None) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not imagelab._sessions
     assert session.trainer is None and not session._thread.is_alive()
