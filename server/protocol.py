@@ -79,17 +79,22 @@ class Snapshot(_Message):
     type: Literal["snapshot"]
 
 
+class Ack(_Message):
+    type: Literal["ack"]
+    seq: int = Field(ge=0)  # the last frame the client has drawn
+
+
 class Ping(_Message):
     type: Literal["ping"]
     id: Any = None
 
 
 ClientMessage = Annotated[
-    Start | Update | Play | Pause | Step | Reset | Reseed | Speed | Snapshot | Ping,
+    Start | Update | Play | Pause | Step | Reset | Reseed | Speed | Snapshot | Ping | Ack,
     Field(discriminator="type"),
 ]
 MESSAGE_TYPES = ("start", "update", "play", "pause", "step", "reset", "reseed", "speed",
-                 "snapshot", "ping")
+                 "snapshot", "ping", "ack")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 # pydantic error types that mean "right type, value out of range": reported as `bad_value`.

@@ -91,6 +91,11 @@ class Session:
         self._player: asyncio.Task[None] | None = None
         self._halt = asyncio.Event()
         self._bucket = TokenBucket(settings.max_messages_per_second)
+        # Acks come once per frame: their own allowance, so they never eat the controls'.
+        self._ack_bucket = TokenBucket(2.0 * settings.max_fps)
+        # None until the client's first `ack`: clients that never ack are paced by the socket.
+        self._acked: int | None = None
+        self._acked_event = asyncio.Event()
         self._steps_per_frame = 25
 
     # --- life ----------------------------------------------------------------------------
@@ -133,10 +138,11 @@ class Session:
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         try:
-            if not self._bucket.take():
+            text = event.get("text")
+            is_ack = text is not None and len(text) < 64 and '"ack"' in text
+            if not (self._ack_bucket if is_ack else self._bucket).take():
                 raise ProtocolError("rate_limited", None, "too many messages: at most "
                                     f"{self.settings.max_messages_per_second:g} per second")
-            text = event.get("text")
             if text is None:
                 raise ProtocolError("bad_message", None, "binary messages are not accepted")
             limit = self.settings.max_message_bytes
@@ -159,6 +165,12 @@ class Session:
         kind = m.type
         if kind == "ping":
             await self._send({"type": "pong", "id": m.id})
+            return
+        if kind == "ack":
+            # Clamped: a late ack from before a restart must not open the window wide.
+            seq = min(m.seq, self.run.seq) if self.run is not None else 0
+            self._acked = max(self._acked or 0, seq)
+            self._acked_event.set()
             return
         if kind == "speed":
             await self._set_speed(m.steps_per_frame)
@@ -186,6 +198,8 @@ class Session:
             old_version = self.run.version if self.run else 0
             self.run = run = await self.scheduler.run(LiveRun, exp, hidden)
             run.version = old_version + 1
+            if self._acked is not None:
+                self._acked = 0  # frame numbers start again with the new run
             run.steps_per_frame = self._steps_per_frame
             await self._send(run.config_message({}, warnings, errors))
             await self._send_bytes(await self.scheduler.run(run.data))
@@ -282,6 +296,7 @@ class Session:
         budget = self.settings.frame_budget_ms / 1000.0
         try:
             while not self._halt.is_set():
+                await self._wait_for_acks(run)
                 started = loop.time()
                 async with self._lock:
                     if self._halt.is_set():
@@ -306,6 +321,21 @@ class Session:
             await self._send_error("internal", None, f"training failed ({type(err).__name__})")
             await self._send_state()
 
+    async def _wait_for_acks(self, run: LiveRun) -> None:
+        """Hold the next frame while `max_frames_in_flight` frames are unacknowledged.
+
+        The socket alone is no brake: loopback and LAN kernels buffer megabytes, hundreds of
+        frames, before a send blocks, and a stalled tab would then replay seconds of old frames.
+        """
+        window = self.settings.max_frames_in_flight
+        while (
+            self._acked is not None
+            and run.seq - self._acked >= window
+            and not self._halt.is_set()
+        ):
+            self._acked_event.clear()
+            await self._acked_event.wait()
+
     async def _stop_player(self, cancel: bool = False) -> None:
         """Stop playing after the frame in progress (or at once, on close)."""
         task, self._player = self._player, None
@@ -314,6 +344,7 @@ class Session:
         if task is None:
             return
         self._halt.set()
+        self._acked_event.set()  # a player waiting for acks sees the halt
         if cancel:
             task.cancel()
         try:

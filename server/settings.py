@@ -46,6 +46,9 @@ class Settings(BaseModel):
     max_steps_per_frame: int = Field(
         5000, ge=1, le=1_000_000, description="training updates between two frames"
     )
+    max_frames_in_flight: int = Field(
+        3, ge=1, le=1000, description="frames sent but not yet acknowledged, for clients that ack"
+    )
     max_step_epochs: int = Field(
         100, ge=1, le=100_000, description="epochs one `step` message may ask for"
     )
@@ -88,6 +91,7 @@ class Settings(BaseModel):
             "idle_timeout_s": self.idle_timeout_s,
             "max_steps_per_frame": self.max_steps_per_frame,
             "max_step_epochs": self.max_step_epochs,
+            "max_frames_in_flight": self.max_frames_in_flight,
             "max_fps": self.max_fps,
         }
 

@@ -321,3 +321,26 @@ def test_a_server_failure_is_reported_and_the_session_goes_on(open_session, monk
     monkeypatch.setattr(LiveRun, "frame", real)
     s.send(type="snapshot")
     assert s.next()["type"] == "frame"
+
+
+def test_acking_clients_get_no_more_than_the_window_of_frames_ahead(make_client, open_session):
+    import time
+
+    s = open_session(make_client(max_frames_in_flight=2))
+    first = s.start()
+    s.send(type="ack", seq=first["seq"])
+    s.send(type="play")
+    assert s.next()["state"] == "playing"
+    time.sleep(0.4)  # at 60 frames/s, ~24 frames without a window
+    s.send(type="ping", id="p")
+    ahead = 0
+    while (msg := s.next())["type"] != "pong":
+        ahead += msg["type"] == "frame"
+    assert ahead == 2
+    s.send(type="ack", seq=first["seq"] + 2)  # drawn: the next frame comes
+    assert s.until("frame")["seq"] == first["seq"] + 3
+    s.send(type="pause")
+    s.until("state")
+    s.send(type="ack", seq=-1)
+    err = s.until("error")
+    assert (err["code"], err["field"]) == ("bad_value", "seq")
