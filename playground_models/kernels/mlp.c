@@ -1,0 +1,374 @@
+/* netplay's fast path: one call trains a small MLP on a whole list of minibatches.
+
+   The reference path (playground_models/reference.py: autograd + torch.optim) defines what
+   training means; this file derives the same forward pass, backward pass, penalties and update
+   rules by hand, in float32, and mirrors torch's order of operations where it is cheap to do so
+   (bias added after the dot product, addcmul as self + (value*t1)*t2, Adam's bias corrections in
+   double), so the two paths agree to within float rounding.
+
+   Why C: on nets of a few dozen parameters the time of a PyTorch step is call overhead, not
+   arithmetic. A whole epoch here is one foreign call and a few microseconds of loops.
+
+   Layout: parameters are one flat float32 array, layer by layer W[out][in] then b[out] (PyTorch's
+   layout). Optimizer state is two more arrays of the same length plus a step counter. Nothing is
+   global, so concurrent calls on different models (server worker threads) are safe. */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_LINEAR, ACT_LEAKYRELU, ACT_ELU, ACT_GELU, ACT_SINE };
+enum { LOSS_SOFTMAX, LOSS_HINGE, LOSS_MSE, LOSS_MAE, LOSS_HUBER };
+enum { REG_NONE, REG_L1, REG_L2 };
+enum { OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAGRAD, OPT_ADADELTA, OPT_RMSPROP, OPT_ADAM };
+
+#define MAX_LAYERS 16 /* weight layers; the config table allows 8 hidden + 1 output */
+
+/* Must match `KernelSpec` in fastpath.py field for field. */
+typedef struct {
+    int32_t n_layers;                /* weight layers = hidden layers + 1 */
+    int32_t sizes[MAX_LAYERS + 1];   /* inputs, hidden widths..., outputs */
+    int32_t acts[MAX_LAYERS];        /* one per hidden layer */
+    int32_t loss, reg, optimizer;
+    double reg_rate, lr, momentum;   /* doubles, cast where torch casts its Python scalars */
+} mlp_spec;
+
+/* torch.optim defaults (the reference passes only lr and momentum). */
+static const double ADAGRAD_EPS = 1e-10;
+static const double ADADELTA_RHO = 0.9, ADADELTA_EPS = 1e-6;
+static const double RMSPROP_ALPHA = 0.99, RMSPROP_EPS = 1e-8;
+static const double ADAM_BETA1 = 0.9, ADAM_BETA2 = 0.999, ADAM_EPS = 1e-8;
+
+/* GELU, tanh form, with torch's constants: sqrt(2/pi) and 0.044715. */
+static const float GELU_BETA = (float)(M_SQRT2 * M_2_SQRTPI * 0.5);
+static const float GELU_KAPPA = 0.044715f;
+
+static float activate(int act, float z) {
+    switch (act) {
+    case ACT_RELU: return z > 0.0f ? z : 0.0f;
+    case ACT_TANH: return tanhf(z);
+    case ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
+    case ACT_LEAKYRELU: return z > 0.0f ? z : z * 0.01f;
+    case ACT_ELU: return z > 0.0f ? z : expm1f(z);
+    case ACT_GELU: {
+        float inner = GELU_BETA * (z + GELU_KAPPA * (z * z * z));
+        return 0.5f * z * (1.0f + tanhf(inner));
+    }
+    case ACT_SINE: return sinf(z);
+    default: return z; /* linear */
+    }
+}
+
+/* d activation / dz. torch differentiates tanh and sigmoid through their output h, the others
+   through their input z; doing the same keeps the rounding alike. */
+static float activate_grad(int act, float z, float h) {
+    switch (act) {
+    case ACT_RELU: return z > 0.0f ? 1.0f : 0.0f;
+    case ACT_TANH: return 1.0f - h * h;
+    case ACT_SIGMOID: return (1.0f - h) * h;
+    case ACT_LEAKYRELU: return z > 0.0f ? 1.0f : 0.01f;
+    case ACT_ELU: return z <= 0.0f ? expf(z) : 1.0f;
+    case ACT_GELU: {
+        float x2 = z * z;
+        float t = tanhf(GELU_BETA * (z + GELU_KAPPA * x2 * z));
+        float left = 0.5f * z, right = 1.0f + t;
+        float inner_grad = GELU_BETA * (1.0f + 3.0f * GELU_KAPPA * x2);
+        return 0.5f * right + left * (1.0f - t * t) * inner_grad;
+    }
+    case ACT_SINE: return cosf(z);
+    default: return 1.0f;
+    }
+}
+
+static float sgn(float v) { return (float)((v > 0.0f) - (v < 0.0f)); }
+
+/* Mean data loss of one batch, and its gradient d loss / d scores into `ds` [B][C]. */
+static float loss_and_grad(int loss, const float *s, int B, int C, const int64_t *cls,
+                           const float *val, const int64_t *rows, float *ds) {
+    float total = 0.0f;
+    if (loss == LOSS_SOFTMAX) {
+        /* cross_entropy = nll(log_softmax): d = g − exp(logp)·Σg with g = −1/B at the label. */
+        float g = -1.0f / (float)B;
+        for (int r = 0; r < B; r++) {
+            const float *sr = s + r * C;
+            float *dr = ds + r * C;
+            int64_t y = cls[rows[r]];
+            float m = sr[0];
+            for (int j = 1; j < C; j++) m = sr[j] > m ? sr[j] : m;
+            float sum = 0.0f;
+            for (int j = 0; j < C; j++) sum += expf(sr[j] - m);
+            float log_sum = logf(sum);
+            for (int j = 0; j < C; j++) {
+                float logp = sr[j] - m - log_sum;
+                if (j == y) total -= logp;
+                dr[j] = (j == y ? g : 0.0f) - expf(logp) * g;
+            }
+        }
+        return total / (float)B;
+    }
+    if (loss == LOSS_HINGE) {
+        /* Weston–Watkins: Σ_j max(0, s_j − s_y + 1) − 1; clamp passes gradient where margin ≥ 0. */
+        float g = 1.0f / (float)B;
+        for (int r = 0; r < B; r++) {
+            const float *sr = s + r * C;
+            float *dr = ds + r * C;
+            int64_t y = cls[rows[r]];
+            float row = 0.0f, through = 0.0f;
+            for (int j = 0; j < C; j++) {
+                float margin = sr[j] - sr[y] + 1.0f;
+                int active = margin >= 0.0f;
+                row += active ? margin : 0.0f;
+                dr[j] = active ? g : 0.0f;
+                through += dr[j];
+            }
+            dr[y] -= through;
+            total += row - 1.0f;
+        }
+        return total / (float)B;
+    }
+    for (int r = 0; r < B; r++) { /* regression: one output */
+        float d = s[r] - val[rows[r]];
+        float ad = fabsf(d);
+        if (loss == LOSS_MSE) {
+            total += d * d;
+            ds[r] = (0.5f / (float)B) * (2.0f * d);
+        } else if (loss == LOSS_MAE) {
+            total += ad;
+            ds[r] = (1.0f / (float)B) * sgn(d);
+        } else { /* huber, delta = 1 */
+            float norm = 1.0f / (float)B;
+            total += ad < 1.0f ? 0.5f * d * d : ad - 0.5f;
+            ds[r] = d <= -1.0f ? -norm : (d >= 1.0f ? norm : norm * d);
+        }
+    }
+    return loss == LOSS_MSE ? 0.5f * (total / (float)B) : total / (float)B;
+}
+
+/* λΣ|w| or ½λΣw² over the weights (never the biases); adds its gradient into `grad`. */
+static float penalty(const mlp_spec *sp, const float *p, float *grad) {
+    if (sp->reg == REG_NONE || sp->reg_rate == 0.0) return 0.0f;
+    float total = 0.0f;
+    float rate = (float)sp->reg_rate, half = (float)(0.5 * sp->reg_rate);
+    size_t off = 0;
+    for (int l = 0; l < sp->n_layers; l++) {
+        size_t nw = (size_t)sp->sizes[l] * sp->sizes[l + 1];
+        float part = 0.0f;
+        for (size_t k = off; k < off + nw; k++) {
+            float w = p[k];
+            if (sp->reg == REG_L1) {
+                part += fabsf(w);
+                grad[k] += rate * sgn(w);
+            } else {
+                part += w * w;
+                grad[k] += half * w + half * w; /* d(w·w): one term per factor, as autograd */
+            }
+        }
+        total += part;
+        off += nw + sp->sizes[l + 1];
+    }
+    return sp->reg == REG_L1 ? rate * total : half * total;
+}
+
+/* One torch.optim step on the flat arrays. `step` counts this optimizer's steps (for SGD with
+   momentum: the steps since its momentum buffer exists). */
+static void update(const mlp_spec *sp, float *p, const float *g, float *s1, float *s2,
+                   int64_t *step, size_t n) {
+    float neg_lr = (float)(-sp->lr);
+    switch (sp->optimizer) {
+    case OPT_MOMENTUM:
+    case OPT_NESTEROV:
+        if (sp->momentum != 0.0) { /* torch skips the buffer entirely at momentum 0 */
+            float mom = (float)sp->momentum;
+            int nesterov = sp->optimizer == OPT_NESTEROV;
+            for (size_t k = 0; k < n; k++) {
+                s1[k] = *step == 0 ? g[k] : s1[k] * mom + g[k];
+                float d = nesterov ? g[k] + mom * s1[k] : s1[k];
+                p[k] = p[k] + neg_lr * d;
+            }
+            (*step)++;
+            return;
+        }
+        /* fall through: plain SGD */
+    case OPT_SGD:
+        for (size_t k = 0; k < n; k++) p[k] = p[k] + neg_lr * g[k];
+        return;
+    case OPT_ADAGRAD: {
+        float eps = (float)ADAGRAD_EPS;
+        for (size_t k = 0; k < n; k++) {
+            s1[k] = s1[k] + (1.0f * g[k]) * g[k];
+            p[k] = p[k] + (neg_lr * g[k]) / (sqrtf(s1[k]) + eps);
+        }
+        (*step)++;
+        return;
+    }
+    case OPT_ADADELTA: {
+        float rho = (float)ADADELTA_RHO, rest = (float)(1.0 - ADADELTA_RHO);
+        float eps = (float)ADADELTA_EPS;
+        for (size_t k = 0; k < n; k++) {
+            s1[k] = s1[k] * rho + (rest * g[k]) * g[k];
+            float delta = sqrtf(s2[k] + eps) / sqrtf(s1[k] + eps) * g[k];
+            s2[k] = s2[k] * rho + (rest * delta) * delta;
+            p[k] = p[k] + neg_lr * delta;
+        }
+        (*step)++;
+        return;
+    }
+    case OPT_RMSPROP: {
+        float alpha = (float)RMSPROP_ALPHA, rest = (float)(1.0 - RMSPROP_ALPHA);
+        float eps = (float)RMSPROP_EPS;
+        for (size_t k = 0; k < n; k++) {
+            s1[k] = s1[k] * alpha + (rest * g[k]) * g[k];
+            p[k] = p[k] + (neg_lr * g[k]) / (sqrtf(s1[k]) + eps);
+        }
+        (*step)++;
+        return;
+    }
+    case OPT_ADAM: {
+        (*step)++;
+        double t = (double)*step;
+        double step_size = sp->lr / (1.0 - pow(ADAM_BETA1, t));
+        float bc2_sqrt = (float)pow(1.0 - pow(ADAM_BETA2, t), 0.5);
+        float w1 = (float)(1.0 - ADAM_BETA1), b2 = (float)ADAM_BETA2;
+        float rest2 = (float)(1.0 - ADAM_BETA2), eps = (float)ADAM_EPS;
+        float neg_step = (float)(-step_size);
+        for (size_t k = 0; k < n; k++) {
+            s1[k] = s1[k] + w1 * (g[k] - s1[k]); /* lerp toward g, weight 1 − β₁ */
+            s2[k] = s2[k] * b2 + (rest2 * g[k]) * g[k];
+            float denom = sqrtf(s2[k]) / bc2_sqrt + eps;
+            p[k] = p[k] + (neg_step * s1[k]) / denom;
+        }
+        return;
+    }
+    }
+}
+
+size_t mlp_param_count(const mlp_spec *sp) {
+    size_t n = 0;
+    for (int l = 0; l < sp->n_layers; l++) n += (size_t)(sp->sizes[l] + 1) * sp->sizes[l + 1];
+    return n;
+}
+
+/* Train on `n_batches` minibatches: batch i is rows[starts[i] .. starts[i+1]) of x (and of the
+   class labels `cls` or the regression targets `val`). `masks` (or NULL): inverted-dropout
+   factors, batch after batch, hidden layer after hidden layer, [B][width] each.
+   Stops before an update whose loss is not finite and sets *diverged.
+   Returns the number of updates applied, or −1 if out of memory. */
+int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *step,
+              const float *x, const int64_t *cls, const float *val, const int64_t *rows,
+              const int32_t *starts, int32_t n_batches, const float *masks, int32_t *diverged) {
+    const int L = sp->n_layers;
+    const int *sz = sp->sizes;
+    int max_b = 0, widest = 0, units = 0;
+    for (int i = 0; i < n_batches; i++) {
+        int b = starts[i + 1] - starts[i];
+        max_b = b > max_b ? b : max_b;
+    }
+    for (int l = 0; l <= L; l++) {
+        widest = sz[l] > widest ? sz[l] : widest;
+        units += sz[l];
+    }
+    size_t n_par = mlp_param_count(sp);
+    /* a[l]: layer l's input as the next layer sees it (after dropout); z, h: hidden pre- and
+       post-activation (before dropout); two gradient rows; one parameter gradient. */
+    size_t per_b = (size_t)units * 3 + (size_t)widest * 2;
+    float *work = malloc(sizeof(float) * ((size_t)max_b * per_b + n_par));
+    if (!work) return -1;
+    float *a[MAX_LAYERS + 1], *z[MAX_LAYERS + 1], *h[MAX_LAYERS + 1];
+    float *cursor = work;
+    for (int l = 0; l <= L; l++) {
+        a[l] = cursor; cursor += (size_t)max_b * sz[l];
+        z[l] = cursor; cursor += (size_t)max_b * sz[l];
+        h[l] = cursor; cursor += (size_t)max_b * sz[l];
+    }
+    float *d_out = cursor; cursor += (size_t)max_b * widest;
+    float *d_in = cursor; cursor += (size_t)max_b * widest;
+    float *grad = cursor;
+
+    *diverged = 0;
+    const float *mask = masks;
+    int done = 0;
+    for (int i = 0; i < n_batches; i++) {
+        const int64_t *idx = rows + starts[i];
+        const int B = starts[i + 1] - starts[i];
+        for (int r = 0; r < B; r++) memcpy(a[0] + r * sz[0], x + idx[r] * sz[0], sz[0] * 4);
+
+        /* forward */
+        const float *w = params;
+        for (int l = 0; l < L; l++) {
+            const int nin = sz[l], nout = sz[l + 1];
+            const float *bias = w + nin * nout;
+            float *out = l == L - 1 ? a[L] : z[l + 1];
+            for (int r = 0; r < B; r++) {
+                const float *in = a[l] + r * nin;
+                for (int o = 0; o < nout; o++) {
+                    const float *wo = w + o * nin;
+                    float acc = 0.0f;
+                    for (int k = 0; k < nin; k++) acc += in[k] * wo[k];
+                    out[r * nout + o] = acc + bias[o];
+                }
+            }
+            if (l < L - 1) {
+                int act = sp->acts[l];
+                for (int k = 0; k < B * nout; k++) {
+                    float hv = activate(act, out[k]);
+                    h[l + 1][k] = hv;
+                    a[l + 1][k] = mask ? hv * mask[k] : hv;
+                }
+                if (mask) mask += B * nout;
+            }
+            w = bias + nout;
+        }
+
+        /* loss; the parameter gradient starts as the penalty's */
+        memset(grad, 0, sizeof(float) * n_par);
+        float loss = loss_and_grad(sp->loss, a[L], B, sz[L], cls, val, idx, d_out);
+        loss = loss + penalty(sp, params, grad);
+        if (!isfinite(loss)) {
+            *diverged = 1;
+            break;
+        }
+
+        /* backward, from the output layer down; d_out holds d loss / d z of layer l+1 */
+        size_t off = n_par;
+        for (int l = L - 1; l >= 0; l--) {
+            const int nin = sz[l], nout = sz[l + 1];
+            off -= (size_t)(nin + 1) * nout;
+            const float *wl = params + off;
+            float *gw = grad + off, *gb = gw + nin * nout;
+            for (int o = 0; o < nout; o++) {
+                float acc_b = 0.0f;
+                for (int k = 0; k < nin; k++) {
+                    float acc = 0.0f;
+                    for (int r = 0; r < B; r++) acc += d_out[r * nout + o] * a[l][r * nin + k];
+                    gw[o * nin + k] += acc;
+                }
+                for (int r = 0; r < B; r++) acc_b += d_out[r * nout + o];
+                gb[o] += acc_b;
+            }
+            if (l == 0) break;
+            const float *mask_l = NULL;
+            if (masks) { /* this layer's masks sit just before the later layers' in the stream */
+                size_t after = 0;
+                for (int m = l + 1; m < L; m++) after += (size_t)B * sz[m];
+                mask_l = mask - after - (size_t)B * nin;
+            }
+            int act = sp->acts[l - 1];
+            for (int r = 0; r < B; r++) {
+                for (int k = 0; k < nin; k++) {
+                    float acc = 0.0f;
+                    for (int o = 0; o < nout; o++) acc += d_out[r * nout + o] * wl[o * nin + k];
+                    int q = r * nin + k;
+                    if (mask_l) acc = acc * mask_l[q];
+                    d_in[q] = acc * activate_grad(act, z[l][q], h[l][q]);
+                }
+            }
+            float *swap = d_out; d_out = d_in; d_in = swap;
+        }
+
+        update(sp, params, grad, s1, s2, step, n_par);
+        done++;
+    }
+    free(work);
+    return done;
+}
