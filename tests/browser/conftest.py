@@ -122,7 +122,16 @@ class PageProbe:
         return self.page
 
     def wait_ready(self, timeout: float = 20_000) -> None:
-        self.page.wait_for_function("window.netplay && window.netplay.ready", timeout=timeout)
+        self.wait("window.netplay && window.netplay.ready", timeout)
+
+    def wait(self, expr: str, timeout: float = 20_000) -> None:
+        """Poll a JS expression until it is truthy. (Playwright's wait_for_function compiles
+        its argument with `new Function`, which the server's CSP rightly forbids.)"""
+        deadline = time.monotonic() + timeout / 1000
+        while not self.page.evaluate(expr):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout / 1000:g} s waiting for {expr}")
+            self.page.wait_for_timeout(40)
 
     def js(self, expr: str):
         return self.page.evaluate(expr)

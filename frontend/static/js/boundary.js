@@ -65,8 +65,8 @@ export class MapView {
     const discretize = !!this.state.config?.discretize;
     const side = grid.signed ? grid.signed.shape[grid.signed.shape.length - 1] : grid.classes.shape[1];
     const img = this.imageFor(side);
-    if (grid.signed) paintSigned(grid.signed, img, discretize);
-    else paintClasses(grid.classes, grid.confidence, grid.k, img, discretize);
+    if (grid.signed) paintSigned(grid.signed, img, discretize, true);
+    else paintClasses(grid.classes, grid.confidence, grid.k, img, discretize, true);
     this.offCtx.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = !discretize;
     ctx.drawImage(this.off, geom.pad, geom.pad, geom.size, geom.size);

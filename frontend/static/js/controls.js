@@ -8,6 +8,9 @@ import { applies } from './state.js';
 
 // Drawn elsewhere, by the view that owns the concept.
 const OWNED_ELSEWHERE = new Set(['networkShape', 'layerActivations', 'points', 'removed', 'seed']);
+// Link-only switches for embedding pages: honoured from the URL, not offered as controls
+// (hideText hides the very text a control would need; the page has one language so far).
+const LINK_ONLY = new Set(['hideText', 'lang']);
 const LIVE_THROTTLE_MS = 120;
 
 const fmt = (p, v) => {
@@ -177,7 +180,7 @@ function makeWidget(p, onChange, drawPreview) {
 export function buildControls(state, containers, onChange, { drawPreview } = {}) {
   const widgets = {};
   for (const p of state.schema) {
-    if (OWNED_ELSEWHERE.has(p.name)) continue;
+    if (OWNED_ELSEWHERE.has(p.name) || LINK_ONLY.has(p.name)) continue;
     if (p.group === 'features' && p.kind === 'bool') continue;
     const host = containers[p.group];
     if (!host) continue;

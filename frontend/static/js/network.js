@@ -334,7 +334,7 @@ export class NetworkView {
     const ctx = this.lctx;
     const mx = (s.right + d.left) / 2;
     ctx.strokeStyle = weightsDrawn(w);
-    ctx.lineWidth = 0.5 + Math.min(Math.abs(w), 4) * 1.4;
+    ctx.lineWidth = 0.5 + Math.min(Math.abs(w), 3) * 1.1;
     ctx.beginPath();
     ctx.moveTo(s.right, s.y);
     ctx.bezierCurveTo(mx, s.y, mx, d.y, d.left, d.y);

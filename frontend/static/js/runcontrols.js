@@ -32,7 +32,7 @@ export class RunControls {
     for (const s of SPEEDS.filter((v) => v <= max)) {
       const o = document.createElement('option');
       o.value = s;
-      o.textContent = `${s} update${s === 1 ? '' : 's'} / frame`;
+      o.textContent = `${s} / frame`;
       this.speed.append(o);
     }
     this.speed.value = String(Math.min(current, max));

@@ -1,0 +1,205 @@
+"""The page in real Chromium against a real server: training, sharing, classroom mode."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+TF_LINK = (
+    "#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03"
+    "&regularizationRate=0&noise=0&networkShape=4,2&seed=0.59704&showTestData=false"
+    "&discretize=false&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false"
+    "&ySquared=false&cosX=false&cosY=false&sinX=false&sinY=false&collectStats=false"
+    "&problem=classification&initZero=false&hideText=false"
+)
+
+CANVAS_SUM = """() => {
+  const c = document.getElementById('output');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let s = 0;
+  for (let i = 0; i < d.length; i += 4) s = (s * 31 + d[i] * 7 + d[i + 1] * 3 + d[i + 2]) % 1000000007;
+  return s;
+}"""
+
+
+def shown_number(page, element_id: str) -> float:
+    return float(page.inner_text(f"#{element_id}").replace(",", "").replace("%", "").strip())
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def step_epochs(probe, n: int) -> list[dict]:
+    """Press the step button n times, each time waiting for its frame; the metrics seen."""
+    page = probe.page
+    start = probe.js("netplay.frame.epoch")
+    for i in range(1, n + 1):
+        page.click("#step")
+        probe.wait(f"netplay.frame.epoch === {start + i}")
+    return [row for row in probe.js("netplay.history") if start < row["epoch"] <= start + n]
+
+
+def test_page_loads_without_console_errors_or_foreign_requests(make_page, artifacts):
+    probe = make_page()
+    page = probe.open("/")
+    assert page.title().startswith("netplay")
+    cfg = probe.js("netplay.config")
+    assert cfg["dataset"] == "circle" and cfg["networkShape"] == [4, 2]
+    # Controls come from the schema: one widget per visible parameter, in its group.
+    assert page.is_visible("[data-param=learningRate] select")
+    assert page.is_visible("[data-param=dataset] .tile.selected[data-value=circle]")
+    assert not page.is_visible("[data-param=momentum]")  # only_when optimizer is momentum
+    assert "learningRate=0.03" in page.url  # the address bar holds the experiment
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts / "default-1280x720.png"))
+    assert probe.console_errors == []
+    assert probe.foreign_requests == []
+
+
+def test_play_advances_epoch_changes_boundary_and_lowers_loss(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=gauss&learningRate=0.1")
+    loss0 = shown_number(page, "train-loss")
+    pixels0 = page.evaluate(CANVAS_SUM)
+    page.click("#play")
+    probe.wait("netplay.frame.epoch >= 15", timeout=30_000)
+    page.click("#play")
+    probe.wait("netplay.runState === 'paused'")
+    page.wait_for_timeout(200)
+    assert shown_number(page, "epoch") >= 15
+    assert page.evaluate(CANVAS_SUM) != pixels0
+    assert shown_number(page, "train-loss") < loss0
+    assert probe.console_errors == []
+
+
+def test_lambda_control_changes_url_and_server_config(make_page):
+    probe = make_page()
+    page = probe.open("/?regularization=L2")
+    version = probe.js("netplay.version")
+    page.select_option("[data-param=regularizationRate] select", "0.01")
+    probe.wait(f"netplay.version > {version}")
+    probe.wait("location.search.includes('regularizationRate=0.01')")
+    assert probe.js("netplay.config.regularizationRate") == 0.01
+    page.click("#step")
+    probe.wait("netplay.frame.epoch === 1")
+    assert probe.js("netplay.frame.live.regularizationRate") == 0.01
+    assert probe.console_errors == []
+
+
+def test_shared_url_reproduces_controls_and_first_20_epochs(make_page):
+    a = make_page()
+    page_a = a.open("/?dataset=xor&learningRate=0.1&seed=lesson1")
+    # Change things the way a learner would: a neuron more, a feature on, λ up.
+    v = a.js("netplay.version")
+    page_a.click(".net-layer-head[data-control=numNodes1] button[title^='Add']")
+    a.wait(f"netplay.version > {v}")
+    v = a.js("netplay.version")
+    page_a.click(".net-feature[data-param=xTimesY]")
+    a.wait(f"netplay.version > {v}")
+    v = a.js("netplay.version")
+    page_a.select_option("[data-param=regularization] select", "L2")
+    a.wait(f"netplay.version > {v}")
+    metrics_a = step_epochs(a, 20)
+    link = page_a.url
+
+    b = make_page()
+    page_b = b.open(link[len(b.server.url):])
+    assert b.js("netplay.config") == a.js("netplay.config")
+    for name in ("learningRate", "regularization", "activation"):
+        sel = f"[data-param={name}] select"
+        assert page_b.input_value(sel) == page_a.input_value(sel)
+    assert page_b.inner_text(".net-layer-head[data-control=numNodes1]") == "5 neurons" or "5 neurons" in page_b.inner_text(
+        ".net-layer-head[data-control=numNodes1]"
+    )
+    assert not page_b.locator(".net-feature[data-param=xTimesY]").evaluate("e => e.classList.contains('off')")
+    metrics_b = step_epochs(b, 20)
+    assert len(metrics_a) == 20
+    assert metrics_b == metrics_a
+    assert a.console_errors == [] and b.console_errors == []
+
+
+def test_tf_playground_hash_link_opens_the_same_experiment(make_page):
+    probe = make_page()
+    page = probe.open("/" + TF_LINK)
+    cfg = probe.js("netplay.config")
+    assert cfg["dataset"] == "circle"
+    assert cfg["networkShape"] == [4, 2]
+    assert cfg["activation"] == "tanh"
+    assert cfg["learningRate"] == 0.03
+    assert cfg["seed"] == "0.59704"
+    assert page.input_value("[data-param=activation] select") == "tanh"
+    assert page.input_value("[data-param=learningRate] select") == "0.03"
+    assert "2 hidden layers" in page.inner_text(".net-layers")
+    # The hash became the canonical query in the address bar.
+    assert query_of(page.url)["seed"] == "0.59704" and "#" not in page.url
+    assert probe.console_errors == []
+
+
+def test_hide_key_hides_a_control(make_page):
+    probe = make_page()
+    page = probe.open("/?learningRate_hide=true&playButton_hide=true")
+    assert not page.is_visible("[data-param=learningRate]")
+    assert not page.is_visible("#play")
+    assert page.is_visible("[data-param=batchSize]")
+    assert "learningRate_hide=true" in page.url  # the classroom link survives canonicalisation
+
+
+def test_bad_key_shows_a_polite_message_and_opens_with_the_rest(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=xor&learningRate=banana")
+    notice = page.locator(".notice-error").first
+    notice.wait_for()
+    assert "learningRate" in notice.inner_text()
+    cfg = probe.js("netplay.config")
+    assert cfg["dataset"] == "xor"
+    assert cfg["learningRate"] == 0.03
+
+
+def test_data_editing_adds_points_that_travel_in_the_url(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=gauss")
+    box = page.locator("#output").bounding_box()
+    v = probe.js("netplay.version")
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    probe.wait(f"netplay.version > {v}")
+    pts = probe.js("netplay.config.points")
+    assert len(pts) == 1 and pts[0][2] == 1
+    assert "points=" in page.url
+    v = probe.js("netplay.version")
+    page.keyboard.down("Control")
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.keyboard.up("Control")
+    probe.wait(f"netplay.version > {v}")
+    assert probe.js("netplay.config.points") == []
+
+
+def test_screenshots_of_trained_spiral_and_tablet(make_page, artifacts):
+    probe = make_page()
+    page = probe.open(
+        "/?dataset=spiral&networkShape=8,8,6&activation=tanh&learningRate=0.01&optimizer=adam"
+        "&xSquared=true&ySquared=true&sinX=true&sinY=true&showTestData=true&seed=3"
+    )
+    page.select_option("#speed", "100")
+    page.click("#play")
+    probe.wait(
+        "netplay.frame.epoch >= 400 || (netplay.frame.metrics.train_acc || 0) > 0.97",
+        timeout=60_000,
+    )
+    page.click("#play")
+    probe.wait("netplay.runState === 'paused'")
+    page.wait_for_timeout(300)
+    path = artifacts / "trained-spiral-1280x720.png"
+    page.screenshot(path=str(path))
+    assert probe.js("netplay.frame.metrics.train_acc") > 0.8
+
+    tablet = make_page(820, 1180)
+    tablet.open("/?dataset=spiral&showTestData=true")
+    tablet.page.wait_for_timeout(300)
+    tablet.page.screenshot(path=str(artifacts / "default-820x1180.png"))
+    assert probe.console_errors == [] and tablet.console_errors == []
+    shutil.copyfile(path, artifacts / "screenshot.png")
