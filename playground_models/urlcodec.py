@@ -121,9 +121,12 @@ def format_value(p: Param, value: Any) -> str:
 
 
 def _short(x: float) -> str:
-    """The shortest text that reads back as the same float; whole numbers without '.0'."""
+    """The shortest text that reads back as the same float; whole numbers without '.0'.
+
+    No '+' in exponents ('1e16', not '1e+16'): a query string decodes '+' as a space.
+    """
     x = float(x)
-    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x).replace("+", "")
 
 
 def parse(text: str, *, strict: bool = False) -> SharedState:

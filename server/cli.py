@@ -11,8 +11,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from playground_models.experiment import ConfigError
     from playground_models.headless import run_epochs
 
+    def warn(message: str) -> None:  # unknown keys: reported, then ignored
+        print(f"netplay run: warning: {message}", file=sys.stderr)
+
     try:
-        for record in run_epochs(args.url, args.epochs):
+        for record in run_epochs(args.url, args.epochs, warn):
             if args.json:
                 print(json.dumps(record, separators=(",", ":")), flush=True)
             else:
