@@ -203,3 +203,28 @@ def test_screenshots_of_trained_spiral_and_tablet(make_page, artifacts):
     tablet.page.screenshot(path=str(artifacts / "default-820x1180.png"))
     assert probe.console_errors == [] and tablet.console_errors == []
     shutil.copyfile(path, artifacts / "screenshot.png")
+
+
+def test_page_reconnects_after_a_server_restart_and_resumes_from_its_url(browser):
+    from conftest import PageProbe, ServerThread, _free_port
+
+    srv = ServerThread(_free_port())
+    srv.start()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        probe = PageProbe(ctx, srv)
+        page = probe.open("/?dataset=xor&learningRate=0.1&seed=restart")
+        probe.page.click("#step")
+        probe.wait("netplay.frame.epoch === 1")
+        srv.stop()
+        probe.wait("!netplay.connected")
+        assert page.inner_text("#conn") == "Reconnecting…"
+        srv.start()
+        probe.wait("netplay.connected && netplay.frame && netplay.frame.epoch === 0", timeout=15_000)
+        cfg = probe.js("netplay.config")
+        assert (cfg["dataset"], cfg["learningRate"], cfg["seed"]) == ("xor", 0.1, "restart")
+        # The reconnect itself logs a failed WebSocket attempt or two; nothing else may.
+        assert [e for e in probe.console_errors if "WebSocket" not in e] == []
+    finally:
+        ctx.close()
+        srv.stop()

@@ -105,7 +105,7 @@ export class MapView {
     }
   }
 
-  drawAxes() {
+  drawAxes(yTicks = null) {
     if (!this.axes) return;
     const { ctx, geom } = this;
     ctx.fillStyle = '#5f6368';
@@ -114,15 +114,14 @@ export class MapView {
     ctx.textBaseline = 'top';
     const end = geom.pad + geom.size;
     for (const t of TICKS) {
-      const [x, y] = geom.toPx(t, t);
+      const [x] = geom.toPx(t, t);
       ctx.fillRect(x - 0.5, end, 1, 4);
       ctx.fillText(String(t), x, end + 6);
-      ctx.fillRect(end, y - 0.5, 4, 1);
     }
+    for (const [, y] of yTicks || TICKS.map((t) => [t, geom.toPx(t, t)[1]])) ctx.fillRect(end, y - 0.5, 4, 1);
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
-    for (const t of TICKS) {
-      const [, y] = geom.toPx(t, t);
+    for (const [t, y] of yTicks || TICKS.map((t) => [t, geom.toPx(t, t)[1]])) {
       ctx.fillText(String(t), end + 6, y);
     }
   }
@@ -200,7 +199,12 @@ export class MapView {
       ctx.stroke();
     }
     ctx.restore();
-    this.drawAxes();
+    // Ticks of the target axis: whole numbers spread over the visible range.
+    const span = hi - lo;
+    const unit = span > 12 ? 4 : span > 6 ? 2 : span > 2 ? 1 : 0.5;
+    const ticks = [];
+    for (let t = Math.ceil(lo / unit) * unit; t <= hi; t += unit) ticks.push([Number(t.toFixed(2)), Y(t)]);
+    this.drawAxes(ticks);
   }
 }
 

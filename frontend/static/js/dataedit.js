@@ -37,6 +37,8 @@ export class DataEditor {
   /** Rebuild the class picker when the number of classes changes. */
   sync() {
     const k = numClasses(this.state);
+    // A 1-D curve takes the clicked height as the value: no class to pick.
+    this.picker.classList.toggle('one-d', !!this.state.data?.oneD);
     const key = `${k}`;
     if (this.key === key) return;
     this.key = key;

@@ -127,7 +127,7 @@ function onData({ header, arrays }) {
     version: header.version, trainIndex: arrays.train_index || null, testIndex: arrays.test_index || null,
   };
   $('counts').textContent = `${arrays.train.length / 3} train · ${arrays.test.length / 3} test points`;
-  dirty.output = dirty.rebuild = true;
+  dirty.output = dirty.rebuild = dirty.controls = true;
 }
 
 function onFrame(f) {

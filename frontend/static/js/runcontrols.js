@@ -75,7 +75,10 @@ export class RunControls {
     this.play.title = playing ? 'Pause (space)' : 'Play (space)';
     const diverged = s === 'diverged';
     this.banner.hidden = !diverged;
-    if (diverged) $('banner-text').textContent = this.state.message || 'Training diverged — lower the learning rate.';
+    if (diverged) {
+      const m = this.state.message || 'training diverged — lower the learning rate';
+      $('banner-text').textContent = `Training ${m.replace(/^training /i, '')}.`.replace(/\.\.$/, '.');
+    }
   }
 
   counters(header) {
