@@ -45,7 +45,7 @@ export class MapView {
     this.canvas.width = Math.round(cssSize * dpr);
     this.canvas.height = Math.round(cssSize * dpr);
     this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const pad = this.axes ? 4 : 0;
+    const pad = this.axes ? 7 : 0;
     const axis = this.axes ? 22 : 0;
     this.geom = new PlotGeometry(cssSize - pad - axis, pad);
     this.cssSize = cssSize;
