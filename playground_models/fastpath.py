@@ -90,10 +90,37 @@ def _build(compiler: str, source: bytes, target: Path) -> None:
         out = Path(tmp) / target.name
         subprocess.run(
             [compiler, *CFLAGS, "-o", str(out), str(c_file), "-lm"],
-            check=True, capture_output=True, timeout=120,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         # Atomic: another process compiling the same kernel at the same time is harmless.
         os.replace(out, target)
+
+
+def _private_temp_dir() -> Path:
+    """A temp folder only this user can write: a shared /tmp must not hand us someone's .so."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    folder = Path(tempfile.gettempdir()) / f"netplay-kernels-{uid}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.stat()
+    if hasattr(os, "getuid") and (info.st_uid != uid or info.st_mode & 0o022):
+        raise PermissionError(f"{folder} is not private to this user")
+    return folder
+
+
+def _open_or_build(compiler: str, source: bytes, name: str) -> ctypes.CDLL:
+    """Open the cached build, or build it; a read-only home falls back to a temp folder."""
+    try:
+        target = cache_dir() / name
+        if not target.exists():
+            _build(compiler, source, target)
+        return ctypes.CDLL(str(target))
+    except OSError:  # read-only or unwritable home, or a damaged cached file
+        target = _private_temp_dir() / name
+        if not target.exists():
+            _build(compiler, source, target)
+        return ctypes.CDLL(str(target))
 
 
 def _load() -> ctypes.CDLL | None:
@@ -114,14 +141,14 @@ def _load() -> ctypes.CDLL | None:
             key = hashlib.sha256(
                 source + repr((CFLAGS, compiler, sys.platform)).encode()
             ).hexdigest()[:16]
-            target = cache_dir() / f"mlp-{key}.so"
-            if not target.exists():
-                _build(compiler, source, target)
-            lib = ctypes.CDLL(str(target))
+            lib = _open_or_build(compiler, source, f"mlp-{key}.so")
         except (OSError, subprocess.SubprocessError) as exc:
             detail = getattr(exc, "stderr", b"") or b""
-            log.warning("netplay: fast kernel unavailable (%s %s); using the reference path",
-                        exc, detail.decode(errors="replace")[:500])
+            log.warning(
+                "netplay: fast kernel unavailable (%s %s); using the reference path",
+                exc,
+                detail.decode(errors="replace")[:500],
+            )
             return None
         ptr = ctypes.c_void_p
         lib.mlp_train.restype = ctypes.c_int
@@ -230,10 +257,19 @@ class FastBackend:
 
         state = self._state
         done = self._kernel.mlp_train(
-            ctypes.byref(self._spec), self._flat.ctypes.data, state[0].ctypes.data,
-            state[1].ctypes.data, self._step.ctypes.data, x_np.ctypes.data,
-            _address(classes), _address(values), rows.ctypes.data, starts.ctypes.data,
-            len(batches), _address(masks), self._diverged.ctypes.data,
+            ctypes.byref(self._spec),
+            self._flat.ctypes.data,
+            state[0].ctypes.data,
+            state[1].ctypes.data,
+            self._step.ctypes.data,
+            x_np.ctypes.data,
+            _address(classes),
+            _address(values),
+            rows.ctypes.data,
+            starts.ctypes.data,
+            len(batches),
+            _address(masks),
+            self._diverged.ctypes.data,
         )
         if done < 0:
             raise MemoryError("fast kernel: out of memory")
