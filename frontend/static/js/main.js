@@ -187,6 +187,8 @@ function onStatus(s) {
 }
 
 // --- drawing -------------------------------------------------------------------------------
+let ackedSeq = null;
+
 function render() {
   if (dirty.controls && controls) {
     controls.sync();
@@ -206,6 +208,12 @@ function render() {
     dirty.output = false;
   }
   if (dirty.network) { network.draw(); dirty.network = false; }
+  // Flow control: tell the server which frame is on screen, so it never runs far ahead of us.
+  const seq = state.frame?.header.seq;
+  if (seq !== undefined && seq !== ackedSeq && conn?.isOpen) {
+    conn.send('ack', { seq });
+    ackedSeq = seq;
+  }
   if (dirty.charts) {
     if (state.config?.problem !== 'classification' && lossChart.names[0] === 'train_acc') showCurves('loss');
     lossChart.draw();
