@@ -32,7 +32,12 @@ def make_optimizer(exp: Experiment, params: list[torch.Tensor]) -> torch.optim.O
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name in ("momentum", "nesterov"):
-        return torch.optim.SGD(params, lr=lr, momentum=exp.momentum, nesterov=name == "nesterov")
+        # torch refuses Nesterov at momentum 0 when constructing, yet steps fine with it (as
+        # plain SGD), and the momentum slider reaches 0: build with a placeholder, then set it.
+        nesterov = name == "nesterov"
+        opt = torch.optim.SGD(params, lr=lr, momentum=exp.momentum or 0.9, nesterov=nesterov)
+        opt.param_groups[0]["momentum"] = exp.momentum
+        return opt
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr)
     if name == "adadelta":

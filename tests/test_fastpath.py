@@ -223,6 +223,15 @@ def test_live_changes_apply_at_the_next_update_like_the_reference() -> None:
         assert max_gap(fast, ref) < TOL, change
 
 
+def test_nesterov_at_momentum_zero_is_sgd_then_nesterov_when_raised() -> None:
+    fast, ref = both(NET_A.replace(optimizer="nesterov", momentum=0.0))
+    for momentum in (0.0, 0.9):
+        for t in (fast, ref):
+            t.update(t.experiment.replace(momentum=momentum))
+            t.train_steps(30)
+        assert max_gap(fast, ref) < TOL, momentum
+
+
 def test_tensors_are_live_views_of_the_trained_parameters() -> None:
     trainer = Trainer(NET_A)
     views = trainer.parameters()
