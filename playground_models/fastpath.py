@@ -18,6 +18,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -82,7 +83,14 @@ def _compiler() -> str | None:
     return None
 
 
-def _build(compiler: str, source: bytes, target: Path) -> None:
+class NoCompiler(Exception):
+    """No C compiler on this machine and no cached build of this kernel."""
+
+
+def _build(source: bytes, target: Path) -> None:
+    compiler = _compiler()
+    if compiler is None:
+        raise NoCompiler("no C compiler found (set CC, or install gcc or clang)")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         c_file = Path(tmp) / "mlp.c"
@@ -109,17 +117,21 @@ def _private_temp_dir() -> Path:
     return folder
 
 
-def _open_or_build(compiler: str, source: bytes, name: str) -> ctypes.CDLL:
-    """Open the cached build, or build it; a read-only home falls back to a temp folder."""
+def _open_or_build(source: bytes, name: str) -> ctypes.CDLL:
+    """Open the cached build, or build it; an unwritable cache falls back to a temp folder.
+
+    A cached build needs no compiler, so an image can build the kernel once (run
+    `python -m playground_models.fastpath` with NETPLAY_CACHE set) and ship without gcc.
+    """
     try:
         target = cache_dir() / name
         if not target.exists():
-            _build(compiler, source, target)
+            _build(source, target)
         return ctypes.CDLL(str(target))
-    except OSError:  # read-only or unwritable home, or a damaged cached file
+    except OSError:  # read-only or unwritable cache, or a damaged cached file
         target = _private_temp_dir() / name
         if not target.exists():
-            _build(compiler, source, target)
+            _build(source, target)
         return ctypes.CDLL(str(target))
 
 
@@ -134,18 +146,15 @@ def _load() -> ctypes.CDLL | None:
             return None
         try:
             source = SOURCE.read_bytes()
-            compiler = _compiler()
-            if compiler is None:
-                log.warning("netplay: no C compiler found; training on the reference path")
-                return None
-            key = hashlib.sha256(
-                source + repr((CFLAGS, compiler, sys.platform)).encode()
-            ).hexdigest()[:16]
-            lib = _open_or_build(compiler, source, f"mlp-{key}.so")
-        except (OSError, subprocess.SubprocessError) as exc:
+            # The build depends on the source, the flags and the platform, not on which
+            # compiler made it: a cached build loads on a machine without one.
+            platform_id = (CFLAGS, sys.platform, platform.machine())
+            key = hashlib.sha256(source + repr(platform_id).encode()).hexdigest()[:16]
+            lib = _open_or_build(source, f"mlp-{key}.so")
+        except (OSError, subprocess.SubprocessError, NoCompiler) as exc:
             detail = getattr(exc, "stderr", b"") or b""
             log.warning(
-                "netplay: fast kernel unavailable (%s %s); using the reference path",
+                "netplay: fast kernel unavailable (%s %s); training on the reference path",
                 exc,
                 detail.decode(errors="replace")[:500],
             )
@@ -280,3 +289,7 @@ class FastBackend:
             dropout_rng.bit_generator.state = rng_state
             dropout_rng.random(sum(lengths[: done + 1]) * sum(widths))
         return done, diverged
+
+
+if __name__ == "__main__":  # build (or find) the kernel now, e.g. while building an image
+    print("fast path:", "available" if supports(Experiment()) else "unavailable", cache_dir())

@@ -273,3 +273,12 @@ def test_the_kernel_builds_into_the_cache_once(fresh_kernel) -> None:
     built = list(fresh_kernel.glob("mlp-*.so"))
     assert len(built) == 1
     assert Trainer(NET_A).path == "fast"
+
+
+def test_a_cached_build_loads_without_a_compiler(fresh_kernel, monkeypatch) -> None:
+    assert fastpath.supports(NET_A)  # builds into the fresh cache
+    monkeypatch.setattr(fastpath, "_kernel", None)
+    monkeypatch.setattr(fastpath, "_kernel_tried", False)
+    monkeypatch.setattr(fastpath, "_compiler", lambda: None)
+    assert fastpath.supports(NET_A)
+    assert Trainer(NET_A).path == "fast"
