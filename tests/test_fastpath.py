@@ -6,6 +6,8 @@ Agreement bars from issue 5: same seed → parameters within 1e-5 after one epoc
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -142,6 +144,19 @@ def test_same_config_trains_bit_identically() -> None:
         t.train_epochs(5)
     for p, q in zip(runs[0].parameters(), runs[1].parameters()):
         assert torch.equal(p, q)
+
+
+def test_concurrent_sessions_train_as_they_would_alone() -> None:
+    """The kernel releases the GIL and keeps no global state: threads cannot disturb a run."""
+    exps = [NET_A, NET_B, NET_A.replace(dropout=0.3), NET_B.replace(optimizer="adam")]
+    alone = [Trainer(e) for e in exps]
+    for t in alone:
+        t.train_epochs(10)
+    together = [Trainer(e) for e in exps]
+    with ThreadPoolExecutor(len(exps)) as pool:
+        list(pool.map(lambda t: t.train_epochs(10), together))
+    for a, b in zip(alone, together):
+        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
 # --- each optimizer against torch.optim directly -------------------------------------------------
