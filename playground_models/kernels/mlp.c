@@ -189,7 +189,7 @@ static void update(const mlp_spec *sp, float *p, const float *g, float *s1, floa
             (*step)++;
             return;
         }
-        /* fall through: plain SGD */
+        /* fall through - momentum 0 is plain SGD */
     case OPT_SGD:
         for (size_t k = 0; k < n; k++) p[k] = p[k] + neg_lr * g[k];
         return;
