@@ -15,7 +15,13 @@ COPY server ./server
 COPY playground_models ./playground_models
 COPY frontend ./frontend
 # A non-editable install: the page's templates and static files travel as package data.
-RUN pip install . && rm -rf /app/server /app/playground_models /app/frontend
+# The fast path's C kernel is built once here, into a cache the server finds without a
+# compiler; gcc is removed again to keep the image slim.
+ENV NETPLAY_CACHE=/opt/netplay/kernels
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install . && rm -rf /app/server /app/playground_models /app/frontend \
+    && python -m playground_models.fastpath \
+    && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 netplay
 USER netplay

@@ -1,0 +1,156 @@
+"""Live-training throughput as a client sees it: frames/s, epochs/s, update latency, and many
+sessions at once, against a real `netplay serve` on 127.0.0.1.
+
+Each client is written from docs/protocol.md alone: it sends `start`, `speed`, `play`, acks every
+frame, and reads the binary envelope's header. Prints one JSON object.
+
+    python benchmarks/bench_sessions.py --sessions 1,8,32,64,128 --seconds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+NET_A = "dataset=circle&networkShape=4,2&activation=tanh"
+NET_B = (
+    "dataset=spiral&networkShape=8,8,8,8,8,8&activation=relu"
+    "&xSquared=true&ySquared=true&sinX=true&sinY=true"
+)
+
+
+def header(message: bytes) -> dict:
+    (n,) = struct.unpack_from("<I", message, 0)
+    return json.loads(message[4 : 4 + n])
+
+
+class Client:
+    """One learner: counts frames and epochs while playing."""
+
+    def __init__(self, url: str, query: str, steps_per_frame: int):
+        self.url, self.query, self.steps = url, query, steps_per_frame
+        self.frames = 0
+        self.epochs = (0, 0)
+        self.latencies: list[float] = []
+
+    async def play(self, seconds: float, measure_updates: int = 0) -> None:
+        async with websockets.connect(self.url, max_size=None, origin=self.url.replace(
+                "ws://", "http://").rsplit("/", 1)[0]) as ws:
+            await ws.send(json.dumps({"type": "start", "url": self.query}))
+            await ws.send(json.dumps({"type": "speed", "steps_per_frame": self.steps}))
+            await ws.send(json.dumps({"type": "play"}))
+            first = last = None
+            deadline = time.perf_counter() + seconds
+            pending: tuple[float, float] | None = None  # (sent at, learning rate)
+            updates = 0
+            while time.perf_counter() < deadline:
+                msg = await asyncio.wait_for(ws.recv(), timeout=10)
+                if isinstance(msg, str):
+                    continue
+                h = header(msg)
+                if h.get("type") != "frame" or h.get("state") != "playing":
+                    continue
+                await ws.send(json.dumps({"type": "ack", "seq": h["seq"]}))
+                now = time.perf_counter()
+                if first is None:
+                    first = (now, h["epoch"])
+                    continue
+                last = (now, h["epoch"])
+                self.frames += 1
+                live = h.get("live", {})
+                if pending and abs(live.get("learningRate", -1) - pending[1]) < 1e-12:
+                    self.latencies.append(now - pending[0])
+                    pending = None
+                if measure_updates and pending is None and updates < measure_updates:
+                    lr = 0.03 if updates % 2 else 0.01
+                    updates += 1
+                    pending = (time.perf_counter(), lr)
+                    await ws.send(json.dumps({"type": "update", "changes": {"learningRate": lr}}))
+            if first and last:
+                span = last[0] - first[0]
+                self.fps = self.frames / span
+                self.eps = (last[1] - first[1]) / span
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def run_clients(url: str, n: int, query: str, steps: int, seconds: float) -> list[Client]:
+    clients = [Client(url, query, steps) for _ in range(n)]
+    await asyncio.gather(*(c.play(seconds) for c in clients))
+    return clients
+
+
+def summary(clients: list[Client]) -> dict:
+    fps = [getattr(c, "fps", 0.0) for c in clients]
+    eps = [getattr(c, "eps", 0.0) for c in clients]
+    return {
+        "sessions": len(clients),
+        "fps_min": round(min(fps), 1),
+        "fps_median": round(statistics.median(fps), 1),
+        "epochs_per_s_median": round(statistics.median(eps), 1),
+        "epochs_per_frame_min": round(min(e / f if f else 0 for e, f in zip(eps, fps)), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", default="1,8,32,64,128")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    args = parser.parse_args()
+    port = free_port()
+    env = dict(os.environ, NETPLAY_MAX_SESSIONS="1000", NETPLAY_MAX_MESSAGES_PER_SECOND="1000")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"ws://127.0.0.1:{port}/ws"
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        out: dict = {"machine": f"{os.cpu_count()} CPUs", "seconds": args.seconds}
+        # Top speed, one learner: many updates per frame, every frame with the full grid.
+        for name, query, steps in (("a", NET_A, 1000), ("b", NET_B, 500)):
+            (c,) = asyncio.run(run_clients(url, 1, query, steps, args.seconds))
+            out[f"top_speed_{name}"] = {"fps": round(c.fps, 1), "epochs_per_s": round(c.eps, 1),
+                                        "steps_per_frame": steps}
+        # Latency of a live learning-rate change, to the first frame that shows it.
+        c = Client(url, NET_A, 25)
+        asyncio.run(c.play(args.seconds * 2, measure_updates=40))
+        lat = sorted(x * 1000 for x in c.latencies)
+        out["update_latency_ms"] = {
+            "n": len(lat), "median": round(statistics.median(lat), 1),
+            "p95": round(lat[int(0.95 * (len(lat) - 1))], 1), "max": round(lat[-1], 1),
+        }
+        # A classroom: n learners of net (a) at one epoch (25 updates) per frame.
+        out["concurrent_a"] = [
+            summary(asyncio.run(run_clients(url, int(n), NET_A, 25, args.seconds)))
+            for n in args.sessions.split(",")
+        ]
+        print(json.dumps(out, indent=1))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
