@@ -73,7 +73,8 @@ def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapsho
     if not exp.is_classification:
         output = scores[:, 0].clamp(-1, 1)
     elif exp.num_classes == 2:
-        output = torch.softmax(scores, dim=1)[:, 1] * 2 - 1
+        # softmax(s)[1] == sigmoid(s₁ − s₀); the sigmoid is several times cheaper on a grid.
+        output = torch.sigmoid(scores[:, 1] - scores[:, 0]) * 2 - 1
     else:
         probs = torch.softmax(scores, dim=1)
         conf, cls = probs.max(dim=1)

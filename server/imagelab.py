@@ -233,6 +233,7 @@ async def lab_socket(ws: WebSocket) -> None:
         pass
     finally:
         sender.cancel()
+        session.request_close()  # at once: the await below may be cancelled on shutdown
         try:
             await asyncio.to_thread(session.close)  # joining the worker must not block the loop
         finally:

@@ -75,14 +75,24 @@ class LabSession:
     def frame_sent(self) -> None:
         self._frame_pending.clear()
 
-    def close(self) -> None:
+    def request_close(self) -> None:
+        """Ask the worker to stop, without waiting (safe from the event loop)."""
         self._closed = True
         self._inbox.put(None)
+
+    def close(self) -> None:
+        self.request_close()
         self._thread.join(timeout=5)
         self.trainer = self.race = None
 
     # --- the worker thread --------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:  # the worker frees the models itself, even if nobody waits for it to end
+            self.trainer = self.race = None
+
+    def _serve(self) -> None:
         last_frame = 0.0
         while not self._closed:
             busy = self.state in ("playing", "racing")
