@@ -1,0 +1,147 @@
+"""Sweeps: one experiment trained headlessly over a range of one parameter.
+
+`netplay sweep "<url>" --param regularizationRate --values 0,0.003,0.03 --epochs 200 --json`
+prints one JSON object per value, in the order given, with the final epoch's metrics. Drawn
+against the value, train loss and test loss give the capacity curve: with λ or width on the x
+axis, train loss moves one way while test loss dips and comes back up (the U).
+
+The points are independent, so they train in parallel, one process per core; each worker uses
+one torch thread, because two workers with two threads each on two cores only fight. A point's
+numbers are those of `netplay run` on the same link with that value, whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from .experiment import ConfigError, Experiment
+from .params import BY_NAME, Effect, Kind
+from .urlcodec import parse, parse_value, serialize
+
+ROUND = 6  # as `netplay run`
+MAX_POINTS = 64
+MAX_EPOCHS = 100_000
+METRIC_KEYS = ("train_loss", "test_loss", "reg_loss", "train_acc", "test_acc")
+
+
+def parse_values(param: str, text: str) -> list[Any]:
+    """The values of a `--values` argument, each checked against the parameter's table entry.
+
+    Values are separated by commas; for list parameters (`networkShape`) by semicolons, so
+    that `8,8;16,16` sweeps two two-layer shapes (a comma list without ';' is read as one-layer
+    shapes: `3,6,20`).
+    """
+    p = BY_NAME.get(param)
+    if p is None:
+        raise ConfigError("--param", f"{param!r} is not a parameter")
+    if p.effect is Effect.VIEW:
+        raise ConfigError("--param", f"{param} only changes the view, not training")
+    is_list = p.kind in (Kind.INT_LIST, Kind.CHOICE_LIST, Kind.INDEX_LIST, Kind.POINTS)
+    separator = ";" if is_list and ";" in text else ","
+    items = [t.strip() for t in text.split(separator)]
+    if not text.strip() or any(t == "" for t in items) and not is_list:
+        raise ConfigError("--values", f"give {param} values separated by '{separator}'")
+    if len(items) > MAX_POINTS:
+        raise ConfigError("--values", f"at most {MAX_POINTS} values")
+    return [parse_value(p, t) for t in items]
+
+
+def _json_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def train_point(url: str, epochs: int) -> dict[str, Any]:
+    """Final metrics of one canonical link after `epochs` epochs (runs inside a worker)."""
+    from .trainer import Trainer
+
+    trainer = Trainer(parse(url, strict=True).experiment)
+    trainer.train_epochs(epochs)
+    m = trainer.metrics()
+    out: dict[str, Any] = {"epochs": epochs}
+    for key in METRIC_KEYS:
+        if key in m:
+            out[key] = None if m[key] is None else round(m[key], ROUND)
+    if trainer.diverged_at is not None:
+        out["diverged_at"] = trainer.diverged_at
+    return out
+
+
+def sweep(
+    url: str, param: str, values: list[Any], epochs: int, workers: int | None = None
+) -> list[dict[str, Any]]:
+    """Train `url` once per value of `param`, in parallel; results in the order of `values`.
+
+    Each result: `param`, `value`, `epochs`, `train_loss`, `test_loss`, `reg_loss` and, for
+    classification, `train_acc`, `test_acc` (losses None if that point diverged). Every value
+    is validated before any training starts: a bad one raises `ConfigError` naming it.
+    """
+    return list(iter_sweep(url, param, values, epochs, workers))
+
+
+def iter_sweep(
+    url: str, param: str, values: list[Any], epochs: int, workers: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """`sweep`, yielding each point as soon as it and all points before it are done."""
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise ConfigError("--epochs", f"must be from 1 to {MAX_EPOCHS}, got {epochs}")
+    base = parse(url, strict=True).experiment
+    if param not in BY_NAME:
+        raise ConfigError("--param", f"{param!r} is not a parameter")
+    links = [serialize(_with_value(base, param, v)) for v in values]
+    workers = max(1, min(len(links), workers or os.cpu_count() or 1))
+    if workers == 1:  # in-process: no pool to start, and the caller's thread setting stands
+        results: Iterator[dict[str, Any]] = (train_point(link, epochs) for link in links)
+        for v, r in zip(values, results):
+            yield {"param": param, "value": _json_value(v), **r}
+        return
+    # fork: workers start in milliseconds and inherit the imported modules; the parent has not
+    # started any torch thread pool (it has only parsed links).
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+        for v, r in zip(values, pool.map(train_point, links, [epochs] * len(links))):
+            yield {"param": param, "value": _json_value(v), **r}
+
+
+def _with_value(base: Experiment, param: str, value: Any) -> Experiment:
+    try:
+        return base.replace(**{param: value})
+    except ConfigError as err:
+        raise ConfigError(err.key, f"{err.message} (with {param}={_json_value(value)})") from None
+
+
+def cli_sweep(args: argparse.Namespace) -> int:
+    """`netplay sweep`: exit 0 after printing every point, 2 on a bad link, param or value."""
+    try:
+        values = parse_values(args.param, args.values)
+        for record in iter_sweep(args.url, args.param, values, args.epochs):
+            if args.json:
+                print(json.dumps(record, separators=(",", ":")), flush=True)
+            else:
+                print(_pretty(record), flush=True)
+    except ConfigError as err:  # raised before the first point trains, so nothing was printed
+        print(f"netplay sweep: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _pretty(record: dict[str, Any]) -> str:
+    parts = [f"{record['param']}={record['value']}"]
+    for key in METRIC_KEYS:
+        if key in record:
+            v = record[key]
+            parts.append(f"{key} {'diverged' if v is None else f'{v:.4f}'}")
+    return "  ".join(parts)
