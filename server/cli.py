@@ -15,7 +15,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"netplay run: warning: {message}", file=sys.stderr)
 
     try:
-        for record in run_epochs(args.url, args.epochs, warn):
+        for record in run_epochs(args.url, args.epochs, warn, grad_norms=args.grad_norms):
             if args.json:
                 print(json.dumps(record, separators=(",", ":")), flush=True)
             else:
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("url", help="a share link, or its query/hash part (key=value&...)")
     run.add_argument("--epochs", type=int, default=100, help="epochs to train (default 100)")
     run.add_argument("--json", action="store_true", help="one JSON object per epoch")
+    run.add_argument(
+        "--grad-norms", action="store_true", help="add each weight matrix's gradient norm"
+    )
     run.set_defaults(func=_cmd_run)
 
     summary = sub.add_parser("summary", help="layer table of an image-lab network")

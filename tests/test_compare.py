@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,35 @@ def test_grad_norms_are_reported_first_layer_first():
     comparison = Comparison.from_url("runs=2&networkShape=4,3,2&r2.activation=sigmoid")
     for m in comparison.metrics(grad_norms=True):
         assert len(m["grad_norms"]) == 4 and all(g > 0 for g in m["grad_norms"])
+
+
+def test_netplay_run_on_a_compare_link_prints_every_run_each_epoch(capsys):
+    from server.cli import main
+
+    assert (
+        main(
+            [
+                "run",
+                "runs=2&networkShape=4,4&r2.activation=sigmoid",
+                "--epochs",
+                "2",
+                "--json",
+                "--grad-norms",
+            ]
+        )
+        == 0
+    )
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["epoch"], r["run"]) for r in records] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert records[1]["label"] == "activation=sigmoid"
+    assert all(len(r["grad_norms"]) == 3 for r in records)
+    sigmoid = records[3]["grad_norms"]
+    assert sigmoid[0] < sigmoid[-1]  # smaller on the way back through sigmoid layers
+
+
+def test_netplay_run_keeps_its_default_record_without_the_flag(capsys):
+    from server.cli import main
+
+    assert main(["run", "networkShape=3", "--epochs", "1", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert set(record) == {"epoch", "train_loss", "test_loss", "reg_loss", "train_acc", "test_acc"}
