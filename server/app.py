@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket
 
-from . import __version__, api, imagelab, pages
+from . import __version__, api, imagelab, lessons, pages
 from .scheduler import Scheduler
 from .session import Registry, Session
 from .settings import Settings, SettingsError, load
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(imagelab.router)
+    app.include_router(lessons.router)
     pages.mount_static(app)
 
     @app.websocket("/ws")
