@@ -39,6 +39,9 @@ class DataSplit:
     test_y: np.ndarray
     num_classes: int  # 1 for regression
     one_d: bool
+    # Generation-order index of each row (what `removed` refers to); −1 for hand-placed points.
+    train_index: np.ndarray | None = None
+    test_index: np.ndarray | None = None
 
 
 # A generator draws `n` points: positions float64 [n, 2] and targets (class index or value),
@@ -306,6 +309,7 @@ def generate(exp: Experiment) -> DataSplit:
     n_train = min(max(_round_half_up(n_left * exp.percTrainData / 100.0), 1), n_left - 1)
     train_x, test_x = x[:n_train], x[n_train:]
     train_y, test_y = y[:n_train].copy(), y[n_train:]
+    train_index, test_index = order[:n_train], order[n_train:]
 
     if classify and exp.labelFlip > 0:
         flips = _round_half_up(n_train * exp.labelFlip)
@@ -321,6 +325,7 @@ def generate(exp: Experiment) -> DataSplit:
         user_y = pts[:, 2].astype(np.int64 if classify else np.float64)
         train_x = np.concatenate([train_x, user_x])
         train_y = np.concatenate([train_y, user_y])
+        train_index = np.concatenate([train_index, np.full(len(pts), -1, dtype=np.int64)])
 
     return DataSplit(
         train_x=np.ascontiguousarray(train_x),
@@ -329,4 +334,6 @@ def generate(exp: Experiment) -> DataSplit:
         test_y=test_y.copy(),
         num_classes=num_classes,
         one_d=one_d,
+        train_index=train_index,
+        test_index=test_index,
     )

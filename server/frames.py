@@ -145,4 +145,7 @@ def data_arrays(split: Any) -> dict[str, np.ndarray]:
         x = np.asarray(getattr(split, f"{name}_x"), np.float32).reshape(-1, 2)
         y = np.asarray(getattr(split, f"{name}_y"), np.float32).reshape(-1, 1)
         out[name] = np.concatenate([x, y], axis=1)
+        index = getattr(split, f"{name}_index", None)
+        if index is not None:  # lets a client remove a generated point (the `removed` key)
+            out[f"{name}_index"] = np.asarray(index, np.float32)
     return out

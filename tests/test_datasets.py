@@ -271,3 +271,15 @@ def test_another_seed_gives_other_data() -> None:
     a = generate(Experiment(seed="1"))
     b = generate(Experiment(seed="2"))
     assert not np.array_equal(a.train_x, b.train_x)
+
+
+def test_row_indices_name_the_generated_point_that_removed_deletes():
+    exp = Experiment(points=((1.0, 1.0, 1),), seed="idx")
+    split = generate(exp)
+    assert split.train_index[-1] == -1  # the hand-placed point has no generation index
+    target = split.train_x[3]
+    after = generate(exp.replace(removed=(int(split.train_index[3]),)))
+    remaining = np.concatenate([after.train_x, after.test_x])
+    assert len(remaining) == len(split.train_x) + len(split.test_x) - 1
+    assert not np.any(np.all(remaining == target, axis=1))
+    assert sorted(split.test_index.tolist() + split.train_index[:-1].tolist()) == list(range(500))
