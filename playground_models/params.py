@@ -200,7 +200,8 @@ PARAMS: tuple[Param, ...] = (
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 
 # TF Playground keys that mean nothing here; accepted silently so its links open cleanly.
-VESTIGIAL_KEYS = frozenset({"cosX", "cosY", "collectStats", "tutorial"})
+# `lesson` names the lesson a link came from: the page shows its text, training ignores it.
+VESTIGIAL_KEYS = frozenset({"cosX", "cosY", "collectStats", "tutorial", "lesson"})
 
 # Hard limits on a model, beside the per-parameter bounds above.
 MAX_PARAMETERS = 100_000

@@ -92,6 +92,10 @@ async def compare_parse(body: CompareBody) -> Response:
             "url": spec.to_url(),
             "lesson": spec.lesson,
             "labels": spec.labels(),
+            "overrides": [
+                {k: list(v) if isinstance(v, tuple) else v for k, v in o.items()}
+                for o in spec.overrides
+            ],
             "run_urls": spec.run_urls(),
             "runs": [exp.to_json() for exp in spec.experiments],
             "hidden": sorted(spec.hidden),
@@ -122,7 +126,24 @@ class _Held:
 HELD = _Held()
 
 
-def _frame(comparison: Comparison, with_data: bool) -> bytes:
+HISTORY_KEYS = ("train_loss", "test_loss", "train_acc", "test_acc")
+
+
+def _train(comparison: Comparison, epochs: int) -> list[list[dict[str, Any]]]:
+    """Train `epochs` epochs in lockstep; per epoch, each run's metrics (for the curves)."""
+    history = []
+    for _ in range(epochs):
+        comparison.train_epochs(1)
+        history.append(
+            [
+                {"epoch": m["epoch"], **{k: m[k] for k in HISTORY_KEYS if k in m}}
+                for m in comparison.metrics()
+            ]
+        )
+    return history
+
+
+def _frame(comparison: Comparison, with_data: bool, history: list) -> bytes:
     """Metrics of every run in the header; each run's boundary (and the data) as arrays."""
     arrays: dict[str, np.ndarray] = {}
     runs = comparison.metrics(grad_norms=True)
@@ -141,13 +162,15 @@ def _frame(comparison: Comparison, with_data: bool) -> bytes:
         for k, trainer in enumerate(comparison.trainers):
             for name, array in data_arrays(trainer.data).items():
                 arrays[f"{name}{k}"] = array
-    header = {"type": "compare", "epoch": comparison.epoch, "runs": runs}
+    header = {"type": "compare", "epoch": comparison.epoch, "runs": runs, "history": history}
     return encode(header, arrays)
 
 
 @router.post("/api/compare/step")
 def compare_step(body: CompareBody) -> Response:
-    """Train every run `epochs` more epochs from `epoch`, then return one binary frame.
+    """Train every run `epochs` more epochs from `epoch`, then return one binary frame: the
+    header holds each run's current metrics and gradient norms, and `history`, every trained
+    epoch's metrics per run (so the curves miss no epoch however many a request trains).
 
     A plain `def`: FastAPI runs it in its thread pool, so training never blocks the event loop.
     `epochs=0` from `epoch=0` gives the initial frame, with the data.
@@ -163,7 +186,7 @@ def compare_step(body: CompareBody) -> Response:
     if comparison is None:  # replay: the same link always trains to the same numbers
         comparison = Comparison(spec)
         comparison.train_epochs(body.epoch)
-    comparison.train_epochs(body.epochs)
-    payload = _frame(comparison, with_data=body.epoch == 0)
+    history = _train(comparison, body.epochs)
+    payload = _frame(comparison, with_data=body.epoch == 0, history=history)
     HELD.put(key, comparison)
     return Response(payload, media_type="application/octet-stream")

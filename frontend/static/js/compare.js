@@ -1,0 +1,166 @@
+// The compare page: 2–6 runs of one link on the same data and seed, trained in lockstep on the
+// server (POST /api/compare/step), each drawn by a RunCard, with one chart overlaying their test
+// losses. The address bar holds the whole comparison (see playground_models/compare.py).
+
+import { decodeEnvelope } from './protocol.js';
+import { linkText, copyLink } from './urlstate.js';
+import { Notices } from './notices.js';
+import { loadLang, watchDom, languageSwitch, t, currentLang } from './i18n.js';
+import { fetchLessons, lessonMenu, lessonCard } from './lessons.js';
+import { RunCard, RUN_COLORS, runLabel, drawOverlay } from './runcard.js';
+
+const $ = (id) => document.getElementById(id);
+const notices = new Notices($('notices'));
+// The server keeps a comparison per page id and continues it; a new id (or a reset) replays.
+let client = Math.random().toString(36).slice(2, 12);
+let link = '';
+let cards = [];
+let epoch = 0;
+let playing = false;
+let busy = false;
+let dirty = false;
+let history = [];   // per run: every epoch's metrics, for the curves and for tests
+
+async function post(path, body) {
+  const r = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) {
+    let message = `HTTP ${r.status}`;
+    try {
+      const e = (await r.json()).error;
+      message = e.field ? `${e.field}: ${e.message}` : e.message;
+    } catch { /* not JSON */ }
+    throw new Error(message);
+  }
+  return r;
+}
+
+function writeAddressBar(canonical) {
+  const lang = currentLang();
+  const url = `/compare?${canonical}${lang === 'en' ? '' : `&lang=${lang}`}`;
+  if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
+}
+
+/** Train `n` more epochs (0: just the current frame) and draw what comes back. */
+async function step(n) {
+  if (busy) return;
+  busy = true;
+  try {
+    const r = await post('/api/compare/step', { url: link, client, epoch, epochs: n });
+    const { header, arrays } = decodeEnvelope(await r.arrayBuffer());
+    if (epoch === 0) {
+      cards.forEach((c, k) => c.setData(arrays[`train${k}`], arrays[`test${k}`], header.runs[k].num_classes));
+    }
+    for (const perRun of header.history) {
+      perRun.forEach((m, k) => { history[k].push(m); cards[k].push(m); });
+    }
+    epoch = header.epoch;
+    $('epoch').textContent = epoch.toLocaleString('en-US');
+    header.runs.forEach((run, k) => cards[k].update(run, arrays));
+    dirty = true;
+    if (header.runs.every((run) => run.diverged_at !== undefined && run.diverged_at !== null)) setPlaying(false);
+  } catch (err) {
+    notices.show(err.message, 'error');
+    setPlaying(false);
+  } finally {
+    busy = false;
+  }
+}
+
+function setPlaying(on) {
+  playing = on;
+  $('play').classList.toggle('playing', on);
+  const label = on ? t('ui.pause') : t('ui.play');
+  $('play').title = label;
+  $('play').setAttribute('aria-label', label);
+}
+
+async function reset() {
+  setPlaying(false);
+  while (busy) await new Promise((ok) => setTimeout(ok, 10));
+  client = Math.random().toString(36).slice(2, 12);
+  epoch = 0;
+  history = cards.map(() => []);
+  cards.forEach((c) => c.clear());
+  await step(0);
+}
+
+// A few epochs per request once the curves are long, so a long run does not crawl; one per
+// request at first, so the first epochs appear one by one.
+const epochsPerRequest = () => (epoch < 100 ? 1 : epoch < 1000 ? 5 : 20);
+
+async function loop() {
+  if (playing && !busy) await step(epochsPerRequest());
+  requestAnimationFrame(loop);
+}
+
+function render() {
+  if (dirty) {
+    for (const c of cards) c.draw();
+    drawOverlay($('overlay'), cards, $('log-scale').checked);
+    dirty = false;
+  }
+  requestAnimationFrame(render);
+}
+
+function wire() {
+  $('play').addEventListener('click', () => setPlaying(!playing));
+  $('step').addEventListener('click', () => { setPlaying(false); step(1); });
+  $('reset').addEventListener('click', reset);
+  $('log-scale').addEventListener('change', () => { dirty = true; });
+  $('share').addEventListener('click', async () => {
+    const ok = await copyLink();
+    notices.show(ok ? t('ui.linkCopied') : t('ui.copyManually'), ok ? 'ok' : 'info');
+  });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.target.closest('input, select, textarea')) return;
+    if (ev.key === ' ') { ev.preventDefault(); setPlaying(!playing); }
+    else if (ev.key === 's') { setPlaying(false); step(1); }
+    else if (ev.key === 'r') reset();
+  });
+  window.addEventListener('resize', () => { cards.forEach((c) => c.resize()); dirty = true; step(0); });
+}
+
+Object.defineProperty(window, 'netplayCompare', {
+  value: Object.freeze({
+    get epoch() { return epoch; },
+    get playing() { return playing; },
+    get history() { return structuredClone(history); },
+    get link() { return link; },
+    get ready() { return cards.length > 0 && !!cards[0].state.data; },
+  }),
+});
+
+async function boot() {
+  await loadLang();
+  const lessons = await fetchLessons();
+  $('compare-tools').prepend(lessonMenu(lessons), languageSwitch());
+  const r = await post('/api/compare/parse', { url: linkText(), client });
+  const spec = await r.json();
+  link = spec.url;
+  writeAddressBar(link);
+  for (const w of spec.warnings) notices.show(w, 'warn');
+  const lesson = lessons.find((l) => l.id === spec.lesson);
+  if (lesson) $('notices').after(lessonCard(lesson));
+  const grid = $('runs');
+  cards = spec.runs.map((config, k) => new RunCard(grid, k, runLabel(k, spec.overrides[k]), config));
+  history = cards.map(() => []);
+  $('overlay-key').replaceChildren(...cards.map((c) => {
+    const span = document.createElement('span');
+    const dot = document.createElement('i');
+    dot.style.background = RUN_COLORS[c.k % RUN_COLORS.length];
+    span.append(dot, c.el.querySelector('h3 span').textContent);
+    return span;
+  }));
+  $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
+  watchDom(document.body);
+  wire();
+  await step(0);
+  requestAnimationFrame(loop);
+  requestAnimationFrame(render);
+}
+
+boot().catch((err) => notices.show(err.message, 'error', 0));

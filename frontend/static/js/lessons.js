@@ -1,0 +1,88 @@
+// The lessons menu (one click opens a lesson's link) and the lesson card (its title and what to
+// watch). Used by the lab page (through lessonsboot.js) and by the compare page.
+
+import { t, currentLang } from './i18n.js';
+
+/** The lesson id a link names (`lesson=<id>`), or null. */
+export function linkLesson(loc = window.location) {
+  const m = `${loc.search.slice(1)}&${loc.hash.slice(1)}`.match(/(?:^|&)lesson=([a-z0-9-]+)/);
+  return m ? m[1] : null;
+}
+
+export async function fetchLessons(lang = currentLang()) {
+  const r = await fetch(`/api/lessons?lang=${encodeURIComponent(lang)}`, { headers: { Accept: 'application/json' } });
+  if (!r.ok) throw new Error(`/api/lessons: HTTP ${r.status}`);
+  return (await r.json()).lessons;
+}
+
+/** The link that opens a lesson in the current language. */
+export function lessonHref(lesson, lang = currentLang()) {
+  return lang === 'en' ? lesson.page_url : `${lesson.page_url}&lang=${lang}`;
+}
+
+/** A "Lessons" button with a drop-down list; choosing one navigates to its link. */
+export function lessonMenu(lessons, { onOpen = null } = {}) {
+  const wrap = document.createElement('div');
+  wrap.className = 'lesson-menu';
+  wrap.dataset.control = 'lessons';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'text-btn lesson-menu-button';
+  button.id = 'lessons-button';
+  button.textContent = t('ui.lessons');
+  button.title = t('ui.lessonsTitle');
+  button.setAttribute('aria-haspopup', 'true');
+  button.setAttribute('aria-expanded', 'false');
+  const list = document.createElement('ol');
+  list.className = 'lesson-list';
+  list.id = 'lesson-list';
+  list.hidden = true;
+  for (const lesson of lessons) {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.href = lessonHref(lesson);
+    link.dataset.lesson = lesson.id;
+    link.textContent = lesson.title;
+    link.title = lesson.text;
+    if (onOpen) link.addEventListener('click', (ev) => { if (onOpen(lesson) === false) ev.preventDefault(); });
+    item.append(link);
+    list.append(item);
+  }
+  const toggle = (open) => {
+    list.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+  };
+  button.addEventListener('click', (ev) => { ev.stopPropagation(); toggle(list.hidden); });
+  document.addEventListener('click', (ev) => { if (!wrap.contains(ev.target)) toggle(false); });
+  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') toggle(false); });
+  wrap.append(button, list);
+  return wrap;
+}
+
+/** The card that shows a lesson's title, text and how long to watch it. */
+export function lessonCard(lesson) {
+  const card = document.createElement('aside');
+  card.className = 'lesson-card';
+  card.id = 'lesson-card';
+  card.dataset.lesson = lesson.id;
+  const head = document.createElement('div');
+  head.className = 'lesson-card-head';
+  const title = document.createElement('h2');
+  title.textContent = lesson.title;
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'link-btn';
+  close.textContent = '×';
+  close.setAttribute('aria-label', t('ui.closeLesson'));
+  close.addEventListener('click', () => card.remove());
+  head.append(title, close);
+  const label = document.createElement('strong');
+  label.textContent = `${t('ui.whatToWatch')}: `;
+  const text = document.createElement('p');
+  text.append(label, lesson.text);
+  const hint = document.createElement('p');
+  hint.className = 'muted small';
+  hint.textContent = t('ui.suggestedEpochs', { epochs: lesson.epochs });
+  card.append(head, text, hint);
+  return card;
+}

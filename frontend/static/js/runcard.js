@@ -1,0 +1,165 @@
+// One run of the compare view: its boundary (the lab's MapView), its train/test loss curve,
+// its metrics and its per-layer gradient norms; plus the chart that overlays every run's test
+// loss. Pure drawing: compare.js owns the data and the loop.
+
+import { MapView } from './boundary.js';
+import { DecimatedSeries, LineChart } from './losschart.js';
+import { t } from './i18n.js';
+
+export const RUN_COLORS = ['#e8710a', '#1a73e8', '#188038', '#a142f4', '#d01884', '#007b83'];
+const FONT = '10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+const fmtLoss = (v) => (v === null || v === undefined ? '—' : v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3));
+const fmtAcc = (v) => (v === null || v === undefined ? '' : ` · ${t('ui.accuracy')} ${(100 * v).toFixed(1)} %`);
+
+/** A run's name in the page language: `Hidden layers = 20`, from its overrides. */
+export function runLabel(k, overrides) {
+  const parts = Object.entries(overrides).map(([name, value]) => {
+    const shown = Array.isArray(value) ? value.join(', ') : String(value);
+    const choice = t(`choice.${name}.${shown}`);
+    return `${t(`param.${name}.label`)} = ${choice.startsWith('choice.') ? shown : choice}`;
+  });
+  return parts.join(' · ') || t('ui.run', { n: k + 1 });
+}
+
+export class RunCard {
+  constructor(parent, k, label, config) {
+    this.k = k;
+    this.state = { config, data: null, model: null };
+    this.series = new DecimatedSeries(['train_loss', 'test_loss', 'train_acc', 'test_acc']);
+    const card = document.createElement('section');
+    card.className = 'run-card';
+    card.dataset.run = String(k + 1);
+    card.innerHTML = '<h3><i></i><span></span></h3><canvas class="plot"></canvas>'
+      + '<canvas class="chart"></canvas><p class="run-metrics"></p>'
+      + '<p class="grads-title"></p><canvas class="grads"></canvas>';
+    card.querySelector('h3 i').style.background = RUN_COLORS[k % RUN_COLORS.length];
+    card.querySelector('h3 span').textContent = label;
+    card.querySelector('.grads-title').textContent = t('ui.gradNorms');
+    parent.append(card);
+    this.el = card;
+    this.map = new MapView(card.querySelector('canvas.plot'), this.state, { axes: false, pointRadius: 2 });
+    this.chart = new LineChart(card.querySelector('canvas.chart'), this.series, ['train_loss', 'test_loss']);
+    this.metricsEl = card.querySelector('.run-metrics');
+    this.grads = card.querySelector('canvas.grads');
+    this.gradNorms = null;
+  }
+
+  setData(train, test, numClasses) {
+    this.state.data = { train, test, numClasses, oneD: false };
+    this.state.model = { num_classes: numClasses };
+  }
+
+  clear() { this.series.clear(); this.gradNorms = null; }
+
+  push(m) { this.series.push(m.epoch, m); }
+
+  update(run, arrays) {
+    const k = this.k;
+    const grid = arrays[`classes${k}`]
+      ? { classes: arrays[`classes${k}`], confidence: arrays[`confidence${k}`], k: run.num_classes }
+      : arrays[`output${k}`] ? { signed: arrays[`output${k}`] } : null;
+    this.map.drawMap(grid);
+    this.gradNorms = run.grad_norms;
+    const diverged = run.diverged_at !== undefined && run.diverged_at !== null;
+    this.metricsEl.classList.toggle('diverged', diverged);
+    this.metricsEl.textContent = diverged
+      ? t('ui.diverged', { epoch: run.diverged_at })
+      : `${t('ui.train')} ${fmtLoss(run.train_loss)} · ${t('ui.test')} ${fmtLoss(run.test_loss)}${fmtAcc(run.test_acc)}`;
+  }
+
+  draw() {
+    this.chart.draw();
+    drawGradNorms(this.grads, this.gradNorms);
+  }
+
+  resize() { this.map.resize(); this.chart.resize(); }
+}
+
+function fitCanvas(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 200;
+  const h = canvas.clientHeight || 50;
+  if (canvas.width !== Math.round(w * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  ctx.font = FONT;
+  return [ctx, w, h];
+}
+
+/** Bars of log₁₀‖∂L/∂Wₗ‖ per layer on a fixed 1e-8 … 10 scale, so runs compare by eye. */
+function drawGradNorms(canvas, norms) {
+  const [ctx, w, h] = fitCanvas(canvas);
+  if (!norms?.length) return;
+  const lo = -8, hi = 1;
+  const n = norms.length;
+  const slot = (w - 8) / n;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'bottom';
+  for (let i = 0; i < n; i++) {
+    const v = norms[i];
+    const level = v > 0 ? Math.min(Math.max((Math.log10(v) - lo) / (hi - lo), 0), 1) : 0;
+    const barH = level * (h - 24);
+    const x = 4 + i * slot;
+    ctx.fillStyle = '#5f6368';
+    ctx.fillRect(x + slot * 0.2, h - 12 - barH, slot * 0.6, barH);
+    ctx.fillStyle = '#3c4043';
+    ctx.fillText(v === null ? '—' : v.toExponential(0), x + slot / 2, h - 13 - barH);
+    ctx.fillStyle = '#80868b';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(`W${i + 1}`, x + slot / 2, h);
+  }
+}
+
+/** Every run's test loss over epochs, one colour per run (log scale by default). */
+export function drawOverlay(canvas, cards, log) {
+  const [ctx, w, h] = fitCanvas(canvas);
+  const L = 40, R = 8, T = 8, B = 16;
+  const f = log ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
+  let lo = Infinity, hi = -Infinity, x1 = 1;
+  for (const c of cards) {
+    const s = c.series;
+    if (s.length) x1 = Math.max(x1, s.x[s.length - 1]);
+    for (let i = 0; i < s.length; i++) {
+      const v = f(s.y.test_loss[i]);
+      if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    }
+  }
+  if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+  if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+  const X = (x) => L + (x / x1) * (w - L - R);
+  const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
+  ctx.fillStyle = '#80868b';
+  ctx.strokeStyle = '#e8eaed';
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const v of [lo, (lo + hi) / 2, hi]) {
+    const y = Math.round(Y(v)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(w - R, y); ctx.stroke();
+    const shown = log ? 10 ** v : v;
+    ctx.fillText(shown.toPrecision(2), L - 4, y);
+  }
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'bottom';
+  ctx.fillText(`${t('ui.epoch')} 0`, L, h);
+  ctx.textAlign = 'right';
+  ctx.fillText(String(Math.round(x1)), w - R, h);
+  ctx.lineWidth = 1.8;
+  for (const c of cards) {
+    const s = c.series;
+    ctx.strokeStyle = RUN_COLORS[c.k % RUN_COLORS.length];
+    ctx.beginPath();
+    let pen = false;
+    for (let i = 0; i < s.length; i++) {
+      const v = f(s.y.test_loss[i]);
+      if (!Number.isFinite(v)) { pen = false; continue; }
+      if (pen) ctx.lineTo(X(s.x[i]), Y(v)); else ctx.moveTo(X(s.x[i]), Y(v));
+      pen = true;
+    }
+    ctx.stroke();
+  }
+}

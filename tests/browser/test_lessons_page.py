@@ -1,0 +1,130 @@
+"""Lessons, languages and the compare view in a real Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from playground_models.compare import parse_compare
+from playground_models.headless import run_epochs
+from playground_models.lessons import lesson
+
+pytestmark = pytest.mark.browser
+
+# Words that are names, not English to translate: brands, functions, optimizers, keys.
+KEPT = {
+    "netplay",
+    "PyTorch",
+    "ReLU",
+    "Leaky",
+    "ELU",
+    "GELU",
+    "tanh",
+    "Sigmoid",
+    "SGD",
+    "Adam",
+    "Adagrad",
+    "Adadelta",
+    "RMSprop",
+    "Nesterov",
+    "Softmax",
+    "SVM",
+    "Huber",
+    "Xavier",
+    "XOR",
+    "TF",
+    "Playground",
+    "dropout",
+    "Shift",
+    "Ctrl",
+    "English",
+    "sin",
+    "reg",
+    "sine",
+}
+
+
+def untranslated(text: str) -> list[str]:
+    words = re.findall(r"[A-Za-z]{3,}", text)
+    kept = {w.lower() for w in KEPT}
+    return sorted({w for w in words if w.lower() not in kept})
+
+
+def compare_ready(probe) -> None:
+    probe.wait("window.netplayCompare && window.netplayCompare.ready")
+
+
+def test_lesson_menu_opens_a_compare_lesson_and_a_one_run_lesson(make_page, artifacts):
+    probe = make_page(1300, 1000)
+    page = probe.open("/")
+    page.click("#lessons-button")
+    assert page.locator("#lesson-list a").count() == 9
+    page.click("#lesson-list a[data-lesson='regularization']")
+    compare_ready(probe)
+    assert page.url.split("?")[0].endswith("/compare")
+    assert page.get_attribute("#lesson-card", "data-lesson") == "regularization"
+    assert page.locator(".run-card").count() == 3
+    assert "λ" in page.inner_text("#lesson-card h2")
+    page.click("#play")
+    probe.wait("window.netplayCompare.epoch >= 30")
+    page.click("#play")
+    page.screenshot(path=str(artifacts / "lesson-regularization.png"), full_page=True)
+
+    page.click("#lessons-button")
+    page.click("#lesson-list a[data-lesson='knn']")
+    probe.wait_ready()
+    assert page.get_attribute("#lesson-card", "data-lesson") == "knn"
+    assert probe.js("window.netplay.config.knn") == 5
+    assert probe.console_errors == [] and probe.foreign_requests == []
+
+
+def test_chinese_page_has_no_untranslated_english_in_controls_and_lessons(make_page, artifacts):
+    probe = make_page(1300, 1000)
+    page = probe.open("/?lang=zh&lesson=dropout&" + lesson("knn").url)
+    probe.wait("document.getElementById('lesson-card') !== null")
+    page.wait_for_timeout(300)  # let the observer translate the last writes
+    page.click("#lessons-button")
+    texts = page.evaluate(
+        "[...document.querySelectorAll('.topbar, .trainbar, main, #lesson-card, #lesson-list')]"
+        ".map((e) => e.innerText).join('\\n')"
+    )
+    titles = page.evaluate(
+        "[...document.querySelectorAll('[data-param]')].map((e) => e.title).join('\\n')"
+    )
+    page.screenshot(path=str(artifacts / "lab-zh.png"), full_page=True)
+    assert untranslated(texts) == []
+    assert untranslated(titles) == []
+
+    page.goto(probe.server.url + "/compare?" + lesson("optimizer-race").url + "&lang=zh")
+    compare_ready(probe)
+    page.wait_for_timeout(300)
+    compare_text = page.inner_text("body")
+    page.screenshot(path=str(artifacts / "compare-zh.png"), full_page=True)
+    assert untranslated(compare_text) == [], [
+        ln for ln in compare_text.splitlines() if untranslated(ln)
+    ]
+    assert "lang=zh" in page.url
+
+
+def test_compare_link_in_a_fresh_browser_reproduces_its_runs_first_20_epochs(make_page):
+    link = lesson("neurons").url + "&r2.optimizer=sgd&r3.dropout=0.2"
+    probe = make_page()
+    page = probe.page
+    page.goto(probe.server.url + "/compare?" + link)
+    compare_ready(probe)
+    shared = page.url.split("/compare?")[1]
+    fresh = make_page()  # another context: nothing shared but the link
+    fresh.page.goto(fresh.server.url + "/compare?" + shared)
+    compare_ready(fresh)
+    fresh.page.click("#play")
+    fresh.wait("window.netplayCompare.epoch >= 20")
+    fresh.page.click("#play")
+    history = fresh.js("window.netplayCompare.history")
+    for k, url in enumerate(parse_compare(shared).run_urls()):
+        expected = list(run_epochs(url, 20))
+        got = history[k][:20]
+        assert [m["epoch"] for m in got] == list(range(1, 21))
+        for m, e in zip(got, expected):
+            for key in ("train_loss", "test_loss", "train_acc", "test_acc"):
+                assert round(m[key], 6) == e[key], (k, m["epoch"], key)
