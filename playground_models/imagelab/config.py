@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
+from ..experiment import ConfigError
 from .layers import SpecError, parse_net
 from .presets import DEFAULT_PRESET, PRESETS, preset_net
 
@@ -49,13 +50,8 @@ BY_NAME = {p.name: p for p in LAB_PARAMS}
 _SEED = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 
-class LabConfigError(ValueError):
-    """A value that cannot be used; `key` names the parameter."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.message = message
+# The 2-D lab's error: a value that cannot be used, with `key` naming the parameter.
+LabConfigError = ConfigError
 
 
 @dataclass(frozen=True)
