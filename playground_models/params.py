@@ -149,7 +149,7 @@ PARAMS: tuple[Param, ...] = (
       "Center or standardize the features, with statistics of the training set only.",
       choices=("none", "center", "standardize")),
     # --- network ------------------------------------------------------------------------
-    P("networkShape", K.INT_LIST, (4, 2), E.REBUILD, "network", "Hidden layers",
+    P("networkShape", K.INT_LIST, (4, 2), E.REBUILD, "network", "Neurons per layer",
       "Neurons in each hidden layer.", min=1, max=64, max_len=8),
     P("activation", K.CHOICE, "tanh", E.REBUILD, "network", "Activation",
       "Activation of the hidden layers.", choices=ACTIVATIONS),

@@ -84,6 +84,10 @@ async function reset() {
   client = Math.random().toString(36).slice(2, 12);
   epoch = 0;
   history = cards.map(() => []);
+  // Cards are measured when created, before the grid has placed them all; re-measure whenever
+  // a card's box changes (the first one is sized while it is still alone in the row).
+  const observer = new ResizeObserver(() => { cards.forEach((c) => c.resize()); dirty = true; step(0); });
+  cards.forEach((c) => observer.observe(c.el));
   cards.forEach((c) => c.clear());
   await step(0);
 }

@@ -12,7 +12,7 @@ const FONT = '10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const fmtLoss = (v) => (v === null || v === undefined ? '—' : v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3));
 const fmtAcc = (v) => (v === null || v === undefined ? '' : ` · ${t('ui.accuracy')} ${(100 * v).toFixed(1)} %`);
 
-/** A run's name in the page language: `Hidden layers = 20`, from its overrides. */
+/** A run's name in the page language: `Neurons per layer = 20`, from its overrides. */
 export function runLabel(k, overrides) {
   const parts = Object.entries(overrides).map(([name, value]) => {
     const shown = Array.isArray(value) ? value.join(', ') : String(value);
