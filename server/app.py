@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import threading
@@ -16,7 +17,7 @@ from fastapi import FastAPI, WebSocket
 from . import __version__, api, imagelab, lessons, pages
 from .scheduler import Scheduler
 from .session import Registry, Session
-from .settings import Settings, SettingsError, load
+from .settings import ENV_PREFIX, Settings, SettingsError, load
 
 # uvicorn closes a connection (1009) on a frame above this. It is set well above
 # `max_message_bytes` so that an oversized message gets a `too_large` error reply instead.
@@ -96,6 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `netplay serve --processes N`."""
+    return create_app(load())
+
+
 def serve(args: argparse.Namespace) -> int:
     """`netplay serve`: run uvicorn in the foreground until Ctrl-C."""
     import uvicorn
@@ -105,14 +111,23 @@ def serve(args: argparse.Namespace) -> int:
     except SettingsError as err:
         print(f"netplay serve: {err}", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    processes = getattr(args, "processes", 1) or 1
+    app: Any = create_app(settings) if processes == 1 else None
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{args.port}/"
     print(f"netplay {__version__} serving on {url}  (Ctrl-C to stop)", flush=True)
     if getattr(args, "open", False):
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    if processes > 1:
+        # Each process serves its own sessions; the resolved settings reach them by environment.
+        for name, value in settings.model_dump().items():
+            text = ",".join(value) if isinstance(value, (tuple, list)) else str(value)
+            os.environ[ENV_PREFIX + name.upper()] = text
+        app = "server.app:app_from_environment"
     uvicorn.run(
         app,
+        factory=processes > 1,
+        workers=processes if processes > 1 else None,
         host=args.host,
         port=args.port,
         log_level="warning",

@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--open", action="store_true", help="open the page in a browser")
+    serve.add_argument(
+        "--processes", type=int, default=1,
+        help="server processes; each holds its own sessions and limits (default 1; "
+        "a classroom on a many-core machine wants about one per core)",
+    )
     from server.settings import add_flags
 
     add_flags(serve)
