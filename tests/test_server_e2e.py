@@ -164,6 +164,23 @@ def test_the_netplay_command_serves_and_prints_its_url():
         proc.stdout.close()
 
 
+def test_serve_with_two_processes_passes_its_settings_to_each():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--processes", "2",
+         "--max-sessions", "5"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", 60)
+        for _ in range(4):  # whichever process answers, the flag reached it
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/schema", timeout=5) as r:
+                assert json.load(r)["limits"]["max_sessions"] == 5
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 def test_bad_settings_stop_the_command_with_a_named_error():
     out = subprocess.run(
         [sys.executable, "-m", "server.cli", "serve", "--max-fps", "0"],
