@@ -145,7 +145,9 @@ def test_closing_the_socket_ends_the_session_and_its_thread(client):
         (session,) = imagelab._sessions
     deadline = time.monotonic() + 5
     # The close runs on a worker thread; wait for it as well as for the registry entry.
-    while (imagelab._sessions or session.trainer is not None) and time.monotonic() < deadline:
+    while (
+        imagelab._sessions or session.trainer is not None or session._thread.is_alive()
+    ) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not imagelab._sessions
     assert session.trainer is None and not session._thread.is_alive()
