@@ -25,22 +25,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from playground_models.experiment import Experiment
+from playground_models.reference_nets import REFERENCE_NETS
 from playground_models.trainer import Trainer
 
-# (a) TF Playground's default: x1, x2 → [4, 2] tanh, circle, 250 train points, batch 10.
-# (b) six features → 6 × 8 relu, spiral, batch 10 (every TF feature but sin x2).
-NETS = {
-    "a": Experiment(),
-    "b": Experiment(
-        dataset="spiral",
-        networkShape=[8] * 6,
-        activation="relu",
-        xSquared=True,
-        ySquared=True,
-        xTimesY=True,
-        sinX=True,
-    ),
-}
+NETS = REFERENCE_NETS
 ACTIVATION_MODULES = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 

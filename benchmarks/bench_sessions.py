@@ -24,12 +24,10 @@ from pathlib import Path
 
 import websockets
 
+from playground_models.reference_nets import QUERY_A, QUERY_B
+
 ROOT = Path(__file__).resolve().parents[1]
-NET_A = "dataset=circle&networkShape=4,2&activation=tanh"
-NET_B = (
-    "dataset=spiral&networkShape=8,8,8,8,8,8&activation=relu"
-    "&xSquared=true&ySquared=true&sinX=true&sinY=true"
-)
+NET_A, NET_B = QUERY_A, QUERY_B  # DESIGN.md §4's reference nets as share queries
 
 
 def header(message: bytes) -> dict:

@@ -18,24 +18,14 @@ from playground_models.experiment import Experiment
 from playground_models.network import Architecture, forward, regularization
 from playground_models.params import ACTIVATIONS, OPTIMIZERS
 from playground_models.reference import dropout_masks
+from playground_models.reference_nets import NET_A, NET_B, REFERENCE_NETS
 from playground_models.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(
     not fastpath.supports(Experiment()), reason="no C compiler: the fast path is unavailable"
 )
 
-# DESIGN.md §4's reference nets: (a) TF Playground's default; (b) six features, 6 × 8 relu.
-NET_A = Experiment()
-NET_B = Experiment(
-    dataset="spiral",
-    networkShape=[8] * 6,
-    activation="relu",
-    xSquared=True,
-    ySquared=True,
-    xTimesY=True,
-    sinX=True,
-)
-NETS = {"a": NET_A, "b": NET_B}
+NETS = REFERENCE_NETS
 TOL = 1e-5
 
 
