@@ -417,6 +417,41 @@ def test_feature_maps_have_row_0_at_the_top():
     assert np.all(x1[:, 0] < -0.8) and np.all(x1[:, -1] > 0.8)  # left column: smallest x₁
 
 
+def test_neuron_maps_are_block_means_of_each_neuron_on_the_full_grid():
+    t = Trainer(SMALL.replace(preprocess="standardize"))
+    t.train_epochs(5)
+    snap = t.snapshot(grid_size=40, neuron_grid=10)
+    # Independently: every hidden neuron's tanh on the 40×40 grid, then 4×4 block means.
+    from playground_models.grid import grid_points
+
+    w = [p.astype(np.float64) for p in _weights(t)]
+    raw = grid_points(40)
+    x = (raw - t.preprocess.mean) / t.preprocess.scale
+    h1 = np.tanh(x @ w[0].T + w[1])
+    h2 = np.tanh(h1 @ w[2].T + w[3])
+    hidden = np.concatenate([h1, h2], axis=1).T.reshape(7, 10, 4, 10, 4).mean(axis=(2, 4))
+    np.testing.assert_allclose(snap.neurons[2:], hidden, atol=2e-5)
+
+
+def test_grid_inputs_follow_the_data_when_it_changes():
+    exp = SMALL.replace(preprocess="center", dataset="gauss")
+    t = Trainer(exp)
+    first = t.snapshot(grid_size=20, neuron_grid=5)
+    again = t.snapshot(grid_size=20, neuron_grid=5)
+    np.testing.assert_array_equal(first.output, again.output)
+    # A hand-placed point moves the training mean, so the grid's centred inputs must move too.
+    t.update(exp.replace(points=((5.5, 5.5, 1), (5.8, 5.2, 1), (5.1, 5.9, 1))))
+    moved = t.snapshot(grid_size=20, neuron_grid=5)
+    w = [p.astype(np.float64) for p in _weights(t)]
+    from playground_models.grid import grid_points
+
+    x = grid_points(20) - t.preprocess.mean
+    scores = _numpy_scores(w, x)
+    expected = 2 / (1 + np.exp(-(scores[:, 1] - scores[:, 0]))) - 1
+    np.testing.assert_allclose(moved.output.ravel(), expected, atol=1e-5)
+    assert not np.allclose(moved.output, first.output, atol=1e-3)
+
+
 def test_net_trained_with_class_1_above_shows_class_1_on_top():
     pts = ";".join(f"{x},{y},{int(y > 0)}" for x in (-5, -2, 1, 4) for y in (-5, -3, -1, 1, 3, 5))
     exp = parse(f"?dataset=gauss&numSamples=50&percTrainData=10&points={pts}").experiment
