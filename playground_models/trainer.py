@@ -76,8 +76,8 @@ class Trainer:
             self.backend = ReferenceBackend(self.arch, params, exp)
         else:
             self.backend = select_backend(self.arch, params, exp)
-        self._shuffle_rng = stream(exp.seed, "shuffle")
-        self._dropout_rng = stream(exp.seed, "dropout")
+        self.shuffle_rng = stream(exp.seed, "shuffle")
+        self.dropout_rng = stream(exp.seed, "dropout")
         self._restart_epoch()
         self.epoch = 0
         self.steps = 0
@@ -130,12 +130,12 @@ class Trainer:
         n_train = len(self.y_train)
         while done < n and self.diverged_at is None:
             if self._perm is None:
-                self._perm = self._shuffle_rng.permutation(n_train)
+                self._perm = self.shuffle_rng.permutation(n_train)
             batch = self.experiment.batchSize
             starts = range(self._cursor, n_train, batch)[: n - done]
             batches = [self._perm[s : s + batch] for s in starts]
             ran, diverged = self.backend.train_batches(
-                self.x_train, self.y_train, batches, self._dropout_rng
+                self.x_train, self.y_train, batches, self.dropout_rng
             )
             done += ran
             self.steps += ran
@@ -149,6 +149,17 @@ class Trainer:
                 if stop_at_epoch_end:
                     break
         return done
+
+    @property
+    def at_epoch_start(self) -> bool:
+        return self._cursor == 0
+
+    def load_parameters(self, flat: np.ndarray) -> None:
+        """Set every weight and bias from one flat array, layer by layer W[out][in] then b."""
+        tensors = self.parameters()
+        sizes = [t.numel() for t in tensors]
+        parts = np.split(np.asarray(flat, np.float32), np.cumsum(sizes)[:-1])
+        self.backend.set_parameters([p.reshape(t.shape) for p, t in zip(parts, tensors)])
 
     def train_epochs(self, n: int = 1) -> None:
         """Train until `n` more epochs have completed (or the run diverges)."""

@@ -1,0 +1,96 @@
+"""Many runs of net (a) trained as one program (playground_models/batched.py), against the same
+runs trained one by one on the C fast path and in the plain PyTorch loop, in the same process.
+
+For each group size R: the time of one epoch of all R runs together (25 minibatch steps, plus
+each run's own shuffle and the write-back to its trainer), the time of the device program alone
+per step, and the ratios against R single runs. Prints one JSON object.
+
+    python benchmarks/bench_batched.py [--runs 1,16,256,1024] [--device cpu|cuda] [--epochs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import torch
+
+from playground_models.batched import TrainGroup
+from playground_models.reference_nets import NET_A
+from playground_models.trainer import Trainer
+
+from bench_engine import engine, per_epoch_ms, plain_loop  # the script's own folder
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def group_figures(runs: int, device: torch.device, epochs: int) -> dict[str, float]:
+    # A λ sweep's worth of variety: every run its own seed and penalty rate.
+    exps = [NET_A.replace(seed=f"r{i}", regularization="L2", regularizationRate=(i % 8) * 0.001)
+            for i in range(runs)]
+    group = TrainGroup([Trainer(e) for e in exps], device)
+    group.train_epochs(1)  # warm-up: allocator, kernels
+    start = time.perf_counter()
+    group.train_epochs(epochs)
+    epoch_ms = (time.perf_counter() - start) * 1e3 / epochs
+
+    # The device program alone: one minibatch step for every run, indices already on device.
+    rows = torch.randint(0, group.x.shape[1], (runs, NET_A.batchSize), device=device)
+    for _ in range(3):
+        group._step(rows, None)
+    _sync(device)
+    steps = 50
+    start = time.perf_counter()
+    for _ in range(steps):
+        group._step(rows, None)
+    _sync(device)
+    step_ms = (time.perf_counter() - start) * 1e3 / steps
+    return {"group_epoch_ms": round(epoch_ms, 3), "step_ms": round(step_ms, 4),
+            "per_run_epoch_ms": round(epoch_ms / runs, 5)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", default="1,16,256,1024")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+
+    # Same-run baselines: one run of net (a) per epoch, C fast path and plain PyTorch loop.
+    fast = engine(NET_A, None)
+    plain = plain_loop(NET_A, NET_A.optimizer)
+    fast_ms = statistics.median(per_epoch_ms(fast, 200) for _ in range(5))
+    plain_ms = statistics.median(per_epoch_ms(plain, 5) for _ in range(3))
+
+    out: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"
+                   + (f", {torch.cuda.get_device_name()}" if device.type == "cuda" else ""),
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "one_run_fast_path_epoch_ms": round(fast_ms, 4),
+        "one_run_plain_pytorch_epoch_ms": round(plain_ms, 3),
+        "groups": [],
+    }
+    for runs in (int(r) for r in args.runs.split(",")):
+        fig = group_figures(runs, device, args.epochs)
+        fig["runs"] = runs
+        fig["vs_plain_pytorch"] = round(plain_ms * runs / fig["group_epoch_ms"], 2)
+        fig["vs_fast_path"] = round(fast_ms * runs / fig["group_epoch_ms"], 3)
+        out["groups"].append(fig)
+        print(json.dumps(fig), flush=True)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
