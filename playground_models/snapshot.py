@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from .features import feature_matrix
 from .grid import grid_points
-from .network import data_loss, forward, regularization
+from .network import ACTIVATION_FUNCTIONS, data_loss, forward, regularization
 from .params import DOMAIN
 
 if TYPE_CHECKING:
@@ -59,55 +59,65 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
     return out
 
 
-def _pool(columns: torch.Tensor, grid_size: int, neuron_grid: int) -> torch.Tensor:
-    """Per-column maps [k, M, M] averaged down from a [G·G, k] grid (row-major, top row first)."""
-    k = columns.shape[1]
-    if grid_size % neuron_grid == 0:  # the usual case: plain block means, a few times cheaper
-        f = grid_size // neuron_grid
-        blocks = columns.T.reshape(k, neuron_grid, f, neuron_grid, f)
-        return blocks.mean(dim=(2, 4))
-    maps = columns.T.reshape(k, 1, grid_size, grid_size)
+def _pool(rows: torch.Tensor, grid_size: int, neuron_grid: int) -> torch.Tensor:
+    """Per-row maps [k, M, M] averaged down from rows of a G×G grid (row-major, top row first)."""
+    maps = rows.reshape(-1, 1, grid_size, grid_size)
     return F.adaptive_avg_pool2d(maps, neuron_grid)[:, 0]
 
 
 def grid_inputs(trainer: Trainer, grid_size: int, neuron_grid: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The network's input on the grid, and the input features' own maps, for this data.
+    """The network's input on the grid, one row per feature [F, G·G], and the features' own
+    maps [F, M, M].
 
     Both depend only on the features, the preprocessing statistics and the sizes, so they are
     computed once per dataset (the trainer drops the cache when it loads data) and reused by
-    every frame; they were a third of a frame's time.
+    every frame.
     """
     exp = trainer.experiment
     key = (grid_size, neuron_grid)
     cached = trainer.grid_cache
     if cached is None or cached[0] != key:
         raw = feature_matrix(grid_points(grid_size), exp.features)
-        x = torch.from_numpy(trainer.preprocess(raw).astype(np.float32))
+        x_rows = torch.from_numpy(trainer.preprocess(raw).T.astype(np.float32))
         # Feature maps show their shape (scaled by their largest magnitude), not their value.
-        feats = torch.from_numpy(raw.astype(np.float32))
-        feats = feats / feats.abs().amax(dim=0).clamp_min(1e-12)
+        feats = torch.from_numpy(raw.T.astype(np.float32))
+        feats = feats / feats.abs().amax(dim=1, keepdim=True).clamp_min(1e-12)
         maps = _pool(feats, grid_size, neuron_grid).clamp(-1, 1)
-        cached = trainer.grid_cache = (key, x, maps)
+        cached = trainer.grid_cache = (key, x_rows.contiguous(), maps)
     return cached[1], cached[2]
+
+
+def _grid_forward(
+    params: list[torch.Tensor], activations: tuple[str, ...], x_rows: torch.Tensor
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """`network.forward` on the grid with points as columns: scores [C, P] and every hidden
+    layer [width, P]. W @ X with thousands of columns is one efficient matrix product, where
+    X @ Wᵀ with two or four columns is not (about ten times slower here)."""
+    h = x_rows
+    hidden = []
+    for i, act in enumerate(activations):
+        h = ACTIVATION_FUNCTIONS[act](torch.addmm(params[2 * i + 1][:, None], params[2 * i], h))
+        hidden.append(h)
+    n = len(activations)
+    return torch.addmm(params[2 * n + 1][:, None], params[2 * n], h), hidden
 
 
 @torch.no_grad()
 def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapshot:
     exp = trainer.experiment
     params = trainer.parameters()
-    x, feature_maps = grid_inputs(trainer, grid_size, neuron_grid)
-    hidden: list[torch.Tensor] = []
-    scores = forward(params, trainer.arch.activations, x, record=hidden)
+    x_rows, feature_maps = grid_inputs(trainer, grid_size, neuron_grid)
+    scores, hidden = _grid_forward(params, trainer.arch.activations, x_rows)
 
     output = classes = confidence = None
     if not exp.is_classification:
-        output = scores[:, 0].clamp(-1, 1)
+        output = scores[0].clamp(-1, 1)
     elif exp.num_classes == 2:
         # softmax(s)[1] == sigmoid(s₁ − s₀); the sigmoid is several times cheaper on a grid.
-        output = torch.sigmoid(scores[:, 1] - scores[:, 0]) * 2 - 1
+        output = torch.sigmoid(scores[1] - scores[0]) * 2 - 1
     else:
-        probs = torch.softmax(scores, dim=1)
-        conf, cls = probs.max(dim=1)
+        probs = torch.softmax(scores, dim=0)
+        conf, cls = probs.max(dim=0)
         classes = cls.to(torch.uint8).reshape(grid_size, grid_size).numpy()
         confidence = conf.reshape(grid_size, grid_size).numpy()
     if output is not None:
@@ -115,7 +125,7 @@ def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapsho
 
     # Neurons show their value on the shared [−1, 1] colour scale, as TF Playground does.
     if hidden:
-        neuron_maps = _pool(torch.cat(hidden, dim=1), grid_size, neuron_grid)
+        neuron_maps = _pool(torch.cat(hidden), grid_size, neuron_grid)
         neuron_maps = torch.nan_to_num(neuron_maps).clamp(-1, 1)
         neurons = torch.cat([feature_maps, neuron_maps]).numpy()
     else:
