@@ -18,6 +18,7 @@ from . import __version__, api, imagelab, lessons, pages
 from .scheduler import Scheduler
 from .session import Registry, Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
+from .wsproto import ws_setting
 
 # uvicorn closes a connection (1009) on a frame above this. It is set well above
 # `max_message_bytes` so that an oversized message gets a `too_large` error reply instead.
@@ -133,5 +134,6 @@ def serve(args: argparse.Namespace) -> int:
         log_level="warning",
         ws_max_size=TRANSPORT_MAX_BYTES,
         proxy_headers=False,  # never trust X-Forwarded-* by default
+        ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
     )
     return 0

@@ -24,6 +24,7 @@ import websockets
 from server.app import TRANSPORT_MAX_BYTES, create_app
 from server.frames import decode
 from server.settings import Settings
+from server.wsproto import ws_setting
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +51,8 @@ def wait_for_health(url: str, seconds: float) -> dict[str, Any]:
 def server_url() -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(create_app(Settings(workers=2)), host="127.0.0.1", port=port,
-                            log_level="warning", ws_max_size=TRANSPORT_MAX_BYTES)
+                            log_level="warning", ws_max_size=TRANSPORT_MAX_BYTES,
+                            ws=ws_setting())  # as `netplay serve` runs it
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -89,6 +91,7 @@ async def session_script(url: str) -> dict[str, float]:
     figures: dict[str, float] = {}
     async with websockets.connect(url.replace("http", "ws") + "/ws", max_size=2**24) as ws:
         c = Client(ws)
+        assert [e.name for e in ws.protocol.extensions] == ["permessage-deflate"]
         assert (await c.next())["type"] == "hello"
         await c.send(type="start", config={})
         assert (await c.next())["type"] == "config"
