@@ -153,9 +153,11 @@ class Comparison:
     """The runs of a `CompareSpec`, stepped together one epoch at a time.
 
     Each run is its own `Trainer`, so a diverged run stops (its `diverged_at` is set) while the
-    others go on. Training them as one batched program (issue 5) is not done here: on the fast
-    path an epoch of a 2-D lab net costs well under a millisecond, so N trainers in a loop are
-    already cheaper than one frame's grid evaluation.
+    others go on. Runs that share an architecture could train as one batched program
+    (`batched.TrainGroup`), but for a handful of runs that costs more than the C kernel run by
+    run: four runs of net (a) take about 9.5 ms per epoch as a group on this CPU, 0.22 ms one
+    after another on the fast path (benchmarks/bench_batched.py). A group pays off only with
+    thousands of runs.
     """
 
     def __init__(self, spec: CompareSpec):
