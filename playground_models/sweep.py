@@ -17,18 +17,28 @@ import json
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from .experiment import ConfigError, Experiment
-from .params import BY_NAME, Effect, Kind
+from .params import BY_NAME, Effect, Kind, Param
 from .urlcodec import parse, parse_value, serialize
 
 ROUND = 6  # as `netplay run`
 MAX_POINTS = 64
 MAX_EPOCHS = 100_000
 METRIC_KEYS = ("train_loss", "test_loss", "reg_loss", "train_acc", "test_acc")
+
+
+def _sweepable(param: str) -> Param:
+    p = BY_NAME.get(param)
+    if p is None:
+        raise ConfigError("--param", f"{param!r} is not a parameter")
+    if p.effect is Effect.VIEW:
+        raise ConfigError("--param", f"{param} only changes the view, not training")
+    return p
 
 
 def parse_values(param: str, text: str) -> list[Any]:
@@ -38,26 +48,31 @@ def parse_values(param: str, text: str) -> list[Any]:
     that `8,8;16,16` sweeps two two-layer shapes (a comma list without ';' is read as one-layer
     shapes: `3,6,20`).
     """
-    p = BY_NAME.get(param)
-    if p is None:
-        raise ConfigError("--param", f"{param!r} is not a parameter")
-    if p.effect is Effect.VIEW:
-        raise ConfigError("--param", f"{param} only changes the view, not training")
+    p = _sweepable(param)
     is_list = p.kind in (Kind.INT_LIST, Kind.CHOICE_LIST, Kind.INDEX_LIST, Kind.POINTS)
     separator = ";" if is_list and ";" in text else ","
     items = [t.strip() for t in text.split(separator)]
     if not text.strip() or any(t == "" for t in items) and not is_list:
         raise ConfigError("--values", f"give {param} values separated by '{separator}'")
+    return value_list(param, items)
+
+
+def value_list(param: str, items: Sequence[str]) -> list[Any]:
+    """Values given one by one, each written as in a link (`8,8` is one two-layer shape)."""
+    p = _sweepable(param)
+    if not items:
+        raise ConfigError("--values", f"give at least one {param} value")
     if len(items) > MAX_POINTS:
         raise ConfigError("--values", f"at most {MAX_POINTS} values")
-    return [parse_value(p, t) for t in items]
+    return [parse_value(p, t.strip()) for t in items]
 
 
 def _json_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _init_worker() -> None:
+def init_worker() -> None:
+    """One torch thread per worker process: the points already run one per core."""
     import torch
 
     torch.set_num_threads(1)
@@ -79,6 +94,35 @@ def train_point(url: str, epochs: int) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class SweepPlan:
+    """A checked sweep: one canonical link per value, each trained `epochs` epochs."""
+
+    param: str
+    values: list[Any]
+    experiments: list[Experiment]
+    epochs: int
+
+    @property
+    def links(self) -> list[str]:
+        return [serialize(exp) for exp in self.experiments]
+
+    def record(self, k: int, result: dict[str, Any]) -> dict[str, Any]:
+        """Point `k` as printed and served: `param`, `value`, then `train_point`'s metrics."""
+        return {"param": self.param, "value": _json_value(self.values[k]), **result}
+
+
+def plan_sweep(url: str, param: str, values: list[Any], epochs: int) -> SweepPlan:
+    """Check a sweep before any training: raises `ConfigError` naming the bad link key,
+    `--param`, `--epochs` or the value that breaks the experiment."""
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise ConfigError("--epochs", f"must be from 1 to {MAX_EPOCHS}, got {epochs}")
+    base = parse(url, strict=True).experiment
+    if param not in BY_NAME:
+        raise ConfigError("--param", f"{param!r} is not a parameter")
+    return SweepPlan(param, list(values), [_with_value(base, param, v) for v in values], epochs)
+
+
 def sweep(
     url: str, param: str, values: list[Any], epochs: int, workers: int | None = None
 ) -> list[dict[str, Any]]:
@@ -95,25 +139,20 @@ def iter_sweep(
     url: str, param: str, values: list[Any], epochs: int, workers: int | None = None
 ) -> Iterator[dict[str, Any]]:
     """`sweep`, yielding each point as soon as it and all points before it are done."""
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise ConfigError("--epochs", f"must be from 1 to {MAX_EPOCHS}, got {epochs}")
-    base = parse(url, strict=True).experiment
-    if param not in BY_NAME:
-        raise ConfigError("--param", f"{param!r} is not a parameter")
-    links = [serialize(_with_value(base, param, v)) for v in values]
+    plan = plan_sweep(url, param, values, epochs)
+    links = plan.links
     workers = max(1, min(len(links), workers or os.cpu_count() or 1))
     if workers == 1:  # in-process: no pool to start, and the caller's thread setting stands
-        results: Iterator[dict[str, Any]] = (train_point(link, epochs) for link in links)
-        for v, r in zip(values, results):
-            yield {"param": param, "value": _json_value(v), **r}
+        for k, link in enumerate(links):
+            yield plan.record(k, train_point(link, epochs))
         return
     # fork: workers start in milliseconds and inherit the imported modules; the parent has not
     # started any torch thread pool (it has only parsed links).
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
-        for v, r in zip(values, pool.map(train_point, links, [epochs] * len(links))):
-            yield {"param": param, "value": _json_value(v), **r}
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
+        for k, r in enumerate(pool.map(train_point, links, [epochs] * len(links))):
+            yield plan.record(k, r)
 
 
 def _with_value(base: Experiment, param: str, value: Any) -> Experiment:

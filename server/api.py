@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,10 +30,29 @@ PREVIEW_POINTS = 200  # per split: plenty for a 60-pixel thumbnail
 GROUPS = ("data", "features", "network", "training", "view")
 
 
-def _error(code: str, field: str | None, message: str, status: int = 422) -> JSONResponse:
+def error_response(code: str, field: str | None, message: str, status: int = 422) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "field": field, "message": message}}, status_code=status
     )
+
+
+# Pydantic error types that mean "the right type, out of bounds" rather than a malformed body.
+_RANGE_ERRORS = frozenset(
+    ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+    + ("string_too_long", "string_too_short", "too_long", "too_short")
+)
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A request body or query that fails its pydantic model, in the routes' error shape,
+    naming the first field at fault (`epochs`, not `body.epochs`)."""
+    first = exc.errors()[0]
+    where = [str(part) for part in first.get("loc", ())[1:]]
+    kind = first.get("type", "")
+    code = "bad_value" if kind in _RANGE_ERRORS else "bad_message"
+    if kind == "json_invalid":
+        code = "bad_json"
+    return error_response(code, ".".join(where) or None, first.get("msg", "not valid"))
 
 
 @router.get("/schema")
@@ -80,13 +100,13 @@ async def parse_get(url: str = Query("", max_length=MAX_URL_CHARS)) -> dict[str,
 async def parse_post(body: ParseBody) -> dict[str, Any] | JSONResponse:
     """As GET, or with `config` (an object of values): that config checked strictly."""
     if (body.url is None) == (body.config is None):
-        return _error("bad_message", "url", "send exactly one of url or config")
+        return error_response("bad_message", "url", "send exactly one of url or config")
     if body.url is not None:
         return _parsed(parse(body.url))
     try:
         exp = Experiment(body.config)
     except ConfigError as err:
-        return _error("bad_value", err.key, str(err))
+        return error_response("bad_value", err.key, str(err))
     return _parsed(SharedState(exp))
 
 
@@ -101,10 +121,10 @@ async def preview(
     try:
         exp = parse(url, strict=True).experiment
     except ConfigError as err:
-        return _error("bad_value", err.key, str(err))
+        return error_response("bad_value", err.key, str(err))
     limit = request.app.state.settings.max_samples
     if exp.numSamples + len(exp.points) > limit:
-        return _error("bad_value", "numSamples", f"this server allows {limit} data points")
+        return error_response("bad_value", "numSamples", f"this server allows {limit} data points")
     data = _data(serialize(exp))
     return {
         "query": serialize(exp),

@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
+from fastapi.exceptions import RequestValidationError
 
-from . import __version__, api, imagelab, lessons, pages
+from . import __version__, api, imagelab, lessons, pages, sweeps
 from .scheduler import Scheduler
 from .session import Registry, Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         scheduler.shutdown()
+        app.state.sweeps.shutdown()
 
     # No /docs or /redoc: they load Swagger UI from a CDN, which the CSP forbids.
     app = FastAPI(
@@ -84,11 +86,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.scheduler = scheduler
     app.state.registry = Registry()
+    app.state.sweeps = sweeps.Sweeps(settings)
     app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(RequestValidationError, api.invalid_request)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(imagelab.router)
     app.include_router(lessons.router)
+    app.include_router(sweeps.router)
     pages.mount_static(app)
 
     @app.websocket("/ws")

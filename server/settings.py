@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from playground_models.params import BY_NAME, MAX_PARAMETERS
+from playground_models.sweep import MAX_EPOCHS, MAX_POINTS
 
 ENV_PREFIX = "NETPLAY_"
 
@@ -67,6 +68,21 @@ class Settings(BaseModel):
     torch_threads: int = Field(
         1, ge=1, le=256, description="torch threads per worker (set on each worker thread); tiny nets run best on one"
     )
+    max_sweeps: int = Field(
+        2, ge=1, le=1000, description="sweeps training at once (more are refused until one ends)"
+    )
+    max_sweep_values: int = Field(
+        16, ge=1, le=MAX_POINTS, description="values (trained points) per sweep"
+    )
+    max_sweep_epochs: int = Field(
+        2000, ge=1, le=MAX_EPOCHS, description="epochs per value of a sweep"
+    )
+    sweep_workers: int = Field(
+        max(1, min(8, os.cpu_count() or 1)),
+        ge=1,
+        le=256,
+        description="processes that train sweep points (shared by all sweeps; one torch thread each)",
+    )
     allowed_origins: tuple[str, ...] = Field(
         (),
         description="extra page origins allowed to open the WebSocket (comma-separated; "
@@ -93,6 +109,8 @@ class Settings(BaseModel):
             "max_step_epochs": self.max_step_epochs,
             "max_frames_in_flight": self.max_frames_in_flight,
             "max_fps": self.max_fps,
+            "max_sweep_values": self.max_sweep_values,
+            "max_sweep_epochs": self.max_sweep_epochs,
         }
 
 
