@@ -127,17 +127,33 @@ HELD = _Held()
 
 
 HISTORY_KEYS = ("train_loss", "test_loss", "train_acc", "test_acc")
+GRAD_SAMPLES = 100  # gradient norms in the history per doubling of the epoch count
+
+
+def grad_sampled(epoch: int) -> bool:
+    """Whether the history carries gradient norms at `epoch`: every epoch below
+    2·`GRAD_SAMPLES`, then every 2nd below 4·`GRAD_SAMPLES`, every 4th below 8·, and so on.
+    They cost about as much as an epoch of training, so a long run pays for a bounded number
+    (`GRAD_SAMPLES` per doubling), while the chart still spans the whole run."""
+    stride = 1 << max(0, (epoch // GRAD_SAMPLES).bit_length() - 1)
+    return epoch % stride == 0
 
 
 def _train(comparison: Comparison, epochs: int) -> list[list[dict[str, Any]]]:
-    """Train `epochs` epochs in lockstep; per epoch, each run's metrics (for the curves)."""
+    """Train `epochs` epochs in lockstep; per epoch, each run's metrics (for the curves) and,
+    on the epochs `grad_sampled` picks, its per-layer gradient norms."""
     history = []
     for _ in range(epochs):
         comparison.train_epochs(1)
+        with_grads = grad_sampled(comparison.epoch)
         history.append(
             [
-                {"epoch": m["epoch"], **{k: m[k] for k in HISTORY_KEYS if k in m}}
-                for m in comparison.metrics()
+                {
+                    "epoch": m["epoch"],
+                    **{k: m[k] for k in HISTORY_KEYS if k in m},
+                    **({"grad_norms": m["grad_norms"]} if with_grads else {}),
+                }
+                for m in comparison.metrics(grad_norms=with_grads)
             ]
         )
     return history
@@ -170,7 +186,8 @@ def _frame(comparison: Comparison, with_data: bool, history: list) -> bytes:
 def compare_step(body: CompareBody) -> Response:
     """Train every run `epochs` more epochs from `epoch`, then return one binary frame: the
     header holds each run's current metrics and gradient norms, and `history`, every trained
-    epoch's metrics per run (so the curves miss no epoch however many a request trains).
+    epoch's metrics per run (so the curves miss no epoch however many a request trains), with
+    the gradient norms of the epochs `grad_sampled` picks.
 
     A plain `def`: FastAPI runs it in its thread pool, so training never blocks the event loop.
     `epochs=0` from `epoch=0` gives the initial frame, with the data.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from playground_models.compare import Comparison
+from playground_models.gradients import layer_gradient_norms
+from playground_models.lessons import lesson
 from server.frames import decode
+from server.lessons import grad_sampled
 
 LINK = "runs=2&dataset=gauss&r1.loss=softmax&r2.loss=hinge"
 
@@ -49,3 +52,40 @@ def test_compare_steps_continue_or_replay_to_the_same_numbers(client):
 def test_compare_page_is_served(client):
     r = client.get("/compare")
     assert r.status_code in (200, 503)
+
+
+def _history(client, link: str, epoch: int, epochs: int, who: str) -> list[list[dict]]:
+    r = client.post(
+        "/api/compare/step", json={"url": link, "client": who, "epoch": epoch, "epochs": epochs}
+    )
+    assert r.status_code == 200
+    return decode(r.content)[0]["history"]
+
+
+def test_compare_history_carries_each_epochs_gradient_norms(client):
+    link = lesson("vanishing-gradients").url  # run 1 sigmoid, run 2 relu; six hidden layers
+    history = _history(client, link, 0, 60, "grads")
+    reference = Comparison.from_url(link)
+    for row in history:
+        reference.train_epochs(1)
+        expected = [layer_gradient_norms(t) for t in reference.trainers]
+        assert [run["grad_norms"] for run in row] == expected, row[0]["epoch"]
+    sigmoid, relu = history[-1]
+    assert len(sigmoid["grad_norms"]) == 7  # six hidden layers and the output
+    # The vanishing gradient: the sigmoid net's first layer barely gets any.
+    assert sigmoid["grad_norms"][0] < relu["grad_norms"][0] / 100
+    assert sigmoid["grad_norms"][0] < sigmoid["grad_norms"][-1] / 1000
+
+
+def test_gradient_norms_thin_out_on_long_runs():
+    sampled = [e for e in range(1, 20_001) if grad_sampled(e)]
+    assert sampled[:200] == list(range(1, 201))  # every epoch at first
+    assert [e for e in sampled if 400 <= e < 420] == [400, 404, 408, 412, 416]
+    assert len(sampled) < 900  # about GRAD_SAMPLES per doubling over 20,000 epochs
+
+
+def test_a_late_step_carries_gradient_norms_only_on_sampled_epochs(client):
+    history = _history(client, LINK, 400, 8, "late")  # replayed to epoch 400, then 8 more
+    assert [row[0]["epoch"] for row in history] == list(range(401, 409))
+    assert [row[0]["epoch"] for row in history if "grad_norms" in row[0]] == [404, 408]
+    assert all(("grad_norms" in run) == ("grad_norms" in row[0]) for row in history for run in row)
