@@ -128,3 +128,66 @@ def test_compare_link_in_a_fresh_browser_reproduces_its_runs_first_20_epochs(mak
         for m, e in zip(got, expected):
             for key in ("train_loss", "test_loss", "train_acc", "test_acc"):
                 assert round(m[key], 6) == e[key], (k, m["epoch"], key)
+
+
+def test_every_compare_card_is_measured_alike_from_the_first_layout(make_page):
+    probe = make_page(1280, 900)
+    probe.page.goto(probe.server.url + "/compare?" + lesson("neurons").url)
+    compare_ready(probe)
+    # Each card's boundary canvas holds as many pixels as it shows, so points keep their size:
+    # card 1 was sized while it was still alone in the row, three times too large.
+    sizes_settle = (
+        "window.netplayCompare.cardSizes.every((c) => "
+        "c.width === Math.round(c.cssWidth * devicePixelRatio))"
+    )
+    probe.wait(sizes_settle, 5_000)
+    sizes = probe.js("window.netplayCompare.cardSizes")
+    dpr = probe.js("devicePixelRatio")
+    drawn_radius = [c["radius"] * c["cssWidth"] * dpr / c["width"] for c in sizes]
+    assert len(sizes) == 3 and len({c["width"] for c in sizes}) == 1
+    assert drawn_radius == [2, 2, 2]
+    assert 300 < sizes[0]["cssWidth"] < 450  # three cards share the 1280-pixel row
+
+
+def _w1_height(page, run: int) -> float:
+    """Mean height (0 bottom … 1 top) of the first layer's colour in a card's history chart."""
+    return page.evaluate(
+        """(run) => {
+            const c = document.querySelectorAll('.run-card canvas.grads-history')[run];
+            const { data, width, height } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+            const want = [32, 120, 182];  // layerColor(0, n): hsl(205, 70%, 42%)
+            let sum = 0, count = 0;
+            for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+                const i = 4 * (y * width + x);
+                const d = Math.hypot(data[i] - want[0], data[i + 1] - want[1], data[i + 2] - want[2]);
+                if (data[i + 3] === 255 && d < 30) { sum += y; count++; }
+            }
+            return count > 20 ? 1 - sum / count / height : null;
+        }""",
+        run,
+    )
+
+
+def test_the_vanishing_gradient_lesson_draws_each_layers_norm_over_the_epochs(make_page, artifacts):
+    probe = make_page(1300, 1000)
+    page = probe.page
+    page.goto(probe.server.url + lesson("vanishing-gradients").page_url())
+    compare_ready(probe)
+    page.click("#play")
+    probe.wait("window.netplayCompare.epoch >= 60", 60_000)
+    page.click("#play")
+    probe.wait("!window.netplayCompare.playing")
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(artifacts / "compare-gradients.png"), full_page=True)
+
+    sigmoid, relu = probe.js("window.netplayCompare.gradHistory")
+    epoch = probe.js("window.netplayCompare.epoch")
+    for run in (sigmoid, relu):
+        assert [row["epoch"] for row in run] == list(range(epoch + 1))  # epoch 0 onwards
+        assert all(len(row["norms"]) == 7 for row in run)
+    assert sigmoid[-1]["norms"][0] < relu[-1]["norms"][0] / 100
+    # On the cards' shared log scale the sigmoid's first layer sits far below the relu's.
+    low, high = _w1_height(page, 0), _w1_height(page, 1)
+    assert low is not None and high is not None
+    assert high - low > 0.3, (low, high)
+    assert probe.console_errors == []

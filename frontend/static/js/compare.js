@@ -8,6 +8,7 @@ import { Notices } from './notices.js';
 import { loadLang, watchDom, languageSwitch, t, currentLang } from './i18n.js';
 import { fetchLessons, lessonMenu, lessonCard } from './lessons.js';
 import { RunCard, RUN_COLORS, runLabel, drawOverlay } from './runcard.js';
+import { sharedRange } from './gradchart.js';
 
 const $ = (id) => document.getElementById(id);
 const notices = new Notices($('notices'));
@@ -84,12 +85,15 @@ async function reset() {
   client = Math.random().toString(36).slice(2, 12);
   epoch = 0;
   history = cards.map(() => []);
-  // Cards are measured when created, before the grid has placed them all; re-measure whenever
-  // a card's box changes (the first one is sized while it is still alone in the row).
-  const observer = new ResizeObserver(() => { cards.forEach((c) => c.resize()); dirty = true; step(0); });
-  cards.forEach((c) => observer.observe(c.el));
   cards.forEach((c) => c.clear());
   await step(0);
+}
+
+/** Re-measure the cards whenever their boxes change. A card is first measured as it is added,
+ * before the grid has placed the others: the first one alone spans the whole row. */
+function observeCards() {
+  const observer = new ResizeObserver(() => { cards.forEach((c) => c.resize()); dirty = true; });
+  cards.forEach((c) => observer.observe(c.el));
 }
 
 // A few epochs per request once the curves are long, so a long run does not crawl; one per
@@ -103,7 +107,8 @@ async function loop() {
 
 function render() {
   if (dirty) {
-    for (const c of cards) c.draw();
+    const gradRange = sharedRange(cards.map((c) => c.gradHistory));
+    for (const c of cards) c.draw(gradRange);
     drawOverlay($('overlay'), cards, $('log-scale').checked);
     dirty = false;
   }
@@ -125,7 +130,7 @@ function wire() {
     else if (ev.key === 's') { setPlaying(false); step(1); }
     else if (ev.key === 'r') reset();
   });
-  window.addEventListener('resize', () => { cards.forEach((c) => c.resize()); dirty = true; step(0); });
+  window.addEventListener('resize', () => { dirty = true; });
 }
 
 Object.defineProperty(window, 'netplayCompare', {
@@ -133,6 +138,10 @@ Object.defineProperty(window, 'netplayCompare', {
     get epoch() { return epoch; },
     get playing() { return playing; },
     get history() { return structuredClone(history); },
+    get gradHistory() { return cards.map((c) => c.gradHistory?.toJSON() ?? []); },
+    get cardSizes() {
+      return cards.map((c) => ({ width: c.map.canvas.width, cssWidth: c.map.canvas.clientWidth, radius: c.map.r }));
+    },
     get link() { return link; },
     get ready() { return cards.length > 0 && !!cards[0].state.data; },
   }),
@@ -152,6 +161,7 @@ async function boot() {
   const grid = $('runs');
   cards = spec.runs.map((config, k) => new RunCard(grid, k, runLabel(k, spec.overrides[k]), config));
   history = cards.map(() => []);
+  observeCards();
   $('overlay-key').replaceChildren(...cards.map((c) => {
     const span = document.createElement('span');
     const dot = document.createElement('i');

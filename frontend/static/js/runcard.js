@@ -1,13 +1,14 @@
 // One run of the compare view: its boundary (the lab's MapView), its train/test loss curve,
-// its metrics and its per-layer gradient norms; plus the chart that overlays every run's test
-// loss. Pure drawing: compare.js owns the data and the loop.
+// its metrics and its per-layer gradient norms, now and over the epochs; plus the chart that
+// overlays every run's test loss. Pure drawing: compare.js owns the data and the loop.
 
 import { MapView } from './boundary.js';
 import { DecimatedSeries, LineChart } from './losschart.js';
+import { GradHistory, drawGradBars, drawGradHistory } from './gradchart.js';
+import { fitCanvas } from './canvas.js';
 import { t } from './i18n.js';
 
 export const RUN_COLORS = ['#e8710a', '#1a73e8', '#188038', '#a142f4', '#d01884', '#007b83'];
-const FONT = '10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
 const fmtLoss = (v) => (v === null || v === undefined ? '—' : v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3));
 const fmtAcc = (v) => (v === null || v === undefined ? '' : ` · ${t('ui.accuracy')} ${(100 * v).toFixed(1)} %`);
@@ -32,17 +33,20 @@ export class RunCard {
     card.dataset.run = String(k + 1);
     card.innerHTML = '<h3><i></i><span></span></h3><canvas class="plot"></canvas>'
       + '<canvas class="chart"></canvas><p class="run-metrics"></p>'
-      + '<p class="grads-title"></p><canvas class="grads"></canvas>';
+      + '<p class="grads-title"></p><canvas class="grads"></canvas>'
+      + '<p class="grads-title grads-history-title"></p><canvas class="grads-history"></canvas>';
     card.querySelector('h3 i').style.background = RUN_COLORS[k % RUN_COLORS.length];
     card.querySelector('h3 span').textContent = label;
     card.querySelector('.grads-title').textContent = t('ui.gradNorms');
+    card.querySelector('.grads-history-title').textContent = t('ui.gradHistory');
     parent.append(card);
     this.el = card;
     this.map = new MapView(card.querySelector('canvas.plot'), this.state, { axes: false, pointRadius: 2 });
     this.chart = new LineChart(card.querySelector('canvas.chart'), this.series, ['train_loss', 'test_loss']);
     this.metricsEl = card.querySelector('.run-metrics');
     this.grads = card.querySelector('canvas.grads');
-    this.gradNorms = null;
+    this.gradsHistory = card.querySelector('canvas.grads-history');
+    this.clear();
   }
 
   setData(train, test, numClasses) {
@@ -50,17 +54,32 @@ export class RunCard {
     this.state.model = { num_classes: numClasses };
   }
 
-  clear() { this.series.clear(); this.gradNorms = null; }
+  clear() {
+    this.series.clear();
+    this.grid = null;
+    this.gradNorms = null;
+    this.gradHistory = null;
+  }
 
-  push(m) { this.series.push(m.epoch, m); }
+  /** One trained epoch from the step history (gradient norms only on some epochs). */
+  push(m) {
+    this.series.push(m.epoch, m);
+    if (m.grad_norms) this.pushGrads(m.epoch, m.grad_norms);
+  }
 
+  pushGrads(epoch, norms) {
+    this.gradHistory ??= new GradHistory(norms.length);
+    this.gradHistory.push(epoch, norms);
+  }
+
+  /** The run's state after a step: its boundary grid, metrics and current gradient norms. */
   update(run, arrays) {
     const k = this.k;
-    const grid = arrays[`classes${k}`]
+    this.grid = arrays[`classes${k}`]
       ? { classes: arrays[`classes${k}`], confidence: arrays[`confidence${k}`], k: run.num_classes }
       : arrays[`output${k}`] ? { signed: arrays[`output${k}`] } : null;
-    this.map.drawMap(grid);
     this.gradNorms = run.grad_norms;
+    if (!this.gradHistory && run.grad_norms) this.pushGrads(run.epoch, run.grad_norms); // epoch 0
     const diverged = run.diverged_at !== undefined && run.diverged_at !== null;
     this.metricsEl.classList.toggle('diverged', diverged);
     this.metricsEl.textContent = diverged
@@ -68,51 +87,15 @@ export class RunCard {
       : `${t('ui.train')} ${fmtLoss(run.train_loss)} · ${t('ui.test')} ${fmtLoss(run.test_loss)}${fmtAcc(run.test_acc)}`;
   }
 
-  draw() {
+  /** Redraw everything; `gradRange` is the log₁₀ range shared by every card's history. */
+  draw(gradRange) {
+    this.map.drawMap(this.grid);
     this.chart.draw();
-    drawGradNorms(this.grads, this.gradNorms);
+    drawGradBars(this.grads, this.gradNorms);
+    drawGradHistory(this.gradsHistory, this.gradHistory, gradRange);
   }
 
   resize() { this.map.resize(); this.chart.resize(); }
-}
-
-function fitCanvas(canvas) {
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 200;
-  const h = canvas.clientHeight || 50;
-  if (canvas.width !== Math.round(w * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-  }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  ctx.font = FONT;
-  return [ctx, w, h];
-}
-
-/** Bars of log₁₀‖∂L/∂Wₗ‖ per layer on a fixed 1e-8 … 10 scale, so runs compare by eye. */
-function drawGradNorms(canvas, norms) {
-  const [ctx, w, h] = fitCanvas(canvas);
-  if (!norms?.length) return;
-  const lo = -8, hi = 1;
-  const n = norms.length;
-  const slot = (w - 8) / n;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'bottom';
-  for (let i = 0; i < n; i++) {
-    const v = norms[i];
-    const level = v > 0 ? Math.min(Math.max((Math.log10(v) - lo) / (hi - lo), 0), 1) : 0;
-    const barH = level * (h - 24);
-    const x = 4 + i * slot;
-    ctx.fillStyle = '#5f6368';
-    ctx.fillRect(x + slot * 0.2, h - 12 - barH, slot * 0.6, barH);
-    ctx.fillStyle = '#3c4043';
-    ctx.fillText(v === null ? '—' : v.toExponential(0), x + slot / 2, h - 13 - barH);
-    ctx.fillStyle = '#80868b';
-    ctx.textBaseline = 'bottom';
-    ctx.fillText(`W${i + 1}`, x + slot / 2, h);
-  }
 }
 
 /** Every run's test loss over epochs, one colour per run (log scale by default). */
