@@ -191,3 +191,27 @@ def test_the_vanishing_gradient_lesson_draws_each_layers_norm_over_the_epochs(ma
     assert low is not None and high is not None
     assert high - low > 0.3, (low, high)
     assert probe.console_errors == []
+
+
+def test_a_one_run_lesson_keeps_its_key_through_changes_and_reloads(make_page):
+    probe = make_page()
+    page = probe.open(lesson("knn").page_url())
+    assert "lesson=knn" in page.url
+    version = probe.js("window.netplay.version")
+    page.fill("#seed", "7")
+    page.press("#seed", "Enter")
+    probe.wait(f"window.netplay.version > {version}")
+    assert "seed=7" in page.url and "lesson=knn" in page.url
+    page.reload()
+    probe.wait_ready()
+    probe.wait("document.getElementById('lesson-card') !== null")
+    assert page.get_attribute("#lesson-card", "data-lesson") == "knn"
+    assert probe.js("window.netplay.config.seed") == "7"
+
+    page.click("#lesson-card button")  # closing the card takes the lesson out of the link
+    assert "lesson=" not in page.url
+    version = probe.js("window.netplay.version")
+    page.fill("#seed", "8")
+    page.press("#seed", "Enter")
+    probe.wait(f"window.netplay.version > {version}")
+    assert "seed=8" in page.url and "lesson=" not in page.url

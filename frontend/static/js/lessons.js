@@ -2,6 +2,7 @@
 // watch). Used by the lab page (through lessonsboot.js) and by the compare page.
 
 import { t, currentLang } from './i18n.js';
+import { dropPageKey } from './urlstate.js';
 
 /** The lesson id a link names (`lesson=<id>`), or null. */
 export function linkLesson(loc = window.location) {
@@ -74,7 +75,7 @@ export function lessonCard(lesson) {
   close.className = 'link-btn';
   close.textContent = '×';
   close.setAttribute('aria-label', t('ui.closeLesson'));
-  close.addEventListener('click', () => card.remove());
+  close.addEventListener('click', () => { card.remove(); dropPageKey('lesson'); });
   head.append(title, close);
   const label = document.createElement('strong');
   label.textContent = `${t('ui.whatToWatch')}: `;

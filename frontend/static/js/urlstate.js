@@ -1,6 +1,7 @@
 // The address bar holds the whole experiment. The server owns the canonical form (it sends
-// `query` with every config); this module only adds the classroom `_hide` keys, writes the
-// address bar with replaceState (no history spam), and reads what the page was opened with.
+// `query` with every config); this module only adds the classroom `_hide` keys and the page's
+// own keys, writes the address bar with replaceState (no history spam), and reads what the
+// page was opened with.
 
 /** Everything after the path that describes an experiment: "?a=1&b=2#c=3" → "a=1&b=2&c=3". */
 export function linkText(loc = window.location) {
@@ -27,11 +28,30 @@ export function shareQuery(query, hidden) {
   return [...own, ...hides].join('&');
 }
 
-export function writeAddressBar(query, hidden) {
-  const url = `${window.location.pathname}?${shareQuery(query, hidden)}`;
+// Keys the page reads itself (the lesson card), which the server's canonical query leaves out:
+// they stay in the address bar however often it is rewritten, so a reload or a shared link
+// opens the same page.
+const PAGE_KEYS = ['lesson'];
+
+function pageKeys(loc = window.location) {
+  return linkText(loc).split('&').filter((kv) => PAGE_KEYS.includes(kv.split('=')[0]));
+}
+
+function replaceAddress(query) {
+  const url = `${window.location.pathname}?${query}`;
   if (url !== window.location.pathname + window.location.search || window.location.hash) {
     window.history.replaceState(null, '', url);
   }
+}
+
+export function writeAddressBar(query, hidden) {
+  replaceAddress([shareQuery(query, hidden), ...pageKeys()].filter(Boolean).join('&'));
+}
+
+/** Take a page key out of the address bar (the lesson card was closed). */
+export function dropPageKey(key) {
+  const kept = linkText().split('&').filter((kv) => kv && kv.split('=')[0] !== key);
+  replaceAddress(kept.join('&'));
 }
 
 /** Copy the current link; falls back to a selected text field where the clipboard API is denied. */
