@@ -3,6 +3,8 @@
 // the sampling stride doubles, so the buffer always spans the whole run at bounded resolution.
 // Each redraw walks at most CAPACITY points, however long training has run.
 
+import { t } from './i18n.js';
+
 export const CAPACITY = 600;
 
 export class DecimatedSeries {
@@ -54,10 +56,10 @@ export class DecimatedSeries {
 }
 
 const SERIES_STYLE = {
-  train_loss: { color: '#5f6368', dash: [], label: 'train' },
-  test_loss: { color: '#202124', dash: [4, 3], label: 'test' },
-  train_acc: { color: '#0877bd', dash: [], label: 'train' },
-  test_acc: { color: '#0877bd', dash: [4, 3], label: 'test' },
+  train_loss: { color: '#5f6368', dash: [] },
+  test_loss: { color: '#202124', dash: [4, 3] },
+  train_acc: { color: '#0877bd', dash: [] },
+  test_acc: { color: '#0877bd', dash: [4, 3] },
 };
 
 /** A small line chart of some series of a DecimatedSeries. */
@@ -125,7 +127,7 @@ export class LineChart {
     }
     ctx.textAlign = 'left';
     ctx.textBaseline = 'bottom';
-    ctx.fillText(`epoch ${Math.round(x0)}`, L, h);
+    ctx.fillText(`${t('ui.epoch')} ${Math.round(x0)}`, L, h);
     ctx.textAlign = 'right';
     ctx.fillText(`${Math.round(n ? s.x[n - 1] : 0)}`, w - R, h);
 
