@@ -19,7 +19,7 @@ from .params import BY_NAME, PARAMS, VESTIGIAL_KEYS, Kind, Param
 # (TF Playground's classroom names, plus netplay's own buttons).
 HIDEABLE_CONTROLS = frozenset(
     {"playButton", "stepButton", "resetButton", "reseedButton", "speed", "numHiddenLayers",
-     "shareButton", "dataEditing", "lessons"}
+     "shareButton", "dataEditing", "lessons", "sweep"}
     | {f"numNodes{i}" for i in range(1, 9)}
 )
 

@@ -79,10 +79,33 @@ def test_lesson_menu_opens_a_compare_lesson_and_a_one_run_lesson(make_page, arti
     assert probe.console_errors == [] and probe.foreign_requests == []
 
 
+# Records every text drawn on a canvas, which the page's own text cannot show.
+RECORD_CANVAS_TEXT = """
+window.canvasTexts = new Set();
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+  window.canvasTexts.add(String(text));
+  return fillText.call(this, text, ...rest);
+};
+"""
+
+
+def canvas_texts(probe) -> list[str]:
+    return probe.js("[...window.canvasTexts]")
+
+
 def test_chinese_page_has_no_untranslated_english_in_controls_and_lessons(make_page, artifacts):
     probe = make_page(1300, 1000)
-    page = probe.open("/?lang=zh&lesson=dropout&" + lesson("knn").url)
+    page = probe.page
+    page.add_init_script(RECORD_CANVAS_TEXT)
+    probe.open("/?lang=zh&lesson=dropout&" + lesson("knn").url)
     probe.wait("document.getElementById('lesson-card') !== null")
+    page.click("#step")
+    probe.wait("window.netplay.frame.epoch >= 1")
+    page.fill("#sweep input[name=values]", "0, 0.01")
+    page.fill("#sweep input[name=epochs]", "5")
+    page.click("#sweep button[type=submit]")
+    probe.wait("!window.netplaySweep.running && window.netplaySweep.points.every(Boolean)")
     page.wait_for_timeout(300)  # let the observer translate the last writes
     page.click("#lessons-button")
     texts = page.evaluate(
@@ -95,9 +118,14 @@ def test_chinese_page_has_no_untranslated_english_in_controls_and_lessons(make_p
     page.screenshot(path=str(artifacts / "lab-zh.png"), full_page=True)
     assert untranslated(texts) == []
     assert untranslated(titles) == []
+    drawn = canvas_texts(probe)
+    assert untranslated(" ".join(drawn)) == [], drawn
+    assert {"轮次 0", "最终损失", "正则化强度 λ"} <= set(drawn)  # loss chart, sweep chart
 
     page.goto(probe.server.url + "/compare?" + lesson("optimizer-race").url + "&lang=zh")
     compare_ready(probe)
+    page.click("#step")
+    probe.wait("window.netplayCompare.epoch >= 1")
     page.wait_for_timeout(300)
     compare_text = page.inner_text("body")
     page.screenshot(path=str(artifacts / "compare-zh.png"), full_page=True)
@@ -105,6 +133,9 @@ def test_chinese_page_has_no_untranslated_english_in_controls_and_lessons(make_p
         ln for ln in compare_text.splitlines() if untranslated(ln)
     ]
     assert "lang=zh" in page.url
+    drawn = canvas_texts(probe)
+    assert untranslated(" ".join(drawn)) == [], drawn
+    assert {"轮次 0", "轮次 1", "W1", "点击“开始扫描”画出曲线。"} <= set(drawn)
 
 
 def test_compare_link_in_a_fresh_browser_reproduces_its_runs_first_20_epochs(make_page):

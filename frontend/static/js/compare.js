@@ -9,6 +9,7 @@ import { loadLang, watchDom, languageSwitch, t, currentLang } from './i18n.js';
 import { fetchLessons, lessonMenu, lessonCard } from './lessons.js';
 import { RunCard, RUN_COLORS, runLabel, drawOverlay } from './runcard.js';
 import { sharedRange } from './gradchart.js';
+import { SweepPanel } from './sweeppanel.js';
 
 const $ = (id) => document.getElementById(id);
 const notices = new Notices($('notices'));
@@ -170,6 +171,13 @@ async function boot() {
     return span;
   }));
   $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
+  // The sweep extends the comparison from its last run (a lesson names what to sweep).
+  const last = cards.length - 1;
+  new SweepPanel($('sweep'), {
+    base: () => ({ link: spec.run_urls[last], config: spec.runs[last] }),
+    baseName: cards[last].el.querySelector('h3 span').textContent,
+    preset: lesson?.sweep && { ...lesson.sweep, epochs: lesson.epochs },
+  });
   watchDom(document.body);
   wire();
   await step(0);

@@ -34,8 +34,18 @@ async function fetchCatalogue(code) {
 
 function escapeRe(s) { return s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'); }
 
+let loading = null;          // the promise of the last loadLang
+
 /** Load the catalogues for `code` (English always, as the fallback and the lookup key). */
-export async function loadLang(code = linkLang()) {
+export function loadLang(code = linkLang()) {
+  loading = load(code);
+  return loading;
+}
+
+/** The catalogues of the page's language, loaded once whichever module asks first. */
+export function langReady() { return loading ?? loadLang(); }
+
+async function load(code) {
   lang = LANGS.includes(code) ? code : 'en';
   english = await fetchCatalogue('en');
   messages = lang === 'en' ? english : await fetchCatalogue(lang);

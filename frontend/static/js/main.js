@@ -13,6 +13,7 @@ import { DataEditor } from './dataedit.js';
 import { linkText, hiddenFromLink, writeAddressBar, copyLink } from './urlstate.js';
 import { drawPreview } from './preview.js';
 import { Notices } from './notices.js';
+import { SweepPanel } from './sweeppanel.js';
 
 const $ = (id) => document.getElementById(id);
 const state = createState();
@@ -55,6 +56,8 @@ const network = new NetworkView($('network'), state, {
   onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = i === null ? 'Output' : 'Neuron output'; },
 });
 const run = new RunControls(state, send);
+// The sweep starts from the experiment on screen: the address bar always holds all of it.
+new SweepPanel($('sweep'), { base: () => ({ link: linkText(), config: state.config }) });
 const editor = new DataEditor(output, state, $('class-picker'), {
   onChange: update,
   onNotice: (t) => notices.show(t, 'info'),

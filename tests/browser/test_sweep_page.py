@@ -1,0 +1,97 @@
+"""The sweep panel in a real Chromium: a sweep run from the page draws the server's numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground_models.lessons import lesson
+from playground_models.sweep import sweep
+
+pytestmark = pytest.mark.browser
+
+CHART_COLORS = {"train_loss": (0x5F, 0x63, 0x68), "test_loss": (0x20, 0x21, 0x24)}
+
+
+def run_sweep(probe, kind: str, values: str, epochs: int) -> list[dict]:
+    page = probe.page
+    probe.wait("window.netplaySweep && document.querySelector('#sweep form') !== null")
+    page.select_option("#sweep select[name=param]", kind)
+    page.fill("#sweep input[name=values]", values)
+    page.fill("#sweep input[name=epochs]", str(epochs))
+    page.click("#sweep button[type=submit]")
+    probe.wait(
+        "!window.netplaySweep.running && window.netplaySweep.points.length > 0"
+        " && window.netplaySweep.points.every(Boolean)",
+        60_000,
+    )
+    return probe.js("window.netplaySweep.points")
+
+
+def pixel(page, x: float, y: float) -> list[int]:
+    """The colour the sweep chart holds at CSS pixel (x, y)."""
+    return page.evaluate(
+        """([x, y]) => {
+            const c = document.querySelector('canvas.sweep-chart');
+            const s = c.width / c.clientWidth;
+            return [...c.getContext('2d').getImageData(Math.round(x * s), Math.round(y * s), 1, 1).data];
+        }""",
+        [x, y],
+    )
+
+
+def test_a_lambda_sweep_in_the_page_draws_the_servers_final_losses(make_page, artifacts):
+    url = lesson("regularization").run_urls()[0]  # 20 relu neurons, L2, noisy XOR
+    probe = make_page(1300, 1100)
+    page = probe.open("/?" + url)
+    points = run_sweep(probe, "regularizationRate", "0, 0.01, 0.3", 60)
+    page.screenshot(path=str(artifacts / "sweep-lambda.png"), full_page=True)
+
+    expected = sweep(url, "regularizationRate", [0.0, 0.01, 0.3], 60, workers=1)
+    assert points == expected
+    assert probe.js("window.netplaySweep.labels") == ["0", "0.01", "0.3"]
+    train = [p["train_loss"] for p in points]
+    assert train == sorted(train)  # more penalty, worse fit
+
+    marks = probe.js("window.netplaySweep.marks")
+    test = [p["test_loss"] for p in points]
+    assert marks["best"] == test.index(min(test))
+    for key, color in CHART_COLORS.items():
+        xy = [m[key] for m in marks["marks"]]
+        xs = [x for x, _ in xy]
+        assert xs == sorted(xs) and len(set(xs)) == 3  # one column per value, in order
+        # Heights are linear in the loss: one scale, higher loss drawn higher up.
+        values = [p[key] for p in points]
+        slopes = {round((xy[i][1] - xy[0][1]) / (values[i] - values[0]), 3) for i in (1, 2)}
+        assert len(slopes) == 1 and slopes.pop() < 0
+        for k, (x, y) in enumerate(xy):  # a dot of that series' colour sits on each point ...
+            test_y = marks["marks"][k]["test_loss"][1]
+            covered = key == "train_loss" and abs(test_y - y) < 7  # ... unless a test dot is on it
+            want = CHART_COLORS["test_loss"] if covered else color
+            assert all(abs(a - b) <= 8 for a, b in zip(pixel(page, x, y)[:3], want)), (key, k)
+    assert "Lowest test loss" in probe.js("window.netplaySweep.status")
+    assert probe.console_errors == [] and probe.foreign_requests == []
+
+
+def test_a_width_sweep_keeps_the_depth_and_says_why_it_failed(make_page):
+    probe = make_page()
+    probe.open("/?dataset=xor&networkShape=3,3&learningRate=0.1")
+    points = run_sweep(probe, "width", "2,5", 5)
+    assert [p["value"] for p in points] == [[2, 2], [5, 5]]
+
+    probe.page.fill("#sweep input[name=values]", "2, two")
+    probe.page.click("#sweep button[type=submit]")
+    assert probe.js("window.netplaySweep.status") == "Give whole numbers separated by commas."
+    probe.page.select_option("#sweep select[name=param]", "dropout")
+    probe.page.fill("#sweep input[name=values]", "0, 2")
+    probe.page.click("#sweep button[type=submit]")
+    probe.wait("window.netplaySweep.status.startsWith('The sweep failed')")
+    assert probe.js("window.netplaySweep.status") == (
+        "The sweep failed: dropout: must be between 0 and 0.9, got 2"
+    )
+
+
+def test_a_classroom_link_can_hide_the_sweep_panel(make_page):
+    probe = make_page()
+    probe.open("/?dataset=xor&sweep_hide=true")
+    assert not probe.page.is_visible("#sweep")
+    assert "sweep_hide=true" in probe.page.url
