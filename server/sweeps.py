@@ -5,7 +5,9 @@ Points train in a pool of worker processes shared by every sweep of this server 
 the first sweep; `sweep_workers` processes, one torch thread each), so a sweep uses the
 machine's cores while the event loop and the live sessions' threads carry on. The pool's
 processes come from a fork server, a clean single-threaded process, never from a fork of this
-multi-threaded one. The work is bounded by settings: `max_sweep_values` values,
+multi-threaded one; as with any pool that does not fork, a script that serves the app itself
+must guard its entry point with `if __name__ == "__main__":` (the `netplay` command does),
+because each worker imports the main module. The work is bounded by settings: `max_sweep_values` values,
 `max_sweep_epochs` epochs each, each point within a live session's model and data limits, and
 `max_sweeps` sweeps at once (a sweep counts until its last point has trained or been dropped).
 
