@@ -22,7 +22,9 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -64,12 +66,31 @@ class SweepsBusy(Exception):
     """The server is already training `max_sweeps` sweeps."""
 
 
+def _init_worker(server_pid: int) -> None:
+    """A pool worker: one torch thread, and gone within a second of the server, however the
+    server ended (killed, or stopped by a signal that uvicorn re-raises after shutdown: either
+    way the pool's own stop message is never sent, and a worker would wait for work forever)."""
+    init_worker()
+    threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
+
+
+def _exit_with(pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the pid exists (another user's): still there
+            pass
+
+
 def _context() -> Any:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     # Imported once in the fork server, so each worker starts with torch already loaded.
-    context.set_forkserver_preload(["playground_models.sweep", "playground_models.trainer"])
+    context.set_forkserver_preload(["server.sweeps", "playground_models.trainer"])
     return context
 
 
@@ -94,7 +115,10 @@ class Sweeps:
             self.running += 1
             if self.pool is None:
                 self.pool = ProcessPoolExecutor(
-                    self.settings.sweep_workers, mp_context=_context(), initializer=init_worker
+                    self.settings.sweep_workers,
+                    mp_context=_context(),
+                    initializer=_init_worker,
+                    initargs=(os.getpid(),),
                 )
             pool = self.pool
         futures: list[Future] = []
