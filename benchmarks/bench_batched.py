@@ -18,12 +18,11 @@ import statistics
 import time
 
 import torch
+from bench_engine import engine, per_epoch_ms, plain_loop  # the script's own folder
 
 from playground_models.batched import TrainGroup
 from playground_models.reference_nets import NET_A
 from playground_models.trainer import Trainer
-
-from bench_engine import engine, per_epoch_ms, plain_loop  # the script's own folder
 
 
 def _sync(device: torch.device) -> None:
@@ -58,7 +57,7 @@ def group_figures(runs: int, device: torch.device, epochs: int) -> dict[str, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", default="1,16,256,1024")
+    parser.add_argument("--runs", default="1,4,16,256,1024")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
