@@ -155,7 +155,7 @@ class Comparison:
     Each run is its own `Trainer`, so a diverged run stops (its `diverged_at` is set) while the
     others go on. Runs that share an architecture could train as one batched program
     (`batched.TrainGroup`), but for a handful of runs that costs more than the C kernel run by
-    run: four runs of net (a) take about 9.5 ms per epoch as a group on this CPU, 0.22 ms one
+    run: four runs of net (a) take about 8 ms per epoch as a group on this CPU, 0.24 ms one
     after another on the fast path (benchmarks/bench_batched.py). A group pays off only with
     thousands of runs.
     """

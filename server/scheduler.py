@@ -3,9 +3,11 @@
 Each session keeps at most one job in flight (its lock), and the pool takes jobs in arrival
 order, so sessions are served round-robin, one frame each: a session asking for many steps per
 frame slows its own frames, not its neighbours' (its frames are also capped by a time budget).
-This is the seam where sessions with the same architecture could later be stepped together as
-one batched program: a scheduler that groups compatible jobs can replace this one without the
-sessions noticing, since they only call `run`.
+This is the seam where sessions with the same architecture can be stepped together as one
+batched program (`playground_models.batched.TrainGroup`): a scheduler that groups compatible jobs
+can replace this one without the sessions noticing, since they only call `run`. On a CPU it would
+not pay: the C kernel trains a run faster than a group of fewer than a few thousand does
+(docs/benchmarks.md), and a frame's cost is in drawing and sending it, not in training.
 """
 
 from __future__ import annotations
