@@ -1,8 +1,9 @@
 """Live-training throughput as a client sees it: frames/s, epochs/s, update latency, and many
 sessions at once, against a real `netplay serve` on 127.0.0.1.
 
-Each client is written from docs/protocol.md alone: it sends `start`, `speed`, `play`, acks every
-frame, and reads the binary envelope's header. Prints one JSON object.
+Each client is written from docs/protocol.md alone: it sends `start` (asking, as the page does,
+for binary messages compressed as raw DEFLATE), `speed`, `play`, acks every frame, and inflates
+each binary message to read its header. Prints one JSON object.
 
     python benchmarks/bench_sessions.py --sessions 1,8,32,64,128 --seconds 4
 """
@@ -20,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import websockets
@@ -30,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NET_A, NET_B = QUERY_A, QUERY_B  # DESIGN.md §4's reference nets as share queries
 
 
-def header(message: bytes) -> dict:
+def header(compressed: bytes) -> dict:
+    message = zlib.decompress(compressed, wbits=-15)
     (n,) = struct.unpack_from("<I", message, 0)
     return json.loads(message[4 : 4 + n])
 
@@ -47,7 +50,8 @@ class Client:
     async def play(self, seconds: float, measure_updates: int = 0) -> None:
         async with websockets.connect(self.url, max_size=None, origin=self.url.replace(
                 "ws://", "http://").rsplit("/", 1)[0]) as ws:
-            await ws.send(json.dumps({"type": "start", "url": self.query}))
+            await ws.send(json.dumps({"type": "start", "url": self.query,
+                                      "compression": "deflate-raw"}))
             await ws.send(json.dumps({"type": "speed", "steps_per_frame": self.steps}))
             await ws.send(json.dumps({"type": "play"}))
             first = last = None

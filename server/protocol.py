@@ -41,6 +41,8 @@ class Start(_Message):
     type: Literal["start"]
     config: dict[str, Any] | None = None
     url: str | None = Field(None, max_length=65_536)
+    # "deflate-raw": every binary message from here on is one raw DEFLATE stream (RFC 1951).
+    compression: Literal["deflate-raw"] | None = None
 
 
 class Update(_Message):

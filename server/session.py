@@ -152,7 +152,7 @@ class Session:
         await self._stop_player()
         async with self._lock:
             old_version = self.run.version if self.run else 0
-            self.run = run = await self.scheduler.run(LiveRun, exp, hidden)
+            self.run = run = await self.scheduler.run(LiveRun, exp, hidden, m.compression)
             run.version = old_version + 1
             if self._acked is not None:
                 self._acked = 0  # frame numbers start again with the new run

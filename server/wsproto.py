@@ -1,9 +1,12 @@
-"""The WebSocket protocol netplay serves: uvicorn's own, with cheaper compression of frames.
+"""The WebSocket protocol netplay serves: uvicorn's own, with cheaper compression.
 
-permessage-deflate compresses every frame on the event loop, the one thread all sessions' frames
-pass through, and with 32 learners on two cores it was two thirds of that thread's time (profiled
-with py-spy). At zlib's fastest level a default frame compresses to 7.0 kB in 0.10 ms, against
-6.4 kB in 0.23 ms at the default level 6: 10 % more bytes for less than half the time.
+permessage-deflate compresses every message on the event loop, the one thread all sessions'
+frames pass through; with 32 learners on two cores it was two thirds of that thread's time
+(profiled with py-spy). So the live-training socket (`/ws`) does not negotiate it: its clients
+ask in `start` for frames compressed on the worker threads instead (docs/protocol.md), where zlib
+runs in parallel with the loop. Other sockets (the image lab's) keep permessage-deflate, at
+zlib's fastest level: a default frame compresses to 7.0 kB in 0.10 ms, against 6.4 kB in 0.23 ms
+at the default level 6.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 COMPRESS_SETTINGS = {"memLevel": 5, "level": 1}  # uvicorn's settings, but the level
+SELF_COMPRESSED_PATHS = frozenset({"/ws"})  # sockets whose binary messages come compressed
 
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+    from websockets.http11 import Request
     from websockets.server import ServerProtocol
 except ImportError:  # an older uvicorn: its default protocol at the default level
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
@@ -29,7 +34,7 @@ if WebSocketsSansIOProtocol is not None:
 
     class FrameProtocol(WebSocketsSansIOProtocol):
         """uvicorn's sans-I/O WebSocket protocol, negotiating the same permessage-deflate
-        parameters, compressing at level 1."""
+        parameters at level 1, and none on the sockets that compress their own frames."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -42,3 +47,8 @@ if WebSocketsSansIOProtocol is not None:
                 self.conn = ServerProtocol(
                     extensions=[deflate], max_size=self.config.ws_max_size, logger=self.logger
                 )
+
+        def handle_connect(self, event: Request) -> None:
+            if event.path.partition("?")[0] in SELF_COMPRESSED_PATHS:
+                self.conn.available_extensions = []
+            super().handle_connect(event)

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,8 +67,9 @@ def server_url() -> Iterator[str]:
 class Client:
     """A protocol client: JSON messages as dicts, binary ones as header + `_arrays`."""
 
-    def __init__(self, ws: Any):
+    def __init__(self, ws: Any, inflate: bool = False):
         self.ws = ws
+        self.inflate = inflate  # binary messages come as raw DEFLATE (start's `compression`)
 
     async def send(self, **message: Any) -> None:
         await self.ws.send(json.dumps(message))
@@ -75,7 +77,7 @@ class Client:
     async def next(self) -> dict[str, Any]:
         raw = await asyncio.wait_for(self.ws.recv(), 10)
         if isinstance(raw, bytes):
-            header, arrays = decode(raw)
+            header, arrays = decode(zlib.decompress(raw, wbits=-15) if self.inflate else raw)
             return {**header, "_arrays": arrays}
         return json.loads(raw)
 
@@ -90,10 +92,10 @@ class Client:
 async def session_script(url: str) -> dict[str, float]:
     figures: dict[str, float] = {}
     async with websockets.connect(url.replace("http", "ws") + "/ws", max_size=2**24) as ws:
-        c = Client(ws)
-        assert [e.name for e in ws.protocol.extensions] == ["permessage-deflate"]
+        c = Client(ws, inflate=True)
+        assert ws.protocol.extensions == []  # /ws frames are compressed on the worker threads
         assert (await c.next())["type"] == "hello"
-        await c.send(type="start", config={})
+        await c.send(type="start", config={}, compression="deflate-raw")
         assert (await c.next())["type"] == "config"
         assert (await c.next())["type"] == "data"
         assert (await c.next())["epoch"] == 0
@@ -130,6 +132,19 @@ async def session_script(url: str) -> dict[str, float]:
         assert (reset["epoch"], reset["steps"]) == (0, 0)
         assert (await c.next())["state"] == "paused"
     return figures
+
+
+async def negotiated_extensions(url: str) -> list[str]:
+    async with websockets.connect(url) as ws:
+        return [e.name for e in ws.protocol.extensions]
+
+
+def test_only_the_image_lab_socket_negotiates_permessage_deflate(server_url):
+    base = server_url.replace("http", "ws")
+    with ThreadPoolExecutor(1) as pool:
+        lab = pool.submit(asyncio.run, negotiated_extensions(base + "/ws/lab")).result()
+        live = pool.submit(asyncio.run, negotiated_extensions(base + "/ws")).result()
+    assert (lab, live) == (["permessage-deflate"], [])
 
 
 def test_a_protocol_client_trains_live_against_uvicorn(server_url):

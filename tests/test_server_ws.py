@@ -344,3 +344,38 @@ def test_acking_clients_get_no_more_than_the_window_of_frames_ahead(make_client,
     s.send(type="ack", seq=-1)
     err = s.until("error")
     assert (err["code"], err["field"]) == ("bad_value", "seq")
+
+
+def test_start_can_ask_for_frames_compressed_as_raw_deflate(open_session):
+    import zlib
+
+    from server.frames import decode
+
+    plain, packed = open_session(), open_session()
+    plain.start(gridSize=40)
+    packed.send(type="start", config={"gridSize": 40}, compression="deflate-raw")
+    assert packed.next()["type"] == "config"
+    sizes = {}
+    for kind in ("data", "frame"):
+        raw = packed.ws.receive()["bytes"]
+        header, arrays = decode(zlib.decompress(raw, wbits=-15))
+        assert header["type"] == kind
+        sizes[kind] = (len(raw), len(zlib.decompress(raw, wbits=-15)))
+    assert packed.next()["state"] == "paused"
+    assert sizes["frame"][0] < sizes["frame"][1] * 0.8  # the grid compresses
+    # The same frame as an uncompressed session's, byte for byte once inflated.
+    plain.send(type="snapshot")
+    packed.send(type="snapshot")
+    want = plain.next()
+    header, arrays = decode(zlib.decompress(packed.ws.receive()["bytes"], wbits=-15))
+    np.testing.assert_array_equal(arrays["output"], want["_arrays"]["output"])
+    np.testing.assert_array_equal(arrays["neurons"], want["_arrays"]["neurons"])
+
+
+@pytest.mark.parametrize("value", ["gzip", True, 1])
+def test_an_unknown_compression_is_refused_by_name(open_session, value):
+    s = open_session()
+    s.send(type="start", config={}, compression=value)
+    reply = s.next()
+    assert reply["type"] == "error" and reply["field"] == "compression"
+    s.start()  # and the session goes on

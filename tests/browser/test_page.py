@@ -77,6 +77,33 @@ def test_play_advances_epoch_changes_boundary_and_lowers_loss(make_page):
     assert probe.console_errors == []
 
 
+def test_the_page_asks_for_compressed_frames_and_draws_them(make_page):
+    import json
+    import zlib
+
+    from server.frames import decode
+
+    probe = make_page()
+    page = probe.page
+    sent: list[str] = []
+    received: list[bytes] = []
+
+    def watch(ws):
+        ws.on("framesent", lambda payload: sent.append(payload))
+        ws.on("framereceived", lambda payload: isinstance(payload, bytes) and received.append(payload))
+
+    page.on("websocket", watch)
+    probe.open("/?dataset=xor")
+    page.click("#step")
+    probe.wait("netplay.frame.epoch === 1")
+    (start,) = [json.loads(m) for m in sent if '"start"' in m]
+    assert start["compression"] == "deflate-raw"
+    headers = [decode(zlib.decompress(b, wbits=-15))[0] for b in received]
+    assert [h["type"] for h in headers[:2]] == ["data", "frame"]
+    assert headers[-1]["epoch"] == 1 == probe.js("netplay.frame.epoch")
+    assert probe.console_errors == []
+
+
 def test_lambda_control_changes_url_and_server_config(make_page):
     probe = make_page()
     page = probe.open("/?regularization=L2")

@@ -5,6 +5,15 @@ export const PROTOCOL_VERSION = 1;
 
 const DTYPES = { int8: Int8Array, uint8: Uint8Array, float32: Float32Array };
 
+// Browsers that can inflate ask for binary messages compressed as raw DEFLATE: the server then
+// compresses on its worker threads instead of its event loop (docs/protocol.md, `start`).
+const CAN_INFLATE = typeof DecompressionStream === 'function';
+
+async function inflate(buffer) {
+  const stream = new Blob([buffer]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  return new Response(stream).arrayBuffer();
+}
+
 /**
  * Decode one binary message: uint32 LE header length H, H bytes of JSON header, then arrays.
  * Returns { header, arrays: {name: TypedArray with .shape} }.
@@ -29,7 +38,8 @@ export function decodeEnvelope(buffer) {
 
 /**
  * A self-healing connection. `handlers`: onOpen(), onMessage(msg) for JSON,
- * onBinary({header, arrays}), onStatus('connecting'|'open'|'closed').
+ * onBinary({header, arrays}), onStatus('connecting'|'open'|'closed'). Messages reach the
+ * handlers in the order they arrived, inflating binary ones on the way.
  */
 export class Connection {
   constructor(url, handlers) {
@@ -38,7 +48,21 @@ export class Connection {
     this.retryMs = 400;
     this.ws = null;
     this.closedByUs = false;
+    this.inflate = CAN_INFLATE;
+    this.queue = Promise.resolve();
     this.open();
+  }
+
+  async deliver(ws, data) {
+    if (this.ws !== ws) return; // a message from a socket since replaced
+    if (typeof data === 'string') {
+      let msg;
+      try { msg = JSON.parse(data); } catch { return; }
+      this.h.onMessage?.(msg);
+      return;
+    }
+    const buffer = this.inflate ? await inflate(data) : data;
+    if (this.ws === ws) this.h.onBinary?.(decodeEnvelope(buffer));
   }
 
   open() {
@@ -51,13 +75,7 @@ export class Connection {
       this.h.onStatus?.('open');
     };
     ws.onmessage = (ev) => {
-      if (typeof ev.data === 'string') {
-        let msg;
-        try { msg = JSON.parse(ev.data); } catch { return; }
-        this.h.onMessage?.(msg);
-      } else {
-        this.h.onBinary?.(decodeEnvelope(ev.data));
-      }
+      this.queue = this.queue.then(() => this.deliver(ws, ev.data)).catch((err) => console.error(err));
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
@@ -76,7 +94,8 @@ export class Connection {
 
   send(type, fields = {}) {
     if (!this.isOpen) return false;
-    this.ws.send(JSON.stringify({ type, ...fields }));
+    const extra = type === 'start' && this.inflate ? { compression: 'deflate-raw' } : {};
+    this.ws.send(JSON.stringify({ type, ...fields, ...extra }));
     return true;
   }
 
