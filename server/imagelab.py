@@ -25,6 +25,9 @@ from playground_models.imagelab.presets import PRESETS
 from playground_models.imagelab.session import PROTOCOL_VERSION, LabSession
 from playground_models.imagelab.summary import summarize
 
+from .admission import TokenBucket, origin_allowed
+from .settings import Settings
+
 router = APIRouter()
 templates = Jinja2Templates(directory=str(TEMPLATES))
 
@@ -184,6 +187,11 @@ async def lab_summary(
 
 @router.websocket("/ws/lab")
 async def lab_socket(ws: WebSocket) -> None:
+    # The app's settings; the router mounted on a bare app runs with the defaults.
+    settings = getattr(ws.app.state, "settings", None) or Settings()
+    if not origin_allowed(ws, settings):
+        await ws.close(code=1008)  # before accept: the handshake gets a 403
+        return
     await ws.accept()
     if len(_sessions) >= MAX_SESSIONS:
         await ws.send_json(_error("too_many_sessions", None, "the image lab is full; try later"))
@@ -203,7 +211,11 @@ async def lab_socket(ws: WebSocket) -> None:
             "protocol": PROTOCOL_VERSION,
             "server": "netplay-lab",
             "device": session.device.type,
-            "limits": {"max_message_bytes": MAX_MESSAGE_BYTES},
+            "limits": {
+                "max_message_bytes": MAX_MESSAGE_BYTES,
+                "max_messages_per_second": settings.max_messages_per_second,
+                "idle_timeout_s": settings.idle_timeout_s,
+            },
         }
     )
 
@@ -215,13 +227,25 @@ async def lab_socket(ws: WebSocket) -> None:
                 session.frame_sent()  # only now may the worker build the next frame
 
     sender = asyncio.create_task(pump())
+    bucket = TokenBucket(settings.max_messages_per_second)
+    idle = settings.idle_timeout_s
     try:
         while True:
-            received = await ws.receive()
+            try:
+                received = await asyncio.wait_for(ws.receive(), timeout=idle)
+            except TimeoutError:
+                sender.cancel()  # this reply is the last message: no frame may cross it
+                await ws.send_json(_error("idle_timeout", None,
+                                          f"no message for {idle:g} s; the session is closed"))
+                await ws.close(code=1000)
+                break
             if received["type"] == "websocket.disconnect":
                 break
             text = received.get("text")
-            if text is None:
+            if not bucket.take():
+                message = _error("rate_limited", None, "too many messages: at most "
+                                 f"{settings.max_messages_per_second:g} per second")
+            elif text is None:
                 message = _error("bad_message", None, "send JSON text, not binary")
             else:
                 message = parse_client_message(text)

@@ -179,3 +179,37 @@ def test_netplay_summary_table_and_url_with_a_bad_layer():
     assert "(5·5·8 + 1)·16 = 3,216" in done.stdout
     bad = _netplay("http://localhost:8000/lab?net=in8x8x1-conv4k9-fc10")
     assert bad.returncode == 1 and "ERROR: kernel 9×9 is larger" in bad.stdout
+
+
+def test_the_lab_socket_refuses_foreign_origins(make_client):
+    from starlette.websockets import WebSocketDisconnect
+
+    client = make_client()
+    foreign = {"origin": "https://evil.example"}
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(
+            "/ws/lab", headers=foreign):
+        pass
+    assert refused.value.code == 1008
+    with client.websocket_connect("/ws/lab", headers={"origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+
+
+def test_the_lab_socket_limits_message_rate_and_closes_when_idle(make_client):
+    client = make_client(max_messages_per_second=2, idle_timeout_s=0.5)
+    with client.websocket_connect("/ws/lab") as ws:
+        hello = ws.receive_json()
+        assert hello["limits"]["max_messages_per_second"] == 2
+        assert hello["limits"]["idle_timeout_s"] == 0.5
+        for _ in range(6):  # a burst of 4 (two seconds' worth) passes, then the bucket is dry
+            ws.send_json({"type": "pause"})
+        codes = []
+        while len(codes) < 6:
+            message = ws.receive_json()
+            if message["type"] == "error":
+                codes.append(message["code"])
+        assert sorted(codes) == ["not_started"] * 4 + ["rate_limited"] * 2
+        started = time.monotonic()
+        while (message := ws.receive())["type"] != "websocket.close":
+            last = json.loads(message["text"])
+        assert last["code"] == "idle_timeout" and "0.5 s" in last["message"]
+        assert time.monotonic() - started < 5
