@@ -10,7 +10,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,8 +40,9 @@ def _free_port() -> int:
 class ServerThread:
     """uvicorn in a daemon thread; `stop()` shuts it down, `start()` brings it back."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, **settings: object):
         self.port = port
+        self.settings = settings
         self.url = f"http://127.0.0.1:{port}"
         self.server = None
         self.thread = None
@@ -50,9 +51,12 @@ class ServerThread:
         import uvicorn
 
         from server.app import create_app
+        from server.settings import Settings
+        from server.wsproto import ws_setting
 
         config = uvicorn.Config(
-            create_app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            create_app(Settings(**self.settings)), host="127.0.0.1", port=self.port,
+            log_level="warning", lifespan="on", ws=ws_setting(),  # as `netplay serve` runs it
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -76,6 +80,22 @@ def live_server() -> Iterator[ServerThread]:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., ServerThread]]:
+    """`make_server(idle_timeout_s=1.5, ...)`: a server of its own, with those settings."""
+    servers: list[ServerThread] = []
+
+    def make(**settings: object) -> ServerThread:
+        srv = ServerThread(_free_port(), **settings)
+        srv.start()
+        servers.append(srv)
+        return srv
+
+    yield make
+    for srv in servers:
+        srv.stop()
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,7 @@ test-artifacts/."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,42 +14,9 @@ pytestmark = pytest.mark.browser
 SMALL_NET = "in16x16x1-conv6k3p1-relu-maxpool2-conv8k3p1-relu-fc10"
 
 
-def _app():
-    try:
-        from server.app import create_app
-    except ImportError:  # the server engineer's app factory is not there yet: mount ours
-        from fastapi import FastAPI
-        from fastapi.staticfiles import StaticFiles
-
-        from frontend import STATIC
-        from server.imagelab import router
-
-        app = FastAPI()
-        app.include_router(router)
-        app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-        return app
-    return create_app()
-
-
 @pytest.fixture(scope="module")
-def lab_url() -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def lab_url(live_server) -> str:
+    return live_server.url
 
 
 def _wait(page, check, timeout_s: float, what: str) -> None:
@@ -142,5 +106,21 @@ def test_lab_trains_shows_changing_filters_and_maps_and_predicts_a_drawing(
         assert page.locator("#apply").is_disabled()
         page.screenshot(path=str(artifacts / "lab-bad-layer.png"))
         assert errors == [] and foreign == []
+    finally:
+        context.close()
+
+
+def test_an_idle_lab_tab_is_closed_by_the_server_and_comes_back_on_use(browser, make_server):
+    server = make_server(idle_timeout_s=1.5)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/lab?net={SMALL_NET}&seed=1")
+        page.wait_for_selector("#filters canvas", timeout=20_000)
+        _wait(page, lambda p: p.inner_text("#conn").startswith("Idle"), 10, "the idle close")
+        page.wait_for_timeout(1000)  # no reconnect loop while nobody uses the tab
+        assert page.inner_text("#conn").startswith("Idle")
+        page.click("#step")  # any control brings the session back, started from the link
+        _wait(page, lambda p: p.inner_text("#conn") == "Connected", 10, "the reconnect")
     finally:
         context.close()

@@ -1,4 +1,5 @@
 // The lab's WebSocket: JSON messages both ways (see docs/lab-protocol.md), reconnects on loss.
+// A session the server closed for idleness (code 1000) comes back at the next message sent.
 
 export class LabSocket {
   /** `onMessage(msg)` gets every server message; `onStatus(text, open)` the connection state. */
@@ -8,6 +9,7 @@ export class LabSocket {
     this.ws = null;
     this.onOpen = null;
     this.retry = 500;
+    this.idle = false;
   }
 
   connect() {
@@ -21,7 +23,13 @@ export class LabSocket {
       if (this.onOpen) this.onOpen();
     };
     ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      if (ev.code === 1000) {
+        this.idle = true; // no reconnect loop for a tab nobody is using
+        this.onStatus("Idle — use any control to reconnect", false);
+        return;
+      }
       this.onStatus("Reconnecting…", false);
       setTimeout(() => this.connect(), this.retry);
       this.retry = Math.min(this.retry * 2, 8000);
@@ -29,6 +37,11 @@ export class LabSocket {
   }
 
   send(msg) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(msg));
+    } else if (this.idle) {
+      this.idle = false;
+      this.connect(); // starts again from the link on open; this message is not replayed
+    }
   }
 }
