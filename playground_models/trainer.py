@@ -8,6 +8,7 @@ the same numbers, bit for bit, whatever else the process is doing.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,19 @@ from .snapshot import Snapshot, evaluate, take_snapshot
 
 # Data edits made by clicking keep the network training, as in ConvNetJS: only the data changes.
 DATA_EDIT_KEYS = frozenset({"points", "removed"})
+
+# Largest |value| a weight or bias may be set to by hand. The drawing saturates long before, and
+# a bound keeps one edit from overflowing float32 training on the very next step.
+MAX_EDIT_VALUE = 1000.0
+
+
+class EditError(ValueError):
+    """A hand edit of one weight or bias that cannot be made; `field` names the bad part
+    (`layer`, `to`, `from` or `value`)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def select_backend(arch: Architecture, params: list[np.ndarray], exp: Experiment):
@@ -161,6 +175,39 @@ class Trainer:
         parts = np.split(np.asarray(flat, np.float32), np.cumsum(sizes)[:-1])
         self.backend.set_parameters([p.reshape(t.shape) for p, t in zip(parts, tensors)])
 
+    def set_weight(self, layer: int, to: int, from_: int, value: float) -> None:
+        """Set one weight, W[layer][to, from_], in place; layer 0 reads the input features.
+
+        The optimizer state is kept (momentum, Adam's moments), as TF Playground keeps it: the
+        next update starts from the edited value. Raises `EditError` naming a bad field.
+        """
+        n_in, n_out = self._edit_layer(layer)
+        _check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
+        _check_index("from", from_, n_in, f"layer {layer} reads {n_in} values")
+        self._write(2 * layer, (to, from_), value)
+
+    def set_bias(self, layer: int, to: int, value: float) -> None:
+        """Set one bias, b[layer][to], in place; otherwise as `set_weight`."""
+        _, n_out = self._edit_layer(layer)
+        _check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
+        self._write(2 * layer + 1, (to,), value)
+
+    def _edit_layer(self, layer: int) -> tuple[int, int]:
+        sizes = self.arch.sizes
+        _check_index("layer", layer, len(sizes) - 1, f"this net has {len(sizes) - 1} weight layers")
+        return sizes[layer], sizes[layer + 1]
+
+    def _write(self, tensor: int, index: tuple[int, ...], value: float) -> None:
+        if not math.isfinite(value):
+            raise EditError("value", f"value must be a finite number, got {value}")
+        if abs(value) > MAX_EDIT_VALUE:
+            raise EditError("value", f"value must be between {-MAX_EDIT_VALUE:g} and "
+                            f"{MAX_EDIT_VALUE:g}, got {value:g}")
+        # Both backends hand out views of the storage they train (numpy views on the fast path,
+        # detached leaves on the reference path), so this writes the live parameter.
+        with torch.no_grad():
+            self.backend.tensors()[tensor][index] = value
+
     def train_epochs(self, n: int = 1) -> None:
         """Train until `n` more epochs have completed (or the run diverges)."""
         target = self.epoch + n
@@ -177,3 +224,8 @@ class Trainer:
 
     def snapshot(self, grid_size: int = 100, neuron_grid: int = 20) -> Snapshot:
         return take_snapshot(self, grid_size, neuron_grid)
+
+
+def _check_index(field: str, value: int, size: int, what: str) -> None:
+    if not 0 <= value < size:
+        raise EditError(field, f"{field} must be 0..{size - 1} ({what}), got {value}")

@@ -15,7 +15,7 @@ from playground_models.experiment import Experiment
 from playground_models.features import feature_matrix
 from playground_models.network import Architecture, initial_parameters
 from playground_models.rng import stream
-from playground_models.trainer import Trainer
+from playground_models.trainer import EditError, Trainer
 from playground_models.urlcodec import parse
 
 SMALL = Experiment(numSamples=200, networkShape=(4, 3))  # 100 train points, batch 10
@@ -484,3 +484,57 @@ def test_one_d_regression_snapshot_has_a_curve_over_the_domain():
     w = [p.astype(np.float64) for p in _weights(t)]
     x = np.array([[snap.curve[57, 0], 0.0]])
     assert snap.curve[57, 1] == pytest.approx(_numpy_scores(w, x)[0, 0], rel=1e-5, abs=1e-6)
+
+
+# --- hand edits of one weight or bias --------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", [None, "reference"])
+def test_set_weight_changes_one_entry_and_keeps_the_optimizer_state(backend):
+    exp = SMALL.replace(optimizer="adam", learningRate=0.05)
+    t = Trainer(exp, backend=backend)
+    hand = HandLoop(exp, t.x_train, t.y_train)
+    t.train_steps(12)
+    hand.step(12)
+    before = _weights(t)
+    t.set_weight(1, 2, 3, -0.314)  # hidden layer 2, neuron 2, from layer 1's neuron 3
+    t.set_bias(2, 1, 2.5)  # the output of class 1
+    after = _weights(t)
+    assert after[2][2, 3] == np.float32(-0.314) and after[5][1] == np.float32(2.5)
+    after[2][2, 3], after[5][1] = before[2][2, 3], before[5][1]
+    _assert_same(after, before)  # nothing else moved
+    with torch.no_grad():  # the same edit in the hand loop, whose Adam moments stay as they are
+        hand.params[2][2, 3] = -0.314
+        hand.params[5][1] = 2.5
+    t.train_steps(9)
+    hand.step(9)
+    _close(_weights(t), hand.weights())
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda t: t.set_weight(3, 0, 0, 1.0), "layer"),  # SMALL has 3 weight layers: 0..2
+        (lambda t: t.set_weight(-1, 0, 0, 1.0), "layer"),
+        (lambda t: t.set_weight(0, 4, 0, 1.0), "to"),  # 4 neurons in the first hidden layer
+        (lambda t: t.set_weight(0, 0, 2, 1.0), "from"),  # two input features
+        (lambda t: t.set_bias(2, 2, 1.0), "to"),  # two classes
+        (lambda t: t.set_weight(0, 0, 0, math.inf), "value"),
+        (lambda t: t.set_weight(0, 0, 0, math.nan), "value"),
+        (lambda t: t.set_bias(0, 0, -1000.5), "value"),
+    ],
+)
+def test_bad_edits_name_the_field_and_change_nothing(call, field):
+    t = Trainer(SMALL)
+    before = _weights(t)
+    with pytest.raises(EditError) as err:
+        call(t)
+    assert err.value.field == field and str(err.value).startswith(field)
+    _assert_same(_weights(t), before)
+
+
+def test_edits_at_the_bound_are_accepted():
+    t = Trainer(SMALL)
+    t.set_weight(0, 3, 1, 1000.0)
+    t.set_bias(1, 0, -1000)
+    assert t.parameters()[0][3, 1] == 1000.0 and t.parameters()[3][0] == -1000.0
