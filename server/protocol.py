@@ -86,17 +86,41 @@ class Ack(_Message):
     seq: int = Field(ge=0)  # the last frame the client has drawn
 
 
+class SetWeight(_Message):
+    """One weight set by hand: W[layer][to, from] (layer 0 reads the input features).
+
+    Only the types are checked here: the bounds depend on the model, so the trainer checks
+    them and names the field at fault.
+    """
+
+    type: Literal["set_weight"]
+    layer: int
+    to: int
+    from_: int = Field(alias="from")
+    value: float
+
+
+class SetBias(_Message):
+    """One bias set by hand: b[layer][to]."""
+
+    type: Literal["set_bias"]
+    layer: int
+    to: int
+    value: float
+
+
 class Ping(_Message):
     type: Literal["ping"]
     id: Any = None
 
 
 ClientMessage = Annotated[
-    Start | Update | Play | Pause | Step | Reset | Reseed | Speed | Snapshot | Ping | Ack,
+    Start | Update | Play | Pause | Step | Reset | Reseed | Speed | Snapshot | SetWeight
+    | SetBias | Ping | Ack,
     Field(discriminator="type"),
 ]
 MESSAGE_TYPES = ("start", "update", "play", "pause", "step", "reset", "reseed", "speed",
-                 "snapshot", "ping", "ack")
+                 "snapshot", "set_weight", "set_bias", "ping", "ack")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 # pydantic error types that mean "right type, value out of range": reported as `bad_value`.

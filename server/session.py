@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from playground_models.experiment import ConfigError, Experiment
 from playground_models.network import Architecture
 from playground_models.params import Effect
+from playground_models.trainer import EditError
 from playground_models.urlcodec import parse as parse_url
 
 from . import frames, protocol
@@ -234,6 +235,24 @@ class Session:
         run = self._need_run()
         async with self._lock:
             await self._send_bytes(await self.scheduler.run(run.frame))
+
+    async def _on_set_weight(self, m: protocol.SetWeight) -> None:
+        run = self._need_run()
+        await self._edit(run, run.trainer.set_weight, m.layer, m.to, m.from_, m.value)
+
+    async def _on_set_bias(self, m: protocol.SetBias) -> None:
+        run = self._need_run()
+        await self._edit(run, run.trainer.set_bias, m.layer, m.to, m.value)
+
+    async def _edit(self, run: LiveRun, setter: Any, *args: Any) -> None:
+        """A hand edit lands between two frames; while paused, a frame shows it at once."""
+        async with self._lock:
+            try:
+                await self.scheduler.run(setter, *args)
+            except EditError as err:
+                raise ProtocolError("bad_value", err.field, str(err)) from None
+            if run.state != "playing":
+                await self._send_bytes(await self.scheduler.run(run.frame))
 
     async def _set_speed(self, steps: int) -> None:
         limit = self.settings.max_steps_per_frame
