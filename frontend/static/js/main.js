@@ -8,6 +8,8 @@ import { buildControls, applyHidden } from './controls.js';
 import { MapView, outputGrid, knnGrid } from './boundary.js';
 import { DecimatedSeries, LineChart } from './losschart.js';
 import { NetworkView } from './network.js';
+import { ParamEditor } from './paramedit.js';
+import { t } from './i18n.js';
 import { RunControls, DEFAULT_SPEED } from './runcontrols.js';
 import { DataEditor } from './dataedit.js';
 import { linkText, hiddenFromLink, writeAddressBar, copyLink } from './urlstate.js';
@@ -54,6 +56,11 @@ const lossChart = new LineChart($('loss-chart'), series, ['train_loss', 'test_lo
 const network = new NetworkView($('network'), state, {
   onChange: update,
   onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = i === null ? 'Output' : 'Neuron output'; },
+});
+// Hand edits of a weight or bias are not in the link, so the page says so once edited.
+const paramEditor = new ParamEditor(network, state, {
+  send,
+  onEdited: () => notices.show(t('ui.editedNotice'), 'info', 10000),
 });
 const run = new RunControls(state, send);
 // The sweep starts from the experiment on screen: the address bar always holds all of it.
@@ -210,7 +217,7 @@ function render() {
     if (state.config?.knn > 0) knnView.drawMap(knnGrid(state.frame, k));
     dirty.output = false;
   }
-  if (dirty.network) { network.draw(); dirty.network = false; }
+  if (dirty.network) { network.draw(); paramEditor.refresh(); dirty.network = false; }
   // Flow control: tell the server which frame is on screen, so it never runs far ahead of us.
   const seq = state.frame?.header.seq;
   if (seq !== undefined && seq !== ackedSeq && conn?.isOpen) {
@@ -235,6 +242,8 @@ Object.defineProperty(window, 'netplay', {
   value: Object.freeze({
     get config() { return state.config && structuredClone(state.config); },
     get frame() { return state.frame && structuredClone(state.frame.header); },
+    get weights() { return state.frame && Array.from(state.frame.arrays.weights); },
+    get biases() { return state.frame && Array.from(state.frame.arrays.biases); },
     get runState() { return state.runState; },
     get version() { return state.version; },
     get history() { return series.toJSON(); },

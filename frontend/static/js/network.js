@@ -1,8 +1,10 @@
 // The network diagram: every input feature and hidden neuron as a small map (from the frame's
 // `neurons` array), links drawn by weight sign (colour) and size (width), biases as small
 // squares, and the layer / neuron +/− controls. Hovering a node shows its map in the output.
+// Which parameter each link and square shows, and where it lies, comes from netparams.js.
 
 import { cssColor, classColor, paintSigned } from './colors.js';
+import { paramLayout, shownValue } from './netparams.js';
 
 const NODE_MAX = 38;
 const NODE_MIN = 12;
@@ -45,6 +47,9 @@ export class NetworkView {
     this.nodes = [];     // {canvas, ctx, img, col, row, neuronIndex, bias}
     this.columns = [];   // per column: [{x, y}] centres
     this.shapeKey = '';
+    this.layout = null;  // {links, biases} of netparams.js, for the columns and model drawn
+    this.layoutKey = '';
+    this.highlight = null; // the link or bias square outlined (hovered or being edited)
     new ResizeObserver(() => this.rebuild(true)).observe(host);
   }
 
@@ -113,6 +118,8 @@ export class NetworkView {
         c.style.left = `${x}px`;
         c.style.top = `${y}px`;
         c.style.width = c.style.height = `${node}px`;
+        c.dataset.col = col;
+        c.dataset.row = r;
         const info = { canvas: c, col, row: r, neuronIndex: null, feature: null };
         if (isInput) {
           const p = feats[r];
@@ -155,6 +162,7 @@ export class NetworkView {
     this.lctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.W = W;
     this.H = H;
+    this.layout = null;
     this.fillDisabledFeatures();
     this.draw();
   }
@@ -289,66 +297,67 @@ export class NetworkView {
     this.drawLinks(a.weights, a.biases);
   }
 
+  /** The links and bias squares as drawn now (recomputed when the layout or model changed). */
+  paramLayout() {
+    const cfg = this.state.config;
+    const layers = this.state.model?.layers;
+    if (!cfg || !layers || !this.columns.length) return { links: [], biases: [] };
+    const inputRows = this.featureParams().map((p, r) => (cfg[p.name] ? r : -1)).filter((r) => r >= 0);
+    const k = this.state.model?.num_classes ?? 2;
+    const key = JSON.stringify([layers, inputRows, k]);
+    if (!this.layout || key !== this.layoutKey) {
+      this.layout = paramLayout(this.columns, layers, inputRows, k, this.nodeSize);
+      this.layoutKey = key;
+    }
+    return this.layout;
+  }
+
+  /** Outline one link or bias square (null for none) and redraw the links. */
+  setHighlight(item) {
+    if (item === this.highlight) return;
+    this.highlight = item;
+    const a = this.state.frame?.arrays || {};
+    if (this.lctx) this.drawLinks(a.weights, a.biases);
+  }
+
   drawLinks(weights, biases) {
     const ctx = this.lctx;
     ctx.clearRect(0, 0, this.W, this.H);
-    const layers = this.state.model?.layers;
-    const cols = this.columns;
-    if (!cols.length) return;
-    const cfg = this.state.config;
-    const feats = this.featureParams();
-    const enabledRows = feats.map((p, r) => (cfg[p.name] ? r : -1)).filter((r) => r >= 0);
-    const k = this.state.model?.num_classes ?? 2;
-    let wOff = 0;
-    let bOff = 0;
-    const nL = layers ? layers.length - 1 : 0;
-    for (let l = 0; l < nL; l++) {
-      const nin = layers[l];
-      const nout = layers[l + 1];
-      const src = l === 0 ? enabledRows.map((r) => cols[0][r]) : cols[l];
-      const dst = cols[l + 1];
-      const last = l === nL - 1;
-      // Two-class softmax: one output node; its effective weight is w(class 1) − w(class 0).
-      const merged = last && k === 2 && nout === 2;
-      const targets = merged ? 1 : nout;
-      for (let o = 0; o < targets; o++) {
-        const d = dst?.[o];
-        if (!d) continue;
-        for (let i = 0; i < nin; i++) {
-          const s = src?.[i];
-          if (!s) continue;
-          let w = weights ? weights[wOff + o * nin + i] : 0;
-          if (merged && weights) w = weights[wOff + nin + i] - weights[wOff + i];
-          if (weights && !Number.isFinite(w)) continue;
-          this.link(s, d, w);
-        }
-        const b = biases ? (merged ? biases[bOff + 1] - biases[bOff] : biases[bOff + o]) : null;
-        if (b !== null && Number.isFinite(b)) this.bias(d, b);
-      }
-      wOff += nin * nout;
-      bOff += nout;
+    const { links, biases: squares } = this.paramLayout();
+    for (const link of links) {
+      const w = weights ? shownValue(link, weights, biases) : 0; // grey until the first frame
+      if (Number.isFinite(w)) this.link(link, w, link === this.highlight);
+    }
+    for (const sq of biases ? squares : []) {
+      const b = shownValue(sq, weights, biases);
+      if (Number.isFinite(b)) this.bias(sq.rect, b, sq === this.highlight);
     }
   }
 
-  link(s, d, w) {
+  link({ s, d }, w, outlined) {
     const ctx = this.lctx;
     const mx = (s.right + d.left) / 2;
-    ctx.strokeStyle = weightsDrawn(w);
-    ctx.lineWidth = 0.5 + Math.min(Math.abs(w), 3) * 1.1;
+    const width = 0.5 + Math.min(Math.abs(w), 3) * 1.1;
     ctx.beginPath();
     ctx.moveTo(s.right, s.y);
     ctx.bezierCurveTo(mx, s.y, mx, d.y, d.left, d.y);
+    if (outlined) {
+      ctx.strokeStyle = '#202124';
+      ctx.lineWidth = width + 3;
+      ctx.stroke();
+    }
+    ctx.strokeStyle = weightsDrawn(w);
+    ctx.lineWidth = width;
     ctx.stroke();
   }
 
-  bias(d, b) {
+  bias(r, b, outlined) {
     const ctx = this.lctx;
-    const sz = Math.max(5, Math.round(this.nodeSize / 6));
     ctx.fillStyle = cssColor(b);
-    ctx.strokeStyle = '#9aa0a6';
-    ctx.lineWidth = 0.6;
-    ctx.fillRect(d.left - sz - 2, d.y + this.nodeSize / 2 - sz, sz, sz);
-    ctx.strokeRect(d.left - sz - 2, d.y + this.nodeSize / 2 - sz, sz, sz);
+    ctx.strokeStyle = outlined ? '#202124' : '#9aa0a6';
+    ctx.lineWidth = outlined ? 2 : 0.6;
+    ctx.fillRect(r.x, r.y, r.w, r.h);
+    ctx.strokeRect(r.x, r.y, r.w, r.h);
   }
 }
 
