@@ -162,10 +162,10 @@ def make_page(browser, live_server):
     """Factory of fresh pages, each in its own browser context (like a second person)."""
     contexts = []
 
-    def make(width: int = 1280, height: int = 720) -> PageProbe:
+    def make(width: int = 1280, height: int = 720, server: ServerThread | None = None) -> PageProbe:
         ctx = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(ctx)
-        return PageProbe(ctx, live_server)
+        return PageProbe(ctx, server or live_server)
 
     yield make
     for ctx in contexts:

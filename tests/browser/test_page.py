@@ -255,3 +255,17 @@ def test_page_reconnects_after_a_server_restart_and_resumes_from_its_url(browser
     finally:
         ctx.close()
         srv.stop()
+
+
+def test_an_idle_tab_is_closed_by_the_server_and_comes_back_on_use(make_page, make_server):
+    probe = make_page(server=make_server(idle_timeout_s=1.5))
+    page = probe.open("/?dataset=xor")
+    probe.wait("document.getElementById('conn').dataset.status === 'idle'", timeout=10_000)
+    page.wait_for_timeout(1000)  # and no reconnect loop while nobody uses the tab
+    assert page.get_attribute("#conn", "data-status") == "idle"
+    page.click("#step")  # any control brings the session back, started from the link
+    probe.wait("document.getElementById('conn').dataset.status === 'open'", timeout=10_000)
+    probe.wait("netplay.frame && netplay.frame.epoch === 0", timeout=10_000)
+    page.click("#step")
+    probe.wait("netplay.frame.epoch === 1", timeout=10_000)
+    assert probe.js("netplay.config.dataset") == "xor"

@@ -192,8 +192,9 @@ function start() {
 function onStatus(s) {
   const pill = $('conn');
   pill.dataset.status = s;
-  pill.textContent = s === 'open' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Reconnecting…';
-  if (s === 'closed') { state.runState = 'paused'; run.sync(); }
+  pill.textContent = { open: 'Live', connecting: 'Connecting…', idle: 'Idle — closed by the server' }[s]
+    ?? 'Reconnecting…';
+  if (s === 'closed' || s === 'idle') { state.runState = 'paused'; run.sync(); }
 }
 
 // --- drawing -------------------------------------------------------------------------------

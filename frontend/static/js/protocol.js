@@ -38,8 +38,9 @@ export function decodeEnvelope(buffer) {
 
 /**
  * A self-healing connection. `handlers`: onOpen(), onMessage(msg) for JSON,
- * onBinary({header, arrays}), onStatus('connecting'|'open'|'closed'). Messages reach the
- * handlers in the order they arrived, inflating binary ones on the way.
+ * onBinary({header, arrays}), onStatus('connecting'|'open'|'closed'|'idle'). Messages reach the
+ * handlers in the order they arrived, inflating binary ones on the way. A session the server
+ * closed for idleness (code 1000) is not reopened until the page next sends something.
  */
 export class Connection {
   constructor(url, handlers) {
@@ -49,6 +50,7 @@ export class Connection {
     this.ws = null;
     this.closedByUs = false;
     this.inflate = CAN_INFLATE;
+    this.idle = false;
     this.queue = Promise.resolve();
     this.open();
   }
@@ -77,8 +79,13 @@ export class Connection {
     ws.onmessage = (ev) => {
       this.queue = this.queue.then(() => this.deliver(ws, ev.data)).catch((err) => console.error(err));
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
+      if (ev.code === 1000 && !this.closedByUs) {
+        this.idle = true; // no reconnect loop for a tab nobody is using
+        this.h.onStatus?.('idle');
+        return;
+      }
       this.h.onStatus?.('closed');
       if (this.closedByUs) return;
       // Back off gently: a restarting server comes back within seconds.
@@ -93,6 +100,11 @@ export class Connection {
   }
 
   send(type, fields = {}) {
+    if (this.idle) {
+      this.idle = false;
+      this.open(); // the page starts again from its link on hello; this message is not replayed
+      return false;
+    }
     if (!this.isOpen) return false;
     const extra = type === 'start' && this.inflate ? { compression: 'deflate-raw' } : {};
     this.ws.send(JSON.stringify({ type, ...fields, ...extra }));
