@@ -145,3 +145,28 @@ def test_a_two_class_output_link_shows_and_sets_the_class_difference_in_chinese(
     assert probe.js("netplay.weights[17]") == class0  # only class 1's weight moved
     assert page.locator(".notice", has_text="不会写进链接").is_visible()
     assert probe.console_errors == []
+
+
+def test_where_links_cross_a_click_edits_the_link_the_tooltip_names(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=xor&seed=7&x=false&xTimesY=true")
+    for _ in range(5):
+        page.click("#step")
+    probe.wait("netplay.frame.epoch === 5")
+    # Scan along the x1x2 → neuron 0 curve through the crossings, as a learner's pointer would.
+    checked = 0
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
+        x, y = on_link(page, t, src=(0, 4), dst=(1, 0))
+        page.mouse.move(x, y)
+        page.wait_for_timeout(100)
+        tip = page.locator(".param-tip")
+        if not tip.is_visible():
+            continue
+        named = float(tip.get_attribute("data-value"))
+        page.mouse.click(x, y)
+        editor = page.locator("input.param-edit-input")
+        assert editor.is_visible()
+        assert float(editor.input_value()) == pytest.approx(named, abs=5e-4)
+        page.keyboard.press("Escape")
+        checked += 1
+    assert checked >= 3

@@ -63,7 +63,10 @@ export class ParamEditor {
     host.addEventListener('pointermove', (ev) => { if (!this.editing) this.hover(this.itemAt(ev)); });
     host.addEventListener('pointerleave', () => { if (!this.editing) this.hover(null); });
     host.addEventListener('click', (ev) => {
-      const item = this.itemAt(ev);
+      // The outlined link, named in the tooltip, is the one a click edits, even where links
+      // cross and a pixel decides between them; without a hover (touch), the one under the tap.
+      const under = this.itemAt(ev);
+      const item = under && (this.hovered ?? under);
       if (item && !this.editing) this.open(item);
     });
     this.input.addEventListener('keydown', (ev) => {
