@@ -86,8 +86,16 @@ def test_a_width_sweep_keeps_the_depth_and_says_why_it_failed(make_page):
     probe.page.click("#sweep button[type=submit]")
     probe.wait("window.netplaySweep.status.startsWith('The sweep failed')")
     assert probe.js("window.netplaySweep.status") == (
-        "The sweep failed: dropout: must be between 0 and 0.9, got 2"
+        "The sweep failed: Dropout: must be between 0 and 0.9, got 2"
     )
+    # Refused sweeps leave the last curve on screen.
+    assert [p["value"] for p in probe.js("window.netplaySweep.points")] == [[2, 2], [5, 5]]
+    probe.page.fill("#sweep input[name=values]", "0, abc, -1")
+    probe.page.click("#sweep button[type=submit]")
+    assert probe.js("window.netplaySweep.status") == (
+        "“abc” is not a number: give numbers separated by commas."
+    )
+    assert probe.js("window.netplaySweep.labels") == ["2", "5"]
 
 
 def test_a_classroom_link_can_hide_the_sweep_panel(make_page):

@@ -38,6 +38,8 @@ export function sweepRequest(kind, text, base) {
       : numbers.map((v) => Array(v).fill(shape[0] ?? 4));
     return { link: base.link, param: 'networkShape', values: shapes.map((s) => s.join(',')), labels, note: '' };
   }
+  const bad = labels.find((s) => !Number.isFinite(Number(s)));
+  if (bad !== undefined) throw new Error(t('ui.sweepNotNumber', { value: bad }));
   // λ does nothing without a penalty: sweep it with L2 rather than draw a flat line.
   if (kind === 'regularizationRate' && base.config?.regularization === 'none') {
     return { link: `${base.link}&regularization=L2`, param: kind, values: labels, labels, note: t('ui.sweepUsesL2') };
@@ -61,10 +63,13 @@ async function* readLines(response) {
   if (text.trim()) yield JSON.parse(text);
 }
 
-async function errorText(response) {
+/** The server's reason, with the parameter named as the panel names it. */
+async function errorText(response, param, label) {
   try {
     const e = (await response.json()).error;
-    return e.field ? `${e.field}: ${e.message}` : e.message;
+    const message = e.message.split(`${param}:`).join(`${label}:`);
+    const name = e.field === param ? label : e.field;
+    return !name || message.startsWith(`${name}:`) ? message : `${name}: ${message}`;
   } catch {
     return `HTTP ${response.status}`;
   }
@@ -161,16 +166,18 @@ export class SweepPanel {
     this.running = true;
     this.button.disabled = true;
     const n = request.labels.length;
-    this.result = { labels: request.labels, points: Array(n).fill(null), axis: kindLabel(f.param.value) };
+    const axis = kindLabel(f.param.value);
     this.setStatus(`${request.note} ${t('ui.sweepRunning', { n })}`.trim());
-    this.draw();
     try {
       const r = await fetch('/api/sweep', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ url: request.link, param: request.param, values: request.values, epochs: Number(f.epochs.value) }),
       });
-      if (!r.ok) throw new Error(await errorText(r));
+      // A refused sweep leaves the last curve on screen.
+      if (!r.ok) throw new Error(await errorText(r, request.param, axis));
+      this.result = { labels: request.labels, points: Array(n).fill(null), axis };
+      this.draw();
       let k = 0;
       for await (const record of readLines(r)) {
         if (record.error) throw new Error(record.error.message);
