@@ -124,3 +124,35 @@ def test_an_idle_lab_tab_is_closed_by_the_server_and_comes_back_on_use(browser, 
         _wait(page, lambda p: p.inner_text("#conn") == "Connected", 10, "the reconnect")
     finally:
         context.close()
+
+
+def test_filters_come_back_after_a_preset_without_convolutions(make_page):
+    probe = make_page()
+    page = probe.page
+    page.goto(f"{probe.server.url}/lab?net={SMALL_NET}&seed=1")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+
+    page.select_option("#preset", "mlp")
+    _wait(
+        page,
+        lambda p: p.inner_text("#filters") == "This network has no convolution layers.",
+        20,
+        "the note for a net without convolutions",
+    )
+    # One conv layer, like the one note left by the MLP: the rows must still be built.
+    page.select_option("#preset", "resnet-mini")
+    page.wait_for_selector("#filters .filter-layer canvas", timeout=20_000)
+    assert page.locator("#filters .filter-layer").count() == 1
+    assert page.locator("#filters .filter-layer .map-tiles canvas").count() == 16
+    assert page.inner_text("#filters .map-label b") == "conv16k3p1"
+    assert "no convolution" not in page.inner_text("#filters")
+    _wait(page, lambda p: p.locator("#preds .pred").count() == 16, 10, "the test predictions")
+    preds_before = page.inner_text("#preds")
+    confusion_before = _canvas(page, "#confusion")
+
+    page.click("#play")
+    _wait(page, lambda p: _number(p, "#epoch") >= 2, 30, "two epochs")
+    _wait(page, lambda p: p.inner_text("#preds") != preds_before, 10, "new predictions")
+    _wait(page, lambda p: _canvas(p, "#confusion") != confusion_before, 10, "a new matrix")
+    page.click("#play")
+    assert probe.console_errors == [] and probe.foreign_requests == []

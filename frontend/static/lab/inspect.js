@@ -50,7 +50,13 @@ function fill(parent, count, make) {
 
 /** Conv filters: per conv layer, every filter's first input channel(s) side by side. */
 export function drawFilters(root, filters, layers) {
-  if (root.children.length !== filters.length) {
+  if (!filters.length) {
+    root.innerHTML = `<p class="hint small">This network has no convolution layers.</p>`;
+    return;
+  }
+  // Count rows, not children: the note above is a child too.
+  const rows = root.getElementsByClassName("filter-layer");
+  if (rows.length !== filters.length) {
     root.replaceChildren(
       ...filters.map(() => {
         const el = document.createElement("div");
@@ -60,12 +66,8 @@ export function drawFilters(root, filters, layers) {
       }),
     );
   }
-  if (!filters.length) {
-    root.innerHTML = `<p class="hint small">This network has no convolution layers.</p>`;
-    return;
-  }
   filters.forEach((f, i) => {
-    const el = root.children[i];
+    const el = rows[i];
     const { data, shape } = unpack(f.weights);
     const [n, c, k] = shape;
     const info = layers[f.layer] || {};
