@@ -228,6 +228,12 @@ def test_screenshots_of_trained_spiral_and_tablet(make_page, artifacts):
     tablet.open("/?dataset=spiral&showTestData=true")
     tablet.page.wait_for_timeout(300)
     tablet.page.screenshot(path=str(artifacts / "default-820x1180.png"))
+    # On a tablet the data sits under the output, beside the network, not after the sweep.
+    data = tablet.page.locator(".panel-data").bounding_box()
+    out = tablet.page.locator(".panel-out").bounding_box()
+    sweep = tablet.page.locator("#sweep").bounding_box()
+    assert data["x"] == out["x"] and data["y"] > out["y"] and data["y"] < sweep["y"] + sweep["height"]
+    assert tablet.js("document.documentElement.scrollWidth") <= 820
     assert probe.console_errors == [] and tablet.console_errors == []
     shutil.copyfile(path, artifacts / "screenshot.png")
 
