@@ -103,3 +103,14 @@ def test_a_classroom_link_can_hide_the_sweep_panel(make_page):
     probe.open("/?dataset=xor&sweep_hide=true")
     assert not probe.page.is_visible("#sweep")
     assert "sweep_hide=true" in probe.page.url
+
+
+def test_a_flat_sweep_says_to_train_longer(make_page):
+    probe = make_page()
+    probe.open("/?dataset=spiral")
+    points = run_sweep(probe, "learningRate", "0.00001, 0.00002", 2)
+    losses = [p["test_loss"] for p in points]
+    assert abs(losses[0] - losses[1]) < 0.02 * max(losses)
+    assert probe.js("window.netplaySweep.status").endswith(
+        "Every value ends within 2 % of the others: train longer (more epochs) or try a wider range."
+    )

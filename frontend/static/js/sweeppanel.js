@@ -199,6 +199,9 @@ export class SweepPanel {
     if (best === null || best === undefined) return note;
     const p = this.result.points[best];
     const text = t('ui.sweepBest', { loss: p.test_loss.toFixed(3), param: this.result.axis, value: this.result.labels[best] });
-    return `${note} ${text}`.trim();
+    // A flat curve says nothing yet: the runs stopped before the parameter mattered.
+    const losses = this.result.points.map((q) => q?.test_loss).filter(Number.isFinite);
+    const flat = losses.length > 1 && Math.max(...losses) - Math.min(...losses) < 0.02 * Math.max(...losses);
+    return [note, text, flat ? t('ui.sweepFlat') : ''].filter(Boolean).join(' ');
   }
 }
