@@ -95,6 +95,16 @@ def _query(pairs: Sequence[tuple[str, str]]) -> str:
     return "&".join(f"{quote(k, safe='._-')}={quote(v, safe=',;.-_')}" for k, v in pairs)
 
 
+def unknown_keys(text: str) -> list[str]:
+    """Warnings for the unknown shared keys of a compare link, read even where a run key or a
+    value of the link is wrong, so that an error does not hide them."""
+    shared = [(k, v) for k, v in split_pairs(text) if k not in PAGE_KEYS and not RUN_KEY.match(k)]
+    try:
+        return parse(_query(shared)).warnings
+    except ConfigError:
+        return []
+
+
 def parse_compare(text: str) -> CompareSpec:
     """Read a compare link (see the module docstring). Raises `ConfigError` on any bad part."""
     shared_pairs: list[tuple[str, str]] = []

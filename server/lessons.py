@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontend import TEMPLATES
-from playground_models.compare import Comparison, parse_compare
+from playground_models.compare import Comparison, parse_compare, unknown_keys
 from playground_models.experiment import ConfigError
 from playground_models.lessons import LANGS, LESSONS, catalogue
 
@@ -39,10 +39,13 @@ GRID = 50  # cells per side of each run's boundary (four runs: 10 kB)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
-def _error(field: str | None, message: str, status: int = 422) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": "bad_value", "field": field, "message": message}}, status_code=status
-    )
+def _error(
+    field: str | None, message: str, status: int = 422, warnings: list[str] | None = None
+) -> JSONResponse:
+    error: dict[str, Any] = {"code": "bad_value", "field": field, "message": message}
+    if warnings:
+        error["warnings"] = warnings
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def _lang(lang: str) -> str:
@@ -86,7 +89,7 @@ async def compare_parse(body: CompareBody) -> Response:
     try:
         spec = parse_compare(body.url)
     except ConfigError as err:
-        return _error(err.key, err.message)
+        return _error(err.key, err.message, warnings=unknown_keys(body.url))
     return JSONResponse(
         {
             "url": spec.to_url(),

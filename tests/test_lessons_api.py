@@ -25,6 +25,10 @@ def test_compare_parse_names_the_bad_key(client):
     assert ok["labels"] == ["loss=softmax", "loss=hinge"] and len(ok["run_urls"]) == 2
     bad = client.post("/api/compare/parse", json={"url": "runs=2&r2.dropout=2"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "r2.dropout"
+    # An error does not hide the unknown keys beside it: they come back as warnings.
+    both = client.post("/api/compare/parse", json={"url": "r5.x=1&foo=bar&runs=2"}).json()
+    assert both["error"]["field"] == "r5"
+    assert both["error"]["warnings"] == ["unknown key 'foo', ignored"]
 
 
 def test_compare_steps_continue_or_replay_to_the_same_numbers(client):

@@ -204,10 +204,8 @@ def test_the_vanishing_gradient_lesson_draws_each_layers_norm_over_the_epochs(ma
     page = probe.page
     page.goto(probe.server.url + lesson("vanishing-gradients").page_url())
     compare_ready(probe)
-    page.click("#play")
-    probe.wait("window.netplayCompare.epoch >= 60", 60_000)
-    page.click("#play")
-    probe.wait("!window.netplayCompare.playing")
+    page.click("#play")  # pauses by itself at the lesson's 60 epochs
+    probe.wait("window.netplayCompare.epoch > 0 && !window.netplayCompare.playing", 60_000)
     page.wait_for_timeout(200)
     page.screenshot(path=str(artifacts / "compare-gradients.png"), full_page=True)
 
@@ -246,3 +244,57 @@ def test_a_one_run_lesson_keeps_its_key_through_changes_and_reloads(make_page):
     page.press("#seed", "Enter")
     probe.wait(f"window.netplay.version > {version}")
     assert "seed=8" in page.url and "lesson=" not in page.url
+
+
+def test_compare_lesson_pauses_at_its_watch_epoch_then_plays_on_at_the_chosen_speed(make_page):
+    probe = make_page(1300, 1000)
+    page = probe.page
+    centering = lesson("centering")
+    page.goto(probe.server.url + centering.page_url())
+    compare_ready(probe)
+    page.click("#play")
+    probe.wait("!window.netplayCompare.playing")
+    assert probe.js("window.netplayCompare.epoch") == centering.epochs == 20
+    assert [m["epoch"] for m in probe.js("window.netplayCompare.history")[0]] == list(range(1, 21))
+    assert "Paused at epoch 20" in page.inner_text("#notices")
+    # Play goes on past the watch epoch, at the chosen number of epochs per request.
+    page.select_option("#speed", "100")
+    page.click("#play")
+    probe.wait("window.netplayCompare.epoch >= 220")
+    page.click("#play")
+    probe.wait("!window.netplayCompare.playing")
+    epoch = probe.js("window.netplayCompare.epoch")
+    assert epoch >= 220 and (epoch - 20) % 100 == 0
+
+    # Reset arms the pause again; "auto" speed stops there too (the gradient lesson: 60).
+    vanishing = lesson("vanishing-gradients")
+    page.goto(probe.server.url + vanishing.page_url())
+    compare_ready(probe)
+    page.click("#play")
+    probe.wait("!window.netplayCompare.playing", 60_000)
+    assert probe.js("window.netplayCompare.epoch") == vanishing.epochs == 60
+    page.click("#reset")
+    page.click("#play")
+    probe.wait("window.netplayCompare.epoch > 0 && !window.netplayCompare.playing", 60_000)
+    assert probe.js("window.netplayCompare.epoch") == 60
+    assert probe.console_errors == []
+
+
+def test_a_broken_compare_link_says_why_and_links_back(make_page):
+    probe = make_page(1200, 800)
+    page = probe.page
+    page.goto(probe.server.url + "/compare?runs=9&lang=zh")
+    probe.wait("!!document.getElementById('broken-link')")
+    box = page.inner_text("#broken-link")
+    assert "这个链接不是一个有效的对比" in box and "runs: must be a whole number from 2 to 6" in box
+    assert page.get_attribute("#broken-link a", "href") == "/?lang=zh"
+    assert page.locator(".topbar .run").is_hidden()
+    assert page.locator("#lessons-button").is_visible()
+
+    page.goto(probe.server.url + "/compare?r5.x=1&foo=bar&runs=2")
+    probe.wait("!!document.getElementById('broken-link')")
+    notices = page.inner_text("#notices")
+    assert "r5: names run 5 but runs=2" in notices and "unknown key 'foo', ignored" in notices
+    page.click("#broken-link a")
+    probe.wait_ready()
+    assert page.url.startswith(probe.server.url + "/?problem=classification&")

@@ -22,6 +22,8 @@ let playing = false;
 let busy = false;
 let dirty = false;
 let history = [];   // per run: every epoch's metrics, for the curves and for tests
+let lesson = null;  // the lesson the link names, if any
+let stopAt = null;  // its watch epoch, until play has paused there once
 
 async function post(path, body) {
   const r = await fetch(path, {
@@ -31,11 +33,13 @@ async function post(path, body) {
   });
   if (!r.ok) {
     let message = `HTTP ${r.status}`;
+    let warnings = [];
     try {
       const e = (await r.json()).error;
       message = e.field ? `${e.field}: ${e.message}` : e.message;
+      warnings = e.warnings ?? [];
     } catch { /* not JSON */ }
-    throw new Error(message);
+    throw Object.assign(new Error(message), { warnings });
   }
   return r;
 }
@@ -63,6 +67,11 @@ async function step(n) {
     $('epoch').textContent = epoch.toLocaleString('en-US');
     header.runs.forEach((run, k) => cards[k].update(run, arrays));
     dirty = true;
+    if (stopAt !== null && epoch >= stopAt) {
+      stopAt = null;
+      setPlaying(false);
+      notices.show(t('ui.lessonPaused', { epochs: epoch }), 'info', 10000);
+    }
     if (header.runs.every((run) => run.diverged_at !== undefined && run.diverged_at !== null)) setPlaying(false);
   } catch (err) {
     notices.show(err.message, 'error');
@@ -85,6 +94,7 @@ async function reset() {
   while (busy) await new Promise((ok) => setTimeout(ok, 10));
   client = Math.random().toString(36).slice(2, 12);
   epoch = 0;
+  stopAt = lesson?.epochs ?? null;
   history = cards.map(() => []);
   cards.forEach((c) => c.clear());
   await step(0);
@@ -97,9 +107,13 @@ function observeCards() {
   cards.forEach((c) => observer.observe(c.el));
 }
 
-// A few epochs per request once the curves are long, so a long run does not crawl; one per
-// request at first, so the first epochs appear one by one.
-const epochsPerRequest = () => (epoch < 100 ? 1 : epoch < 1000 ? 5 : 20);
+// "auto" speed: a few epochs per request once the curves are long, so a long run does not
+// crawl; one per request at first, so the first epochs appear one by one. Never past a lesson's
+// watch epoch, so play pauses exactly there.
+function epochsPerRequest() {
+  const n = Number($('speed').value) || (epoch < 100 ? 1 : epoch < 1000 ? 5 : 20);
+  return stopAt !== null && epoch < stopAt ? Math.min(n, stopAt - epoch) : n;
+}
 
 async function loop() {
   if (playing && !busy) await step(epochsPerRequest());
@@ -152,12 +166,14 @@ async function boot() {
   await loadLang();
   const lessons = await fetchLessons();
   $('compare-tools').prepend(lessonMenu(lessons), languageSwitch());
+  $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
   const r = await post('/api/compare/parse', { url: linkText(), client });
   const spec = await r.json();
   link = spec.url;
   writeAddressBar(link);
   for (const w of spec.warnings) notices.show(w, 'warn');
-  const lesson = lessons.find((l) => l.id === spec.lesson);
+  lesson = lessons.find((l) => l.id === spec.lesson) ?? null;
+  stopAt = lesson?.epochs ?? null;
   if (lesson) $('notices').after(lessonCard(lesson));
   const grid = $('runs');
   cards = spec.runs.map((config, k) => new RunCard(grid, k, runLabel(k, spec.overrides[k]), config));
@@ -170,7 +186,6 @@ async function boot() {
     span.append(dot, c.el.querySelector('h3 span').textContent);
     return span;
   }));
-  $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
   // The sweep extends the comparison from its last run (a lesson names what to sweep).
   const last = cards.length - 1;
   new SweepPanel($('sweep'), {
@@ -185,4 +200,26 @@ async function boot() {
   requestAnimationFrame(render);
 }
 
-boot().catch((err) => notices.show(err.message, 'error', 0));
+/** A link that opens no comparison: say why instead of an empty page, and offer a way on. */
+function showBroken(err) {
+  for (const w of err.warnings ?? []) notices.show(w, 'warn', 0);
+  document.querySelector('.topbar .run').hidden = true;
+  const box = document.createElement('section');
+  box.className = 'panel broken-link';
+  box.id = 'broken-link';
+  const title = document.createElement('h2');
+  title.textContent = t('ui.compareBroken');
+  const why = document.createElement('p');
+  why.className = 'broken-why';
+  why.textContent = err.message;
+  const help = document.createElement('p');
+  help.textContent = t('ui.compareBrokenHelp');
+  const back = document.createElement('a');
+  back.className = 'primary-btn';
+  back.href = $('back-to-lab').getAttribute('href');
+  back.textContent = t('ui.backToLab');
+  box.append(title, why, help, back);
+  document.querySelector('main.compare').replaceChildren(box);
+}
+
+boot().catch((err) => { notices.show(err.message, 'error', 0); showBroken(err); });
