@@ -156,3 +156,27 @@ def test_filters_come_back_after_a_preset_without_convolutions(make_page):
     _wait(page, lambda p: _canvas(p, "#confusion") != confusion_before, 10, "a new matrix")
     page.click("#play")
     assert probe.console_errors == [] and probe.foreign_requests == []
+
+
+def _box(page, selector: str) -> dict:
+    return page.locator(selector).bounding_box()
+
+
+@pytest.mark.parametrize("width", [420, 1280])
+def test_the_lab_fits_its_width_and_the_network_table_fits_its_panel(make_page, width):
+    probe = make_page(width=width, height=900)
+    page = probe.page
+    page.goto(f"{probe.server.url}/lab?preset=resnet-mini&seed=1")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Every setting can be reached: the toolbar wraps instead of running off the edge.
+    seed = _box(page, "#seed")
+    assert seed["x"] + seed["width"] <= width
+    # The Params column of the widest preset ends inside the Network panel.
+    panel = _box(page, ".p-editor")
+    for cell in page.locator("#layers td.num").all():
+        box = cell.bounding_box()
+        assert box["x"] + box["width"] <= panel["x"] + panel["width"]
+    if width == 420:  # one column: Training comes below Network, not over it
+        assert _box(page, ".p-curves")["y"] >= panel["y"] + panel["height"]
+    assert probe.console_errors == []
