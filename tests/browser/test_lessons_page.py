@@ -186,12 +186,12 @@ def _w1_height(page, run: int) -> float:
         """(run) => {
             const c = document.querySelectorAll('.run-card canvas.grads-history')[run];
             const { data, width, height } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-            const want = [32, 120, 182];  // layerColor(0, n): hsl(205, 70%, 42%)
+            const want = [16, 76, 71];  // layerColor(0, n): hsl(175, 65%, 18%)
             let sum = 0, count = 0;
             for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
                 const i = 4 * (y * width + x);
                 const d = Math.hypot(data[i] - want[0], data[i + 1] - want[1], data[i + 2] - want[2]);
-                if (data[i + 3] === 255 && d < 30) { sum += y; count++; }
+                if (data[i + 3] === 255 && d < 12) { sum += y; count++; }
             }
             return count > 20 ? 1 - sum / count / height : null;
         }""",
@@ -257,6 +257,14 @@ def test_compare_lesson_pauses_at_its_watch_epoch_then_plays_on_at_the_chosen_sp
     assert probe.js("window.netplayCompare.epoch") == centering.epochs == 20
     assert [m["epoch"] for m in probe.js("window.netplayCompare.history")[0]] == list(range(1, 21))
     assert "Paused at epoch 20" in page.inner_text("#notices")
+    # The loss curve and the gradient history both start at the initial weights (epoch 0).
+    assert probe.js("window.netplayCompare.curves[0][0].epoch") == 0
+    assert probe.js("window.netplayCompare.gradHistory[0][0].epoch") == 0
+    shown = page.evaluate(
+        "import('/static/js/gradchart.js')"
+        ".then((m) => [2, 0.01432, 3.2e-5, 12345].map(m.formatNorm))"
+    )
+    assert shown == ["2", "0.014", "3e-5", "1e4"]
     # Play goes on past the watch epoch, at the chosen number of epochs per request.
     page.select_option("#speed", "100")
     page.click("#play")

@@ -154,6 +154,7 @@ Object.defineProperty(window, 'netplayCompare', {
     get playing() { return playing; },
     get history() { return structuredClone(history); },
     get gradHistory() { return cards.map((c) => c.gradHistory?.toJSON() ?? []); },
+    get curves() { return cards.map((c) => c.series.toJSON()); },
     get cardSizes() {
       return cards.map((c) => ({ width: c.map.canvas.width, cssWidth: c.map.canvas.clientWidth, radius: c.map.r }));
     },

@@ -9,14 +9,20 @@ import { t } from './i18n.js';
 const BAR_RANGE = [-8, 1];   // log₁₀ scale of the bars, fixed so that runs compare by eye
 const MIN_DECADES = 2;
 
-/** Layer i of n: blue for the first layer through to orange for the last. */
+/** Layer i of n: dark teal for the first layer through to light yellow-green for the last
+ * (not the blue and orange that mean the classes and a weight's sign). */
 export function layerColor(i, n) {
-  const hue = 205 - (175 * i) / Math.max(1, n - 1);
-  return `hsl(${hue.toFixed(0)}, 70%, 42%)`;
+  const f = i / Math.max(1, n - 1);
+  return `hsl(${(175 - 90 * f).toFixed(0)}, 65%, ${(18 + 40 * f).toFixed(0)}%)`;
 }
 
 const layerName = (i) => t('ui.weightMatrix', { n: i + 1 });
-const fmtNorm = (v) => (v === null || v === undefined ? '—' : v.toExponential(0));
+/** A norm as a learner reads it: `2.3`, `0.014`, or `3e-5` far from 1. */
+export function formatNorm(v) {
+  if (v === null || v === undefined) return '—';
+  if (v >= 0.01 && v < 1000) return String(Number(v.toPrecision(2)));
+  return v.toExponential(0).replace('e+', 'e');
+}
 
 /** Gradient norms over epochs: one series per weight matrix, W1 first. */
 export class GradHistory {
@@ -80,21 +86,21 @@ export function drawGradBars(canvas, norms) {
     ctx.fillStyle = layerColor(i, n);
     ctx.fillRect(x + slot * 0.2, h - 12 - barH, slot * 0.6, barH);
     ctx.fillStyle = '#3c4043';
-    ctx.fillText(fmtNorm(v), x + slot / 2, h - 13 - barH);
+    ctx.fillText(formatNorm(v), x + slot / 2, h - 13 - barH);
     ctx.fillStyle = '#80868b';
     ctx.fillText(layerName(i), x + slot / 2, h);
   }
 }
 
-/** Every layer's norm over the epochs, log scale over `range` (log₁₀ decades). */
-export function drawGradHistory(canvas, history, range) {
+/** Every layer's norm over the epochs up to `xEnd`, log scale over `range` (log₁₀ decades). */
+export function drawGradHistory(canvas, history, range, xEnd) {
   const [ctx, w, h] = fitCanvas(canvas);
   const L = 34, R = 6, T = 6, B = 14;
   const [lo, hi] = range;
   const s = history?.series;
   const n = s?.length ?? 0;
   const x0 = n ? s.x[0] : 0;
-  const x1 = n > 1 ? s.x[n - 1] : x0 + 1;
+  const x1 = Math.max(xEnd, x0 + 1);
   const X = (x) => L + ((x - x0) / (x1 - x0)) * (w - L - R);
   const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
   ctx.fillStyle = '#80868b';
@@ -112,7 +118,7 @@ export function drawGradHistory(canvas, history, range) {
   ctx.textBaseline = 'bottom';
   ctx.fillText(`${t('ui.epoch')} ${Math.round(x0)}`, L, h);
   ctx.textAlign = 'right';
-  ctx.fillText(String(Math.round(n ? s.x[n - 1] : 0)), w - R, h);
+  ctx.fillText(String(Math.round(xEnd)), w - R, h);
   if (!n) return;
   ctx.lineWidth = 1.5;
   // The last layer first, so the first layer's line (the one that vanishes) is drawn on top.

@@ -88,7 +88,8 @@ export class LineChart {
     this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   }
 
-  draw() {
+  /** Redraw; the x axis ends at `xEnd` when given, else at the last sample. */
+  draw(xEnd = null) {
     const { ctx, w, h, series: s } = this;
     ctx.clearRect(0, 0, w, h);
     const n = s.length;
@@ -109,8 +110,9 @@ export class LineChart {
       if (!this.log) lo = Math.min(lo, 0);
     }
     const x0 = n ? s.x[0] : 0;
-    const x1 = n > 1 ? s.x[n - 1] : x0 + 1;
-    const X = (x) => L + ((x - x0) / (x1 - x0 || 1)) * (w - L - R);
+    const last = xEnd ?? (n ? s.x[n - 1] : 0);
+    const x1 = Math.max(last, x0 + 1);
+    const X = (x) => L + ((x - x0) / (x1 - x0)) * (w - L - R);
     const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
 
     ctx.font = '10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
@@ -129,7 +131,7 @@ export class LineChart {
     ctx.textBaseline = 'bottom';
     ctx.fillText(`${t('ui.epoch')} ${Math.round(x0)}`, L, h);
     ctx.textAlign = 'right';
-    ctx.fillText(`${Math.round(n ? s.x[n - 1] : 0)}`, w - R, h);
+    ctx.fillText(`${Math.round(last)}`, w - R, h);
 
     for (const name of this.names) {
       const st = SERIES_STYLE[name];

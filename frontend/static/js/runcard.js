@@ -8,7 +8,8 @@ import { GradHistory, drawGradBars, drawGradHistory } from './gradchart.js';
 import { fitCanvas } from './canvas.js';
 import { t } from './i18n.js';
 
-export const RUN_COLORS = ['#e8710a', '#1a73e8', '#188038', '#a142f4', '#d01884', '#007b83'];
+// Run colours stay clear of the blue and orange that mean the two classes and a weight's sign.
+export const RUN_COLORS = ['#6a3d9a', '#1b7837', '#c51b7d', '#5d4037', '#37474f', '#8c6d00'];
 
 const fmtLoss = (v) => (v === null || v === undefined ? '—' : v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3));
 const fmtAcc = (v) => (v === null || v === undefined ? '' : ` · ${t('ui.accuracy')} ${(100 * v).toFixed(1)} %`);
@@ -78,8 +79,11 @@ export class RunCard {
     this.grid = arrays[`classes${k}`]
       ? { classes: arrays[`classes${k}`], confidence: arrays[`confidence${k}`], k: run.num_classes }
       : arrays[`output${k}`] ? { signed: arrays[`output${k}`] } : null;
+    this.epoch = run.epoch;
     this.gradNorms = run.grad_norms;
-    if (!this.gradHistory && run.grad_norms) this.pushGrads(run.epoch, run.grad_norms); // epoch 0
+    // Epoch 0 (the initial weights) starts both charts; the step history holds later epochs.
+    if (!this.series.length) this.series.push(run.epoch, run);
+    if (!this.gradHistory && run.grad_norms) this.pushGrads(run.epoch, run.grad_norms);
     const diverged = run.diverged_at !== undefined && run.diverged_at !== null;
     this.metricsEl.classList.toggle('diverged', diverged);
     this.metricsEl.textContent = diverged
@@ -87,12 +91,13 @@ export class RunCard {
       : `${t('ui.train')} ${fmtLoss(run.train_loss)} · ${t('ui.test')} ${fmtLoss(run.test_loss)}${fmtAcc(run.test_acc)}`;
   }
 
-  /** Redraw everything; `gradRange` is the log₁₀ range shared by every card's history. */
+  /** Redraw everything; `gradRange` is the log₁₀ range shared by every card's history. Both
+   * charts span epoch 0 to the current epoch, whichever epochs their samples fall on. */
   draw(gradRange) {
     this.map.drawMap(this.grid);
-    this.chart.draw();
+    this.chart.draw(this.epoch);
     drawGradBars(this.grads, this.gradNorms);
-    drawGradHistory(this.gradsHistory, this.gradHistory, gradRange);
+    drawGradHistory(this.gradsHistory, this.gradHistory, gradRange, this.epoch);
   }
 
   resize() { this.map.resize(); this.chart.resize(); }
@@ -103,10 +108,10 @@ export function drawOverlay(canvas, cards, log) {
   const [ctx, w, h] = fitCanvas(canvas);
   const L = 40, R = 8, T = 8, B = 16;
   const f = log ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
-  let lo = Infinity, hi = -Infinity, x1 = 1;
+  let lo = Infinity, hi = -Infinity;
+  const x1 = Math.max(1, ...cards.map((c) => c.epoch ?? 0));
   for (const c of cards) {
     const s = c.series;
-    if (s.length) x1 = Math.max(x1, s.x[s.length - 1]);
     for (let i = 0; i < s.length; i++) {
       const v = f(s.y.test_loss[i]);
       if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
