@@ -180,3 +180,33 @@ def test_the_lab_fits_its_width_and_the_network_table_fits_its_panel(make_page, 
     if width == 420:  # one column: Training comes below Network, not over it
         assert _box(page, ".p-curves")["y"] >= panel["y"] + panel["height"]
     assert probe.console_errors == []
+
+
+def test_training_readout_has_clean_labels_and_axes(make_page):
+    probe = make_page()
+    page = probe.page
+    page.goto(f"{probe.server.url}/lab?net={SMALL_NET}&learningRate=0.01&seed=1")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    loss = page.locator("#loss-chart")
+    _wait(page, lambda p: loss.get_attribute("data-x") == "0 examples", 10, "the first point")
+    start = loss.get_attribute("data-ticks").split()
+    assert len(set(start)) == len(start) >= 2  # a flat start: no label repeated
+
+    page.click("#play")
+    _wait(page, lambda p: _number(p, "#epoch") >= 2, 30, "two epochs")
+    page.click("#play")
+    _wait(page, lambda p: loss.get_attribute("data-x") != "0 examples", 10, "a redraw")
+    ticks = loss.get_attribute("data-ticks").split()
+    values = [float(t) for t in ticks]  # plain decimals, no 1e-4
+    assert all("e" not in t for t in ticks) and len({len(t.split(".")[-1]) for t in ticks}) == 1
+    steps = {round(b - a, 9) for a, b in zip(values, values[1:])}
+    assert len(steps) == 1  # evenly spaced, from zero to above the first loss (about 2.30)
+    assert values[0] == 0.0 and values[-1] >= 2.3
+    assert loss.get_attribute("data-x").endswith(" examples")
+    assert page.locator("#acc-chart").get_attribute("data-ticks") == "0.0 0.2 0.4 0.6 0.8 1.0"
+    # Each metric's label sits above its value.
+    for name in ("train-loss", "val-acc", "test-acc", "rate"):
+        value = _box(page, f"#m-{name}")
+        label = _box(page, f".metric:has(#m-{name}) .metric-label")
+        assert label["y"] + label["height"] <= value["y"] + 1
+    assert probe.console_errors == []

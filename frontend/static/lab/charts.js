@@ -4,10 +4,35 @@
 const DPR = () => window.devicePixelRatio || 1;
 const MAX_POINTS = 600;
 
-function tickText(v) {
+function logTickText(v) {
   if (v >= 10) return v.toFixed(0);
-  if (v !== 0 && Math.abs(v) < 0.01) return v.toExponential(0); // log-scale losses go tiny
+  if (Math.abs(v) < 0.01) return v.toExponential(0); // log-scale losses go tiny
   return v.toFixed(2);
+}
+
+/** A log axis (values are log10): four equal steps. */
+function logTicks(lo, hi) {
+  if (hi - lo < 1e-6) hi = lo + 1;
+  return [0, 1, 2, 3, 4].map((k) => {
+    const v = lo + ((hi - lo) * k) / 4;
+    return { v, text: logTickText(10 ** v) };
+  });
+}
+
+/** A linear axis: steps of 1, 2 or 5 times a power of ten covering [lo, hi], at most five of
+ * them, written with as many decimals as the step has. A nearly flat curve gets a span of at
+ * least 2 % of its size, so its ticks are not one number repeated. */
+function linearTicks(lo, hi) {
+  const span = Math.max(hi - lo, 0.02 * Math.max(Math.abs(lo), Math.abs(hi))) || 1;
+  const p = 10 ** Math.floor(Math.log10(span / 5));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((st) => span / st <= 5);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.max(Math.ceil(hi / step - 1e-9), first + 1);
+  return Array.from({ length: last - first + 1 }, (_, i) => {
+    const v = (first + i) * step;
+    return { v, text: v.toFixed(decimals) };
+  });
 }
 
 export class LineChart {
@@ -66,7 +91,7 @@ export class LineChart {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     const pad = { l: 34, r: 6, t: 14, b: 14 };
-    let xMax = 1;
+    let xMax = 0;
     let lo = Infinity;
     let hi = -Infinity;
     const tf = (v) => (this.log ? Math.log10(Math.max(v, 1e-4)) : v);
@@ -79,27 +104,30 @@ export class LineChart {
     }
     if (this.yRange) [lo, hi] = this.yRange;
     if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
-    if (hi - lo < 1e-6) hi = lo + 1;
-    const X = (x) => pad.l + ((w - pad.l - pad.r) * x) / xMax;
+    const ticks = this.log ? logTicks(lo, hi) : linearTicks(lo, hi);
+    lo = ticks[0].v;
+    hi = ticks[ticks.length - 1].v;
+    const X = (x) => pad.l + ((w - pad.l - pad.r) * x) / (xMax || 1);
     const Y = (y) => pad.t + (h - pad.t - pad.b) * (1 - (tf(y) - lo) / (hi - lo));
     ctx.strokeStyle = "#eceef0";
     ctx.fillStyle = "#80868b";
     ctx.font = "10px system-ui, sans-serif";
     ctx.lineWidth = 1;
-    for (let k = 0; k <= 4; k++) {
-      const v = lo + ((hi - lo) * k) / 4;
-      const y = pad.t + (h - pad.t - pad.b) * (1 - k / 4);
+    c.dataset.ticks = ticks.map((t) => t.text).join(" ");
+    for (const t of ticks) {
+      const y = pad.t + (h - pad.t - pad.b) * (1 - (t.v - lo) / (hi - lo));
       ctx.beginPath();
       ctx.moveTo(pad.l, y);
       ctx.lineTo(w - pad.r, y);
       ctx.stroke();
-      const shown = this.log ? 10 ** v : v;
-      ctx.fillText(tickText(shown), 2, y + 3);
+      ctx.fillText(t.text, 2, y + 3);
     }
     ctx.fillText(this.label, pad.l + 2, 10);
     ctx.textAlign = "right";
     const empty = this.series.every((s) => s.xs.length === 0);
-    ctx.fillText(empty ? "no data yet" : `${Math.round(xMax).toLocaleString()} examples`, w - pad.r, h - 2);
+    const n = Math.round(xMax);
+    c.dataset.x = empty ? "no data yet" : `${n.toLocaleString()} example${n === 1 ? "" : "s"}`;
+    ctx.fillText(c.dataset.x, w - pad.r, h - 2);
     ctx.textAlign = "left";
     for (const s of this.series) {
       if (s.xs.length < 1) continue;
