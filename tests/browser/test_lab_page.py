@@ -5,6 +5,7 @@ test-artifacts/."""
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 import pytest
@@ -199,7 +200,7 @@ def test_training_readout_has_clean_labels_and_axes(make_page):
     ticks = loss.get_attribute("data-ticks").split()
     values = [float(t) for t in ticks]  # plain decimals, no 1e-4
     assert all("e" not in t for t in ticks) and len({len(t.split(".")[-1]) for t in ticks}) == 1
-    steps = {round(b - a, 9) for a, b in zip(values, values[1:])}
+    steps = {round(b - a, 9) for a, b in pairwise(values)}
     assert len(steps) == 1  # evenly spaced, from zero to above the first loss (about 2.30)
     assert values[0] == 0.0 and values[-1] >= 2.3
     assert loss.get_attribute("data-x").endswith(" examples")
