@@ -211,3 +211,24 @@ def test_training_readout_has_clean_labels_and_axes(make_page):
         label = _box(page, f".metric:has(#m-{name}) .metric-label")
         assert label["y"] + label["height"] <= value["y"] + 1
     assert probe.console_errors == []
+
+
+def test_the_lab_shows_no_settings_until_its_configuration_arrives(make_page):
+    probe = make_page()
+    page = probe.page
+    held = []
+    probe.context.route("**/api/lab/presets", lambda r: held.append(r))  # held back
+    page.goto(f"{probe.server.url}/lab?net={SMALL_NET}&seed=1")
+    _wait(page, lambda p: len(held) == 1, 10, "the presets request")
+    assert page.inner_text("#total") == "Loading…"
+    assert page.locator("#layers tr").count() == 0
+    for selector in ("#preset", "#learningRate", "#momentum", "#batchSize", "#seed", ".lab-foot"):
+        assert page.locator(selector).evaluate("e => getComputedStyle(e).visibility") == "hidden"
+
+    held[0].continue_()
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    assert page.inner_text("#total") == "5,630 parameters"
+    assert page.input_value("#seed") == "1"
+    assert page.input_value("#learningRate") != "0.00001"
+    assert page.locator("#learningRate").is_visible() and page.locator(".lab-foot").is_visible()
+    assert page.inner_text("#device") != "…"

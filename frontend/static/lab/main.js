@@ -165,6 +165,7 @@ function onConfig(msg) {
   $("dream-layer").value = String(app.layers.length - 1);
   if (msg.warnings && msg.warnings.length) banner(msg.warnings.join("; "));
   else banner("");
+  document.body.classList.remove("loading");
 }
 
 function onFrame(f) {
