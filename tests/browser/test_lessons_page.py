@@ -135,7 +135,8 @@ def test_chinese_page_has_no_untranslated_english_in_controls_and_lessons(make_p
     assert "lang=zh" in page.url
     drawn = canvas_texts(probe)
     assert untranslated(" ".join(drawn)) == [], drawn
-    assert {"轮次 0", "轮次 1", "W1", "点击“开始扫描”画出曲线。"} <= set(drawn)
+    assert {"轮次 0", "W1", "点击“开始扫描”画出曲线。"} <= set(drawn)
+    assert "轮次 1" not in drawn  # every chart starts at the initial weights, epoch 0
 
 
 def test_compare_link_in_a_fresh_browser_reproduces_its_runs_first_20_epochs(make_page):
@@ -306,3 +307,29 @@ def test_a_broken_compare_link_says_why_and_links_back(make_page):
     page.click("#broken-link a")
     probe.wait_ready()
     assert page.url.startswith(probe.server.url + "/?problem=classification&")
+
+
+def test_zh_data_editing_and_rate_texts_and_a_compare_link_with_one_lang(make_page):
+    probe = make_page(1300, 900)
+    page = probe.open("/?lang=zh")
+    hint = ".hint[data-control='dataEditing']"
+    probe.wait("document.querySelector('.swatch') !== null")
+    assert page.inner_text(hint) == "点击图中可添加一个点，按住 Shift 点击添加另一类，按住 Ctrl 点击删除一个点。"
+    assert page.get_attribute(".swatch-1", "title") == "点击图中添加第 1 类的点"
+    page.click("#play")
+    probe.wait("/每秒 .+ 次更新/.test(document.getElementById('rate').textContent)")
+    page.click("#play")
+
+    page = probe.open("/?problem=regression&regDataset=reg-plane&lang=zh")
+    probe.wait("document.querySelector('.swatch-pos') !== null")
+    assert page.inner_text(hint) == (
+        "点击图中可添加一个所选值的点，按住 Shift 点击添加相反的值，按住 Ctrl 点击删除一个点。"
+    )
+    assert page.get_attribute(".swatch-pos", "title") == "点击图中添加值为 +1 的点"
+
+    page.click("#lessons-button")
+    page.click("#lesson-list a[data-lesson='centering']")
+    compare_ready(probe)
+    probe.wait("window.location.search.includes('lesson=centering')")
+    assert page.url.count("lang=zh") == 1
+    assert probe.console_errors == []

@@ -44,9 +44,9 @@ async function post(path, body) {
   return r;
 }
 
+/** The canonical link already holds `lang` (a view parameter) when it is not English. */
 function writeAddressBar(canonical) {
-  const lang = currentLang();
-  const url = `/compare?${canonical}${lang === 'en' ? '' : `&lang=${lang}`}`;
+  const url = `/compare?${canonical}`;
   if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
 }
 

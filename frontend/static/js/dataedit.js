@@ -39,7 +39,10 @@ export class DataEditor {
     const k = numClasses(this.state);
     // A 1-D curve takes the clicked height as the value: no class to pick.
     this.picker.classList.toggle('one-d', !!this.state.data?.oneD);
-    const key = `${k}`;
+    // Regression has values, not classes: the hint below the plot says so.
+    const hint = document.querySelector('.hint[data-control="dataEditing"]');
+    const oneD = !!this.state.data?.oneD;
+    const key = `${k}${oneD}`;
     if (this.key === key) return;
     this.key = key;
     if (this.selected >= Math.max(k, 2)) this.selected = 1;
@@ -48,12 +51,17 @@ export class DataEditor {
     label.className = 'picker-label';
     label.textContent = k === 1 ? 'Click adds value' : 'Click adds';
     this.picker.append(label);
-    const choices = k === 1 ? [[1, '+1'], [0, '−1']] : Array.from({ length: k }, (_, i) => [i, `class ${i}`]);
+    if (hint) {
+      hint.textContent = oneD ? 'Click the plot to add a point at that height, ctrl-click to remove one.'
+        : k === 1 ? 'Click the plot to add a point of the chosen value, shift-click for the opposite value, ctrl-click to remove one.'
+          : 'Click the plot to add a point, shift-click for the other class, ctrl-click to remove one.';
+    }
+    const choices = k === 1 ? [[1, '+1'], [0, '−1']] : Array.from({ length: k }, (_, i) => [i, String(i)]);
     for (const [value, text] of choices) {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = `swatch swatch-${k === 1 ? (value ? 'pos' : 'neg') : value}`;
-      b.title = `Click on the plot adds ${text}`;
+      b.title = k === 1 ? `Click on the plot adds a point of value ${text}` : `Click on the plot adds class ${text}`;
       b.setAttribute('aria-label', b.title);
       b.dataset.value = value;
       b.addEventListener('click', () => { this.selected = value; this.paint(); });
