@@ -274,6 +274,12 @@ def test_compare_lesson_pauses_at_its_watch_epoch_then_plays_on_at_the_chosen_sp
     probe.wait("!window.netplayCompare.playing")
     epoch = probe.js("window.netplayCompare.epoch")
     assert epoch >= 220 and (epoch - 20) % 100 == 0
+    # The speed is in the address bar, so a reload or a shared link keeps it.
+    assert "speed=100" in page.url
+    page.reload()
+    probe.wait("window.netplayCompare && window.netplayCompare.ready")
+    assert page.input_value("#speed") == "100" and "speed=100" in page.url
+    assert "speed" not in probe.js("window.netplayCompare.link")
 
     # Reset arms the pause again; "auto" speed stops there too (the gradient lesson: 60).
     vanishing = lesson("vanishing-gradients")

@@ -44,9 +44,24 @@ async function post(path, body) {
   return r;
 }
 
+// The page's own key: epochs per step, kept in the address bar (and so in a shared link) beside
+// the server's canonical comparison, and never sent to the server.
+const SPEED_KEY = 'speed';
+
+function withoutSpeed(text) {
+  return text.split('&').filter((kv) => kv && kv.split('=')[0] !== SPEED_KEY).join('&');
+}
+
+function speedFromLink(text) {
+  const kv = text.split('&').find((item) => item.split('=')[0] === SPEED_KEY);
+  const value = kv?.split('=')[1];
+  return [...$('speed').options].some((o) => o.value === value) ? value : '0';
+}
+
 /** The canonical link already holds `lang` (a view parameter) when it is not English. */
 function writeAddressBar(canonical) {
-  const url = `/compare?${canonical}`;
+  const speed = $('speed').value;
+  const url = `/compare?${canonical}${speed !== '0' ? `&${SPEED_KEY}=${speed}` : ''}`;
   if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
 }
 
@@ -168,7 +183,9 @@ async function boot() {
   const lessons = await fetchLessons();
   $('compare-tools').prepend(lessonMenu(lessons), languageSwitch());
   $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
-  const r = await post('/api/compare/parse', { url: linkText(), client });
+  $('speed').value = speedFromLink(linkText());
+  $('speed').addEventListener('change', () => writeAddressBar(link));
+  const r = await post('/api/compare/parse', { url: withoutSpeed(linkText()), client });
   const spec = await r.json();
   link = spec.url;
   writeAddressBar(link);
