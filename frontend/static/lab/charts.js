@@ -1,6 +1,8 @@
 // Line charts on canvas: series are appended point by point and redrawn only when asked,
 // on the next animation frame, never rebuilt per message.
 
+import { t } from "../js/i18n.js";
+
 const DPR = () => window.devicePixelRatio || 1;
 const MAX_POINTS = 600;
 
@@ -126,7 +128,7 @@ export class LineChart {
     ctx.textAlign = "right";
     const empty = this.series.every((s) => s.xs.length === 0);
     const n = Math.round(xMax);
-    c.dataset.x = empty ? "no data yet" : `${n.toLocaleString()} example${n === 1 ? "" : "s"}`;
+    c.dataset.x = t(empty ? "lab.chart.noData" : n === 1 ? "lab.chart.example" : "lab.chart.examples", { n: n.toLocaleString() });
     ctx.fillText(c.dataset.x, w - pad.r, h - 2);
     ctx.textAlign = "left";
     for (const s of this.series) {

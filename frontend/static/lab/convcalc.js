@@ -1,6 +1,8 @@
 // The convolution calculator: W, F, S, P → output size (W − F + 2P)/S + 1, with the kernel's
 // window sliding over a small padded grid and the output cell it fills lit up beside it.
 
+import { t } from "../js/i18n.js";
+
 const STEP_MS = 650;
 
 export class ConvCalculator {
@@ -21,11 +23,11 @@ export class ConvCalculator {
     const { out, rem, ok } = this.size();
     const text = `(${this.v.w} − ${this.v.f} + 2·${this.v.p}) / ${this.v.s} + 1 = ${ok ? out : "—"}`;
     if (!ok) {
-      this.formula.textContent = `${text}: the ${this.v.f}×${this.v.f} kernel does not fit in the padded ${this.v.w + 2 * this.v.p}×${this.v.w + 2 * this.v.p} input`;
+      this.formula.textContent = t("lab.calcNoFit", { formula: text, k: this.v.f, n: this.v.w + 2 * this.v.p });
     } else if (rem) {
-      this.formula.textContent = `${text} (does not divide evenly: the last ${rem} column(s) are never covered)`;
+      this.formula.textContent = t("lab.calcUneven", { formula: text, n: rem });
     } else {
-      this.formula.textContent = `${text} → output ${out}×${out}`;
+      this.formula.textContent = t("lab.calcOut", { formula: text, n: out });
     }
     this.formula.classList.toggle("bad", !ok);
     this.pos = 0;
@@ -60,7 +62,7 @@ export class ConvCalculator {
     const y0 = 16;
     ctx.font = "11px system-ui, sans-serif";
     ctx.fillStyle = "#5f6368";
-    ctx.fillText(`input ${w}×${w}, padding ${p}`, x0, 11);
+    ctx.fillText(t("lab.calcInput", { w, p }), x0, 11);
     for (let r = 0; r < full; r++) {
       for (let c = 0; c < full; c++) {
         const pad = r < p || c < p || r >= p + w || c >= p + w;
@@ -82,7 +84,7 @@ export class ConvCalculator {
     ctx.strokeRect(x0 + ocol * s * cell, y0 + orow * s * cell, f * cell - 1, f * cell - 1);
     const x1 = x0 + full * cell + 40;
     ctx.fillStyle = "#5f6368";
-    ctx.fillText(`output ${out}×${out}`, x1, 11);
+    ctx.fillText(t("lab.calcOutput", { n: out }), x1, 11);
     ctx.fillText("→", x1 - 26, y0 + (full * cell) / 2);
     for (let r = 0; r < out; r++) {
       for (let c = 0; c < out; c++) {

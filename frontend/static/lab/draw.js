@@ -1,6 +1,7 @@
 // Draw a digit: a 28×28 ink canvas shown large; every stroke asks the server for the current
 // net's class probabilities (throttled), so the prediction follows the pen.
 
+import { t } from "../js/i18n.js";
 import { unpack } from "./arrays.js";
 import { paint } from "./images.js";
 
@@ -43,7 +44,7 @@ export class DrawPad {
     this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     this.blank = true;
     this.renderProbs(null);
-    if (this.guess) this.guess.textContent = "Draw with the mouse or a finger.";
+    if (this.guess) this.guess.textContent = t("lab.drawHint");
   }
 
   pos(e) {
@@ -113,7 +114,7 @@ export class DrawPad {
       }),
     );
     if (probs && this.guess) {
-      this.guess.innerHTML = `The net says <b>${best}</b> (${(100 * probs[best]).toFixed(0)} %)`;
+      this.guess.innerHTML = t("lab.guess", { digit: `<b>${best}</b>`, p: (100 * probs[best]).toFixed(0) });
     }
   }
 }

@@ -1,6 +1,8 @@
 // The layer editor: one row per layer with its live output shape, parameter count and formula,
 // checked by the server (/api/lab/summary) so the page and `netplay summary` never disagree.
 
+import { t } from "../js/i18n.js";
+
 const fmt = (n) => n.toLocaleString("en-US");
 
 export class LayerEditor {
@@ -62,11 +64,11 @@ export class LayerEditor {
     const dirty = this.text() !== this.running;
     this.applyBtn.classList.toggle("dirty", dirty && summary.fits);
     this.applyBtn.disabled = !summary.fits;
-    this.applyBtn.textContent = dirty ? "Build & train" : "Build";
-    this.total.textContent = `${fmt(summary.total_params)} parameters`;
+    this.applyBtn.textContent = t(dirty ? "lab.buildTrain" : "lab.build");
+    this.total.textContent = t("lab.parameters", { n: fmt(summary.total_params) });
     this.msg.textContent = summary.fits
-      ? "Edit a layer's text (conv16k5s1p2 = 16 filters 5×5, stride 1, pad 2). The formula shows how each count comes about."
-      : `${summary.errors.length} layer(s) do not fit — fix the red rows to train.`;
+      ? t("lab.editHint")
+      : t("lab.notFit", { n: summary.errors.length });
     this.body.replaceChildren(...summary.layers.map((l) => this.row(l)));
   }
 
@@ -77,7 +79,7 @@ export class LayerEditor {
     const shape = l.error ? "—" : l.output_shape.join("×");
     const how = l.error || l.note || (l.params ? l.formula : l.shape_formula) || "";
     tr.innerHTML = `<td class="idx">${l.index}</td><td><input class="tok" spellcheck="false"
-      aria-label="Layer ${l.index}"><span class="formula"></span></td>
+      aria-label="${t("lab.layerN", { n: l.index })}"><span class="formula"></span></td>
       <td class="num">${shape}</td><td class="num">${l.params ? fmt(l.params) : ""}</td><td></td>`;
     const input = tr.querySelector("input");
     input.value = this.tokens[l.index] ?? l.layer;
@@ -94,7 +96,7 @@ export class LayerEditor {
       const del = document.createElement("button");
       del.className = "del";
       del.type = "button";
-      del.title = "Remove this layer";
+      del.title = t("lab.removeLayer");
       del.textContent = "×";
       del.addEventListener("click", () => {
         this.tokens.splice(l.index, 1);

@@ -1,6 +1,7 @@
 // Seeing inside: feature maps per layer, conv filters, test predictions, confusion matrix.
 // Each view keeps its canvases and repaints them in place, so a frame costs no DOM churn.
 
+import { t } from "../js/i18n.js";
 import { range, unpack } from "./arrays.js";
 import { paint, tile } from "./images.js";
 
@@ -51,7 +52,7 @@ function fill(parent, count, make) {
 /** Conv filters: per conv layer, every filter's first input channel(s) side by side. */
 export function drawFilters(root, filters, layers) {
   if (!filters.length) {
-    root.innerHTML = `<p class="hint small">This network has no convolution layers.</p>`;
+    root.innerHTML = `<p class="hint small">${t("lab.noConv")}</p>`;
     return;
   }
   // Count rows, not children: the note above is a child too.
@@ -89,7 +90,7 @@ export function drawPredictions(root, examples, preds, selected, onPick) {
       ...Array.from({ length: n }, (_, i) => {
         const el = document.createElement("div");
         el.className = "pred";
-        el.title = "Show this example's feature maps";
+        el.title = t("lab.pickExample");
         const [h, w] = examples.shape.slice(1);
         el.append(tile(examples.data, h, w, i * h * w, { mode: "ink" }, 28));
         for (let r = 0; r < 3; r++) el.append(Object.assign(document.createElement("div"), { className: "row" }));

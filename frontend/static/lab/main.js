@@ -1,6 +1,7 @@
 // The image lab page: one app-state object, the socket, and the views it feeds.
 
 import { unpack } from "./arrays.js";
+import { currentLang, languageSwitch, loadLang, t, watchDom } from "../js/i18n.js";
 import { LineChart } from "./charts.js";
 import { ConvCalculator } from "./convcalc.js";
 import { DrawPad } from "./draw.js";
@@ -19,6 +20,8 @@ const STEPS = {
 };
 // A learning rate that suits each optimizer, set along with it (Adadelta wants about 1).
 const GOOD_LR = { sgd: 0.03, momentum: 0.01, nesterov: 0.01, adagrad: 0.01, adadelta: 1, rmsprop: 0.001, adam: 0.003 };
+
+await loadLang(); // the views below write their first texts in the page's language
 
 const app = {
   state: "paused",
@@ -39,12 +42,12 @@ const curves = {
     { name: "train", color: "#5f6368" },
     { name: "val", color: "#f59322" },
     { name: "test", color: "#0877bd", dash: true },
-  ], { label: "loss" }),
+  ], { label: t("lab.chart.loss") }),
   acc: new LineChart($("acc-chart"), [
     { name: "train", color: "#5f6368" },
     { name: "val", color: "#f59322" },
     { name: "test", color: "#0877bd", dash: true },
-  ], { label: "accuracy", yRange: [0, 1] }),
+  ], { label: t("lab.chart.accuracy"), yRange: [0, 1] }),
 };
 const pad = new DrawPad($("draw"), $("probs"), $("seen"), $("guess"), (m) => socket.send(m));
 const race = new RaceView($("race-loss"), $("race-acc"), $("race-key"));
@@ -52,6 +55,12 @@ new ConvCalculator($("h-calc").closest("section"));
 
 function update(changes) {
   socket.send({ type: "update", changes });
+}
+
+/** The catalogue's text for `key`, or the server's own text for a name the catalogue lacks. */
+function known(key, fallback) {
+  const text = t(key);
+  return text === key ? fallback : text;
 }
 
 function option(value, label = String(value), disabled = false) {
@@ -72,11 +81,12 @@ async function loadChoices() {
   const res = await fetch("/api/lab/presets");
   const body = await res.json();
   for (const d of body.data) {
-    $("data").append(option(d.name, d.available ? d.name : `${d.name} (not installed)`, !d.available));
-    $("data").lastChild.title = d.title;
+    const name = known(`lab.data.${d.name}`, d.name);
+    $("data").append(option(d.name, d.available ? name : t("lab.notInstalled", { name }), !d.available));
+    $("data").lastChild.title = known(`lab.dataTitle.${d.name}`, d.title);
   }
   for (const p of body.presets) {
-    $("preset").append(option(p.name, `${p.title} · ${p.total_params.toLocaleString()}`));
+    $("preset").append(option(p.name, `${known(`lab.presetOf.${p.name}`, p.title)} · ${p.total_params.toLocaleString()}`));
     $("preset").lastChild.dataset.net = p.net;
   }
   const opt = body.params.find((p) => p.name === "optimizer");
@@ -110,15 +120,15 @@ function wireControls() {
   $("share").addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(location.href);
-      $("share").textContent = "Copied";
+      $("share").textContent = t("lab.copied");
     } catch {
-      $("share").textContent = "Copy from the address bar";
+      $("share").textContent = t("lab.copyManually");
     }
-    setTimeout(() => ($("share").textContent = "Copy link"), 1500);
+    setTimeout(() => ($("share").textContent = t("ui.copyLink")), 1500);
   });
   $("dream").addEventListener("click", () => {
     socket.send({ type: "dream", layer: Number($("dream-layer").value), unit: Number($("dream-unit").value) });
-    $("dream").textContent = "Dreaming…";
+    $("dream").textContent = t("lab.dreaming");
   });
   $("race").addEventListener("click", () => {
     const start = app.state !== "racing";
@@ -149,7 +159,7 @@ function onConfig(msg) {
   $("seed").value = c.seed;
   const preset = [...$("preset").options].find((o) => o.dataset.net === c.net);
   $("preset").value = preset ? preset.value : "";
-  history.replaceState(null, "", `?${msg.query}`);
+  history.replaceState(null, "", `?${msg.query}${currentLang() === "en" ? "" : `&lang=${currentLang()}`}`);
   if (!msg.summary) return; // a live change: weights kept, curves go on
   app.layers = msg.summary.layers;
   editor.setRunning(c.net, c.data, msg.summary);
@@ -157,7 +167,12 @@ function onConfig(msg) {
   app.example = 0;
   curves.loss.clear();
   curves.acc.clear();
-  $("credit").textContent = `Data: ${msg.credit} — ${msg.sizes.train} train / ${msg.sizes.val} validation / ${msg.sizes.test} test images`;
+  $("credit").textContent = t("lab.credit", {
+    credit: known(`lab.creditOf.${c.data}`, msg.credit),
+    train: msg.sizes.train,
+    val: msg.sizes.val,
+    test: msg.sizes.test,
+  });
   $("device").textContent = msg.device.toUpperCase();
   $("dream-layer").replaceChildren(
     ...app.layers.slice(1).filter((l) => ["conv", "res", "fc"].includes(l.kind)).map((l) => option(l.index, `${l.index}: ${l.layer}`)),
@@ -170,7 +185,7 @@ function onConfig(msg) {
 
 function onFrame(f) {
   $("epoch").textContent = f.epoch;
-  $("rate").textContent = f.examples_per_s ? `${Math.round(f.examples_per_s).toLocaleString()} ex/s` : "";
+  $("rate").textContent = f.examples_per_s ? t("lab.rate", { n: Math.round(f.examples_per_s).toLocaleString() }) : "";
   $("m-train-loss").textContent = f.train.loss == null ? "—" : f.train.loss.toFixed(3);
   $("m-val-acc").textContent = f.val.acc == null ? "—" : `${(100 * f.val.acc).toFixed(1)}%`;
   $("m-test-acc").textContent = f.test.acc == null ? "—" : `${(100 * f.test.acc).toFixed(1)}%`;
@@ -205,7 +220,7 @@ function onMessage(msg) {
     case "state":
       app.state = msg.state;
       $("play").classList.toggle("playing", msg.state === "playing");
-      $("race").textContent = msg.state === "racing" ? "Stop race" : "Start race";
+      $("race").textContent = t(msg.state === "racing" ? "lab.stopRace" : "lab.startRace");
       if (msg.state === "diverged") banner(msg.message);
       break;
     case "prediction":
@@ -221,16 +236,16 @@ function onMessage(msg) {
         hi = Math.max(hi, v);
       }
       paint($("dream-out"), img.data, h, w, 0, { mode: "ink", lo, hi });
-      $("dream").textContent = "Dream";
+      $("dream").textContent = t("lab.dream");
       break;
     }
     case "race_frame":
       race.push(msg);
-      $("rate").textContent = `${Math.round(msg.examples_per_s).toLocaleString()} ex/s ×6`;
+      $("rate").textContent = t("lab.raceRate", { n: Math.round(msg.examples_per_s).toLocaleString() });
       break;
     case "error":
       banner(`${msg.field ? msg.field + ": " : ""}${msg.message.replace(/^\w+: /, "")}`);
-      $("dream").textContent = "Dream";
+      $("dream").textContent = t("lab.dream");
       if (msg.field === "pixels" || msg.field === "predict") pad.inFlight = false;
       break;
     default:
@@ -239,11 +254,16 @@ function onMessage(msg) {
 }
 
 async function main() {
+  $("conn").before(languageSwitch());
+  if (currentLang() !== "en") document.querySelector(".nav-link").href = `/?lang=${currentLang()}`;
+  watchDom(document.body); // the page's own English, and the server's layer formulas and notes
   wireControls();
   await loadChoices();
   // Read the URL on every (re)connect: after the first config it holds the canonical link.
   socket.onOpen = () => {
-    const query = location.search.slice(1) || location.hash.slice(1);
+    // `lang` is the page's, not a lab setting: the server would warn about it.
+    const link = location.search.slice(1) || location.hash.slice(1);
+    const query = link.split("&").filter((kv) => !kv.startsWith("lang=")).join("&");
     socket.send(query ? { type: "start", url: query } : { type: "start" });
   };
   socket.connect();

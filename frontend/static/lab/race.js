@@ -1,5 +1,6 @@
 // The optimizer race view: six overlaid curves of training loss and validation accuracy.
 
+import { t } from "../js/i18n.js";
 import { LineChart } from "./charts.js";
 
 export const RACERS = [
@@ -14,8 +15,8 @@ export const RACERS = [
 export class RaceView {
   constructor(lossCanvas, accCanvas, keyEl) {
     const series = RACERS.map(([name, , color]) => ({ name, color }));
-    this.loss = new LineChart(lossCanvas, series, { label: "training loss (log)", log: true });
-    this.acc = new LineChart(accCanvas, series, { label: "validation accuracy", yRange: [0, 1] });
+    this.loss = new LineChart(lossCanvas, series, { label: t("lab.chart.raceLoss"), log: true });
+    this.acc = new LineChart(accCanvas, series, { label: t("lab.chart.raceAcc"), yRange: [0, 1] });
     keyEl.innerHTML = RACERS.map(([, label, color]) => `<span><i style="background:${color}"></i>${label}</span>`).join("");
     this.loss.draw();
     this.acc.draw();

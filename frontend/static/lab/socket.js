@@ -1,6 +1,8 @@
 // The lab's WebSocket: JSON messages both ways (see docs/lab-protocol.md), reconnects on loss.
 // A session the server closed for idleness (code 1000) comes back at the next message sent.
 
+import { t } from "../js/i18n.js";
+
 export class LabSocket {
   /** `onMessage(msg)` gets every server message; `onStatus(text, open)` the connection state. */
   constructor(onMessage, onStatus) {
@@ -16,10 +18,10 @@ export class LabSocket {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${proto}://${location.host}/ws/lab`);
     this.ws = ws;
-    this.onStatus("Connecting…", false);
+    this.onStatus(t("ui.connecting"), false);
     ws.onopen = () => {
       this.retry = 500;
-      this.onStatus("Connected", true);
+      this.onStatus(t("ui.connected"), true);
       if (this.onOpen) this.onOpen();
     };
     ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
@@ -27,10 +29,10 @@ export class LabSocket {
       if (this.ws !== ws) return;
       if (ev.code === 1000) {
         this.idle = true; // no reconnect loop for a tab nobody is using
-        this.onStatus("Idle — use any control to reconnect", false);
+        this.onStatus(t("lab.idle"), false);
         return;
       }
-      this.onStatus("Reconnecting…", false);
+      this.onStatus(t("ui.reconnecting"), false);
       setTimeout(() => this.connect(), this.retry);
       this.retry = Math.min(this.retry * 2, 8000);
     };
