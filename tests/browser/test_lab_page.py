@@ -4,6 +4,7 @@ test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 import time
 from itertools import pairwise
 from urllib.parse import urlsplit
@@ -232,3 +233,80 @@ def test_the_lab_shows_no_settings_until_its_configuration_arrives(make_page):
     assert page.input_value("#learningRate") != "0.00001"
     assert page.locator("#learningRate").is_visible() and page.locator(".lab-foot").is_visible()
     assert page.inner_text("#device") != "…"
+
+
+# Names, not English to translate: optimizers, nets, data sets and their authors, layer kinds.
+NAMES = {
+    "netplay", "English", "SGD", "Nesterov", "Adam", "Adagrad", "Adadelta", "RMSprop", "ConvNetJS", "MNIST",
+    "LeNet", "VGG", "ResNet", "MLP", "UCI", "Optical", "Recognition", "Handwritten", "Digits",
+    "Alpaydin", "Kaynak", "LeCun", "Cortes", "scikit", "learn", "mlxtend", "CPU", "GPU", "CUDA", "conv", "maxpool", "avgpool",
+    "relu", "tanh", "dropout", "same",
+}  # fmt: skip
+
+# Records every text drawn on a canvas, which the page's own text cannot show.
+RECORD_CANVAS_TEXT = """
+window.canvasTexts = new Set();
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+  window.canvasTexts.add(String(text));
+  return fillText.call(this, text, ...rest);
+};
+"""
+
+
+def _english(text: str) -> list[str]:
+    names = {n.lower() for n in NAMES}
+    return sorted({w for w in re.findall(r"[A-Za-z]{3,}", text) if w.lower() not in names})
+
+
+def test_the_chinese_lab_has_no_english_left_and_its_switch_keeps_lang_in_the_link(
+    make_page, artifacts
+):
+    probe = make_page(1280, 1000)
+    page = probe.page
+    page.add_init_script(RECORD_CANVAS_TEXT)
+    page.goto(f"{probe.server.url}/lab?lang=zh&net={SMALL_NET}&seed=1")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    assert "lang=zh" in page.url and "net=" in page.url  # the lab's own rewrite keeps it
+    page.click("#step")
+    _wait(page, lambda p: p.inner_text("#m-train-loss") != "—", 20, "a trained step")
+    page.click("#race")
+    _wait(page, lambda p: p.inner_text("#race") == "停止赛跑", 10, "the race")
+    page.wait_for_timeout(800)
+    page.click("#race")
+    page.click("#dream")
+    page.wait_for_timeout(500)  # let the observer translate the last writes
+    page.screenshot(path=str(artifacts / "lab-zh-full.png"), full_page=True)
+
+    texts = page.evaluate(
+        "[...document.querySelectorAll('.topbar, .trainbar, main, footer')]"
+        ".map((e) => e.innerText).join('\\n')"
+    )
+    assert _english(texts) == [], [ln for ln in texts.splitlines() if _english(ln)]
+    labels = page.evaluate(
+        "[...document.querySelectorAll('[title], [aria-label], [placeholder], option')]"
+        ".map((e) => [e.title, e.ariaLabel, e.placeholder, e.textContent].join(' ')).join('\\n')"
+    )
+    assert _english(labels) == [], [ln for ln in labels.splitlines() if _english(ln)]
+    drawn = page.evaluate("[...window.canvasTexts]")
+    assert _english(" ".join(drawn)) == [], drawn
+    assert {"损失", "准确率", "训练损失（对数）", "输出 4×4"} <= set(drawn)
+    assert page.text_content("#h-editor") == "网络" and page.title().startswith(
+        "netplay — 图像实验室"
+    )
+    assert page.get_attribute(".nav-link", "href") == "/?lang=zh"
+
+    with page.expect_navigation():
+        page.select_option(".lang-switch", "en")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    _wait(page, lambda p: "net=" in p.url, 10, "the canonical link")
+    assert "lang=" not in page.url and page.text_content("#h-editor") == "Network"
+    assert page.inner_text("#total") == "5,630 parameters"
+    with page.expect_navigation():
+        page.select_option(".lang-switch", "zh")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    _wait(page, lambda p: "net=" in p.url, 10, "the canonical link")
+    assert "lang=zh" in page.url and page.text_content("#h-editor") == "网络"
+    assert page.inner_text("#total") == "5,630 个参数"
+    assert page.is_hidden("#banner")  # `lang` is no lab setting the server warns about
+    assert probe.console_errors == [] and probe.foreign_requests == []
