@@ -339,3 +339,16 @@ def test_zh_data_editing_and_rate_texts_and_a_compare_link_with_one_lang(make_pa
     probe.wait("window.location.search.includes('lesson=centering')")
     assert page.url.count("lang=zh") == 1
     assert probe.console_errors == []
+
+
+def test_a_classroom_compare_link_hides_the_controls_it_names(make_page):
+    probe = make_page()
+    page = probe.page
+    page.goto(probe.server.url + "/compare?runs=2&r1.learningRate=0.01&r2.learningRate=0.1"
+              "&playButton_hide=true&sweep_hide=true&lessons_hide=true")
+    probe.wait("window.netplayCompare && window.netplayCompare.ready")
+    assert not page.is_visible("#play") and not page.is_visible("#sweep")
+    assert not page.is_visible(".lessons-menu, [data-control=lessons]")
+    assert page.is_visible("#step") and page.is_visible("#reset")
+    assert "playButton_hide=true" in page.url and "sweep_hide=true" in page.url
+    assert probe.console_errors == []

@@ -4,6 +4,7 @@
 
 import { decodeEnvelope } from './protocol.js';
 import { linkText, copyLink } from './urlstate.js';
+import { applyHidden } from './controls.js';
 import { Notices } from './notices.js';
 import { loadLang, watchDom, languageSwitch, t, currentLang } from './i18n.js';
 import { fetchLessons, lessonMenu, lessonCard } from './lessons.js';
@@ -189,6 +190,7 @@ async function boot() {
   const spec = await r.json();
   link = spec.url;
   writeAddressBar(link);
+  applyHidden(new Set(spec.hidden)); // classroom links: `playButton_hide=true` and the like
   for (const w of spec.warnings) notices.show(w, 'warn');
   lesson = lessons.find((l) => l.id === spec.lesson) ?? null;
   stopAt = lesson?.epochs ?? null;
