@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch_optimizers import TORCH_OPTIMIZERS
 
 from playground_models import fastpath
 from playground_models.experiment import Experiment
@@ -150,15 +151,6 @@ def test_concurrent_sessions_train_as_they_would_alone() -> None:
 
 
 # --- each optimizer against torch.optim directly -------------------------------------------------
-TORCH_OPTIMIZERS = {
-    "sgd": lambda ps, lr: torch.optim.SGD(ps, lr=lr),
-    "momentum": lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9),
-    "nesterov": lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9, nesterov=True),
-    "adagrad": lambda ps, lr: torch.optim.Adagrad(ps, lr=lr),
-    "adadelta": lambda ps, lr: torch.optim.Adadelta(ps, lr=lr),
-    "rmsprop": lambda ps, lr: torch.optim.RMSprop(ps, lr=lr),
-    "adam": lambda ps, lr: torch.optim.Adam(ps, lr=lr),
-}
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch_optimizers import TORCH_OPTIMIZERS
 
 from playground_models.experiment import Experiment
 from playground_models.features import feature_matrix
@@ -120,16 +121,6 @@ def test_train_steps_crosses_epoch_boundaries():
 
 # --- independent reference loop: torch.optim on the same tensors -------------------------
 
-OPTIMIZERS = {
-    "sgd": lambda p, lr: torch.optim.SGD(p, lr=lr),
-    "momentum": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
-    "nesterov": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
-    "adagrad": lambda p, lr: torch.optim.Adagrad(p, lr=lr),
-    "adadelta": lambda p, lr: torch.optim.Adadelta(p, lr=lr),
-    "rmsprop": lambda p, lr: torch.optim.RMSprop(p, lr=lr),
-    "adam": lambda p, lr: torch.optim.Adam(p, lr=lr),
-}
-
 
 class HandLoop:
     """Training written out by hand: shuffle per epoch, tanh MLP, cross-entropy + ½λΣw²."""
@@ -138,7 +129,7 @@ class HandLoop:
         self.exp, self.x, self.y = exp, x, y
         init = initial_parameters(Architecture.of(exp), exp)
         self.params = [torch.tensor(p, requires_grad=True) for p in init]
-        self.opt = OPTIMIZERS[exp.optimizer](self.params, exp.learningRate)
+        self.opt = TORCH_OPTIMIZERS[exp.optimizer](self.params, exp.learningRate)
         self.rng = stream(exp.seed, "shuffle")
         self.queue: list[np.ndarray] = []
 
@@ -170,7 +161,7 @@ def _close(a: list[np.ndarray], b: list[np.ndarray]) -> None:
 
 
 @pytest.mark.parametrize("backend", [None, "reference"])
-@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("optimizer", sorted(TORCH_OPTIMIZERS))
 def test_first_steps_of_each_optimizer_match_a_hand_written_torch_optim_loop(optimizer, backend):
     exp = SMALL.replace(
         optimizer=optimizer, learningRate=0.05, regularization="L2", regularizationRate=0.01

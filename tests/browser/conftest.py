@@ -27,6 +27,17 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+# An init script (page.add_init_script) that records every text drawn on a canvas, which the page's own text cannot show.
+RECORD_CANVAS_TEXT = """
+window.canvasTexts = new Set();
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+  window.canvasTexts.add(String(text));
+  return fillText.call(this, text, ...rest);
+};
+"""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives the page in a real Chromium")
 

@@ -10,6 +10,7 @@ from itertools import pairwise
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import RECORD_CANVAS_TEXT
 
 pytestmark = pytest.mark.browser
 
@@ -243,15 +244,6 @@ NAMES = {
     "relu", "tanh", "dropout", "same",
 }  # fmt: skip
 
-# Records every text drawn on a canvas, which the page's own text cannot show.
-RECORD_CANVAS_TEXT = """
-window.canvasTexts = new Set();
-const fillText = CanvasRenderingContext2D.prototype.fillText;
-CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
-  window.canvasTexts.add(String(text));
-  return fillText.call(this, text, ...rest);
-};
-"""
 
 
 def _english(text: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import RECORD_CANVAS_TEXT
 
 from playground_models.compare import parse_compare
 from playground_models.headless import run_epochs
@@ -79,15 +80,6 @@ def test_lesson_menu_opens_a_compare_lesson_and_a_one_run_lesson(make_page, arti
     assert probe.console_errors == [] and probe.foreign_requests == []
 
 
-# Records every text drawn on a canvas, which the page's own text cannot show.
-RECORD_CANVAS_TEXT = """
-window.canvasTexts = new Set();
-const fillText = CanvasRenderingContext2D.prototype.fillText;
-CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
-  window.canvasTexts.add(String(text));
-  return fillText.call(this, text, ...rest);
-};
-"""
 
 
 def canvas_texts(probe) -> list[str]:
