@@ -115,6 +115,7 @@ class TrainGroup:
             self.weight_mask[offset : offset + n_in * n_out] = 1.0
             offset += (n_in + 1) * n_out
         self.alive = torch.ones(len(trainers), 1, dtype=torch.bool, device=dev)
+        self.runs = torch.arange(len(trainers), device=dev)[:, None]  # row index for gathers
         # Epochs and updates done since the trainers last took their state (see `sync`).
         self.epochs = torch.zeros_like(self.steps)
         self.updates = torch.zeros_like(self.steps)
@@ -191,9 +192,8 @@ class TrainGroup:
 
     def _step(self, rows: torch.Tensor, masks: list[torch.Tensor] | None) -> None:
         """One minibatch for every live run; a run whose loss is not finite stops before it."""
-        runs = torch.arange(rows.shape[0], device=self.device)[:, None]
-        h = self.x[runs, rows]  # [R, B, F]
-        target = self.y[runs, rows]
+        h = self.x[self.runs, rows]  # [R, B, F]
+        target = self.y[self.runs, rows]
         flat = self.params.detach().requires_grad_(True)
         layers = self._views(flat)
         for i, (w, b) in enumerate(layers):
