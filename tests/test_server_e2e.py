@@ -166,8 +166,8 @@ def test_a_protocol_client_trains_live_against_uvicorn(server_url):
 def test_the_netplay_command_serves_and_prints_its_url():
     port = free_port()
     env = {**os.environ, "NETPLAY_MAX_SESSIONS": "7"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+    proc = subprocess.Popen(  # serve's flags alone mean serve: `netplay --port N`
+        [sys.executable, "-m", "server.cli", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
