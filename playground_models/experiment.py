@@ -37,6 +37,8 @@ def _bounds_text(p: Param) -> str:
 def _num(x: float | None) -> str:
     if x is None:
         return "?"
+    if abs(x) >= 1e15:  # 1e308 as a whole number is 309 digits: keep messages readable
+        return f"{float(x):g}"
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
