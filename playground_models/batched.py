@@ -12,16 +12,18 @@ batch size and the sizes of the train and test sets. Everything else is per run:
 seed (initial weights, shuffles and dropout draws from its own streams, exactly as a `Trainer`
 draws them), learning rate, momentum, penalty kind and λ, dropout rate. Each run follows the
 semantics of the reference path; numbers agree with it to float rounding (tests), not bit for
-bit, so a group is used only where the configuration asks for it (a device other than the CPU).
+bit.
 
-Training is lockstep: every run trains the same epochs (the compare view and sweeps). A run
-whose loss stops being finite stops there (its trainer's `diverged_at` is set) while the
-others go on.
+Training is lockstep: every run trains the same epochs (the shape of a comparison or a sweep).
+A run whose loss stops being finite stops there (its trainer's `diverged_at` is set) while the
+others go on. Live sessions, which play, pause and change at their own pace, train in the rows
+of a pool instead (`pool.py`), which shares this module's arithmetic (`BatchedRows`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -50,27 +52,153 @@ def signature(trainer: Trainer) -> dict[str, object]:
     }
 
 
-def _per_run_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean loss of each run's minibatch: [R] from scores [R, B, C] and targets [R, B]."""
+def mean_loss(name: str, scores: torch.Tensor, target: torch.Tensor,
+              valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Each run's mean loss over its minibatch, [R], from scores [R, B, C] and targets [R, B];
+    `valid` [R, B] marks the samples that count (the others are padding). Reduced in the
+    reference path's order (`network.data_loss`), so both overflow at the same step."""
+    per_sample = _per_sample_loss(name, scores, target)
+    if valid is None:
+        mean = per_sample.mean(dim=1)
+    else:
+        mean = torch.where(valid, per_sample, 0.0).sum(dim=1) / valid.sum(dim=1).clamp_min(1)
+    return 0.5 * mean if name == "mse" else mean
+
+
+def _per_sample_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Each sample's loss, [R, B] (for mse without its ½, applied after the mean)."""
     if name == "softmax":
         r, b, c = scores.shape
         return F.cross_entropy(scores.reshape(r * b, c), target.reshape(r * b),
-                               reduction="none").view(r, b).mean(dim=1)
+                               reduction="none").view(r, b)
     if name == "hinge":
         correct = scores.gather(2, target[..., None])
         margins = (scores - correct + 1.0).clamp_min(0.0)
-        return (margins.sum(dim=2) - 1.0).mean(dim=1)
+        return margins.sum(dim=2) - 1.0
     out = scores[..., 0]
     if name == "mse":
-        return 0.5 * ((out - target) ** 2).mean(dim=1)
+        return (out - target) ** 2
     if name == "mae":
-        return (out - target).abs().mean(dim=1)
+        return (out - target).abs()
     if name == "huber":
-        return F.huber_loss(out, target, delta=1.0, reduction="none").mean(dim=1)
+        return F.huber_loss(out, target, delta=1.0, reduction="none")
     raise ValueError(f"unknown loss {name!r}")
 
 
-class TrainGroup:
+def weight_mask(sizes: Sequence[int], device: torch.device) -> torch.Tensor:
+    """1 where the flat layout holds a weight, 0 where it holds a bias (penalties skip biases)."""
+    total = sum((n_in + 1) * n_out for n_in, n_out in pairwise(sizes))
+    mask = torch.zeros(total, device=device)
+    offset = 0
+    for n_in, n_out in pairwise(sizes):
+        mask[offset : offset + n_in * n_out] = 1.0
+        offset += (n_in + 1) * n_out
+    return mask
+
+
+def penalty(weights: torch.Tensor, l1: torch.Tensor, l2: torch.Tensor) -> torch.Tensor:
+    """Each run's penalty, [R], on its weights [R, P] (biases masked to 0): λΣ|w| or ½λΣw².
+    A run without a penalty adds exactly 0, as on the reference path, even where Σw² is inf."""
+    l1, l2 = l1[:, 0], l2[:, 0]
+    return (torch.where(l1 != 0, l1 * weights.abs().sum(dim=1), 0.0)
+            + torch.where(l2 != 0, 0.5 * l2 * (weights * weights).sum(dim=1), 0.0))
+
+
+def layer_views(sizes: Sequence[int], flat: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(W [R, out, in], b [R, out]) per layer, as views of the flat rows [R, P]."""
+    r = flat.shape[0]
+    layers, offset = [], 0
+    for n_in, n_out in pairwise(sizes):
+        w = flat[:, offset : offset + n_in * n_out].view(r, n_out, n_in)
+        offset += n_in * n_out
+        layers.append((w, flat[:, offset : offset + n_out]))
+        offset += n_out
+    return layers
+
+
+class BatchedRows:
+    """What a group and a pool share: one row of `params` per run, every row's minibatch loss
+    in one forward pass, and torch.optim's update rules as elementwise tensor arithmetic.
+
+    A subclass keeps `params`, `s1`, `s2` ([R, P] state), `steps` ([R, 1] int64), `lr` and
+    `momentum` ([R, 1] float64), `l1` and `l2` ([R, 1] float32), `weight_mask` [P], and the
+    architecture's `sizes`, `activations`, `loss_name` and `optimizer`, all on one device.
+    """
+
+    sizes: Sequence[int]
+    activations: Sequence[str]
+    loss_name: str
+    weight_mask: torch.Tensor
+    l1: torch.Tensor
+    l2: torch.Tensor
+    params: torch.Tensor
+    s1: torch.Tensor
+    s2: torch.Tensor
+    steps: torch.Tensor
+    lr: torch.Tensor
+    momentum: torch.Tensor
+    optimizer: str
+
+    def _losses(self, x: torch.Tensor, target: torch.Tensor,
+                masks: Sequence[torch.Tensor] | None, valid: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(params as an autograd leaf, each run's loss [R]) for inputs x [R, B, F]."""
+        flat = self.params.detach().requires_grad_(True)
+        layers = layer_views(self.sizes, flat)
+        h = x
+        for i, (w, b) in enumerate(layers):
+            h = torch.baddbmm(b[:, None, :], h, w.transpose(1, 2))
+            if i < len(layers) - 1:
+                h = ACTIVATION_FUNCTIONS[self.activations[i]](h)
+                if masks is not None:
+                    h = h * masks[i]
+        loss = mean_loss(self.loss_name, h, target, valid)
+        return flat, loss + penalty(flat * self.weight_mask, self.l1, self.l2)
+
+    def _update(self, g: torch.Tensor, live: torch.Tensor) -> None:
+        """One torch.optim step per run (rows where `live` is False keep their values)."""
+        p, s1, s2, name = self.params, self.s1, self.s2, self.optimizer
+        lr = self.lr.float()
+        if name in ("momentum", "nesterov"):
+            mom = self.momentum.float()
+            has_buffer = self.momentum != 0  # torch keeps no buffer at momentum 0: plain SGD
+            buf = torch.where(self.steps == 0, g, s1 * mom + g)
+            d = g + mom * buf if name == "nesterov" else buf
+            d = torch.where(has_buffer, d, g)
+            s1.copy_(torch.where(live & has_buffer, buf, s1))
+            self.steps += (live & has_buffer).long()
+            p.copy_(torch.where(live, p - lr * d, p))
+            return
+        if name == "sgd":
+            p.copy_(torch.where(live, p - lr * g, p))
+            return
+        self.steps += live.long()
+        if name == "adagrad":
+            new1 = s1 + g * g
+            new_p = p - (lr * g) / (new1.sqrt() + ADAGRAD_EPS)
+        elif name == "adadelta":
+            new1 = s1 * ADADELTA_RHO + ((1 - ADADELTA_RHO) * g) * g
+            delta = (s2 + ADADELTA_EPS).sqrt() / (new1 + ADADELTA_EPS).sqrt() * g
+            s2.copy_(torch.where(live, s2 * ADADELTA_RHO + ((1 - ADADELTA_RHO) * delta) * delta, s2))
+            new_p = p - lr * delta
+        elif name == "rmsprop":
+            new1 = s1 * RMSPROP_ALPHA + ((1 - RMSPROP_ALPHA) * g) * g
+            new_p = p - (lr * g) / (new1.sqrt() + RMSPROP_EPS)
+        elif name == "adam":
+            t = self.steps.double()
+            step_size = (self.lr / (1 - ADAM_BETA1**t)).float()
+            bc2_sqrt = (1 - ADAM_BETA2**t).sqrt().float()
+            new1 = s1 + (1 - ADAM_BETA1) * (g - s1)
+            new2 = s2 * ADAM_BETA2 + ((1 - ADAM_BETA2) * g) * g
+            s2.copy_(torch.where(live, new2, s2))
+            new_p = p - (step_size * new1) / (new2.sqrt() / bc2_sqrt + ADAM_EPS)
+        else:
+            raise ValueError(f"unknown optimizer {name!r}")
+        s1.copy_(torch.where(live, new1, s1))
+        p.copy_(torch.where(live, new_p, p))
+
+
+class TrainGroup(BatchedRows):
     """The runs of `trainers` (fresh or equally far along) trained as one program on `device`.
 
     The trainers stay the runs' owners: after every call their parameters, epoch and
@@ -109,11 +237,7 @@ class TrainGroup:
         self.s1 = torch.zeros_like(self.params)
         self.s2 = torch.zeros_like(self.params)
         self.steps = torch.zeros(len(trainers), 1, dtype=torch.int64, device=dev)
-        self.weight_mask = torch.zeros(self.params.shape[1], device=dev)
-        offset = 0
-        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
-            self.weight_mask[offset : offset + n_in * n_out] = 1.0
-            offset += (n_in + 1) * n_out
+        self.weight_mask = weight_mask(self.sizes, dev)
         self.alive = torch.ones(len(trainers), 1, dtype=torch.bool, device=dev)
         self.runs = torch.arange(len(trainers), device=dev)[:, None]  # row index for gathers
         # Epochs and updates done since the trainers last took their state (see `sync`).
@@ -180,81 +304,15 @@ class TrainGroup:
                 out[r] = (uniform >= p) / (1.0 - p)
         return torch.from_numpy(out).to(self.device)
 
-    def _views(self, flat: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        r = flat.shape[0]
-        layers, offset = [], 0
-        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
-            w = flat[:, offset : offset + n_in * n_out].view(r, n_out, n_in)
-            offset += n_in * n_out
-            layers.append((w, flat[:, offset : offset + n_out]))
-            offset += n_out
-        return layers
-
     def _step(self, rows: torch.Tensor, masks: list[torch.Tensor] | None) -> None:
         """One minibatch for every live run; a run whose loss is not finite stops before it."""
-        h = self.x[self.runs, rows]  # [R, B, F]
-        target = self.y[self.runs, rows]
-        flat = self.params.detach().requires_grad_(True)
-        layers = self._views(flat)
-        for i, (w, b) in enumerate(layers):
-            h = torch.baddbmm(b[:, None, :], h, w.transpose(1, 2))
-            if i < len(layers) - 1:
-                h = ACTIVATION_FUNCTIONS[self.activations[i]](h)
-                if masks is not None:
-                    h = h * masks[i]
-        loss = _per_run_loss(self.loss_name, h, target)
-        weights = flat * self.weight_mask
-        penalty = (self.l1[:, 0] * weights.abs().sum(dim=1)
-                   + 0.5 * self.l2[:, 0] * (weights * weights).sum(dim=1))
-        loss = loss + penalty
+        flat, loss = self._losses(self.x[self.runs, rows], self.y[self.runs, rows], masks)
         finite = torch.isfinite(loss)
         (grad,) = torch.autograd.grad(torch.where(finite, loss, 0.0).sum(), flat)
         self.alive &= finite[:, None]
         self.updates += self.alive.long()
         with torch.no_grad():
             self._update(grad, self.alive)
-
-    def _update(self, g: torch.Tensor, live: torch.Tensor) -> None:
-        """One torch.optim step per run (rows where `live` is False keep their values)."""
-        p, s1, s2, name = self.params, self.s1, self.s2, self.optimizer
-        lr = self.lr.float()
-        if name in ("momentum", "nesterov"):
-            mom = self.momentum.float()
-            has_buffer = self.momentum != 0  # torch keeps no buffer at momentum 0: plain SGD
-            buf = torch.where(self.steps == 0, g, s1 * mom + g)
-            d = g + mom * buf if name == "nesterov" else buf
-            d = torch.where(has_buffer, d, g)
-            s1.copy_(torch.where(live & has_buffer, buf, s1))
-            self.steps += (live & has_buffer).long()
-            p.copy_(torch.where(live, p - lr * d, p))
-            return
-        if name == "sgd":
-            p.copy_(torch.where(live, p - lr * g, p))
-            return
-        self.steps += live.long()
-        if name == "adagrad":
-            new1 = s1 + g * g
-            new_p = p - (lr * g) / (new1.sqrt() + ADAGRAD_EPS)
-        elif name == "adadelta":
-            new1 = s1 * ADADELTA_RHO + ((1 - ADADELTA_RHO) * g) * g
-            delta = (s2 + ADADELTA_EPS).sqrt() / (new1 + ADADELTA_EPS).sqrt() * g
-            s2.copy_(torch.where(live, s2 * ADADELTA_RHO + ((1 - ADADELTA_RHO) * delta) * delta, s2))
-            new_p = p - lr * delta
-        elif name == "rmsprop":
-            new1 = s1 * RMSPROP_ALPHA + ((1 - RMSPROP_ALPHA) * g) * g
-            new_p = p - (lr * g) / (new1.sqrt() + RMSPROP_EPS)
-        elif name == "adam":
-            t = self.steps.double()
-            step_size = (self.lr / (1 - ADAM_BETA1**t)).float()
-            bc2_sqrt = (1 - ADAM_BETA2**t).sqrt().float()
-            new1 = s1 + (1 - ADAM_BETA1) * (g - s1)
-            new2 = s2 * ADAM_BETA2 + ((1 - ADAM_BETA2) * g) * g
-            s2.copy_(torch.where(live, new2, s2))
-            new_p = p - (step_size * new1) / (new2.sqrt() / bc2_sqrt + ADAM_EPS)
-        else:
-            raise ValueError(f"unknown optimizer {name!r}")
-        s1.copy_(torch.where(live, new1, s1))
-        p.copy_(torch.where(live, new_p, p))
 
     def sync(self) -> None:
         """Each trainer takes its run's parameters, epoch, updates and divergence. Optimizer

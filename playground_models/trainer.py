@@ -40,10 +40,17 @@ class EditError(ValueError):
         self.field = field
 
 
-def select_backend(arch: Architecture, params: list[np.ndarray], exp: Experiment):
-    """The training path for an experiment. It depends on the experiment alone."""
+def select_backend(
+    arch: Architecture, params: list[np.ndarray], exp: Experiment, pools: Any = None
+):
+    """The training path for an experiment. It depends on the experiment alone, and on whether
+    the trainer's owner trains its runs in pools (a server option, `playground_models.pool`)."""
     from . import fastpath
 
+    if pools is not None:
+        from .pool import PooledBackend
+
+        return PooledBackend(pools, arch, params, exp)
     if fastpath.supports(exp):
         return fastpath.FastBackend(arch, params, exp)
     return ReferenceBackend(arch, params, exp)
@@ -52,8 +59,12 @@ def select_backend(arch: Architecture, params: list[np.ndarray], exp: Experiment
 class Trainer:
     """Trains one experiment; see the module docstring for the semantics."""
 
-    def __init__(self, exp: Experiment, backend: str | None = None):
+    def __init__(self, exp: Experiment, backend: str | None = None, pools: Any = None):
+        """`backend="reference"` forces the reference path; `pools` (a `pool.PoolSet`) trains
+        this run in a row of a pool, together with other runs of its architecture."""
         self._forced_backend = backend
+        self._pools = pools
+        self.backend: Any = None
         self._build(exp)
 
     # --- building ------------------------------------------------------------------------
@@ -86,16 +97,23 @@ class Trainer:
         """Fresh training state from the initial parameters (used by build and reset)."""
         exp = self.experiment
         params = [p.copy() for p in self.initial_params]
+        self.close()
         if self._forced_backend == "reference":
             self.backend = ReferenceBackend(self.arch, params, exp)
         else:
-            self.backend = select_backend(self.arch, params, exp)
+            self.backend = select_backend(self.arch, params, exp, self._pools)
         self.shuffle_rng = stream(exp.seed, "shuffle")
         self.dropout_rng = stream(exp.seed, "dropout")
         self._restart_epoch()
         self.epoch = 0
         self.steps = 0
         self.diverged_at: int | None = None
+
+    def close(self) -> None:
+        """Give back what the backend holds outside this trainer (a pool row); idempotent."""
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
 
     @property
     def path(self) -> str:
@@ -141,28 +159,39 @@ class Trainer:
         """Run up to `n` minibatch updates; stops early on divergence (and, if asked, when the
         current epoch ends). Returns the number of updates run."""
         done = 0
-        n_train = len(self.y_train)
         while done < n and self.diverged_at is None:
-            if self._perm is None:
-                self._perm = self.shuffle_rng.permutation(n_train)
-            batch = self.experiment.batchSize
-            starts = range(self._cursor, n_train, batch)[: n - done]
-            batches = [self._perm[s : s + batch] for s in starts]
+            batches = self.next_batches(n - done)
             ran, diverged = self.backend.train_batches(
                 self.x_train, self.y_train, batches, self.dropout_rng
             )
             done += ran
-            self.steps += ran
-            if diverged:
-                self.diverged_at = self.epoch
+            if self.advance(ran, diverged) and stop_at_epoch_end:
                 break
-            self._cursor = min(starts[-1] + batch, n_train)
-            if self._cursor >= n_train:
-                self.epoch += 1
-                self._restart_epoch()
-                if stop_at_epoch_end:
-                    break
         return done
+
+    def next_batches(self, n: int) -> list[np.ndarray]:
+        """The index batches of the next updates: the rest of this epoch, at most `n` of them.
+        Draws the epoch's shuffle when the epoch starts; `advance` accounts for them."""
+        n_train = len(self.y_train)
+        if self._perm is None:
+            self._perm = self.shuffle_rng.permutation(n_train)
+        batch = self.experiment.batchSize
+        return [self._perm[s : s + batch] for s in range(self._cursor, n_train, batch)[:n]]
+
+    def advance(self, ran: int, diverged: bool) -> bool:
+        """Count `ran` updates of the batches `next_batches` gave (all of them, unless the loss
+        stopped being finite). Returns True when they finished the epoch."""
+        self.steps += ran
+        if diverged:
+            self.diverged_at = self.epoch
+            return False
+        n_train = len(self.y_train)
+        self._cursor = min(self._cursor + ran * self.experiment.batchSize, n_train)
+        if self._cursor < n_train:
+            return False
+        self.epoch += 1
+        self._restart_epoch()
+        return True
 
     @property
     def at_epoch_start(self) -> bool:
@@ -203,8 +232,12 @@ class Trainer:
         if abs(value) > MAX_EDIT_VALUE:
             raise EditError("value", f"value must be between {-MAX_EDIT_VALUE:g} and "
                             f"{MAX_EDIT_VALUE:g}, got {value:g}")
-        # Both backends hand out views of the storage they train (numpy views on the fast path,
-        # detached leaves on the reference path), so this writes the live parameter.
+        write = getattr(self.backend, "write", None)
+        if write is not None:  # a pool row may live on another device
+            write(tensor, index, value)
+            return
+        # The other backends hand out views of the storage they train (numpy views on the fast
+        # path, detached leaves on the reference path), so this writes the live parameter.
         with torch.no_grad():
             self.backend.tensors()[tensor][index] = value
 

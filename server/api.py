@@ -150,9 +150,11 @@ def _data(query: str) -> dict[str, Any]:
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
     """Liveness for load balancers and the Docker HEALTHCHECK, plus the live session count."""
+    pools = request.app.state.scheduler.pools
     return {
         "status": "ok",
         "sessions": len(request.app.state.registry),
         "protocol": PROTOCOL_VERSION,
         "version": __version__,
+        "grouped": pools.stats() if pools is not None else None,
     }

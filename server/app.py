@@ -15,6 +15,8 @@ from typing import Any
 from fastapi import FastAPI, WebSocket
 from fastapi.exceptions import RequestValidationError
 
+from playground_models.pool import PoolSet
+
 from . import __version__, api, imagelab, lessons, pages, sweeps
 from .scheduler import Scheduler
 from .session import Registry, Session
@@ -71,7 +73,9 @@ class SecurityHeaders:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A complete netplay server: page, static files, `/api`, `/ws`, and the image lab."""
     settings = settings if settings is not None else load()
-    scheduler = Scheduler(settings.workers, settings.torch_threads)
+    device = settings.group_device()
+    pools = PoolSet(device, settings.group_capacity) if device is not None else None
+    scheduler = Scheduler(settings.workers, settings.torch_threads, pools)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from playground_models.experiment import Experiment
 from playground_models.params import PARAMS, Effect
+from playground_models.pool import PooledBackend, PoolSet
 from playground_models.trainer import Trainer
 from playground_models.urlcodec import serialize
 
@@ -31,9 +32,13 @@ class LiveRun:
     """One experiment being trained for one client; see the module docstring for threading."""
 
     def __init__(
-        self, exp: Experiment, hidden: frozenset[str] = frozenset(), compression: str | None = None
+        self,
+        exp: Experiment,
+        hidden: frozenset[str] = frozenset(),
+        compression: str | None = None,
+        pools: PoolSet | None = None,
     ):
-        self.trainer = Trainer(exp)
+        self.trainer = Trainer(exp, pools=pools)
         self.hidden = hidden
         self.compression = compression
         self.version = 1
@@ -47,6 +52,15 @@ class LiveRun:
     @property
     def experiment(self) -> Experiment:
         return self.trainer.experiment
+
+    @property
+    def pooled(self) -> bool:
+        """Whether this run trains in a pool row (see `Scheduler.train_pooled`)."""
+        return isinstance(self.trainer.backend, PooledBackend)
+
+    def close(self) -> None:
+        """Give back the trainer's pool row, if it has one; the run trains no more."""
+        self.trainer.close()
 
     # --- changes (worker thread) ---------------------------------------------------------
     def update(self, new: Experiment) -> dict[str, Effect]:

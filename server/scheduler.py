@@ -3,11 +3,14 @@
 Each session keeps at most one job in flight (its lock), and the pool takes jobs in arrival
 order, so sessions are served round-robin, one frame each: a session asking for many steps per
 frame slows its own frames, not its neighbours' (its frames are also capped by a time budget).
-This is the seam where sessions with the same architecture can be stepped together as one
-batched program (`playground_models.batched.TrainGroup`): a scheduler that groups compatible jobs
-can replace this one without the sessions noticing, since they only call `run`. On a CPU it would
-not pay: the C kernel trains a run faster than a group of fewer than a few thousand does
-(docs/benchmarks.md), and a frame's cost is in drawing and sending it, not in training.
+
+With grouping on (`--group-sessions`, on by default where a GPU is present), sessions train in
+rows of pools (`playground_models.pool`), and `train_pooled` gathers their frames' training:
+every request that arrives while a program runs joins the next one, so sessions of one
+architecture are stepped together, one batched program per minibatch for all of them, and then
+draw their frames on the workers as before. On a CPU it does not pay: the C kernel trains a run
+faster than a pool of fewer than a few thousand rows does (docs/benchmarks.md), and a frame's
+cost is in drawing and sending it, not in training.
 """
 
 from __future__ import annotations
@@ -18,16 +21,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from playground_models.pool import PoolSet, train_together
+from playground_models.trainer import Trainer
+
 T = TypeVar("T")
 
 
 class Scheduler:
     """Runs blocking training/drawing calls off the event loop."""
 
-    def __init__(self, workers: int, torch_threads: int = 1):
+    def __init__(self, workers: int, torch_threads: int = 1, pools: PoolSet | None = None):
         self.workers = workers
         self.torch_threads = torch_threads
+        self.pools = pools
         self._pool: ThreadPoolExecutor | None = None
+        self._waiting: list[tuple[Trainer, int, asyncio.Future[None]]] = []
+        self._gatherer: asyncio.Task[None] | None = None  # kept: the loop holds tasks weakly
 
     def _executor(self) -> ThreadPoolExecutor:
         # Made on first use, so an app that never trains starts no threads.
@@ -53,6 +62,37 @@ class Scheduler:
         """
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor(), functools.partial(fn, *args, **kwargs))
+
+    async def train_pooled(self, trainer: Trainer, steps: int, budget_s: float) -> None:
+        """Train a pooled trainer `steps` updates together with every other session asking now.
+
+        The steps are capped by `budget_s` at the pool's measured time per update, as a
+        session's own frames are (`LiveRun.train_frame`).
+        """
+        per_step = trainer.backend.pool.seconds_per_step
+        if per_step > 0:
+            steps = max(1, min(steps, int(budget_s / per_step)))
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((trainer, steps, future))
+        if self._gatherer is None or self._gatherer.done():
+            self._gatherer = asyncio.create_task(self._train_waiting())
+        await future
+
+    async def _train_waiting(self) -> None:
+        """Train what waits, as one call; what arrived meanwhile goes in the next call."""
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            work = [(t, n) for t, n, f in batch if not f.done()]
+            try:
+                await self.run(train_together, work)
+            except Exception as err:  # noqa: BLE001 - each waiting session reports it
+                for _, _, f in batch:
+                    if not f.done():
+                        f.set_exception(err)
+            else:
+                for _, _, f in batch:
+                    if not f.done():
+                        f.set_result(None)
 
     def shutdown(self) -> None:
         if self._pool is not None:

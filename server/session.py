@@ -77,6 +77,8 @@ class Session:
         finally:
             registry.sessions.discard(self)
             await self._stop_player(cancel=True)
+            if self.run is not None:
+                self.run.close()
             self.run = None  # the trainer, its data and tensors go with it
 
     async def _receive_loop(self) -> None:
@@ -153,7 +155,11 @@ class Session:
         await self._stop_player()
         async with self._lock:
             old_version = self.run.version if self.run else 0
-            self.run = run = await self.scheduler.run(LiveRun, exp, hidden, m.compression)
+            if self.run is not None:
+                self.run.close()
+            self.run = run = await self.scheduler.run(
+                LiveRun, exp, hidden, m.compression, self.scheduler.pools
+            )
             run.version = old_version + 1
             if self._acked is not None:
                 self._acked = 0  # frame numbers start again with the new run
@@ -276,7 +282,11 @@ class Session:
                 async with self._lock:
                     if self._halt.is_set():
                         return
-                    frame = await self.scheduler.run(run.train_frame, budget)
+                    if run.pooled:
+                        await self.scheduler.train_pooled(run.trainer, run.steps_per_frame, budget)
+                        frame = await self.scheduler.run(run.frame)
+                    else:
+                        frame = await self.scheduler.run(run.train_frame, budget)
                     await self._send_bytes(frame)
                     if run.diverged:
                         run.state = "paused"  # `state` reports diverged from the trainer itself

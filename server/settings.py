@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -68,6 +68,17 @@ class Settings(BaseModel):
     torch_threads: int = Field(
         1, ge=1, le=256, description="torch threads per worker (set on each worker thread); tiny nets run best on one"
     )
+    group_sessions: Literal["auto", "off", "cpu", "cuda"] = Field(
+        "auto",
+        description="train live sessions of one architecture together, as one batched program "
+        "per minibatch: on cuda, on cpu (slower than each session on the C kernel; for trying "
+        "it), off, or auto (cuda when a GPU is present, else off)",
+    )
+    group_capacity: int = Field(
+        256, ge=1, le=65_536,
+        description="sessions per batched program; fixed, so that a session's numbers do not "
+        "depend on how many others are training",
+    )
     max_sweeps: int = Field(
         2, ge=1, le=1000, description="sweeps training at once (more are refused until one ends)"
     )
@@ -95,6 +106,24 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
         return value
+
+    @field_validator("group_sessions")
+    @classmethod
+    def _cuda_present(cls, value: str) -> str:
+        if value == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError("torch sees no CUDA device here; use auto, cpu or off")
+        return value
+
+    def group_device(self) -> str | None:
+        """Where grouped sessions train, or None when each trains on its own."""
+        if self.group_sessions == "auto":
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else None
+        return None if self.group_sessions == "off" else self.group_sessions
 
     def limits(self) -> dict[str, Any]:
         """The limits a client needs to know (sent in `hello` and `/api/schema`)."""

@@ -1,5 +1,6 @@
 """`set_weight` and `set_bias` over the socket (docs/protocol.md): one parameter set by hand,
-shown in the next frame, bad ones refused by name, on both training paths."""
+shown in the next frame, bad ones refused by name, on every training path (the fast kernel,
+the reference, and a pool row on a server that groups sessions)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import pytest
 from playground_models import fastpath
 
 
-@pytest.fixture(params=["fast", "reference"])
+@pytest.fixture(params=["fast", "reference", "batched"])
 def path(request, monkeypatch) -> str:
     if request.param == "reference":
         monkeypatch.setattr(fastpath, "supports", lambda exp: False)
     elif not fastpath.supports(fastpath.Experiment()):
         pytest.skip("the fast kernel cannot be built here")
     return request.param
+
+
+@pytest.fixture
+def client(make_client, path):
+    return make_client(group_sessions="cpu") if path == "batched" else make_client()
 
 
 def test_set_weight_while_paused_replies_a_frame_with_that_value(open_session, path):
