@@ -1,9 +1,13 @@
-"""Many runs of net (a) trained as one program (playground_models/batched.py), against the same
-runs trained one by one on the C fast path and in the plain PyTorch loop, in the same process.
+"""Many runs of net (a) trained as one program, against the same runs trained one by one on the
+C fast path and in the plain PyTorch loop, in the same process.
 
-For each group size R: the time of one epoch of all R runs together (25 minibatch steps, plus
-each run's own shuffle and the write-back to its trainer), the time of the device program alone
-per step, and the ratios against R single runs. Prints one JSON object.
+Two programs: a lockstep group (playground_models/batched.py, comparisons and sweeps) and a pool
+of live-session rows (playground_models/pool.py, `--group-sessions`). For each size R: the time
+of one epoch of all R runs together (25 minibatch steps, with each run's own shuffle and, for
+the pool, the gathering of every row's minibatches on the host), the time of the group's device
+program alone per step, and the ratios against R single runs. The pool is measured full (R busy
+rows of R) and with one busy row in a pool of R, the cost of its fixed shape. Prints one JSON
+object.
 
     python benchmarks/bench_batched.py [--runs 1,16,256,1024] [--device cpu|cuda] [--epochs 5]
 """
@@ -21,6 +25,7 @@ import torch
 from bench_engine import engine, per_epoch_ms, plain_loop  # the script's own folder
 
 from playground_models.batched import TrainGroup
+from playground_models.pool import PoolSet, train_together
 from playground_models.reference_nets import NET_A
 from playground_models.trainer import Trainer
 
@@ -55,6 +60,28 @@ def group_figures(runs: int, device: torch.device, epochs: int) -> dict[str, flo
             "per_run_epoch_ms": round(epoch_ms / runs, 5)}
 
 
+def pool_figures(runs: int, device: torch.device, epochs: int) -> dict[str, float]:
+    pools = PoolSet(device, runs)
+    trainers = [Trainer(NET_A.replace(seed=f"r{i}", regularization="L2",
+                                      regularizationRate=(i % 8) * 0.001), pools=pools)
+                for i in range(runs)]
+    steps = len(trainers[0].y_train) // NET_A.batchSize  # one epoch: 25 updates
+    train_together([(t, steps) for t in trainers])  # warm-up
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        train_together([(t, steps) for t in trainers])
+    _sync(device)
+    full_ms = (time.perf_counter() - start) * 1e3 / epochs
+    start = time.perf_counter()
+    for _ in range(epochs):
+        train_together([(trainers[0], steps)])
+    _sync(device)
+    one_ms = (time.perf_counter() - start) * 1e3 / epochs
+    return {"pool_epoch_ms": round(full_ms, 3), "pool_per_run_epoch_ms": round(full_ms / runs, 5),
+            "pool_one_busy_row_epoch_ms": round(one_ms, 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="1,4,16,256,1024")
@@ -82,10 +109,12 @@ def main() -> None:
         "groups": [],
     }
     for runs in (int(r) for r in args.runs.split(",")):
-        fig = group_figures(runs, device, args.epochs)
-        fig["runs"] = runs
+        fig = {"runs": runs, **group_figures(runs, device, args.epochs),
+               **pool_figures(runs, device, args.epochs)}
         fig["vs_plain_pytorch"] = round(plain_ms * runs / fig["group_epoch_ms"], 2)
         fig["vs_fast_path"] = round(fast_ms * runs / fig["group_epoch_ms"], 3)
+        fig["pool_vs_plain_pytorch"] = round(plain_ms * runs / fig["pool_epoch_ms"], 2)
+        fig["pool_vs_fast_path"] = round(fast_ms * runs / fig["pool_epoch_ms"], 3)
         out["groups"].append(fig)
         print(json.dumps(fig), flush=True)
     print(json.dumps(out, indent=1))

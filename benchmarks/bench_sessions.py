@@ -46,6 +46,7 @@ class Client:
         self.frames = 0
         self.epochs = (0, 0)
         self.latencies: list[float] = []
+        self.path = None  # the training path the frames name
 
     async def play(self, seconds: float, measure_updates: int = 0) -> None:
         async with websockets.connect(self.url, max_size=None, origin=self.url.replace(
@@ -66,6 +67,7 @@ class Client:
                 if h.get("type") != "frame" or h.get("state") != "playing":
                     continue
                 await ws.send(json.dumps({"type": "ack", "seq": h["seq"]}))
+                self.path = h.get("path")
                 now = time.perf_counter()
                 if first is None:
                     first = (now, h["epoch"])
@@ -135,12 +137,14 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=1,
                         help="processes the learners are spread over")
     parser.add_argument("--only-concurrent", action="store_true", help="skip the one-learner runs")
+    parser.add_argument("--group-sessions", default="off", choices=["off", "cpu", "cuda", "auto"],
+                        help="netplay serve --group-sessions (pooled training)")
     args = parser.parse_args()
     port = free_port()
     env = dict(os.environ, NETPLAY_MAX_SESSIONS="1000", NETPLAY_MAX_MESSAGES_PER_SECOND="1000")
     server = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-         "--processes", str(args.processes)],
+         "--processes", str(args.processes), "--group-sessions", args.group_sessions],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"ws://127.0.0.1:{port}/ws"
@@ -153,7 +157,7 @@ def main() -> None:
                 time.sleep(0.1)
         time.sleep(1.0 if args.processes > 1 else 0.0)  # let every process start
         out: dict = {"machine": f"{os.cpu_count()} CPUs", "seconds": args.seconds,
-                     "processes": args.processes}
+                     "processes": args.processes, "group_sessions": args.group_sessions}
         if not args.only_concurrent:
             one_learner(url, args.seconds, out)
         # A classroom: n learners of net (a) at one epoch (25 updates) per frame.
@@ -174,7 +178,7 @@ def one_learner(url: str, seconds: float, out: dict) -> None:
     for name, query, steps in (("a", NET_A, 1000), ("b", NET_B, 500)):
         (c,) = asyncio.run(run_clients(url, 1, query, steps, seconds))
         out[f"top_speed_{name}"] = {"fps": round(c.fps, 1), "epochs_per_s": round(c.eps, 1),
-                                    "steps_per_frame": steps}
+                                    "steps_per_frame": steps, "path": c.path}
     # Latency of a live learning-rate change, to the first frame that shows it.
     c = Client(url, NET_A, 25)
     asyncio.run(c.play(seconds * 2, measure_updates=40))

@@ -185,14 +185,22 @@ class RunPool(BatchedRows):
             masks = [np.ones((n_steps, cap, batch, w), np.float32) for w in widths]
         for j in jobs:
             xs, ys = j.x.numpy(), j.y.numpy()
-            for s, idx in enumerate(j.batches):
-                b = len(idx)
-                x[s, j.row, :b] = xs[idx]
-                y[s, j.row, :b] = ys[idx]
-                valid[s, j.row, :b] = True
-                if j.masks:
-                    for layer, m in enumerate(j.masks[s]):
-                        masks[layer][s, j.row, :b] = m  # type: ignore[index]
+            full = [len(idx) == batch for idx in j.batches]
+            n_full = full.index(False) if not all(full) else len(full)
+            if n_full:  # the whole batches at once: one gather per job, not one per step
+                idx = np.stack(j.batches[:n_full])
+                x[:n_full, j.row] = xs[idx]
+                y[:n_full, j.row] = ys[idx]
+                valid[:n_full, j.row] = True
+            for s in range(n_full, len(j.batches)):  # the short last batch of an epoch
+                idx = j.batches[s]
+                x[s, j.row, : len(idx)] = xs[idx]
+                y[s, j.row, : len(idx)] = ys[idx]
+                valid[s, j.row, : len(idx)] = True
+            if j.masks:
+                for s, step_masks in enumerate(j.masks):
+                    for layer, m in enumerate(step_masks):
+                        masks[layer][s, j.row, : len(m)] = m  # type: ignore[index]
         dev = self.device
 
         def put(a: np.ndarray) -> torch.Tensor:
