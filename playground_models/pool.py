@@ -61,7 +61,7 @@ class Job:
 class RunPool(BatchedRows):
     """`capacity` rows of one `PoolKey` on `device`. Callers hold `lock` around every use."""
 
-    def __init__(self, key: PoolKey, capacity: int, device: torch.device):
+    def __init__(self, key: PoolKey, capacity: int, device: torch.device, host_copy: bool = False):
         sizes, activations, loss, optimizer, batch = key
         self.key = key
         self.capacity = capacity
@@ -79,8 +79,10 @@ class RunPool(BatchedRows):
         self.l1 = torch.zeros(capacity, 1, device=device)
         self.l2 = torch.zeros_like(self.l1)
         self.weight_mask = weight_mask(sizes, device)
-        # What snapshots read: the parameters themselves on the CPU, else a copy kept current.
-        self.host = self.params if device.type == "cpu" else self.params.cpu()
+        # What snapshots read: the parameters themselves on the CPU, else a copy kept current
+        # (`host_copy` makes one on the CPU too, so that tests run the GPU's bookkeeping).
+        separate = host_copy or device.type != "cpu"
+        self.host = self.params.cpu().clone() if separate else self.params
         self.free = list(range(capacity - 1, -1, -1))
         self.released: list[int] = []  # rows given back by finalizers, freed at the next acquire
         self.rounds = 0  # programs run (one per `run` call)
@@ -223,11 +225,13 @@ class RunPool(BatchedRows):
 class PoolSet:
     """The pools of one owner (a server), made as runs need them, on one device."""
 
-    def __init__(self, device: str | torch.device = "cpu", capacity: int = 256):
+    def __init__(self, device: str | torch.device = "cpu", capacity: int = 256,
+                 host_copy: bool = False):
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         self.device = torch.device(device)
         self.capacity = capacity
+        self.host_copy = host_copy
         self._pools: dict[PoolKey, list[RunPool]] = {}
         self._lock = threading.Lock()
 
@@ -239,7 +243,7 @@ class PoolSet:
                     row = pool.acquire(flat, exp)
                 if row is not None:
                     return pool, row
-            pool = RunPool(key, self.capacity, self.device)
+            pool = RunPool(key, self.capacity, self.device, self.host_copy)
             pools.append(pool)
             with pool.lock:
                 row = pool.acquire(flat, exp)

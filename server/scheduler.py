@@ -4,12 +4,13 @@ Each session keeps at most one job in flight (its lock), and the pool takes jobs
 order, so sessions are served round-robin, one frame each: a session asking for many steps per
 frame slows its own frames, not its neighbours' (its frames are also capped by a time budget).
 
-With grouping on (`--group-sessions`, on by default where a GPU is present), sessions train in
+With grouping on (`--group-sessions`), sessions train in
 rows of pools (`playground_models.pool`), and `train_pooled` gathers their frames' training:
 every request that arrives while a program runs joins the next one, so sessions of one
 architecture are stepped together, one batched program per minibatch for all of them, and then
-draw their frames on the workers as before. On a CPU it does not pay: the C kernel trains a run
-faster than a pool of fewer than a few thousand rows does (docs/benchmarks.md), and a frame's
+draw their frames on the workers as before. It is off by default: the C kernel trains a run
+faster than a pool of fewer than a few thousand rows does (docs/benchmarks.md), a pool's step
+costs mostly per-operation dispatch on the CPU, which a GPU does not remove, and a frame's
 cost is in drawing and sending it, not in training.
 """
 

@@ -68,11 +68,12 @@ class Settings(BaseModel):
     torch_threads: int = Field(
         1, ge=1, le=256, description="torch threads per worker (set on each worker thread); tiny nets run best on one"
     )
-    group_sessions: Literal["auto", "off", "cpu", "cuda"] = Field(
-        "auto",
-        description="train live sessions of one architecture together, as one batched program "
-        "per minibatch: on cuda, on cpu (slower than each session on the C kernel; for trying "
-        "it), off, or auto (cuda when a GPU is present, else off)",
+    group_sessions: Literal["off", "cuda", "cpu", "auto"] = Field(
+        "off",
+        description="train live sessions of one architecture together, one batched program per "
+        "minibatch for all of them: off (each session on the C kernel), cuda, cpu, or auto "
+        "(cuda when torch sees a GPU, else off). It pays only with hundreds of sessions "
+        "training at once (docs/benchmarks.md)",
     )
     group_capacity: int = Field(
         256, ge=1, le=65_536,

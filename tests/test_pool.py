@@ -140,6 +140,22 @@ def test_hand_edits_reach_the_row_and_training_goes_on_from_them():
     np.testing.assert_allclose(_flat(pooled), _flat(ref), atol=1e-5)
 
 
+def test_a_pool_whose_snapshots_read_a_host_copy_trains_and_edits_the_same():
+    # On a GPU, snapshots read a copy of the rows kept on the host: the same bookkeeping here.
+    exp = BASE.replace(optimizer="adam", batchSize=7, dropout=0.1)
+    direct, copied = Trainer(exp, pools=PoolSet("cpu", 4)), Trainer(exp, pools=PoolSet(
+        "cpu", 4, host_copy=True))
+    assert copied.backend.pool.host is not copied.backend.pool.params
+    for t in (direct, copied):
+        train_together([(t, 20)])
+        t.set_weight(0, 1, 0, 0.5)
+        t.train_epochs(2)
+        t.update(t.experiment.replace(batchSize=10, learningRate=0.02))  # moves to another pool
+        t.train_epochs(1)
+    np.testing.assert_array_equal(_flat(direct), _flat(copied))
+    np.testing.assert_array_equal(copied.backend.pool.host, copied.backend.pool.params)
+
+
 def test_a_capacity_below_one_is_refused():
     with pytest.raises(ValueError, match="capacity"):
         PoolSet("cpu", 0)

@@ -95,12 +95,13 @@ def test_frames_that_ask_together_are_trained_in_one_program(monkeypatch):
     assert pools.stats()["programs"] == 2  # one per call: all five rows stepped together
 
 
-def test_the_group_setting_is_checked_and_auto_is_off_without_a_gpu():
+def test_the_group_setting_is_checked_and_off_by_default():
+    assert Settings().group_device() is None
     with pytest.raises(ValidationError, match="group_sessions"):
         Settings(group_sessions="tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ValidationError, match="no CUDA device"):
             Settings(group_sessions="cuda")
-        assert Settings().group_device() is None
+        assert Settings(group_sessions="auto").group_device() is None
     assert Settings(group_sessions="off").group_device() is None
     assert Settings(group_sessions="cpu").group_device() == "cpu"
