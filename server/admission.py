@@ -3,6 +3,11 @@ message-rate bucket. Kept apart from the session so the rules read in one place.
 
 from __future__ import annotations
 
+import fcntl
+import mmap
+import os
+import struct
+import tempfile
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -16,13 +21,93 @@ if TYPE_CHECKING:
 
 
 class Registry:
-    """The live sessions of one app; `/api/health` reports their number."""
+    """The live sessions of one app; with a `board`, also those of the server's other processes.
+    `total()` is what `--max-sessions` limits and `/api/health` reports."""
 
-    def __init__(self) -> None:
+    def __init__(self, board: SessionBoard | None = None) -> None:
         self.sessions: set[Session] = set()
+        self.board = board
 
     def __len__(self) -> int:
         return len(self.sessions)
+
+    def add(self, session: Session) -> None:
+        self.sessions.add(session)
+        if self.board is not None:
+            self.board.publish(len(self.sessions))
+
+    def discard(self, session: Session) -> None:
+        self.sessions.discard(session)
+        if self.board is not None:
+            self.board.publish(len(self.sessions))
+
+    def total(self) -> int:
+        return self.board.total() if self.board is not None else len(self.sessions)
+
+    def per_process(self) -> list[int]:
+        return self.board.counts() if self.board is not None else [len(self.sessions)]
+
+
+# One slot per server process: (pid, live sessions), little-endian int64s.
+_SLOT = struct.Struct("<qq")
+
+
+class SessionBoard:
+    """The live-session count of every process of one `netplay serve --processes N`, in a
+    small file they all map. Each process writes only its own slot; a slot whose process has
+    died counts for nothing and is taken again by the next process that starts."""
+
+    def __init__(self, path: str):
+        with open(path, "r+b") as f:
+            self._map = mmap.mmap(f.fileno(), 0)
+        self._slots = len(self._map) // _SLOT.size
+        with open(path, "rb") as f:  # one process claims a slot at a time
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                self._slot = self._claim()
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    @staticmethod
+    def create(processes: int) -> str:
+        """A fresh board file for `processes` (twice over, for restarted ones); its path."""
+        fd, path = tempfile.mkstemp(prefix="netplay-sessions-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(bytes(_SLOT.size * 2 * processes))
+        return path
+
+    def _claim(self) -> int:
+        for slot in range(self._slots):
+            pid, _ = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            if pid == 0 or not _alive(pid):
+                _SLOT.pack_into(self._map, slot * _SLOT.size, os.getpid(), 0)
+                return slot
+        raise RuntimeError(f"the session board has no free slot ({self._slots} processes)")
+
+    def publish(self, count: int) -> None:
+        _SLOT.pack_into(self._map, self._slot * _SLOT.size, os.getpid(), count)
+
+    def counts(self) -> list[int]:
+        """Live sessions of each running process, in slot order."""
+        out = []
+        for slot in range(self._slots):
+            pid, count = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            if pid != 0 and (slot == self._slot or _alive(pid)):
+                out.append(count)
+        return out
+
+    def total(self) -> int:
+        return sum(self.counts())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class TokenBucket:

@@ -151,9 +151,11 @@ def _data(query: str) -> dict[str, Any]:
 async def health(request: Request) -> dict[str, Any]:
     """Liveness for load balancers and the Docker HEALTHCHECK, plus the live session count."""
     pools = request.app.state.scheduler.pools
+    registry = request.app.state.registry
     return {
         "status": "ok",
-        "sessions": len(request.app.state.registry),
+        "sessions": registry.total(),
+        "sessions_per_process": registry.per_process(),
         "protocol": PROTOCOL_VERSION,
         "version": __version__,
         "grouped": pools.stats() if pools is not None else None,

@@ -18,8 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from playground_models.pool import PoolSet
 
 from . import __version__, api, imagelab, lessons, pages, sweeps
+from .admission import Registry, SessionBoard
 from .scheduler import Scheduler
-from .session import Registry, Session
+from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
 from .wsproto import ws_setting
 
@@ -70,8 +71,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A complete netplay server: page, static files, `/api`, `/ws`, and the image lab."""
+BOARD_ENV = "NETPLAY_SESSION_BOARD"  # set by `serve --processes N` for its worker processes
+
+
+def create_app(settings: Settings | None = None, board: SessionBoard | None = None) -> FastAPI:
+    """A complete netplay server: page, static files, `/api`, `/ws`, and the image lab.
+    `board` shares the session count with the server's other processes."""
     settings = settings if settings is not None else load()
     device = settings.group_device()
     pools = PoolSet(device, settings.group_capacity) if device is not None else None
@@ -89,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.scheduler = scheduler
-    app.state.registry = Registry()
+    app.state.registry = Registry(board)
     app.state.sweeps = sweeps.Sweeps(settings)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, api.invalid_request)
@@ -109,13 +114,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """The app of one worker process of `netplay serve --processes N`."""
-    return create_app(load())
+    board = os.environ.get(BOARD_ENV)
+    return create_app(load(), SessionBoard(board) if board else None)
 
 
 def serve(args: argparse.Namespace) -> int:
     """`netplay serve`: run uvicorn in the foreground until Ctrl-C."""
-    import uvicorn
-
     try:
         settings = load(args=args)
     except SettingsError as err:
@@ -128,12 +132,26 @@ def serve(args: argparse.Namespace) -> int:
     print(f"netplay {__version__} serving on {url}  (Ctrl-C to stop)", flush=True)
     if getattr(args, "open", False):
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    board = None
     if processes > 1:
-        # Each process serves its own sessions; the resolved settings reach them by environment.
+        # Each process serves its own sessions; the resolved settings reach them by environment,
+        # and the session count is shared through the board file.
         for name, value in settings.model_dump().items():
             text = ",".join(value) if isinstance(value, (tuple, list)) else str(value)
             os.environ[ENV_PREFIX + name.upper()] = text
+        board = os.environ[BOARD_ENV] = SessionBoard.create(processes)
         app = "server.app:app_from_environment"
+    try:
+        _run(app, args, processes)
+    finally:
+        if board is not None:
+            os.unlink(board)
+    return 0
+
+
+def _run(app: Any, args: argparse.Namespace, processes: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         app,
         factory=processes > 1,
@@ -145,4 +163,3 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # never trust X-Forwarded-* by default
         ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
     )
-    return 0

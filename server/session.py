@@ -62,20 +62,20 @@ class Session:
             await self.ws.close(code=CLOSE_POLICY)  # before accept: the handshake gets a 403
             return
         await self.ws.accept()
-        if len(registry) >= self.settings.max_sessions:
+        if registry.total() >= self.settings.max_sessions:
             await self._send({"type": "error", "code": "too_many_sessions", "field": None,
                               "message": f"the server is full ({self.settings.max_sessions} "
                               "sessions); try again in a minute"})
             await self.ws.close(code=CLOSE_TRY_AGAIN)
             return
-        registry.sessions.add(self)
+        registry.add(self)
         try:
             await self._send(self._hello())
             await self._receive_loop()
         except WebSocketDisconnect:
             pass
         finally:
-            registry.sessions.discard(self)
+            registry.discard(self)
             await self._stop_player(cancel=True)
             if self.run is not None:
                 self.run.close()

@@ -4,6 +4,7 @@ docs/protocol.md alone; and the `netplay` command itself. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -182,18 +183,36 @@ def test_the_netplay_command_serves_and_prints_its_url():
         proc.stdout.close()
 
 
-def test_serve_with_two_processes_passes_its_settings_to_each():
+def test_serve_with_two_processes_passes_its_settings_and_shares_the_session_count():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--processes", "2",
-         "--max-sessions", "5"],
+         "--max-sessions", "3"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(f"http://127.0.0.1:{port}", 60)
+        wait_for_health(url, 60)
         for _ in range(4):  # whichever process answers, the flag reached it
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/schema", timeout=5) as r:
-                assert json.load(r)["limits"]["max_sessions"] == 5
+            with urllib.request.urlopen(f"{url}/api/schema", timeout=5) as r:
+                assert json.load(r)["limits"]["max_sessions"] == 3
+
+        async def fill() -> list[dict[str, Any]]:
+            replies = []
+            async with contextlib.AsyncExitStack() as stack:
+                for _ in range(4):  # the 4th is one too many, whichever process it reaches
+                    ws = await stack.enter_async_context(
+                        websockets.connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10))
+                    replies.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+                    await asyncio.sleep(0.1)  # its process has published its count
+                health = [wait_for_health(url, 5) for _ in range(6)]
+            return replies, health
+
+        replies, health = asyncio.run(fill())
+        assert [r["type"] for r in replies] == ["hello", "hello", "hello", "error"]
+        assert replies[3]["code"] == "too_many_sessions"
+        assert {h["sessions"] for h in health} == {3}  # every process counts them all
+        assert all(len(h["sessions_per_process"]) == 2 for h in health)
     finally:
         proc.terminate()
         proc.wait(20)

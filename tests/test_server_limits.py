@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from server.admission import SessionBoard
 from server.settings import SettingsError, load
 
 
@@ -102,3 +106,30 @@ def test_settings_come_from_environment_and_name_bad_values():
     assert s.max_sessions == 3 and s.allowed_origins == ("https://a.example",)
     with pytest.raises(SettingsError, match="NETPLAY_MAX_FPS"):
         load({"NETPLAY_MAX_FPS": "-1"})
+
+
+def test_the_session_board_counts_live_processes_and_reuses_dead_ones_slots():
+    path = SessionBoard.create(1)  # two slots
+    try:
+        mine = SessionBoard(path)
+        mine.publish(2)
+        other = (
+            "import sys; from server.admission import SessionBoard;"
+            "b = SessionBoard(sys.argv[1]); b.publish(4); print('up', flush=True);"
+            "sys.stdin.readline()"
+        )
+        child = subprocess.Popen([sys.executable, "-c", other, path], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+        try:
+            assert child.stdout.readline().strip() == "up"
+            assert mine.counts() == [2, 4] and mine.total() == 6
+        finally:
+            child.communicate("\n", timeout=30)
+        assert mine.total() == 2  # the child is gone: its sessions are too
+        again = SessionBoard(path)  # takes the dead child's slot
+        again.publish(1)
+        assert mine.total() == 3
+        with pytest.raises(RuntimeError, match="no free slot"):
+            SessionBoard(path)
+    finally:
+        os.unlink(path)
