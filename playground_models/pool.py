@@ -39,6 +39,10 @@ from .reference import dropout_masks
 if TYPE_CHECKING:
     from .trainer import Trainer
 
+# Parameters a pool holds at most (per tensor: parameters and two optimizer states): a pool of a
+# big net has fewer rows, so one learner's 100,000-weight net takes 48 MiB, not 300.
+ROW_BUDGET = 1 << 22
+
 # (layer sizes, activations, loss, optimizer, batch size): what the rows of one pool share.
 PoolKey = tuple[tuple[int, ...], tuple[str, ...], str, str, int]
 
@@ -85,7 +89,7 @@ class RunPool(BatchedRows):
         self.host = self.params.cpu().clone() if separate else self.params
         self.free = list(range(capacity - 1, -1, -1))
         self.released: list[int] = []  # rows given back by finalizers, freed at the next acquire
-        self.rounds = 0  # programs run (one per `run` call)
+        self.batched_steps = 0  # minibatch steps run, each one for all the busy rows
         self.row_updates = 0  # updates done, summed over rows
         self.seconds_per_step = 0.0  # one minibatch of the whole pool, last measured
 
@@ -167,7 +171,7 @@ class RunPool(BatchedRows):
             self.host.copy_(self.params)
         done_by_row = done[rows].tolist()
         dead = (~alive[rows, 0]).tolist()
-        self.rounds += 1
+        self.batched_steps += n_steps
         self.row_updates += sum(done_by_row)
         self.seconds_per_step = (time.perf_counter() - started) / n_steps
         return list(zip(done_by_row, dead))
@@ -233,35 +237,54 @@ class PoolSet:
         self.capacity = capacity
         self.host_copy = host_copy
         self._pools: dict[PoolKey, list[RunPool]] = {}
+        self._retired = [0, 0]  # batched steps and updates of the pools freed so far
         self._lock = threading.Lock()
 
     def acquire(self, key: PoolKey, flat: np.ndarray, exp: Experiment) -> tuple[RunPool, int]:
         with self._lock:
+            self._drop_empty()
             pools = self._pools.setdefault(key, [])
             for pool in pools:
                 with pool.lock:
                     row = pool.acquire(flat, exp)
                 if row is not None:
                     return pool, row
-            pool = RunPool(key, self.capacity, self.device, self.host_copy)
+            n_params = sum((a + 1) * b for a, b in pairwise(key[0]))
+            rows = max(1, min(self.capacity, ROW_BUDGET // n_params))  # the key decides it
+            pool = RunPool(key, rows, self.device, self.host_copy)
             pools.append(pool)
             with pool.lock:
                 row = pool.acquire(flat, exp)
             assert row is not None
             return pool, row
 
+    def _drop_empty(self) -> None:
+        """Free the pools no run uses any more (their device memory goes with them)."""
+        for key, pools in list(self._pools.items()):
+            for pool in list(pools):
+                with pool.lock:
+                    pool._collect()
+                    if pool.used:
+                        continue
+                pools.remove(pool)
+                self._retired[0] += pool.batched_steps
+                self._retired[1] += pool.row_updates
+            if not pools:
+                del self._pools[key]
+
     def stats(self) -> dict[str, Any]:
-        """Pools, rows in use, programs run and updates per program, for `/health`."""
+        """Pools, rows in use, batched steps run and row updates done so far, for `/health`:
+        updates per batched step is how many sessions a step trained on average."""
         with self._lock:
             pools = [p for ps in self._pools.values() for p in ps]
-        rounds = sum(p.rounds for p in pools)
-        updates = sum(p.row_updates for p in pools)
+            steps = self._retired[0] + sum(p.batched_steps for p in pools)
+            updates = self._retired[1] + sum(p.row_updates for p in pools)
         return {
             "device": self.device.type,
             "capacity": self.capacity,
             "pools": len(pools),
             "rows_in_use": sum(p.used for p in pools),
-            "programs": rounds,
+            "batched_steps": steps,
             "updates": updates,
         }
 

@@ -67,12 +67,14 @@ class Scheduler:
     async def train_pooled(self, trainer: Trainer, steps: int, budget_s: float) -> None:
         """Train a pooled trainer `steps` updates together with every other session asking now.
 
-        The steps are capped by `budget_s` at the pool's measured time per update, as a
+        The steps are capped by `budget_s` at the pool's measured time per batched step, as a
         session's own frames are (`LiveRun.train_frame`).
         """
         per_step = trainer.backend.pool.seconds_per_step
         if per_step > 0:
             steps = max(1, min(steps, int(budget_s / per_step)))
+        else:  # a new pool: a small first step measures it, as `LiveRun.train_frame` does
+            steps = min(steps, 8)
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((trainer, steps, future))
         if self._gatherer is None or self._gatherer.done():

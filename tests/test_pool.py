@@ -73,7 +73,9 @@ def test_a_row_trains_bit_for_bit_alike_alone_and_among_busy_neighbours():
     assert (alone.epoch, alone.steps) == (mine.epoch, mine.steps) == (10, 156)
     np.testing.assert_array_equal(_flat(alone), _flat(mine))
     assert crowd.stats()["rows_in_use"] == 6
-    assert crowd.stats()["programs"] < sum(n.steps for n in neighbours)  # they did share
+    stats = crowd.stats()
+    assert stats["updates"] == mine.steps + sum(n.steps for n in neighbours)
+    assert stats["batched_steps"] < stats["updates"]  # rows shared their steps
 
 
 def test_a_diverging_row_stops_where_the_reference_does_and_its_neighbour_goes_on():
@@ -103,6 +105,17 @@ def test_rows_are_given_back_on_reset_rebuild_and_close():
     b.close()
     b.close()  # twice is harmless
     assert pools.stats()["rows_in_use"] == 0
+    Trainer(BASE.replace(networkShape=(6,)), pools=pools)  # the empty pools are freed
+    assert pools.stats()["pools"] == 1  # the freed pools' counts stay in the totals:
+    assert pools.stats()["batched_steps"] == pools.stats()["updates"] == 20  # a's two epochs
+
+
+def test_a_big_net_gets_a_pool_of_fewer_rows():
+    pools = PoolSet("cpu", 256)
+    small = Trainer(BASE, pools=pools).backend.pool
+    big = Trainer(BASE.replace(networkShape=(64,) * 8), pools=pools).backend.pool
+    assert small.capacity == 256
+    assert big.params.shape == (4194304 // 29442, 29442) == (142, 29442)  # 16 MiB a tensor
 
 
 @pytest.mark.parametrize(("change", "state_kept"), [({"optimizer": "rmsprop"}, False),
