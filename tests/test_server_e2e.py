@@ -208,7 +208,8 @@ def test_serve_with_two_processes_passes_its_settings_and_shares_the_session_cou
                 health = [wait_for_health(url, 5) for _ in range(6)]
             return replies, health
 
-        replies, health = asyncio.run(fill())
+        with ThreadPoolExecutor(1) as pool:  # a thread of its own: the browser tests' loop
+            replies, health = pool.submit(asyncio.run, fill()).result()
         assert [r["type"] for r in replies] == ["hello", "hello", "hello", "error"]
         assert replies[3]["code"] == "too_many_sessions"
         assert {h["sessions"] for h in health} == {3}  # every process counts them all

@@ -4,6 +4,7 @@ as rows of one batched program, each still reproducing its own numbers bit for b
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -87,11 +88,10 @@ def test_frames_that_ask_together_are_trained_in_one_program(monkeypatch):
         await asyncio.gather(*(scheduler.train_pooled(t, 25, budget_s=1.0) for t in trainers))
         await asyncio.gather(*(scheduler.train_pooled(t, 10, budget_s=1.0) for t in trainers[:2]))
 
-    loop = asyncio.new_event_loop()  # not asyncio.run: it leaves no current loop behind
-    try:
-        loop.run_until_complete(frames())
+    try:  # on a thread of its own: the browser tests leave a running loop on this one
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, frames()).result()
     finally:
-        loop.close()
         scheduler.shutdown()
     assert calls == [5, 2]
     assert [t.steps for t in trainers] == [35, 35, 25, 25, 25]
