@@ -12,6 +12,7 @@ import pytest
 
 from playground_models.batched import TrainGroup
 from playground_models.experiment import Experiment
+from playground_models.params import BY_NAME
 from playground_models.trainer import Trainer
 
 BASE = Experiment(numSamples=200, networkShape=(4, 3))
@@ -32,8 +33,7 @@ def _group_and_references(exps: list[Experiment], epochs: int):
     return group, refs
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adagrad", "adadelta",
-                                       "rmsprop", "adam"])
+@pytest.mark.parametrize("optimizer", BY_NAME["optimizer"].choices)
 def test_each_run_matches_its_reference_after_one_epoch(optimizer):
     exps = [
         BASE.replace(optimizer=optimizer, learningRate=0.03, seed="a"),

@@ -229,20 +229,9 @@ def test_knn_lesson_knn_is_right_at_once_and_the_network_catches_up():
 
 def test_optimizer_race_sgd_last_adaptive_methods_first():
     curves, comparison = trained("optimizer-race")
-    assert [t.experiment.optimizer for t in comparison.trainers] == [
-        "sgd",
-        "momentum",
-        "adagrad",
-        "adadelta",
-        "rmsprop",
-        "adam",
-    ]
-    test = dict(
-        zip(
-            ["sgd", "momentum", "adagrad", "adadelta", "rmsprop", "adam"],
-            final(curves, "test_loss"),
-        )
-    )
+    order = ["sgd", "momentum", "adagrad", "adadelta", "rmsprop", "adam"]
+    assert [t.experiment.optimizer for t in comparison.trainers] == order
+    test = dict(zip(order, final(curves, "test_loss")))
     assert test["sgd"] == max(test.values())
     assert test["momentum"] < test["sgd"]
     for fast in ("rmsprop", "adam"):

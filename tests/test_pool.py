@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from playground_models.experiment import Experiment
+from playground_models.params import BY_NAME
 from playground_models.pool import PooledBackend, PoolSet, train_together
 from playground_models.trainer import Trainer
 
 BASE = Experiment(numSamples=200, networkShape=(4, 3))
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam"]
+OPTIMIZERS = BY_NAME["optimizer"].choices  # every one the product offers
 
 
 def _flat(trainer: Trainer) -> np.ndarray:

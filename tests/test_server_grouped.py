@@ -109,3 +109,21 @@ def test_the_group_setting_is_checked_and_off_by_default():
         assert Settings(group_sessions="auto").group_device() is None
     assert Settings(group_sessions="off").group_device() is None
     assert Settings(group_sessions="cpu").group_device() == "cpu"
+
+
+def test_a_new_pools_first_frame_trains_a_few_steps_then_the_budget_decides():
+    pools = PoolSet("cpu", 4)
+    trainer = Trainer(Experiment(), pools=pools)
+    scheduler = Scheduler(workers=1, pools=pools)
+
+    async def frames():
+        await scheduler.train_pooled(trainer, 25, budget_s=1.0)  # cost unknown: 8 to measure
+        await scheduler.train_pooled(trainer, 25, budget_s=1.0)  # measured: all 25 fit
+        await scheduler.train_pooled(trainer, 25, budget_s=1e-9)  # over budget: still one
+
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, frames()).result()
+    finally:
+        scheduler.shutdown()
+    assert trainer.steps == 8 + 25 + 1
