@@ -95,6 +95,11 @@ class Settings(BaseModel):
         le=256,
         description="processes that train sweep points (shared by all sweeps; one torch thread each)",
     )
+    max_memory_mb: int = Field(
+        3072, ge=0, le=1_048_576,
+        description="memory ceiling per server process, MB: a session that would pass it is "
+        "refused with an error (0: no ceiling)",
+    )
     allowed_origins: tuple[str, ...] = Field(
         (),
         description="extra page origins allowed to open the WebSocket (comma-separated; "
@@ -141,6 +146,7 @@ class Settings(BaseModel):
             "max_fps": self.max_fps,
             "max_sweep_values": self.max_sweep_values,
             "max_sweep_epochs": self.max_sweep_epochs,
+            "max_memory_mb": self.max_memory_mb,
         }
 
 
