@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
+from .hosts import HostPolicy
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -130,8 +131,11 @@ class TokenBucket:
 
 
 def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
-    """Same origin as the page's host, or in the allow-list. Browsers always send Origin, so a
-    missing one is a non-browser client, which cross-site request forgery cannot ride on."""
+    """In the allow-list, or the same origin as the Host asked for and that Host one of this
+    server's names (server/hosts.py): a page of evil.example whose name was pointed at this
+    machine (DNS rebinding) is same-origin with its own Host, and refused for that name.
+    Browsers always send Origin, so a missing one is a non-browser client, which cross-site
+    request forgery cannot ride on."""
     origin = ws.headers.get("origin")
     if origin is None:
         return True
@@ -140,4 +144,8 @@ def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
         return True
     host = ws.headers.get("host", "")
     parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
+    if not (parts.scheme in ("http", "https") and host and parts.netloc == host):
+        return False
+    # The app's policy knows the bound address; a router mounted on a bare app has none.
+    policy = getattr(ws.app.state, "hosts", None) or HostPolicy(settings.allowed_hosts)
+    return policy.allows(parts.netloc)

@@ -159,4 +159,5 @@ async def health(request: Request) -> dict[str, Any]:
         "protocol": PROTOCOL_VERSION,
         "version": __version__,
         "grouped": pools.stats() if pools is not None else None,
+        "memory": request.app.state.memory.stats(),  # this process: {rss_mb, limit_mb}
     }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
+import socket
 import sys
 import threading
 import webbrowser
@@ -19,6 +21,8 @@ from playground_models.pool import PoolSet
 
 from . import __version__, api, imagelab, lessons, pages, sweeps
 from .admission import Registry, SessionBoard
+from .hosts import HostCheck, HostPolicy
+from .memory import MemoryCeiling
 from .scheduler import Scheduler
 from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
@@ -30,8 +34,9 @@ TRANSPORT_MAX_BYTES = 16 * 1024 * 1024
 _SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
 
 
-def content_security_policy(host: str | None) -> str:
-    """Everything from this server only: no CDN, no fonts or analytics from elsewhere.
+def content_security_policy(host: str | None, frame_ancestors: tuple[str, ...] = ("'none'",)) -> str:
+    """Everything from this server only: no CDN, no fonts or analytics from elsewhere; framed
+    only by `frame_ancestors` (`--frame-ancestors`; by default by no page, against clickjacking).
 
     `connect-src 'self'` covers same-origin WebSockets in current browsers; the explicit
     ws:// and wss:// entries are for older ones (Safari before 15.4) that read it literally.
@@ -40,15 +45,24 @@ def content_security_policy(host: str | None) -> str:
     return (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob:; font-src 'self'; worker-src 'self' blob:; "
-        f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'"
+        f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        f"frame-ancestors {' '.join(frame_ancestors)}"
     )
+
+
+def frame_options(frame_ancestors: tuple[str, ...]) -> bytes | None:
+    """X-Frame-Options for browsers that predate CSP's frame-ancestors. It has no form for a
+    list of other sites, so with one it is left out and frame-ancestors alone decides."""
+    return {("'none'",): b"DENY", ("'self'",): b"SAMEORIGIN"}.get(tuple(frame_ancestors))
 
 
 class SecurityHeaders:
     """Pure ASGI middleware adding CSP and friends to every HTTP response (not WebSockets)."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, frame_ancestors: tuple[str, ...] = ("'none'",)):
         self.app = app
+        self.frame_ancestors = tuple(frame_ancestors)
+        self.frame_options = frame_options(self.frame_ancestors)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -59,24 +73,34 @@ class SecurityHeaders:
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                csp = content_security_policy(host, self.frame_ancestors)
                 headers += [
-                    (b"content-security-policy", content_security_policy(host).encode()),
+                    (b"content-security-policy", csp.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                 ]
+                if self.frame_options is not None:
+                    headers.append((b"x-frame-options", self.frame_options))
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-BOARD_ENV = "NETPLAY_SESSION_BOARD"  # set by `serve --processes N` for its worker processes
+# Set by `serve --processes N` for its worker processes.
+BOARD_ENV = "NETPLAY_SESSION_BOARD"
+BOUND_HOST_ENV = "NETPLAY_BOUND_HOST"
 
 
-def create_app(settings: Settings | None = None, board: SessionBoard | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    board: SessionBoard | None = None,
+    bound_host: str | None = None,
+) -> FastAPI:
     """A complete netplay server: page, static files, `/api`, `/ws`, and the image lab.
-    `board` shares the session count with the server's other processes."""
+    `board` shares the session count with the server's other processes; `bound_host` is the
+    `--host` it listens on, whose name it answers to (server/hosts.py)."""
     settings = settings if settings is not None else load()
     device = settings.group_device()
     pools = PoolSet(device, settings.group_capacity) if device is not None else None
@@ -96,7 +120,12 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
     app.state.scheduler = scheduler
     app.state.registry = Registry(board)
     app.state.sweeps = sweeps.Sweeps(settings)
-    app.add_middleware(SecurityHeaders)
+    # One ceiling per process, for every kind of session (the image lab asks it too).
+    app.state.memory = MemoryCeiling(settings.max_memory_mb)
+    app.state.hosts = HostPolicy(settings.allowed_hosts, bound_host)
+    # Added first, so it runs inside SecurityHeaders: a refusal carries CSP and nosniff too.
+    app.add_middleware(HostCheck, policy=app.state.hosts)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.add_exception_handler(RequestValidationError, api.invalid_request)
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -115,7 +144,41 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
 def app_from_environment() -> FastAPI:
     """The app of one worker process of `netplay serve --processes N`."""
     board = os.environ.get(BOARD_ENV)
-    return create_app(load(), SessionBoard(board) if board else None)
+    return create_app(load(), SessionBoard(board) if board else None,
+                      os.environ.get(BOUND_HOST_ENV))
+
+
+MAX_PROCESSES = 256  # `--processes`: beyond this a typo (1000 for 10), not a plan
+
+
+def check_address(args: argparse.Namespace) -> str | None:
+    """What is wrong with serve's `--host`, `--port` and `--processes`, as one line naming the
+    flag, or None. Checked before "serving on …" is printed: uvicorn would otherwise print its
+    error later, or (a port above 65535) not at all and hang."""
+    processes = getattr(args, "processes", 1)
+    if not 1 <= processes <= MAX_PROCESSES:
+        return f"--processes {processes}: give 1 to {MAX_PROCESSES} processes"
+    if not 1 <= args.port <= 65535:
+        return f"--port {args.port}: give a port from 1 to 65535"
+    try:
+        addresses = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as err:
+        return f"--host {args.host}: not a name or address this machine can use ({err})"
+    family, kind, proto, _, address = addresses[0]
+    # Bound and released at once (never listened on, so nothing lingers): the errors uvicorn
+    # would meet, met here instead.
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                return f"--port {args.port}: already in use on {args.host}"
+            if err.errno == errno.EACCES:
+                return f"--port {args.port}: this user may not listen on it (try above 1023)"
+            return f"--host {args.host}: cannot listen there ({err.strerror or err})"
+    return None
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -125,8 +188,13 @@ def serve(args: argparse.Namespace) -> int:
     except SettingsError as err:
         print(f"netplay serve: {err}", file=sys.stderr)
         return 2
-    processes = getattr(args, "processes", 1) or 1
-    app: Any = create_app(settings) if processes == 1 else None
+    args.host = args.host.strip("[]")  # `--host [::1]` as in a URL means `::1`
+    problem = check_address(args)
+    if problem is not None:
+        print(f"netplay serve: {problem}", file=sys.stderr)
+        return 2
+    processes = getattr(args, "processes", 1)
+    app: Any = create_app(settings, bound_host=args.host) if processes == 1 else None
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{args.port}/"
     print(f"netplay {__version__} serving on {url}  (Ctrl-C to stop)", flush=True)
@@ -140,6 +208,7 @@ def serve(args: argparse.Namespace) -> int:
             text = ",".join(value) if isinstance(value, (tuple, list)) else str(value)
             os.environ[ENV_PREFIX + name.upper()] = text
         board = os.environ[BOARD_ENV] = SessionBoard.create(processes)
+        os.environ[BOUND_HOST_ENV] = args.host
         app = "server.app:app_from_environment"
     try:
         _run(app, args, processes)

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import os
 import resource
+from typing import TYPE_CHECKING
+
+from playground_models.network import Architecture
+
+if TYPE_CHECKING:
+    from playground_models.experiment import Experiment
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MB = 1024 * 1024
@@ -59,4 +65,47 @@ class MemoryCeiling:
 
 
 def _mb(n: int) -> int:
-    return int(round(n / MB))
+    return round(n / MB)
+
+
+# --- what one 2-D session takes --------------------------------------------------------------
+# Rough upper bounds, in bytes, calibrated against the resident memory of LiveRuns on this
+# code (the largest net, 5,000 samples and a 200×200 grid measured 30–120 MB a session).
+FLOAT = 4  # the trainer's tensors are float32
+SESSION_BASE = 4 * MB  # Python objects, the frame and its compressed copy, socket buffers
+PARAM_COPIES = 6  # weights, gradients, two optimizer moments, the initial copy for reset, a frame's
+ACTIVATION_COPIES = 3  # pre-activation, activation and the gradient of each layer's batch output
+GRID_COPIES = 2  # every layer's value on the grid, and the pooling of it into neuron maps
+SAMPLE_BYTES = 8 * 4  # float64 rows kept as generated, as features, as tensors and as the split
+KNN_BUFFERS = 3 * 2_000_000 * 8  # the k-NN search's distance chunks (playground_models/knn.py)
+
+
+def live_session_bytes(exp: Experiment) -> dict[str, int]:
+    """Bytes a live 2-D session of `exp` may hold, by the setting that drives each part:
+    `networkShape` (weights, optimizer state, batch activations), `gridSize` (every neuron on
+    the decision grid), `numSamples` (the data) and `knn` (the baseline's search)."""
+    arch = Architecture.of(exp)
+    units = sum(arch.sizes)
+    samples = exp.numSamples + len(exp.points)
+    width = len(exp.features) + 3  # features, raw x₁ x₂, label
+    grid_cells = exp.gridSize * exp.gridSize
+    return {
+        "networkShape": SESSION_BASE
+        + arch.num_parameters * FLOAT * PARAM_COPIES
+        + exp.batchSize * units * FLOAT * ACTIVATION_COPIES,
+        "gridSize": grid_cells * units * FLOAT * GRID_COPIES,
+        "numSamples": samples * width * SAMPLE_BYTES,
+        "knn": grid_cells * exp.knn * 16 + KNN_BUFFERS if exp.knn > 0 else 0,
+    }
+
+
+def check_live_session(
+    ceiling: MemoryCeiling, new: Experiment, old: Experiment | None = None
+) -> None:
+    """Refuse `new` when what it adds over `old` (the experiment it replaces in the same
+    session) would take the process past the ceiling. A change that adds nothing passes even
+    when the process is already over it: a learning-rate change must not be refused."""
+    parts = live_session_bytes(new)
+    extra = sum(parts.values()) - (sum(live_session_bytes(old).values()) if old else 0)
+    if extra > 0:
+        ceiling.check(extra, field=max(parts, key=lambda k: parts[k]), what="this experiment")

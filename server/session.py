@@ -26,6 +26,7 @@ from playground_models.urlcodec import parse as parse_url
 from . import frames, protocol
 from .admission import Registry, TokenBucket, origin_allowed
 from .live import LiveRun
+from .memory import MemoryLimitError, check_live_session
 from .protocol import ProtocolError
 from .scheduler import Scheduler
 from .settings import Settings
@@ -354,6 +355,12 @@ class Session:
         if params > s.max_parameters:
             raise ProtocolError("bad_value", "networkShape",
                                 f"{params} parameters; this server allows {s.max_parameters}")
+        ceiling = getattr(self.ws.app.state, "memory", None)  # the app's, for every session
+        if ceiling is not None:
+            try:  # what `exp` adds over the run it replaces, before anything is allocated
+                check_live_session(ceiling, exp, self.run.experiment if self.run else None)
+            except MemoryLimitError as err:
+                raise ProtocolError("over_memory", err.field, err.message) from None
 
     def _hello(self) -> dict[str, Any]:
         from . import __version__

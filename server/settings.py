@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ from playground_models.params import BY_NAME, MAX_PARAMETERS
 from playground_models.sweep import MAX_EPOCHS, MAX_POINTS
 
 ENV_PREFIX = "NETPLAY_"
+_HOST_ENTRY = re.compile(r"^(\*|\.?[A-Za-z0-9\-_.:\[\]]{1,253})$")
+_FRAME_SOURCE = re.compile(r"^('none'|'self'|\*|[A-Za-z0-9.*:/\-\[\]_]{1,300})$")
 
 
 class Settings(BaseModel):
@@ -106,11 +109,51 @@ class Settings(BaseModel):
         "'*' allows any); the server's own origin is always allowed",
     )
 
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="extra names the server may be reached by (comma-separated; '.example.org' "
+        "also allows its subdomains, '*' any name); loopback names, IP addresses and the --host "
+        "name are always allowed, and this machine's hostname when bound to 0.0.0.0 or ::. "
+        "Other Host headers are refused, against DNS rebinding",
+    )
+    frame_ancestors: tuple[str, ...] = Field(
+        ("'none'",),
+        description="pages that may show netplay in a frame (CSP frame-ancestors sources, "
+        "comma-separated: 'self', https://course.example); 'none' forbids framing",
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(h.strip() for h in value.split(",") if h.strip())
+        for host in value:
+            if not _HOST_ENTRY.match(host):
+                raise ValueError(f"{host!r} is not a host name (give names like "
+                                 "school.example, .example.org or *)")
+        return value
+
+    @field_validator("frame_ancestors", mode="before")
+    @classmethod
+    def _frame_sources(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(s.strip() for s in value.split(",") if s.strip())
+        # Keywords may come unquoted: `--frame-ancestors self` is easier to type than "'self'".
+        value = tuple(f"'{s}'" if s in ("none", "self") else s for s in value)
+        if not value:
+            raise ValueError("give 'none', 'self' or the origins that may frame netplay")
+        for source in value:
+            if not _FRAME_SOURCE.match(source):  # nothing that could end or extend the CSP
+                raise ValueError(f"{source!r} is not a frame-ancestors source")
+        if "'none'" in value and len(value) > 1:
+            raise ValueError("'none' cannot be combined with other sources")
         return value
 
     @field_validator("group_sessions")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,13 +15,29 @@ from server.frames import decode
 from server.settings import Settings
 
 
+class LoopbackClient(TestClient):
+    """A TestClient that reaches the app as http://127.0.0.1, as a browser on this machine
+    does. TestClient's own name, `testserver`, is not one the server answers to (it refuses
+    unknown Host names, against DNS rebinding), and its WebSockets ignore `base_url`."""
+
+    def __init__(self, app: Any, **kwargs: Any):
+        super().__init__(app, base_url=LOOPBACK, **kwargs)
+
+    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        return super().websocket_connect(urljoin(LOOPBACK_WS, url), *args, **kwargs)
+
+
+LOOPBACK = "http://127.0.0.1"
+LOOPBACK_WS = "ws://127.0.0.1"
+
+
 @pytest.fixture
 def make_client() -> Iterator[Callable[..., TestClient]]:
     """`make_client(max_sessions=1, ...)`: a TestClient on an app with those settings."""
     opened: list[TestClient] = []
 
     def make(**settings: Any) -> TestClient:
-        client = TestClient(create_app(Settings(**{"workers": 2, **settings})))
+        client = LoopbackClient(create_app(Settings(**{"workers": 2, **settings})))
         client.__enter__()
         opened.append(client)
         return client

@@ -190,7 +190,7 @@ def test_the_lab_socket_refuses_foreign_origins(make_client):
             "/ws/lab", headers=foreign):
         pass
     assert refused.value.code == 1008
-    with client.websocket_connect("/ws/lab", headers={"origin": "http://testserver"}) as ws:
+    with client.websocket_connect("/ws/lab", headers={"origin": "http://127.0.0.1"}) as ws:
         assert ws.receive_json()["type"] == "hello"
 
 
