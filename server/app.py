@@ -160,11 +160,12 @@ def check_address(args: argparse.Namespace) -> str | None:
         return f"--processes {processes}: give 1 to {MAX_PROCESSES} processes"
     if not 1 <= args.port <= 65535:
         return f"--port {args.port}: give a port from 1 to 65535"
+    host = args.host or "''"  # as the message shows it
     try:
         addresses = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM,
                                        flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as err:
-        return f"--host {args.host}: not a name or address this machine can use ({err})"
+        return f"--host {host}: not a name or address this machine can use ({err})"
     family, kind, proto, _, address = addresses[0]
     # Bound and released at once (never listened on, so nothing lingers): the errors uvicorn
     # would meet, met here instead.
@@ -174,10 +175,10 @@ def check_address(args: argparse.Namespace) -> str | None:
             probe.bind(address)
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
-                return f"--port {args.port}: already in use on {args.host}"
+                return f"--port {args.port}: already in use on {host}"
             if err.errno == errno.EACCES:
                 return f"--port {args.port}: this user may not listen on it (try above 1023)"
-            return f"--host {args.host}: cannot listen there ({err.strerror or err})"
+            return f"--host {host}: cannot listen there ({err.strerror or err})"
     return None
 
 

@@ -1,0 +1,76 @@
+"""The per-process memory ceiling (`--max-memory-mb`) for live 2-D sessions and /api/health."""
+
+from __future__ import annotations
+
+from playground_models.experiment import Experiment
+from server.memory import MB, MemoryCeiling, check_live_session, live_session_bytes, rss_bytes
+
+BIG = {"networkShape": [64] * 8, "numSamples": 5000, "gridSize": 200, "knn": 50,
+       "batchSize": 1000}
+
+
+def _headroom_mb(extra: int) -> int:
+    """A ceiling `extra` MB above what this test process holds now."""
+    return rss_bytes() // MB + extra
+
+
+def test_the_estimate_grows_with_what_the_session_holds():
+    small = sum(live_session_bytes(Experiment({})).values())
+    assert 4 * MB <= small < 8 * MB
+    for change in ({"networkShape": [64] * 8}, {"gridSize": 200}, {"knn": 20},
+                   {"numSamples": 5000}, {"batchSize": 1000}):
+        assert sum(live_session_bytes(Experiment(change)).values()) > small, change
+    big = live_session_bytes(Experiment(BIG))
+    # The grid pass of 519 units over 200×200 cells dominates: 2 copies of float32.
+    assert big["gridSize"] == 200 * 200 * (2 + 8 * 64 + 2) * 4 * 2
+    assert sum(big.values()) > 200 * MB
+
+
+def test_a_change_that_adds_nothing_passes_even_over_the_ceiling():
+    over = MemoryCeiling(1)  # this process already holds more than 1 MB
+    exp = Experiment(BIG)
+    check_live_session(over, exp.replace(learningRate=0.1), exp)
+    check_live_session(over, Experiment({}), exp)  # smaller than what it replaces
+
+
+def test_a_start_over_the_ceiling_is_refused_by_name_and_the_session_goes_on(
+        make_client, open_session):
+    client = make_client(max_memory_mb=_headroom_mb(120))
+    session = open_session(client)
+    session.send(type="start", config=BIG)
+    refused = session.next()
+    assert refused["type"] == "error" and refused["code"] == "over_memory"
+    assert refused["field"] == "gridSize"
+    assert f"of its {client.get('/api/health').json()['memory']['limit_mb']} MB" in (
+        refused["message"])
+    frame = session.start(networkShape=[8, 8], numSamples=1000)  # the same socket trains on
+    assert frame["type"] == "frame"
+    session.send(type="step", n=2)
+    assert session.until("frame")["epoch"] == 2
+
+
+def test_updates_that_grow_the_session_are_checked_and_others_pass(make_client, open_session):
+    client = make_client()
+    session = open_session(client)
+    session.start()
+    client.app.state.memory = MemoryCeiling(1)  # the process is now over its ceiling
+    session.send(type="update", changes={"networkShape": [64] * 8, "gridSize": 200})
+    refused = session.until("error")
+    assert refused["code"] == "over_memory" and refused["field"] == "gridSize"
+    session.send(type="update", changes={"learningRate": 0.1})
+    config = session.until("config")
+    assert config["config"]["learningRate"] == 0.1
+    assert config["config"]["networkShape"] == [4, 2]  # the refused update changed nothing
+
+
+def test_health_reports_the_process_memory_and_its_ceiling(make_client):
+    health = make_client(max_memory_mb=2048).get("/api/health").json()
+    assert health["memory"]["limit_mb"] == 2048
+    assert abs(health["memory"]["rss_mb"] - rss_bytes() / MB) < 200
+    assert health["memory"]["rss_mb"] > 20  # python, torch and the app
+    assert make_client(max_memory_mb=0).get("/api/health").json()["memory"]["limit_mb"] is None
+
+
+def test_the_ceiling_is_on_the_app_for_every_kind_of_session(make_client):
+    memory = make_client(max_memory_mb=512).app.state.memory
+    assert isinstance(memory, MemoryCeiling) and memory.limit_bytes == 512 * MB
