@@ -58,12 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     serve = sub.add_parser("serve", help="serve the playground (default: 127.0.0.1:8000)")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--host", default="127.0.0.1",
+        help="interface to listen on (default 127.0.0.1; 0.0.0.0 or :: for all, which also "
+        "allows this machine's hostname as a Host, see --allowed-hosts)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on, 1-65535")
     serve.add_argument("--open", action="store_true", help="open the page in a browser")
     serve.add_argument(
         "--processes", type=int, default=1,
-        help="server processes; each holds its own sessions and limits (default 1; "
+        help="server processes, 1-256; each holds its own sessions and limits (default 1; "
         "a classroom on a many-core machine wants about one per core)",
     )
     from server.settings import add_flags
