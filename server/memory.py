@@ -69,8 +69,10 @@ def _mb(n: int) -> int:
 
 
 # --- what one 2-D session takes --------------------------------------------------------------
-# Rough upper bounds, in bytes, calibrated against the resident memory of LiveRuns on this
-# code (the largest net, 5,000 samples and a 200×200 grid measured 30–120 MB a session).
+# Rough upper bounds, in bytes, checked against LiveRuns on this code: the largest net (8×64,
+# Adam, batch 1000) with 5,000 samples on a 200×200 grid held about 40 MB between frames and
+# raised the process's peak by about 90 MB a session while drawing; its estimate is 169 MB
+# (245 MB with k-NN 50). The default experiment: 0.4 MB held, 5 MB estimated.
 FLOAT = 4  # the trainer's tensors are float32
 SESSION_BASE = 4 * MB  # Python objects, the frame and its compressed copy, socket buffers
 PARAM_COPIES = 6  # weights, gradients, two optimizer moments, the initial copy for reset, a frame's
