@@ -16,17 +16,19 @@ from dataclasses import dataclass
 from .layers import Layer, LayerInfo, NetSpec
 
 BYTES = 4  # float32
-# Memory per value of a layer's output during a training step, by kind, fitted to the resident
-# memory of real CPU steps (tests/test_imagelab_limits.py checks the fit): a convolution keeps
-# its output and a channels-last copy of its gradient; an activation its output and its
-# gradient; a max pool int64 indices (two floats' worth); dropout its mask, two products and
-# their gradients; a residual block everything inside it; flatten is a view.
-SAVED_PER_OUTPUT = {
-    "conv": 2, "maxpool": 3, "avgpool": 1, "bn": 1, "act": 2, "drop": 7, "fc": 1,
-    "flatten": 0, "res": 11,
-}
+# Live memory per value of a layer's output during a training step, by kind, fitted to real CPU
+# steps (tests/test_imagelab_limits.py checks the fit): a convolution keeps its output and,
+# during backward, its gradient; an activation, a norm or a dense layer its output; dropout its
+# mask and the product; a residual block the five tensors inside it; flatten is a view. Pooling
+# is counted on its input: backward makes a gradient of the input's size, and a max pool keeps
+# int64 indices.
+SAVED_PER_OUTPUT = {"conv": 2, "bn": 1, "act": 1, "drop": 2, "fc": 1, "flatten": 0, "res": 5}
+SAVED_PER_INPUT = {"maxpool": 2, "avgpool": 1}
 # Backward's own work arrays, in multiples of the largest layer output (measured).
-BACKWARD_LARGEST = 4
+BACKWARD_LARGEST = 1
+# The allocator holds more than the live tensors: with glibc's default thresholds the resident
+# set of a step peaked at 1.6 to 4 times the live activations measured above.
+ALLOCATOR_SLACK = 2
 # Optimizer state slots per parameter beyond the weight itself: its gradient, up to two moments
 # (Adam, Adadelta) and the copy of the initial weights that `reset` returns to.
 PARAM_COPIES = 5
@@ -68,7 +70,7 @@ class NetCost:
     macs_through: tuple[int, ...]  # forward multiply-adds up to and including layer i (0: input)
 
     def activation_bytes(self, batch: int) -> int:
-        """Memory of one training step's activations for a batch of `batch` examples."""
+        """Live memory of one training step's activations for a batch of `batch` examples."""
         return self.train_values * BYTES * batch
 
     def param_bytes(self) -> int:
@@ -84,7 +86,12 @@ def net_cost(spec: NetSpec, infos: list[LayerInfo]) -> NetCost:
     layers = infos[1:]
     input_values = _size(infos[0].output_shape)
     outputs = [_size(i.output_shape) for i in layers]
-    saved = sum(SAVED_PER_OUTPUT.get(i.kind, 1) * n for i, n in zip(layers, outputs, strict=True))
+    saved = sum(
+        SAVED_PER_INPUT[i.kind] * _size(i.input_shape)
+        if i.kind in SAVED_PER_INPUT
+        else SAVED_PER_OUTPUT.get(i.kind, 1) * n
+        for i, n in zip(layers, outputs, strict=True)
+    )
     largest = max([input_values, *outputs])
     through = [0]
     for info, layer in zip(layers, spec.layers, strict=True):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import LabConfig, LabConfigError
-from .cost import NetCost, data_bytes, data_examples, net_cost
+from .cost import ALLOCATOR_SLACK, NetCost, data_bytes, data_examples, net_cost
 from .layers import analyze, fits, parse_net, shape_text
 from .summary import DATA_SHAPES
 
@@ -30,7 +30,7 @@ class LabLimits:
     took a server down: see docs/lab-protocol.md, "Limits", for the figures behind each."""
 
     max_parameters: int = 250_000  # LeCun's 784-300-10 MLP (238,510); the largest preset 79,510
-    max_activation_mb: int = 256  # per training step; the largest preset at batch 512: 211
+    max_activation_mb: int = 192  # live, per training step; the largest preset at 512: 123
     max_samples: int = 10_000  # generated digits: ~1 ms of CPU and 20 KB of peak memory each
     max_input_size: int = 4096  # H·W·C values: 64×64×1 or 32×32×3 (the data are grey 28×28)
     max_dream_cost: int = 10_000_000_000  # multiply-adds: ~0.4 s of one core; presets ≤ 0.51 G
@@ -117,11 +117,13 @@ class LabLimits:
 
 
 def session_bytes(config: LabConfig, cost: NetCost) -> int:
-    """An estimate of the memory a session of `config` holds at its peak: weights with their
-    gradients and optimizer state, one training step's activations, and the data."""
+    """An estimate of the resident memory a session of `config` takes at its peak: weights with
+    their gradients and optimizer state, one training step's activations with the allocator's
+    slack, and the data."""
     c, h, w = DATA_SHAPES.get(config.data, (1, 28, 28))
     data = data_bytes(config.data, config.samples, c * h * w, cost.input_values)
-    return cost.param_bytes() + cost.activation_bytes(config.batchSize) + data
+    activations = ALLOCATOR_SLACK * cost.activation_bytes(config.batchSize)
+    return cost.param_bytes() + activations + data
 
 
 def describe(config: LabConfig, cost: NetCost) -> dict[str, Any]:
