@@ -293,3 +293,26 @@ def test_the_activation_estimate_bounds_the_memory_of_a_real_step(net, batch):
     measured, estimate = map(int, done.stdout.split())
     assert measured <= estimate * 1.15  # an upper bound, as the limit needs
     assert estimate <= measured * 1.6  # but not so loose that it refuses nets that fit
+
+
+
+def test_frames_share_their_room_evenly_then_leave_out_the_last_layers():
+    from playground_models.imagelab.inspection import fit_counts
+
+    entries = [(16, 100), (4, 100), (16, 100)]  # (maps, values per map) per layer
+    assert fit_counts(entries, None) == [16, 4, 16]
+    assert fit_counts(entries, 3600) == [16, 4, 16]
+    assert fit_counts(entries, 1100) == [3, 3, 3]  # 4 each would be 1,200 values
+    assert fit_counts(entries, 250) == [1, 1, 0]  # not even one each: the last layer goes
+
+
+def test_preset_frames_are_sent_whole_under_the_default_frame_limit():
+    from playground_models.imagelab import snapshot
+    from playground_models.imagelab.trainer import LabTrainer
+
+    for preset in PRESETS.values():
+        t = LabTrainer(LabConfig(net=preset.net), torch.device("cpu"))
+        whole = snapshot.frame(t, 0.0, 1, 1, "paused", 0)
+        bounded = snapshot.frame(t, 0.0, 1, 1, "paused", 0, max_bytes=256 * 1024)
+        for key in ("filters", "maps"):
+            assert json.dumps(bounded[key]) == json.dumps(whole[key]), preset.name
