@@ -5,8 +5,8 @@ net that would not fit (docs/lab-protocol.md, "Limits"). Values are float32 (4 b
 
 Memory of a training step is what autograd keeps from the forward pass for the backward pass
 (each layer's output, plus max-pool indices, dropout masks, the tensors inside a residual block)
-and the two largest gradients alive at once during backward. Measured against the resident
-memory of real steps in tests/test_imagelab_limits.py.
+and backward's own arrays: live tensors, checked against the peak memory of real steps in
+tests/test_imagelab_limits.py. The resident set of a process holds more (`ALLOCATOR_SLACK`).
 """
 
 from __future__ import annotations
