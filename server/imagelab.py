@@ -19,21 +19,60 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from frontend import TEMPLATES
 from playground_models.imagelab import data as labdata
-from playground_models.imagelab.config import schema
+from playground_models.imagelab.config import LabConfig, LabConfigError, schema
 from playground_models.imagelab.layers import SpecError
+from playground_models.imagelab.limits import LabLimits, describe
 from playground_models.imagelab.presets import PRESETS
 from playground_models.imagelab.session import PROTOCOL_VERSION, LabSession
 from playground_models.imagelab.summary import summarize
 
 from .admission import TokenBucket, origin_allowed
+from .memory import MemoryCeiling, MemoryLimitError
 from .settings import Settings
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(TEMPLATES))
 
-MAX_MESSAGE_BYTES = 64 * 1024  # a drawn 64×64 digit in base64 is under 6 KB
-MAX_SESSIONS = 16  # conv nets are heavier than the 2-D lab's; a few per core
+_DEFAULT_MESSAGE_BYTES = Settings.model_fields["max_message_bytes"].default
 _sessions: set[LabSession] = set()
+
+
+def _settings(app: Any) -> Settings:
+    """The app's settings; the router mounted on a bare app runs with the defaults."""
+    return getattr(app.state, "settings", None) or Settings()
+
+
+def lab_limits(settings: Settings, memory: MemoryCeiling | None = None) -> LabLimits:
+    """The image lab's limits from the server's settings, checking the process's memory ceiling
+    (the app's, or one of `max_memory_mb`) before a session builds a network."""
+    ceiling = memory or MemoryCeiling(settings.max_memory_mb)
+
+    def memory_check(extra: int, field: str, what: str) -> None:
+        try:
+            ceiling.check(extra, field, what)
+        except MemoryLimitError as err:  # the lab reports it like any value it cannot use
+            raise LabConfigError(err.field or field, err.message) from None
+
+    return LabLimits(
+        max_parameters=settings.lab_max_parameters,
+        max_activation_mb=settings.lab_max_activation_mb,
+        max_samples=settings.lab_max_samples,
+        max_input_size=settings.lab_max_input_size,
+        max_dream_cost=settings.lab_max_dream_cost,
+        max_frame_kb=settings.lab_max_frame_kb,
+        memory_check=memory_check,
+    )
+
+
+def hello_limits(settings: Settings, limits: LabLimits) -> dict[str, Any]:
+    """The limits a lab client is told in `hello`."""
+    return {
+        "max_message_bytes": settings.max_message_bytes,
+        "max_messages_per_second": settings.max_messages_per_second,
+        "idle_timeout_s": settings.idle_timeout_s,
+        "max_sessions": settings.lab_max_sessions,
+        **limits.to_json(),
+    }
 
 
 class _Message(BaseModel):
@@ -110,10 +149,10 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def parse_client_message(text: str) -> dict[str, Any]:
+def parse_client_message(text: str, max_bytes: int = _DEFAULT_MESSAGE_BYTES) -> dict[str, Any]:
     """A checked client message as a dict, or an `error` message (`type` == "error")."""
-    if len(text.encode()) > MAX_MESSAGE_BYTES:
-        return _error("too_large", None, f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    if len(text.encode()) > max_bytes:
+        return _error("too_large", None, f"messages are limited to {max_bytes} bytes")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as err:
@@ -168,11 +207,15 @@ async def lab_presets() -> dict[str, Any]:
 
 @router.get("/api/lab/summary", response_model=None)
 async def lab_summary(
+    request: Request,
     net: Annotated[str | None, Query(max_length=2000)] = None,
     preset: str | None = None,
     data: str = "digits",
+    batchSize: int = LabConfig.batchSize,
+    samples: int = LabConfig.samples,
 ) -> dict[str, Any] | JSONResponse:
-    """The layer table: output shape, parameters and formula per layer, with per-layer errors."""
+    """The layer table: output shape, parameters and formula per layer, with per-layer errors,
+    and this server's lab limits with what the net (at `batchSize`, on `data`) is over."""
     if preset is not None:
         if preset not in PRESETS:
             return JSONResponse(_error("bad_value", "preset", f"unknown preset {preset!r}"), 422)
@@ -180,20 +223,34 @@ async def lab_summary(
     if not net:
         return JSONResponse(_error("bad_value", "net", "give a net or a preset"), 422)
     try:
-        return summarize(net, data)
+        summary = summarize(net, data)
+        config = LabConfig().with_changes(
+            {"net": net, "data": data, "batchSize": batchSize, "samples": samples})
     except SpecError as err:
         return JSONResponse(_error("bad_value", err.field, err.message), 422)
+    except LabConfigError as err:
+        return JSONResponse(_error("bad_value", err.key, err.message), 422)
+    return {**summary, **_limit_report(_settings(request.app), config)}
+
+
+def _limit_report(settings: Settings, config: LabConfig) -> dict[str, Any]:
+    limits = lab_limits(settings)
+    cost = limits.cost(config)
+    return {
+        "limits": limits.to_json(),
+        "cost": describe(config, cost) if cost is not None else None,
+        "over_limits": [{"field": e.key, "message": e.message} for e in limits.violations(config)],
+    }
 
 
 @router.websocket("/ws/lab")
 async def lab_socket(ws: WebSocket) -> None:
-    # The app's settings; the router mounted on a bare app runs with the defaults.
-    settings = getattr(ws.app.state, "settings", None) or Settings()
+    settings = _settings(ws.app)
     if not origin_allowed(ws, settings):
         await ws.close(code=1008)  # before accept: the handshake gets a 403
         return
     await ws.accept()
-    if len(_sessions) >= MAX_SESSIONS:
+    if len(_sessions) >= settings.lab_max_sessions:
         await ws.send_json(_error("too_many_sessions", None, "the image lab is full; try later"))
         await ws.close(code=1013)
         return
@@ -203,7 +260,8 @@ async def lab_socket(ws: WebSocket) -> None:
     def send(message: dict[str, Any]) -> None:  # called from the worker thread
         loop.call_soon_threadsafe(outbox.put_nowait, message)
 
-    session = LabSession(send)
+    limits = lab_limits(settings, getattr(ws.app.state, "memory", None))
+    session = LabSession(send, limits=limits)
     _sessions.add(session)
     await ws.send_json(
         {
@@ -211,11 +269,7 @@ async def lab_socket(ws: WebSocket) -> None:
             "protocol": PROTOCOL_VERSION,
             "server": "netplay-lab",
             "device": session.device.type,
-            "limits": {
-                "max_message_bytes": MAX_MESSAGE_BYTES,
-                "max_messages_per_second": settings.max_messages_per_second,
-                "idle_timeout_s": settings.idle_timeout_s,
-            },
+            "limits": hello_limits(settings, limits),
         }
     )
 
@@ -248,7 +302,7 @@ async def lab_socket(ws: WebSocket) -> None:
             elif text is None:
                 message = _error("bad_message", None, "send JSON text, not binary")
             else:
-                message = parse_client_message(text)
+                message = parse_client_message(text, settings.max_message_bytes)
             if message["type"] == "error":
                 await outbox.put(message)
             else:

@@ -14,12 +14,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from playground_models.imagelab.limits import LabLimits
 from playground_models.params import BY_NAME, MAX_PARAMETERS
 from playground_models.sweep import MAX_EPOCHS, MAX_POINTS
 
 ENV_PREFIX = "NETPLAY_"
 _HOST_ENTRY = re.compile(r"^(\*|\.?[A-Za-z0-9\-_.:\[\]]{1,253})$")
 _FRAME_SOURCE = re.compile(r"^('none'|'self'|\*|[A-Za-z0-9.*:/\-\[\]_]{1,300})$")
+_LAB = LabLimits()  # the image lab's defaults, with the reasons for each
 
 
 class Settings(BaseModel):
@@ -102,6 +104,35 @@ class Settings(BaseModel):
         3072, ge=0, le=1_048_576,
         description="memory ceiling per server process, MB: a session that would pass it is "
         "refused with an error (0: no ceiling)",
+    )
+    lab_max_sessions: int = Field(
+        16, ge=1, le=10_000, description="image-lab sessions at once (conv nets are heavier "
+        "than the 2-D lab's; a few per core)"
+    )
+    lab_max_parameters: int = Field(
+        _LAB.max_parameters, ge=1, le=100_000_000,
+        description="weights and biases of one image-lab network",
+    )
+    lab_max_activation_mb: int = Field(
+        _LAB.max_activation_mb, ge=1, le=1_048_576,
+        description="image lab: activation memory of one training step, MB (per example × "
+        "batch, forward and backward, estimated from the layer shapes)",
+    )
+    lab_max_samples: int = Field(
+        _LAB.max_samples, ge=200, le=20_000, description="image lab: generated digits per session"
+    )
+    lab_max_input_size: int = Field(
+        _LAB.max_input_size, ge=1, le=64 * 64 * 3,
+        description="image lab: values of one input image, height × width × channels",
+    )
+    lab_max_dream_cost: int = Field(
+        _LAB.max_dream_cost, ge=1, le=10**15,
+        description="image lab: multiply-adds of one `dream` (80 forward and backward passes)",
+    )
+    lab_max_frame_kb: int = Field(
+        _LAB.max_frame_kb, ge=32, le=65_536,
+        description="image lab: size of one frame, KB of JSON (fewer filters and feature maps "
+        "are sent when a net's would not fit)",
     )
     allowed_origins: tuple[str, ...] = Field(
         (),

@@ -1,7 +1,9 @@
 """Seeing inside a trained lab net: filters, feature maps, predictions, confusion, dreams.
 
 Everything returns NumPy arrays (float32 unless said) so the server can encode them compactly;
-images are [H, W] or [N, H, W]. Caps keep a frame small whatever the net's width.
+images are [H, W] or [N, H, W]. Caps keep a frame small whatever the net's width, and a budget
+in values keeps it small whatever its depth: when every layer's share would not fit, each layer
+shows fewer filters or maps, and past one each the last layers are left out.
 """
 
 from __future__ import annotations
@@ -28,34 +30,76 @@ def _conv_weight(module: nn.Module) -> torch.Tensor | None:
     return None
 
 
-def filters(trainer: LabTrainer) -> list[dict[str, Any]]:
+def fit_counts(entries: list[tuple[int, int]], budget: int | None) -> list[int]:
+    """How many of each entry's items to show. `entries` are (items, values per item); every
+    entry gets the same cap, the largest whose total stays within `budget` values; when even
+    one item each would not fit, entries are kept in order while they fit (0: left out)."""
+    if budget is None:
+        return [n for n, _ in entries]
+    for cap in range(max((n for n, _ in entries), default=0), 0, -1):
+        counts = [min(n, cap) for n, _ in entries]
+        if sum(c * size for c, (_, size) in zip(counts, entries, strict=True)) <= budget:
+            return counts
+    counts, left = [], budget
+    for n, size in entries:
+        take = min(n, 1) if size <= left else 0
+        counts.append(take)
+        left -= take * size
+    return counts
+
+
+def filters(trainer: LabTrainer, budget: int | None = None) -> list[dict[str, Any]]:
     """Each conv layer's kernels: `weights` float32 [F, C, K, K], capped at 32 filters and (for
-    layers past the first) 4 input channels."""
-    out = []
-    for index, module in enumerate(trainer.net, start=1):
-        weight = _conv_weight(module)
-        if weight is None:
-            continue
-        w = weight.detach()[:MAX_FILTERS, :MAX_FILTER_CHANNELS].float().cpu().numpy()
-        out.append({"layer": index, "shape": list(weight.shape), "weights": w})
-    return out
+    layers past the first) 4 input channels, and in all at `budget` values."""
+    convs = [(i, w) for i, m in enumerate(trainer.net, start=1) if (w := _conv_weight(m)) is not None]
+    shown = [w[:MAX_FILTERS, :MAX_FILTER_CHANNELS] for _, w in convs]
+    counts = fit_counts([(len(w), w[0].numel()) for w in shown], budget)
+    return [
+        {"layer": index, "shape": list(weight.shape), "weights": w[:n].detach().float().cpu().numpy()}
+        for (index, weight), w, n in zip(convs, shown, counts, strict=True)
+        if n
+    ]
+
+
+def _map_entries(trainer: LabTrainer) -> list[tuple[int, int]]:
+    """(items, values per item) of every layer's picture, from the layer table: the input's
+    first channel, up to 16 maps of a spatial output, up to 128 values of a flat one."""
+    entries = []
+    for info in trainer.infos:
+        shape = info.output_shape
+        if info.index == 0:
+            entries.append((1, shape[1] * shape[2]))
+        elif len(shape) == 3:
+            entries.append((min(shape[0], MAX_MAPS), shape[1] * shape[2]))
+        else:
+            entries.append((1, min(shape[0], MAX_VECTOR)))
+    return entries
 
 
 @torch.no_grad()
-def feature_maps(trainer: LabTrainer, example: int) -> list[dict[str, Any]]:
+def feature_maps(
+    trainer: LabTrainer, example: int, budget: int | None = None
+) -> list[dict[str, Any]]:
     """The output of every layer for test example `example`, in eval mode.
 
-    Spatial outputs: `maps` [min(C, 16), H, W]; flat outputs: `vector` [min(N, 128)].
+    Spatial outputs: `maps` [min(C, 16), H, W]; flat outputs: `vector` [min(N, 128)]; in all
+    at most `budget` values (fewer maps per layer, then the last layers left out).
     The first entry is the input itself (index 0).
     """
+    counts = fit_counts(_map_entries(trainer), budget)
     trainer.net.eval()
     x = trainer.x["test"][example : example + 1]
-    result = [{"layer": 0, "maps": x[0, :1].float().cpu().numpy()}]
+    result = [{"layer": 0, "maps": x[0, :1].float().cpu().numpy()}] if counts[0] else []
     for index, module in enumerate(trainer.net, start=1):
+        if not any(counts[index:]):
+            break  # nothing further is shown: no need to run the rest of the net
         x = module(x)
+        n = counts[index]
+        if n == 0:
+            continue
         values = x[0].float().cpu()
         if values.ndim == 3:
-            result.append({"layer": index, "maps": values[:MAX_MAPS].contiguous().numpy()})
+            result.append({"layer": index, "maps": values[:n].contiguous().numpy()})
         else:
             result.append({"layer": index, "vector": values[:MAX_VECTOR].numpy()})
     return result

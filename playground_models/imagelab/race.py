@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import LabConfig
-from .trainer import LabTrainer, make_optimizer
+from .trainer import LabTrainer, forward_chunks, make_optimizer
 
 RACERS: dict[str, float] = {  # optimizer → its learning rate in the race
     "sgd": 0.05,
@@ -73,7 +73,7 @@ class OptimizerRace:
             value = float(self._sums[name]) / max(self._seen, 1)
             losses[name] = value if math.isfinite(value) else None
             self._sums[name].zero_()
-            net.eval()
-            accs[name] = float((net(x).argmax(1) == y).float().mean())
+            logits = forward_chunks(net, x, self.base.eval_chunk())
+            accs[name] = float((logits.argmax(1) == y).float().mean())
         self._seen = 0
         return RacePoint(self.examples, losses, accs)

@@ -22,6 +22,7 @@ import torch
 from . import data as labdata
 from . import inspection, snapshot
 from .config import LAB_PARAMS, LabConfig, LabConfigError, parse_query
+from .limits import LabLimits
 from .race import OptimizerRace
 from .summary import summarize
 from .trainer import LabTrainer, pick_device
@@ -52,9 +53,10 @@ def limit_torch_threads() -> None:
 
 
 class LabSession:
-    def __init__(self, send: Send):
+    def __init__(self, send: Send, *, limits: LabLimits | None = None):
         limit_torch_threads()
         self._send = send
+        self.limits = limits or LabLimits()  # checked before a build or a dream allocates
         self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._frame_pending = threading.Event()
         self.device = pick_device()
@@ -154,7 +156,8 @@ class LabSession:
             self._seq += 1
             self._emit(
                 snapshot.frame(
-                    self.trainer, rate, self._seq, self.version, self.state, self.example
+                    self.trainer, rate, self._seq, self.version, self.state, self.example,
+                    max_bytes=self.limits.max_frame_kb * 1024,
                 )
             )
 
@@ -206,6 +209,8 @@ class LabSession:
         if not summary["fits"]:
             self._emit({"type": "summary", **summary})
             raise LabError("bad_value", "net", "; ".join(summary["errors"]))
+        self.limits.check(config)  # from the shapes alone: nothing is allocated yet
+        self.limits.check_memory(config)
         try:
             trainer = LabTrainer(config, self.device)
         except labdata.DataUnavailable as err:
@@ -240,6 +245,7 @@ class LabSession:
         assert self.trainer is not None
         changes = m["changes"]
         config = self.trainer.config.with_changes(changes)
+        self.limits.check(config)  # a live batch size change can pass the activation limit too
         rebuild = [k for k in changes if k != "preset" and not _is_live(k)] or (
             ["net"] if "preset" in changes else []
         )
@@ -313,6 +319,7 @@ class LabSession:
 
     def _on_dream(self, m: dict[str, Any]) -> None:
         assert self.trainer is not None
+        self.limits.check_dream(self.trainer.cost, int(m["layer"]))
         try:
             result = inspection.activation_maximization(
                 self.trainer, int(m["layer"]), int(m["unit"])
@@ -333,6 +340,7 @@ class LabSession:
     def _on_race(self, m: dict[str, Any]) -> None:
         assert self.trainer is not None
         if m["action"] == "start":
+            self.limits.check_memory(self.trainer.config, "an optimizer race")
             self.race = OptimizerRace(self.trainer.config, self.device)
             self._set_state("racing")
         else:

@@ -23,12 +23,31 @@ def pack(array: np.ndarray) -> dict[str, Any]:
     }
 
 
+# JSON a frame needs besides its arrays: metrics, predictions, the confusion matrix and the
+# keys of up to 41 layers' entries (measured: 7 KB with 40 layers), with room to spare.
+FRAME_OVERHEAD_BYTES = 16 * 1024
+BYTES_PER_VALUE = 16 / 3  # float32 in base64
+
+
+def array_budget(max_bytes: int) -> tuple[int, int]:
+    """Values of filters and of feature maps a frame of at most `max_bytes` may carry: a
+    quarter for filters, the rest for maps."""
+    values = max(0, int((max_bytes - FRAME_OVERHEAD_BYTES) / BYTES_PER_VALUE))
+    return values // 4, values - values // 4
+
+
 def frame(
-    t: LabTrainer, rate: float, seq: int, version: int, state: str, example: int
+    t: LabTrainer, rate: float, seq: int, version: int, state: str, example: int,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """One training frame: metrics, live values, filters, feature maps of test example
-    `example`, top-3 predictions and the test confusion matrix. Small arrays are `pack`ed."""
+    `example`, top-3 predictions and the test confusion matrix. Small arrays are `pack`ed;
+    with `max_bytes`, filters and maps are cut to fit (see `inspection.fit_counts`)."""
     preds = inspection.predictions(t)
+    filter_budget, map_budget = array_budget(max_bytes) if max_bytes else (None, None)
+    filters = inspection.filters(t, filter_budget)
+    if filter_budget is not None and map_budget is not None:  # what filters leave goes to maps
+        map_budget += filter_budget - sum(f["weights"].size for f in filters)
     c = t.config
     return {
         "type": "frame",
@@ -52,14 +71,14 @@ def frame(
         "example": example,
         "filters": [
             {"layer": f["layer"], "shape": f["shape"], "weights": pack(f["weights"])}
-            for f in inspection.filters(t)
+            for f in filters
         ],
         "maps": [
             {
                 "layer": f["layer"],
                 **({"maps": pack(f["maps"])} if "maps" in f else {"vector": pack(f["vector"])}),
             }
-            for f in inspection.feature_maps(t, example)
+            for f in inspection.feature_maps(t, example, map_budget)
         ],
         "predictions": {k: v.tolist() for k, v in preds.items()},
         "confusion": inspection.confusion(t).tolist(),

@@ -20,6 +20,7 @@ from playground_models.rng import stream, stream_seed
 
 from . import data as labdata
 from .config import LabConfig
+from .cost import NetCost, net_cost
 from .layers import LayerInfo, NetSpec, analyze, fits, parse_net
 from .network import build_network
 
@@ -59,6 +60,16 @@ def make_optimizer(
     raise ValueError(f"optimizer: unknown optimizer {name!r}")
 
 
+EVAL_FLOOR_VALUES = 4 * 1024 * 1024  # 16 MB of float32: small nets evaluate in big chunks
+
+
+@torch.no_grad()
+def forward_chunks(net: nn.Module, x: torch.Tensor, chunk: int) -> torch.Tensor:
+    """`net(x)` in eval mode, `chunk` examples at a time."""
+    net.eval()
+    return torch.cat([net(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
 @dataclass
 class Metrics:
     loss: float | None
@@ -81,6 +92,7 @@ class LabTrainer:
             bad = next(i for i in self.infos if i.error)
             raise ValueError(f"net: layer {bad.index} ({bad.token}): {bad.error}")
         self.input_shape = self.infos[0].output_shape
+        self.cost: NetCost = net_cost(self.spec, self.infos)
         self.channels_last = self.device.type == "cpu"
         train = labdata.to_input(self.data.train.images, self.input_shape)
         self.mean = float(train.mean())
@@ -209,10 +221,15 @@ class LabTrainer:
         self._seen = 0
         return Metrics(loss if math.isfinite(loss) else None, acc)
 
+    def eval_chunk(self) -> int:
+        """Examples per no-grad pass: as many as fit in a training step's activation memory
+        (at least 16 MB' worth, at most 1024), so evaluating never needs more than training."""
+        budget = max(self.cost.train_values * self.config.batchSize, EVAL_FLOOR_VALUES)
+        return max(1, min(1024, budget // max(self.cost.eval_values, 1)))
+
     @torch.no_grad()
-    def logits(self, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
-        self.net.eval()
-        return torch.cat([self.net(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+    def logits(self, x: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        return forward_chunks(self.net, x, chunk or self.eval_chunk())
 
     def evaluate(self, split: str) -> Metrics:
         """Loss and accuracy on `val` or `test` (or the whole `train` set), in eval mode."""

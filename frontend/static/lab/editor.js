@@ -15,6 +15,7 @@ export class LayerEditor {
     this.tokens = [];
     this.running = "";
     this.data = "digits";
+    this.batchSize = 32; // the running batch: the server's activation limit depends on it
     this.timer = 0;
     this.request = 0;
     this.onBuild = onBuild;
@@ -46,7 +47,7 @@ export class LayerEditor {
 
   async check() {
     const id = ++this.request;
-    const q = new URLSearchParams({ net: this.text(), data: this.data });
+    const q = new URLSearchParams({ net: this.text(), data: this.data, batchSize: this.batchSize });
     const res = await fetch(`/api/lab/summary?${q}`);
     const body = await res.json();
     if (id !== this.request) return; // a newer edit is already on its way
@@ -60,15 +61,21 @@ export class LayerEditor {
   }
 
   render(summary) {
-    this.msg.classList.remove("bad");
+    // Over one of the server's limits (parameters, activation memory, input size): the layers
+    // fit, but the server would refuse to build the net, so say which limit and why.
+    const over = summary.fits ? summary.over_limits || [] : [];
+    const ok = summary.fits && !over.length;
+    this.msg.classList.toggle("bad", over.length > 0);
     const dirty = this.text() !== this.running;
-    this.applyBtn.classList.toggle("dirty", dirty && summary.fits);
-    this.applyBtn.disabled = !summary.fits;
+    this.applyBtn.classList.toggle("dirty", dirty && ok);
+    this.applyBtn.disabled = !ok;
     this.applyBtn.textContent = t(dirty ? "lab.buildTrain" : "lab.build");
     this.total.textContent = t("lab.parameters", { n: fmt(summary.total_params) });
-    this.msg.textContent = summary.fits
-      ? t("lab.editHint")
-      : t("lab.notFit", { n: summary.errors.length });
+    this.msg.textContent = over.length
+      ? over.map((o) => o.message).join("; ")
+      : summary.fits
+        ? t("lab.editHint")
+        : t("lab.notFit", { n: summary.errors.length });
     this.body.replaceChildren(...summary.layers.map((l) => this.row(l)));
   }
 

@@ -155,6 +155,7 @@ function banner(text) {
 function onConfig(msg) {
   app.config = msg.config;
   const c = msg.config;
+  editor.batchSize = c.batchSize;
   for (const key of ["data", "optimizer", "learningRate", "momentum", "batchSize", "weightDecay"]) setSelect(key, c[key]);
   $("seed").value = c.seed;
   const preset = [...$("preset").options].find((o) => o.dataset.net === c.net);
