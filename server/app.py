@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import threading
+import time
 import webbrowser
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +72,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+EXIT_GRACE_S = 3.0  # after uvicorn's shutdown, before `_exit_after` ends the process
 BOARD_ENV = "NETPLAY_SESSION_BOARD"  # set by `serve --processes N` for its worker processes
 
 
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
     app.state.scheduler = scheduler
     app.state.registry = Registry(board)
     app.state.sweeps = sweeps.Sweeps(settings)
+    app.state.previews = api.Previews()
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, api.invalid_request)
     app.include_router(api.router)
@@ -142,24 +145,46 @@ def serve(args: argparse.Namespace) -> int:
         board = os.environ[BOARD_ENV] = SessionBoard.create(processes)
         app = "server.app:app_from_environment"
     try:
-        _run(app, args, processes)
+        _run(app, args, processes, settings.shutdown_timeout_s)
+    except KeyboardInterrupt:  # Ctrl-C, re-raised by uvicorn once it has shut down
+        pass
     finally:
         if board is not None:
             os.unlink(board)
     return 0
 
 
-def _run(app: Any, args: argparse.Namespace, processes: int) -> None:
+def _run(app: Any, args: argparse.Namespace, processes: int, shutdown_timeout_s: float) -> None:
+    """uvicorn until Ctrl-C or SIGTERM. Requests still open `shutdown_timeout_s` after the
+    signal are cancelled; then the app's lifespan ends its workers and sweep processes."""
     import uvicorn
 
-    uvicorn.run(
-        app,
-        factory=processes > 1,
-        workers=processes if processes > 1 else None,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        ws_max_size=TRANSPORT_MAX_BYTES,
-        proxy_headers=False,  # never trust X-Forwarded-* by default
-        ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
-    )
+    try:
+        uvicorn.run(
+            app,
+            factory=processes > 1,
+            workers=processes if processes > 1 else None,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            ws_max_size=TRANSPORT_MAX_BYTES,
+            proxy_headers=False,  # never trust X-Forwarded-* by default
+            ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
+            timeout_graceful_shutdown=shutdown_timeout_s,
+        )
+    finally:
+        _exit_after(EXIT_GRACE_S)
+
+
+def _exit_after(seconds: float) -> None:
+    """End the process `seconds` from now if it is still there. Python waits at exit for every
+    worker thread to finish the call it is in, and a call (a lab step, a frame) cannot be
+    interrupted; the server has shut down and has nothing left to save."""
+
+    def exit_now() -> None:
+        time.sleep(seconds)
+        sys.stderr.write(f"netplay: work still running {seconds:g} s after shutdown; exiting\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    threading.Thread(target=exit_now, daemon=True, name="netplay-exit").start()
