@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import sys
 import threading
-import time
 import webbrowser
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +23,7 @@ from .admission import Registry, SessionBoard
 from .scheduler import Scheduler
 from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
+from .shutdown import exit_after, notice_exit_signals
 from .wsproto import ws_setting
 
 # uvicorn closes a connection (1009) on a frame above this. It is set well above
@@ -72,7 +73,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-EXIT_GRACE_S = 3.0  # after uvicorn's shutdown, before `_exit_after` ends the process
+EXIT_GRACE_S = 3.0  # after uvicorn's shutdown, before `exit_after` ends the process
 BOARD_ENV = "NETPLAY_SESSION_BOARD"  # set by `serve --processes N` for its worker processes
 
 
@@ -86,9 +87,12 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        undo = notice_exit_signals(app.state.stopping)
         yield
-        scheduler.shutdown()
+        undo()
+        app.state.stopping.set()
         app.state.sweeps.shutdown()
+        scheduler.shutdown()
 
     # No /docs or /redoc: they load Swagger UI from a CDN, which the CSP forbids.
     app = FastAPI(
@@ -99,6 +103,7 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
     app.state.registry = Registry(board)
     app.state.sweeps = sweeps.Sweeps(settings)
     app.state.previews = api.Previews()
+    app.state.stopping = asyncio.Event()  # set on Ctrl-C or SIGTERM (server/shutdown.py)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, api.invalid_request)
     app.include_router(api.router)
@@ -173,18 +178,4 @@ def _run(app: Any, args: argparse.Namespace, processes: int, shutdown_timeout_s:
             timeout_graceful_shutdown=shutdown_timeout_s,
         )
     finally:
-        _exit_after(EXIT_GRACE_S)
-
-
-def _exit_after(seconds: float) -> None:
-    """End the process `seconds` from now if it is still there. Python waits at exit for every
-    worker thread to finish the call it is in, and a call (a lab step, a frame) cannot be
-    interrupted; the server has shut down and has nothing left to save."""
-
-    def exit_now() -> None:
-        time.sleep(seconds)
-        sys.stderr.write(f"netplay: work still running {seconds:g} s after shutdown; exiting\n")
-        sys.stderr.flush()
-        os._exit(1)
-
-    threading.Thread(target=exit_now, daemon=True, name="netplay-exit").start()
+        exit_after(EXIT_GRACE_S)

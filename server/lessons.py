@@ -50,9 +50,13 @@ T = TypeVar("T")
 
 
 def _error(
-    field: str | None, message: str, status: int = 422, warnings: list[str] | None = None
+    field: str | None,
+    message: str,
+    status: int = 422,
+    warnings: list[str] | None = None,
+    code: str = "bad_value",
 ) -> JSONResponse:
-    error: dict[str, Any] = {"code": "bad_value", "field": field, "message": message}
+    error: dict[str, Any] = {"code": code, "field": field, "message": message}
     if warnings:
         error["warnings"] = warnings
     return JSONResponse({"error": error}, status_code=status)
@@ -224,9 +228,12 @@ class _Slices:
         self.work = FIRST_SLICE_WORK  # units per slice, fitted to the budget as slices run
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` on a worker; raises `_ClientGone` first if the client has left."""
+        """`fn(*args)` on a worker; raises `_Stopped` first if the client has left or the
+        server is stopping."""
+        if self.request.app.state.stopping.is_set():
+            raise _Stopped(shutting_down=True)
         if await self.request.is_disconnected():
-            raise _ClientGone
+            raise _Stopped(shutting_down=False)
         return await self.scheduler.run(fn, *args)
 
     async def train_to(self, comparison: Comparison, epoch: int) -> None:
@@ -239,8 +246,12 @@ class _Slices:
             self.work = min(max(wanted, self.work / 4), self.work * 4)
 
 
-class _ClientGone(Exception):
-    """The client of a compare request disconnected: its training stops."""
+class _Stopped(Exception):
+    """A compare request's client disconnected, or the server is stopping: its training
+    stops."""
+
+    def __init__(self, shutting_down: bool):
+        self.shutting_down = shutting_down
 
 
 def _timed(fn: Callable[..., T], *args: Any) -> tuple[T, float]:
@@ -310,7 +321,9 @@ async def compare_step(body: CompareBody, request: Request) -> Response:
             await slices.train_to(comparison, comparison.epoch + 1)
             history.append(await slices.run(_history_entry, comparison))
         payload = await slices.run(_frame, comparison, body.epoch == 0, history)
-    except _ClientGone:  # nobody to answer; the half-trained comparison is dropped
-        return Response(status_code=499)
+    except _Stopped as stop:  # the half-trained comparison is dropped
+        if stop.shutting_down:
+            return _error(None, "the server is shutting down", status=503, code="shutting_down")
+        return Response(status_code=499)  # nobody is there to read it
     HELD.put(key, comparison)
     return Response(payload, media_type="application/octet-stream")

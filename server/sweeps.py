@@ -231,11 +231,15 @@ def _plan(body: SweepBody, settings: Settings) -> SweepPlan:
     return plan
 
 
-async def _lines(plan: SweepPlan, job: SweepJob) -> AsyncIterator[str]:
+async def _lines(plan: SweepPlan, job: SweepJob, stopping: asyncio.Event) -> AsyncIterator[str]:
     try:
         for k, future in enumerate(job.futures):
             try:
-                result = await asyncio.wrap_future(future)
+                result = await _unless_stopping(asyncio.wrap_future(future), stopping)
+            except _ShuttingDown:
+                error = {"code": "shutting_down", "field": None, "message": SHUTTING_DOWN}
+                yield json.dumps({"error": error}) + "\n"
+                return
             except Exception as err:  # a crashed worker or a failing point ends the stream
                 value = plan.record(k, {})["value"]
                 log.exception("sweep point %s=%s failed", plan.param, value)
@@ -246,6 +250,27 @@ async def _lines(plan: SweepPlan, job: SweepJob) -> AsyncIterator[str]:
             yield json.dumps(plan.record(k, result), separators=(",", ":")) + "\n"
     finally:  # the page went away (or a point failed): stop the points still training
         job.stop()
+
+
+SHUTTING_DOWN = "the server is shutting down"
+
+
+class _ShuttingDown(Exception):
+    pass
+
+
+async def _unless_stopping(point: asyncio.Future, stopping: asyncio.Event) -> Any:
+    """The point's result, or `_ShuttingDown` as soon as the server starts stopping."""
+    waiter = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait((point, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not point.done():
+            point.cancel()
+    if point.cancelled():
+        raise _ShuttingDown
+    return point.result()
 
 
 @router.post("/sweep", response_model=None)
@@ -260,4 +285,5 @@ async def run_sweep(body: SweepBody, request: Request) -> StreamingResponse | JS
         job = await asyncio.to_thread(request.app.state.sweeps.submit, plan)
     except SweepsBusy as err:
         return error_response("too_many_sweeps", None, str(err), status=429)
-    return StreamingResponse(_lines(plan, job), media_type="application/x-ndjson")
+    lines = _lines(plan, job, request.app.state.stopping)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
