@@ -7,6 +7,11 @@ epoch E+n of this link, given that I hold epoch E". The server keeps the few mos
 cannot continue (evicted, reloaded page, another link) is rebuilt and replayed from epoch 0,
 which gives the same numbers because training is deterministic. So a compare link reproduces
 its runs exactly, and the server holds at most `MAX_COMPARISONS` of them at once.
+
+A request's training is bounded before it starts (the `max_compare_work` setting, counted as in
+`playground_models.work`), runs on the app's shared workers in frame-sized slices, and stops
+when its client disconnects or the server stops; a comparison stopped half-way is dropped, so
+what is held is always exactly at its epoch.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from .settings import Settings
 router = APIRouter()
 
 MAX_COMPARISONS = 16  # held between requests; older ones are rebuilt on demand
-MAX_EPOCHS_PER_STEP = 200  # one request's training stays well under a second
+MAX_EPOCHS_PER_STEP = 200  # per request; what it costs is bounded by `max_compare_work`
 MAX_EPOCH = 20_000
 GRID = 50  # cells per side of each run's boundary (four runs: 10 kB)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

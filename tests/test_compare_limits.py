@@ -128,3 +128,14 @@ def test_a_sweep_point_with_a_stop_check_trains_the_same_numbers_and_can_stop():
 def test_epoch_work_counts_training_points_times_weights_and_overhead():
     trainer = Comparison.from_url("runs=2&numSamples=1000&percTrainData=30").trainers[0]
     assert epoch_work(trainer) == 300 * (trainer.arch.num_parameters + 200)
+
+
+def test_a_stopping_server_answers_shutting_down_instead_of_training(make_client):
+    client = make_client()
+    client.app.state.stopping.set()  # as Ctrl-C does (server/shutdown.py)
+    r = step(client, XOR, epoch=50, epochs=5)
+    assert r.status_code == 503 and r.json()["error"]["code"] == "shutting_down"
+    sweep = client.post("/api/sweep", json={"url": "dataset=xor", "param": "dropout",
+                                             "values": ["0", "0.1"], "epochs": 2000})
+    lines = sweep.text.splitlines()
+    assert len(lines) == 1 and '"code": "shutting_down"' in lines[0]

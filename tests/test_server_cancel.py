@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.test_server_e2e import free_port, wait_for_health
 
@@ -162,7 +163,10 @@ def test_a_signal_stops_the_server_while_a_sweep_and_a_replay_train(serve, sig):
     assert sweep.getresponse().status == 200
     replay = post(port, "/api/compare/step",
                   {"url": HEAVY, "client": "held", "epoch": 20000, "epochs": 0})
-    wait_busy(proc.pid)  # the sweep point and the replay train
+    live = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10)  # a learner playing
+    live.send(json.dumps({"type": "start", "config": {"networkShape": [8, 8]}}))
+    live.send(json.dumps({"type": "play"}))
+    wait_busy(proc.pid)  # the sweep point, the replay and the session train
     tree = process_tree(proc.pid)
     assert len(tree) >= 3  # the server, its fork server and a sweep worker
     sent = time.monotonic()
@@ -175,6 +179,8 @@ def test_a_signal_stops_the_server_while_a_sweep_and_a_replay_train(serve, sig):
         time.sleep(0.1)
     sweep.close()
     replay.close()
+    live.close()
+    print(f"stopped {took:.2f} s after {sig.name}")
     assert took < 6, f"the server took {took:.1f} s to stop"
     assert left == []
     err = proc.stderr.read()
