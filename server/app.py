@@ -23,7 +23,7 @@ from .admission import Registry, SessionBoard
 from .scheduler import Scheduler
 from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
-from .shutdown import exit_after, notice_exit_signals
+from .shutdown import notice_exit_signals
 from .wsproto import ws_setting
 
 # uvicorn closes a connection (1009) on a frame above this. It is set well above
@@ -73,7 +73,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-EXIT_GRACE_S = 3.0  # after uvicorn's shutdown, before `exit_after` ends the process
+EXIT_GRACE_S = 3.0  # beyond shutdown_timeout_s, before a stopping process is ended
 BOARD_ENV = "NETPLAY_SESSION_BOARD"  # set by `serve --processes N` for its worker processes
 
 
@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        undo = notice_exit_signals(app.state.stopping)
+        exit_within_s = settings.shutdown_timeout_s + EXIT_GRACE_S
+        undo = notice_exit_signals(app.state.stopping, exit_within_s)
         yield
         undo()
         app.state.stopping.set()
@@ -164,18 +165,15 @@ def _run(app: Any, args: argparse.Namespace, processes: int, shutdown_timeout_s:
     signal are cancelled; then the app's lifespan ends its workers and sweep processes."""
     import uvicorn
 
-    try:
-        uvicorn.run(
-            app,
-            factory=processes > 1,
-            workers=processes if processes > 1 else None,
-            host=args.host,
-            port=args.port,
-            log_level="warning",
-            ws_max_size=TRANSPORT_MAX_BYTES,
-            proxy_headers=False,  # never trust X-Forwarded-* by default
-            ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
-            timeout_graceful_shutdown=shutdown_timeout_s,
-        )
-    finally:
-        exit_after(EXIT_GRACE_S)
+    uvicorn.run(
+        app,
+        factory=processes > 1,
+        workers=processes if processes > 1 else None,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws_max_size=TRANSPORT_MAX_BYTES,
+        proxy_headers=False,  # never trust X-Forwarded-* by default
+        ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
+        timeout_graceful_shutdown=shutdown_timeout_s,
+    )

@@ -6,7 +6,8 @@ compare replay, a sweep's stream) should not wait for that cancel: `notice_exit_
 the app's `stopping` event on the signal itself, and they end at their next slice with a
 `shutting_down` answer. Last, Python waits at exit for worker threads to finish the call they
 are in (a frame, a lab step), which cannot be interrupted: `exit_after` ends the process if
-that takes more than a few seconds.
+all that takes more than a few seconds after the signal. Every process of `--processes N`
+does this for itself.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def notice_exit_signals(stopping: asyncio.Event) -> Callable[[], None]:
+def notice_exit_signals(stopping: asyncio.Event, exit_within_s: float) -> Callable[[], None]:
     """Make the handlers in force for Ctrl-C and SIGTERM (uvicorn's) also set `stopping`, on
-    the running loop. Returns the undo. Does nothing off the main thread, where no signal
-    arrives (a test client's app)."""
+    the running loop, and end the process `exit_within_s` after the first signal if it is still
+    there. Returns the undo. Does nothing off the main thread, where no signal arrives (a test
+    client's app)."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     loop = asyncio.get_running_loop()
@@ -37,6 +39,8 @@ def notice_exit_signals(stopping: asyncio.Event) -> Callable[[], None]:
             continue
 
         def handler(signum: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+            if not stopping.is_set():
+                exit_after(exit_within_s)
             loop.call_soon_threadsafe(stopping.set)
             previous(signum, frame)
 

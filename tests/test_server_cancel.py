@@ -9,6 +9,7 @@ almost none, whatever else this machine runs. Every wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -91,13 +92,15 @@ def serve() -> Iterator:
     for proc in procs:
         if proc.poll() is None:
             tree = process_tree(proc.pid)
-            proc.kill()
-            proc.wait(10)
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
             for pid in tree - {proc.pid}:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         proc.stderr.close()
 
 
@@ -156,6 +159,11 @@ def test_sweep_points_stop_when_the_client_disconnects(serve):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_the_server_while_a_sweep_and_a_replay_train(serve, sig):
+    with contextlib.ExitStack() as stack:
+        signal_while_training(serve, sig, stack)
+
+
+def signal_while_training(serve, sig: signal.Signals, stack: contextlib.ExitStack) -> None:
     proc, port = serve("--workers", "1", "--sweep-workers", "1",
                        "--max-compare-work", "1000000")
     body = {"url": HEAVY_POINT, "param": "seed", "values": ["1"], "epochs": 2000}
@@ -163,9 +171,9 @@ def test_a_signal_stops_the_server_while_a_sweep_and_a_replay_train(serve, sig):
     assert sweep.getresponse().status == 200
     replay = post(port, "/api/compare/step",
                   {"url": HEAVY, "client": "held", "epoch": 20000, "epochs": 0})
-    live = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10)  # a learner playing
+    live = stack.enter_context(connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10))
     live.send(json.dumps({"type": "start", "config": {"networkShape": [8, 8]}}))
-    live.send(json.dumps({"type": "play"}))
+    live.send(json.dumps({"type": "play"}))  # a learner playing
     wait_busy(proc.pid)  # the sweep point, the replay and the session train
     tree = process_tree(proc.pid)
     assert len(tree) >= 3  # the server, its fork server and a sweep worker
@@ -179,7 +187,6 @@ def test_a_signal_stops_the_server_while_a_sweep_and_a_replay_train(serve, sig):
         time.sleep(0.1)
     sweep.close()
     replay.close()
-    live.close()
     print(f"stopped {took:.2f} s after {sig.name}")
     assert took < 6, f"the server took {took:.1f} s to stop"
     assert left == []
@@ -214,3 +221,19 @@ def test_a_burst_of_previews_leaves_health_answering(serve):
     assert all(size > 90_000 for size in sizes)  # 2 × 2,500 rows each
     assert len(latencies) > 10
     assert max(latencies) < 0.5, f"health took {max(latencies):.2f} s during the burst"
+
+
+def test_a_stopping_process_is_ended_when_a_thread_would_keep_it_alive():
+    # A worker thread stuck in a call Python cannot interrupt (here a 60 s sleep) would hold
+    # the interpreter at exit; `exit_after` ends the process anyway.
+    code = (
+        "import threading, time\n"
+        "from server.shutdown import exit_after\n"
+        "threading.Thread(target=time.sleep, args=(60,)).start()\n"
+        "exit_after(0.5)\n"
+    )
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=30, check=False)
+    assert time.monotonic() - start < 10
+    assert out.returncode == 1 and "after shutdown; exiting" in out.stderr
