@@ -319,6 +319,7 @@ async def compare_step(body: CompareBody, request: Request) -> Response:
             comparison = await slices.run(Comparison, spec)
         epochs = _fitting_epochs(comparison, body, settings)
         if isinstance(epochs, JSONResponse):
+            HELD.put(key, comparison)  # untouched: still good to continue from
             return epochs
         await slices.train_to(comparison, body.epoch)
         history = []

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from playground_models.compare import Comparison
+from playground_models.compare import Comparison, parse_compare
 from playground_models.sweep import PointStopped, train_point
 from playground_models.work import epoch_work
 from server.frames import decode
+from server.lessons import HELD
 
 XOR = "runs=2&dataset=xor"
 
@@ -73,8 +74,12 @@ def test_a_step_trains_the_epochs_that_fit_and_says_how_far_it_got(make_client):
 
 def test_a_net_too_big_for_one_epoch_is_refused_naming_epochs(make_client):
     client = make_client(max_compare_work=1)
-    r = step(client, "runs=2&numSamples=2000&networkShape=16,16", epochs=1)  # 1.1 M an epoch
+    link = "runs=2&numSamples=2000&networkShape=16,16"  # 1.1 million units an epoch
+    assert step(client, link, who="big").status_code == 200  # the first frame trains nothing
+    r = step(client, link, epochs=1, who="big")
     assert r.status_code == 422 and r.json()["error"]["field"] == "epochs"
+    held = HELD.items[("big", parse_compare(link).to_url())]  # kept for the page to go on
+    assert held.epoch == 0
 
 
 def test_a_long_replay_runs_in_slices_on_the_shared_workers(make_client):
