@@ -100,9 +100,11 @@ def train_point(
     if stop is None:
         trainer.train_epochs(epochs)
     else:
-        while not train_toward(trainer, epochs, STOP_CHECK_WORK)[0]:
+        while True:  # a point queued before its sweep stopped does not start
             if stop():
                 raise PointStopped(url)
+            if train_toward(trainer, epochs, STOP_CHECK_WORK)[0]:
+                break
     m = trainer.metrics()
     out: dict[str, Any] = {"epochs": epochs}
     for key in METRIC_KEYS:

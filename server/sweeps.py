@@ -10,6 +10,9 @@ must guard its entry point with `if __name__ == "__main__":` (the `netplay` comm
 because each worker imports the main module. The work is bounded by settings: `max_sweep_values` values,
 `max_sweep_epochs` epochs each, each point within a live session's model and data limits, and
 `max_sweeps` sweeps at once (a sweep counts until its last point has trained or been dropped).
+A sweep whose client leaves is stopped: its queued points are dropped, and its running ones
+stop between two slices of training (tens of ms; they look at a stop slot in shared memory),
+rather than by ending their worker, which would break the pool for every other sweep on it.
 
 The answer is NDJSON: one line per value, in the order given, each as `netplay sweep --json`
 prints it. A bad request is a 422 naming the field before anything trains; a server already
