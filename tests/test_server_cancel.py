@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,8 +26,6 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from tests.test_server_e2e import free_port, wait_for_health
-
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +33,24 @@ TICK = os.sysconf("SC_CLK_TCK")
 # A replay that would take minutes: 2 runs of a 2,300-weight net at batch 1 to epoch 20,000.
 HEAVY = "runs=2&numSamples=2000&percTrainData=90&batchSize=1&networkShape=32,32,32"
 HEAVY_POINT = "numSamples=2000&percTrainData=90&batchSize=1&networkShape=32,32,32"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _stat(pid: int) -> list[str] | None:
