@@ -31,6 +31,7 @@ from .gradients import layer_gradient_norms
 from .params import BY_NAME, PARAMS
 from .trainer import Trainer
 from .urlcodec import format_value, parse, serialize, split_pairs
+from .work import epoch_work, train_toward
 
 MIN_RUNS, MAX_RUNS = 2, 6
 RUN_KEY = re.compile(r"^r(\d+)\.(.+)$")
@@ -187,6 +188,22 @@ class Comparison:
         for _ in range(n):
             for trainer in self.trainers:
                 trainer.train_epochs(1)
+
+    def epoch_work(self) -> int:
+        """Work units (see `work`) of one epoch of every run: an upper bound, as a run that
+        diverges stops training."""
+        return sum(epoch_work(trainer) for trainer in self.trainers)
+
+    def train_toward(self, target_epoch: int, work: float) -> bool:
+        """Train every run toward epoch `target_epoch`, spending about `work` units at most
+        (at least one update). True when every run is there (or diverged). Slices of any size
+        give the numbers of `train_epochs`: each run's updates run in the same order."""
+        for trainer in self.trainers:
+            done, spent = train_toward(trainer, target_epoch, work)
+            if not done:
+                return False
+            work -= spent
+        return True
 
     def reset(self) -> None:
         for trainer in self.trainers:

@@ -17,7 +17,7 @@ import json
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -78,12 +78,33 @@ def init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def train_point(url: str, epochs: int) -> dict[str, Any]:
-    """Final metrics of one canonical link after `epochs` epochs (runs inside a worker)."""
+class PointStopped(Exception):
+    """A sweep point stopped before its last epoch because `stop()` said so."""
+
+
+# Work units (see `work`) between two looks at `stop()`: about 30-60 ms of one core.
+STOP_CHECK_WORK = 10_000_000
+
+
+def train_point(
+    url: str, epochs: int, stop: Callable[[], bool] | None = None
+) -> dict[str, Any]:
+    """Final metrics of one canonical link after `epochs` epochs (runs inside a worker).
+
+    With `stop`, the point trains in slices and raises `PointStopped` as soon as `stop()` is
+    true between two; the numbers are the same either way."""
     from .trainer import Trainer
+    from .work import train_toward
 
     trainer = Trainer(parse(url, strict=True).experiment)
-    trainer.train_epochs(epochs)
+    if stop is None:
+        trainer.train_epochs(epochs)
+    else:
+        while True:  # a point queued before its sweep stopped does not start
+            if stop():
+                raise PointStopped(url)
+            if train_toward(trainer, epochs, STOP_CHECK_WORK)[0]:
+                break
     m = trainer.metrics()
     out: dict[str, Any] = {"epochs": epochs}
     for key in METRIC_KEYS:

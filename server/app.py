@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import os
 import re
@@ -26,6 +27,7 @@ from .memory import MemoryCeiling
 from .scheduler import Scheduler
 from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
+from .shutdown import notice_exit_signals
 from .wsproto import ws_setting
 
 # uvicorn closes a connection (1009) on a frame above this. It is set well above
@@ -88,6 +90,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+EXIT_GRACE_S = 3.0  # beyond shutdown_timeout_s, before a stopping process is ended
 # Set by `serve --processes N` for its worker processes.
 BOARD_ENV = "NETPLAY_SESSION_BOARD"
 BOUND_HOST_ENV = "NETPLAY_BOUND_HOST"
@@ -108,9 +111,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        exit_within_s = settings.shutdown_timeout_s + EXIT_GRACE_S
+        undo = notice_exit_signals(app.state.stopping, exit_within_s)
         yield
-        scheduler.shutdown()
+        undo()
+        app.state.stopping.set()
         app.state.sweeps.shutdown()
+        scheduler.shutdown()
 
     # No /docs or /redoc: they load Swagger UI from a CDN, which the CSP forbids.
     app = FastAPI(
@@ -122,6 +129,8 @@ def create_app(
     app.state.sweeps = sweeps.Sweeps(settings)
     # One ceiling per process, for every kind of session (the image lab asks it too).
     app.state.memory = MemoryCeiling(settings.max_memory_mb)
+    app.state.previews = api.Previews()
+    app.state.stopping = asyncio.Event()  # set on Ctrl-C or SIGTERM (server/shutdown.py)
     app.state.hosts = HostPolicy(settings.allowed_hosts, bound_host)
     # Added first, so it runs inside SecurityHeaders: a refusal carries CSP and nosniff too.
     app.add_middleware(HostCheck, policy=app.state.hosts)
@@ -212,14 +221,18 @@ def serve(args: argparse.Namespace) -> int:
         os.environ[BOUND_HOST_ENV] = args.host
         app = "server.app:app_from_environment"
     try:
-        _run(app, args, processes)
+        _run(app, args, processes, settings.shutdown_timeout_s)
+    except KeyboardInterrupt:  # Ctrl-C, re-raised by uvicorn once it has shut down
+        pass
     finally:
         if board is not None:
             os.unlink(board)
     return 0
 
 
-def _run(app: Any, args: argparse.Namespace, processes: int) -> None:
+def _run(app: Any, args: argparse.Namespace, processes: int, shutdown_timeout_s: float) -> None:
+    """uvicorn until Ctrl-C or SIGTERM. Requests still open `shutdown_timeout_s` after the
+    signal are cancelled; then the app's lifespan ends its workers and sweep processes."""
     import uvicorn
 
     uvicorn.run(
@@ -232,4 +245,5 @@ def _run(app: Any, args: argparse.Namespace, processes: int) -> None:
         ws_max_size=TRANSPORT_MAX_BYTES,
         proxy_headers=False,  # never trust X-Forwarded-* by default
         ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
+        timeout_graceful_shutdown=shutdown_timeout_s,
     )

@@ -7,14 +7,21 @@ epoch E+n of this link, given that I hold epoch E". The server keeps the few mos
 cannot continue (evicted, reloaded page, another link) is rebuilt and replayed from epoch 0,
 which gives the same numbers because training is deterministic. So a compare link reproduces
 its runs exactly, and the server holds at most `MAX_COMPARISONS` of them at once.
+
+A request's training is bounded before it starts (the `max_compare_work` setting, counted as in
+`playground_models.work`), runs on the app's shared workers in frame-sized slices, and stops
+when its client disconnects or the server stops; a comparison stopped half-way is dropped, so
+what is held is always exactly at its epoch.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -22,27 +29,39 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontend import TEMPLATES
-from playground_models.compare import Comparison, parse_compare, unknown_keys
+from playground_models.compare import CompareSpec, Comparison, parse_compare, unknown_keys
 from playground_models.experiment import ConfigError
 from playground_models.lessons import LANGS, LESSONS, catalogue
+from playground_models.network import Architecture
 
 from . import __version__
 from .frames import data_arrays, encode, to_int8, to_uint8_unit
 from .pages import templates
+from .settings import Settings
 
 router = APIRouter()
 
 MAX_COMPARISONS = 16  # held between requests; older ones are rebuilt on demand
-MAX_EPOCHS_PER_STEP = 200  # one request's training stays well under a second
+MAX_EPOCHS_PER_STEP = 200  # per request; what it costs is bounded by `max_compare_work`
 MAX_EPOCH = 20_000
 GRID = 50  # cells per side of each run's boundary (four runs: 10 kB)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+# The keys that change a run's weight count or data size, first the one named when shared.
+SHAPE_KEYS = ("networkShape", "x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
+SHAPE_KEYS += ("problem", "numClasses", "loss")
+SAMPLE_KEYS = ("numSamples", "points")
+FIRST_SLICE_WORK = 2_000_000  # units (playground_models.work): about 5-10 ms, then fitted
+T = TypeVar("T")
 
 
 def _error(
-    field: str | None, message: str, status: int = 422, warnings: list[str] | None = None
+    field: str | None,
+    message: str,
+    status: int = 422,
+    warnings: list[str] | None = None,
+    code: str = "bad_value",
 ) -> JSONResponse:
-    error: dict[str, Any] = {"code": "bad_value", "field": field, "message": message}
+    error: dict[str, Any] = {"code": code, "field": field, "message": message}
     if warnings:
         error["warnings"] = warnings
     return JSONResponse({"error": error}, status_code=status)
@@ -142,24 +161,18 @@ def grad_sampled(epoch: int) -> bool:
     return epoch % stride == 0
 
 
-def _train(comparison: Comparison, epochs: int) -> list[list[dict[str, Any]]]:
-    """Train `epochs` epochs in lockstep; per epoch, each run's metrics (for the curves) and,
-    on the epochs `grad_sampled` picks, its per-layer gradient norms."""
-    history = []
-    for _ in range(epochs):
-        comparison.train_epochs(1)
-        with_grads = grad_sampled(comparison.epoch)
-        history.append(
-            [
-                {
-                    "epoch": m["epoch"],
-                    **{k: m[k] for k in HISTORY_KEYS if k in m},
-                    **({"grad_norms": m["grad_norms"]} if with_grads else {}),
-                }
-                for m in comparison.metrics(grad_norms=with_grads)
-            ]
-        )
-    return history
+def _history_entry(comparison: Comparison) -> list[dict[str, Any]]:
+    """Each run's metrics at the comparison's epoch (for the curves) and, on the epochs
+    `grad_sampled` picks, its per-layer gradient norms."""
+    with_grads = grad_sampled(comparison.epoch)
+    return [
+        {
+            "epoch": m["epoch"],
+            **{k: m[k] for k in HISTORY_KEYS if k in m},
+            **({"grad_norms": m["grad_norms"]} if with_grads else {}),
+        }
+        for m in comparison.metrics(grad_norms=with_grads)
+    ]
 
 
 def _frame(comparison: Comparison, with_data: bool, history: list) -> bytes:
@@ -185,28 +198,138 @@ def _frame(comparison: Comparison, with_data: bool, history: list) -> bytes:
     return encode(header, arrays)
 
 
+def _over_limits(spec: CompareSpec, settings: Settings) -> JSONResponse | None:
+    """A 422 naming the first run (and its key) over the server's model or data limits."""
+    for k, (exp, own) in enumerate(zip(spec.experiments, spec.overrides), 1):
+        samples = exp.numSamples + len(exp.points)
+        if samples > settings.max_samples:
+            return _error(
+                _culprit(k, own, SAMPLE_KEYS),
+                f"run {k} has {samples} data points; this server allows {settings.max_samples}",
+            )
+        params = Architecture.of(exp).num_parameters
+        if params > settings.max_parameters:
+            return _error(
+                _culprit(k, own, SHAPE_KEYS),
+                f"run {k} has {params} parameters; this server allows {settings.max_parameters}",
+            )
+    return None
+
+
+def _culprit(k: int, overrides: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """`r<k>.<key>` for the first of `keys` run k overrides, else the shared `keys[0]`."""
+    own = [name for name in keys if name in overrides]
+    return f"r{k}.{own[0]}" if own else keys[0]
+
+
+class _Slices:
+    """Trains a comparison on the app's shared workers in slices of about one frame's compute
+    time, and notices between slices when the request's client has gone."""
+
+    def __init__(self, request: Request):
+        self.request = request
+        self.scheduler = request.app.state.scheduler
+        self.budget_s = request.app.state.settings.frame_budget_ms / 1000
+        self.work = FIRST_SLICE_WORK  # units per slice, fitted to the budget as slices run
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on a worker; raises `_Stopped` first if the client has left or the
+        server is stopping."""
+        if self.request.app.state.stopping.is_set():
+            raise _Stopped(shutting_down=True)
+        if await self.request.is_disconnected():
+            raise _Stopped(shutting_down=False)
+        return await self.scheduler.run(fn, *args)
+
+    async def train_to(self, comparison: Comparison, epoch: int) -> None:
+        while True:
+            done, seconds = await self.run(_timed, comparison.train_toward, epoch, self.work)
+            if done:
+                return
+            # The next slice's size from this one's speed, moving at most 4× at a time.
+            wanted = self.work * self.budget_s / max(seconds, 1e-4)
+            self.work = min(max(wanted, self.work / 4), self.work * 4)
+
+
+class _Stopped(Exception):
+    """A compare request's client disconnected, or the server is stopping: its training
+    stops."""
+
+    def __init__(self, shutting_down: bool):
+        self.shutting_down = shutting_down
+
+
+def _timed(fn: Callable[..., T], *args: Any) -> tuple[T, float]:
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
+def _fitting_epochs(
+    comparison: Comparison, body: CompareBody, settings: Settings
+) -> int | JSONResponse:
+    """How many of the asked epochs fit in `max_compare_work` after the replay, or a 422 naming
+    `epoch` (the replay alone is over) or `epochs` (not one more epoch fits)."""
+    per_epoch = comparison.epoch_work()
+    allowed = settings.max_compare_work * 1_000_000
+    replay = (body.epoch - comparison.epoch) * per_epoch
+    wanted = min(body.epochs, 1)
+    if replay + wanted * per_epoch <= allowed:
+        return min(body.epochs, int((allowed - replay) // per_epoch))
+    field = "epoch" if replay > 0 else "epochs"
+    doing = f"replaying this link to epoch {body.epoch}" if replay else "one epoch of this link"
+    return _error(
+        field,
+        f"{doing} is {_millions(replay + wanted * per_epoch)} million units of training; this "
+        f"server allows {settings.max_compare_work} million per request (max_compare_work)",
+    )
+
+
+def _millions(units: float) -> str:
+    return f"{units / 1_000_000:,.0f}" if units >= 10_000_000 else f"{units / 1_000_000:.1f}"
+
+
 @router.post("/api/compare/step")
-def compare_step(body: CompareBody) -> Response:
+async def compare_step(body: CompareBody, request: Request) -> Response:
     """Train every run `epochs` more epochs from `epoch`, then return one binary frame: the
     header holds each run's current metrics and gradient norms, and `history`, every trained
     epoch's metrics per run (so the curves miss no epoch however many a request trains), with
-    the gradient norms of the epochs `grad_sampled` picks.
+    the gradient norms of the epochs `grad_sampled` picks. `epochs=0` from `epoch=0` gives the
+    initial frame, with the data.
 
-    A plain `def`: FastAPI runs it in its thread pool, so training never blocks the event loop.
-    `epochs=0` from `epoch=0` gives the initial frame, with the data.
+    Every run is checked against `max_parameters` and `max_samples`, and the training (replay
+    included) against `max_compare_work`: a request trains fewer epochs than asked when they
+    would not fit (the header's `epoch` says how far it got). The training runs on the app's
+    shared workers in frame-sized slices and stops when the client disconnects.
     """
+    settings: Settings = request.app.state.settings
     if not CLIENT_ID.match(body.client):
         return _error("client", "must be letters, digits, '_' or '-'")
     try:
         spec = parse_compare(body.url)
     except ConfigError as err:
         return _error(err.key, err.message)
+    if (refused := _over_limits(spec, settings)) is not None:
+        return refused
     key = (body.client, spec.to_url())
-    comparison = HELD.take(key, body.epoch)
-    if comparison is None:  # replay: the same link always trains to the same numbers
-        comparison = Comparison(spec)
-        comparison.train_epochs(body.epoch)
-    history = _train(comparison, body.epochs)
-    payload = _frame(comparison, with_data=body.epoch == 0, history=history)
+    slices = _Slices(request)
+    try:
+        comparison = HELD.take(key, body.epoch)
+        if comparison is None:  # replay: the same link always trains to the same numbers
+            comparison = await slices.run(Comparison, spec)
+        epochs = _fitting_epochs(comparison, body, settings)
+        if isinstance(epochs, JSONResponse):
+            HELD.put(key, comparison)  # untouched: still good to continue from
+            return epochs
+        await slices.train_to(comparison, body.epoch)
+        history = []
+        for _ in range(epochs):
+            await slices.train_to(comparison, comparison.epoch + 1)
+            history.append(await slices.run(_history_entry, comparison))
+        payload = await slices.run(_frame, comparison, body.epoch == 0, history)
+    except _Stopped as stop:  # the half-trained comparison is dropped
+        if stop.shutting_down:
+            return _error(None, "the server is shutting down", status=503, code="shutting_down")
+        return Response(status_code=499)  # nobody is there to read it
     HELD.put(key, comparison)
     return Response(payload, media_type="application/octet-stream")

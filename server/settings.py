@@ -100,6 +100,17 @@ class Settings(BaseModel):
         le=256,
         description="processes that train sweep points (shared by all sweeps; one torch thread each)",
     )
+    max_compare_work: int = Field(
+        5000, ge=1, le=10_000_000,
+        description="training one compare request may do, replay included, in millions of "
+        "work units: runs × epochs × training points × (weights + 200); a million takes "
+        "about 3-5 ms of one core, so the default about 15-25 s",
+    )
+    shutdown_timeout_s: float = Field(
+        2.0, gt=0, le=600,
+        description="on Ctrl-C or SIGTERM, how long open requests may take to finish before "
+        "they are cancelled and the server exits",
+    )
     max_memory_mb: int = Field(
         3072, ge=0, le=1_048_576,
         description="memory ceiling per server process, MB: a session that would pass it is "
@@ -221,6 +232,7 @@ class Settings(BaseModel):
             "max_sweep_values": self.max_sweep_values,
             "max_sweep_epochs": self.max_sweep_epochs,
             "max_memory_mb": self.max_memory_mb,
+            "max_compare_work": self.max_compare_work,
         }
 
 

@@ -10,6 +10,9 @@ must guard its entry point with `if __name__ == "__main__":` (the `netplay` comm
 because each worker imports the main module. The work is bounded by settings: `max_sweep_values` values,
 `max_sweep_epochs` epochs each, each point within a live session's model and data limits, and
 `max_sweeps` sweeps at once (a sweep counts until its last point has trained or been dropped).
+A sweep whose client leaves is stopped: its queued points are dropped, and its running ones
+stop between two slices of training (tens of ms; they look at a stop slot in shared memory),
+rather than by ending their worker, which would break the pool for every other sweep on it.
 
 The answer is NDJSON: one line per value, in the order given, each as `netplay sweep --json`
 prints it. A bad request is a 422 naming the field before anything trains; a server already
@@ -19,13 +22,14 @@ training `max_sweeps` sweeps answers 429.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Any
@@ -66,12 +70,26 @@ class SweepsBusy(Exception):
     """The server is already training `max_sweeps` sweeps."""
 
 
-def _init_worker(server_pid: int) -> None:
-    """A pool worker: one torch thread, and gone within a second of the server, however the
-    server ended (killed, or stopped by a signal that uvicorn re-raises after shutdown: either
-    way the pool's own stop message is never sent, and a worker would wait for work forever)."""
+# Set in each pool worker by `_init_worker`: one slot per sweep that may train at once; a slot
+# holds the id of the sweep whose points must stop (shared memory, read without a lock between
+# two slices of a point: a stale read only delays the stop by a slice).
+_STOPPED: Any = None
+
+
+def _init_worker(server_pid: int, stopped: Any) -> None:
+    """A pool worker: one torch thread, the sweeps' stop slots, and gone within a second of
+    the server, however the server ended (killed, or stopped by a signal that uvicorn re-raises
+    after shutdown: either way the pool's own stop message is never sent, and a worker would
+    wait for work forever)."""
+    global _STOPPED
     init_worker()
+    _STOPPED = stopped
     threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
+
+
+def _train_point(link: str, epochs: int, slot: int, sweep_id: int) -> dict[str, Any]:
+    """One point in a worker; it stops between two slices once its sweep is stopped."""
+    return train_point(link, epochs, stop=lambda: _STOPPED[slot] == sweep_id)
 
 
 def _exit_with(pid: int) -> None:
@@ -94,18 +112,30 @@ def _context() -> Any:
     return context
 
 
+class SweepJob:
+    """The points of one submitted sweep (one future per value, in order); `stop` drops the
+    points not started and stops the running ones within a slice (tens of ms)."""
+
+    def __init__(self, futures: list[Future], stop: Callable[[], None]):
+        self.futures = futures
+        self.stop = stop
+
+
 class Sweeps:
-    """The sweep pool of one app and the number of sweeps training on it."""
+    """The sweep pool of one app and the sweeps training on it, each in a stop slot."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.lock = threading.Lock()
         self.running = 0
         self.pool: ProcessPoolExecutor | None = None
+        self.stopped: Any = None  # the pool's shared stop slots (`_STOPPED` in its workers)
+        self.free_slots = list(range(settings.max_sweeps))
+        self.ids = itertools.count(1)
 
-    def submit(self, plan: SweepPlan) -> list[Future]:
-        """Queue every point of `plan` (one future per value, in order). Raises `SweepsBusy`
-        when `max_sweeps` sweeps are training. Blocks while the pool starts: call off the loop."""
+    def submit(self, plan: SweepPlan) -> SweepJob:
+        """Queue every point of `plan`. Raises `SweepsBusy` when `max_sweeps` sweeps are
+        training. Blocks while the pool starts: call off the loop."""
         with self.lock:
             if self.running >= self.settings.max_sweeps:
                 raise SweepsBusy(
@@ -114,21 +144,30 @@ class Sweeps:
                 )
             self.running += 1
             if self.pool is None:
+                context = _context()
+                self.stopped = context.RawArray("q", self.settings.max_sweeps)
                 self.pool = ProcessPoolExecutor(
                     self.settings.sweep_workers,
-                    mp_context=_context(),
+                    mp_context=context,
                     initializer=_init_worker,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), self.stopped),
                 )
-            pool = self.pool
+            pool, stopped = self.pool, self.stopped
+            slot, sweep_id = self.free_slots.pop(), next(self.ids)
+            stopped[slot] = 0
         futures: list[Future] = []
-        try:
-            for link in plan.links:
-                futures.append(pool.submit(train_point, link, plan.epochs))
-        except BaseException:
+
+        def stop() -> None:
+            stopped[slot] = sweep_id
             for future in futures:
                 future.cancel()
-            self._finished(pool, broken=True)
+
+        try:
+            for link in plan.links:
+                futures.append(pool.submit(_train_point, link, plan.epochs, slot, sweep_id))
+        except BaseException:
+            stop()
+            self._finished(pool, slot, broken=True)
             raise
         remaining = len(futures)
 
@@ -139,26 +178,35 @@ class Sweeps:
                 remaining -= 1
                 last = remaining == 0
             if last or broken:
-                self._finished(pool, broken, count=last)
+                self._finished(pool, slot if last else None, broken)
 
         for future in futures:
             future.add_done_callback(point_done)
-        return futures
+        return SweepJob(futures, stop)
 
-    def _finished(self, pool: ProcessPoolExecutor, broken: bool, count: bool = True) -> None:
+    def _finished(self, pool: ProcessPoolExecutor, slot: int | None, broken: bool) -> None:
+        """A sweep's last point is done (`slot` given back), or its pool broke."""
         with self.lock:
-            if count:
+            if slot is not None:
                 self.running -= 1
+                self.free_slots.append(slot)
             if broken and self.pool is pool:  # a worker died: the next sweep starts a new pool
                 self.pool = None
         if broken:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
+        """Stop everything now: queued points dropped, running ones stopped, workers ended
+        (the server is exiting; a point's result would have nowhere to go)."""
         with self.lock:
             pool, self.pool = self.pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pool is None:
+            return
+        pool.shutdown(wait=False, cancel_futures=True)
+        # Every running point would train to its end before a worker reads the pool's stop
+        # message; ending the processes is immediate, and they hold nothing worth saving.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
 
 
 def _plan(body: SweepBody, settings: Settings) -> SweepPlan:
@@ -186,11 +234,15 @@ def _plan(body: SweepBody, settings: Settings) -> SweepPlan:
     return plan
 
 
-async def _lines(plan: SweepPlan, futures: list[Future]) -> AsyncIterator[str]:
+async def _lines(plan: SweepPlan, job: SweepJob, stopping: asyncio.Event) -> AsyncIterator[str]:
     try:
-        for k, future in enumerate(futures):
+        for k, future in enumerate(job.futures):
             try:
-                result = await asyncio.wrap_future(future)
+                result = await _unless_stopping(asyncio.wrap_future(future), stopping)
+            except _ShuttingDown:
+                error = {"code": "shutting_down", "field": None, "message": SHUTTING_DOWN}
+                yield json.dumps({"error": error}) + "\n"
+                return
             except Exception as err:  # a crashed worker or a failing point ends the stream
                 value = plan.record(k, {})["value"]
                 log.exception("sweep point %s=%s failed", plan.param, value)
@@ -199,9 +251,29 @@ async def _lines(plan: SweepPlan, futures: list[Future]) -> AsyncIterator[str]:
                 yield json.dumps({"error": error}) + "\n"
                 return
             yield json.dumps(plan.record(k, result), separators=(",", ":")) + "\n"
-    finally:  # the page went away (or a point failed): drop the points not started yet
-        for future in futures:
-            future.cancel()
+    finally:  # the page went away (or a point failed): stop the points still training
+        job.stop()
+
+
+SHUTTING_DOWN = "the server is shutting down"
+
+
+class _ShuttingDown(Exception):
+    pass
+
+
+async def _unless_stopping(point: asyncio.Future, stopping: asyncio.Event) -> Any:
+    """The point's result, or `_ShuttingDown` as soon as the server starts stopping."""
+    waiter = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait((point, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not point.done():
+            point.cancel()
+    if point.cancelled():
+        raise _ShuttingDown
+    return point.result()
 
 
 @router.post("/sweep", response_model=None)
@@ -213,7 +285,8 @@ async def run_sweep(body: SweepBody, request: Request) -> StreamingResponse | JS
     except ConfigError as err:
         return error_response("bad_value", err.key.removeprefix("--"), err.message)
     try:
-        futures = await asyncio.to_thread(request.app.state.sweeps.submit, plan)
+        job = await asyncio.to_thread(request.app.state.sweeps.submit, plan)
     except SweepsBusy as err:
         return error_response("too_many_sweeps", None, str(err), status=429)
-    return StreamingResponse(_lines(plan, futures), media_type="application/x-ndjson")
+    lines = _lines(plan, job, request.app.state.stopping)
+    return StreamingResponse(lines, media_type="application/x-ndjson")

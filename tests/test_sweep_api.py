@@ -108,7 +108,7 @@ def test_a_server_training_max_sweeps_refuses_another_until_one_ends(make_client
     r = post_sweep(client, url="dataset=xor", param="dropout", values=["0"], epochs=2)
     assert r.status_code == 429
     assert r.json()["error"]["code"] == "too_many_sweeps"
-    wait(held, timeout=120)
+    wait(held.futures, timeout=120)
     deadline = time.monotonic() + 10  # the slot is given back by the future's done callback
     while sweeps.running and time.monotonic() < deadline:
         time.sleep(0.01)
