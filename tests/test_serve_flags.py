@@ -80,7 +80,7 @@ def _ipv6_loopback() -> bool:
 
 def test_good_flags_reach_the_server(monkeypatch, capsys):
     ran = {}
-    monkeypatch.setattr(app_module, "_run", lambda app, args, processes: ran.update(
+    monkeypatch.setattr(app_module, "_run", lambda app, args, processes, *rest: ran.update(
         host=args.host, port=args.port, processes=processes))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
