@@ -5,7 +5,12 @@ the player, which trains a frame's worth of steps on a worker thread, sends the 
 waits out the rest of the frame interval. Every trainer call is made under `_lock`, so an
 `update` lands between two frames and the next frame shows it. The player awaits each send
 before training the next frame, so a client that reads slowly gets fewer frames and the server
-never holds a queue of them.
+never holds a queue of them. A `step` is a third task of the same kind: slices of training of a
+frame budget each, so other sessions' jobs take turns with it and it stops when its client
+leaves or sends another command.
+
+Every send waits at most `idle_timeout_s`: a client that does not read is as idle as one that
+does not write, and its session is closed (the connection aborted) instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -29,13 +34,19 @@ from .live import LiveRun
 from .protocol import ProtocolError
 from .scheduler import Scheduler
 from .settings import Settings
+from .wsproto import ABORT_EXTENSION
 
 log = logging.getLogger("netplay.session")
 
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
+FAREWELL_S = 1.0  # how long the idle-timeout error and close may wait on a client's socket
+# Messages that do not end a `step` in progress: they neither train nor change the run.
+STEP_GOES_ON = frozenset({"ping", "ack", "speed", "snapshot"})
 
+class ClientStuck(WebSocketDisconnect):
+    """A send waited `idle_timeout_s` for a client that does not read."""
 
 class Session:
     def __init__(self, ws: WebSocket, settings: Settings, scheduler: Scheduler):
@@ -47,6 +58,8 @@ class Session:
         self._send_lock = asyncio.Lock()  # one websocket send at a time
         self._player: asyncio.Task[None] | None = None
         self._halt = asyncio.Event()
+        self._stepper: asyncio.Task[None] | None = None
+        self._step_halt = asyncio.Event()
         self._bucket = TokenBucket(settings.max_messages_per_second)
         # Acks come once per frame: their own allowance, so they never eat the controls'.
         self._ack_bucket = TokenBucket(2.0 * settings.max_fps)
@@ -77,6 +90,7 @@ class Session:
         finally:
             registry.discard(self)
             await self._stop_player(cancel=True)
+            await self._end_step(cancel=True)
             if self.run is not None:
                 self.run.close()
             self.run = None  # the trainer, its data and tensors go with it
@@ -87,13 +101,29 @@ class Session:
             try:
                 event = await asyncio.wait_for(self.ws.receive(), timeout=idle)
             except TimeoutError:
-                await self._send_error("idle_timeout", None,
-                                       f"no message for {idle:g} s; the session is closed")
-                await self.ws.close(code=CLOSE_NORMAL)
+                await self._close_idle(idle)
                 return
             if event["type"] == "websocket.disconnect":
                 return
             await self._on_event(event)
+
+    async def _close_idle(self, idle: float) -> None:
+        """Say why and close; a client that reads nothing gets its connection dropped."""
+        await self._stop_player(cancel=True)  # frees the socket from a send that may be stuck
+        await self._end_step(cancel=True)
+        try:
+            async with asyncio.timeout(FAREWELL_S):
+                await self._send_error("idle_timeout", None,
+                                       f"no message for {idle:g} s; the session is closed")
+                await self.ws.close(code=CLOSE_NORMAL)
+        except (TimeoutError, WebSocketDisconnect):
+            self._abort()
+
+    def _abort(self) -> None:
+        """Drop the connection without the closing handshake (the client is not reading)."""
+        abort = self.ws.scope.get("extensions", {}).get(ABORT_EXTENSION, {}).get("abort")
+        if abort is not None:
+            abort()
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         try:
@@ -113,6 +143,8 @@ class Session:
         except ConfigError as err:
             await self._send_error("bad_value", err.key, str(err))
         except WebSocketDisconnect:
+            raise
+        except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug must not end the learner's session
             log.exception("message failed")
@@ -134,6 +166,8 @@ class Session:
         if kind == "speed":
             await self._set_speed(m.steps_per_frame)
             return
+        if kind not in STEP_GOES_ON:
+            await self._end_step()  # its frame arrives before this message's reply
         if kind == "start":
             await self._start(m)
             return
@@ -158,7 +192,8 @@ class Session:
             if self.run is not None:
                 self.run.close()
             self.run = run = await self.scheduler.run(
-                LiveRun, exp, hidden, m.compression, self.scheduler.pools
+                LiveRun, exp, hidden, m.compression, self.scheduler.pools,
+                self.settings.frame_budget_ms / 1000.0,
             )
             run.version = old_version + 1
             if self._acked is not None:
@@ -206,13 +241,55 @@ class Session:
         limit = self.settings.max_step_epochs
         if m.n > limit:
             raise ProtocolError("bad_value", "n", f"n must be at most {limit} epochs, got {m.n}")
+        per_epoch = run.updates_per_epoch
+        updates, most = m.n * per_epoch, self.settings.max_step_updates
+        if updates > most:
+            raise ProtocolError("bad_value", "n", f"n = {m.n} epochs is {updates} updates here "
+                                f"({per_epoch} per epoch); a step may run at most {most}")
         if run.state == "playing":
             await self._stop_player()
             await self._send_state()
-        async with self._lock:
-            await self._send_bytes(await self.scheduler.run(run.train_epochs, m.n))
-            if run.diverged:
-                await self._send_state()
+        self._step_halt.clear()
+        self._stepper = asyncio.create_task(self._step(run, run.trainer.epoch + m.n))
+
+    async def _step(self, run: LiveRun, target_epoch: int) -> None:
+        """Train to `target_epoch` one frame budget at a time, then send the frame.
+
+        Each slice is its own job on the workers, so other sessions' frames take turns with a
+        long step; a halt (another command) ends it after the slice in progress, and a closed
+        session cancels it, so no work is left running for a client that has gone.
+        """
+        budget = self.settings.frame_budget_ms / 1000.0
+        try:
+            done = False
+            while not done and not self._step_halt.is_set():
+                async with self._lock:
+                    done = await self.scheduler.run(run.train_toward, target_epoch, budget)
+            async with self._lock:
+                await self._send_bytes(await self.scheduler.run(run.frame))
+                if run.diverged:
+                    await self._send_state()
+        except WebSocketDisconnect:
+            return  # the receive loop ends the session
+        except Exception as err:
+            log.exception("step failed")
+            await self._send_error("internal", None, f"the step failed ({type(err).__name__}); "
+                                   "the session goes on")
+
+    async def _end_step(self, cancel: bool = False) -> None:
+        """End a `step` in progress after its current slice (its frame is still sent), or at
+        once without a frame when the session closes."""
+        task, self._stepper = self._stepper, None
+        if task is None or task.done():
+            return
+        self._step_halt.set()
+        if cancel:
+            task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not cancel:
+                raise
 
     async def _on_reset(self, m: protocol.Reset) -> None:
         run = self._need_run()
@@ -284,10 +361,10 @@ class Session:
                         return
                     if run.pooled:
                         await self.scheduler.train_pooled(run.trainer, run.steps_per_frame, budget)
-                        frame = await self.scheduler.run(run.frame)
                     else:
-                        frame = await self.scheduler.run(run.train_frame, budget)
-                    await self._send_bytes(frame)
+                        await self.scheduler.run(run.train_frame, budget)
+                    # Drawing is a job of its own (with its own budget): others' jobs go between.
+                    await self._send_bytes(await self.scheduler.run(run.frame))
                     if run.diverged:
                         run.state = "paused"  # `state` reports diverged from the trainer itself
                         await self._send_state()
@@ -386,10 +463,18 @@ class Session:
         await self._send_raw({"type": "websocket.send", "bytes": data})
 
     async def _send_raw(self, event: dict[str, Any]) -> None:
+        """Send, waiting at most `idle_timeout_s` for the client to read; a client that does
+        not is stuck: its connection is dropped, which ends the session."""
         async with self._send_lock:
             if self.ws.application_state != WebSocketState.CONNECTED:
                 raise WebSocketDisconnect(CLOSE_NORMAL)
             try:
-                await self.ws.send(event)
+                # The transport waits for room before it writes anything, so a send given up
+                # here leaves no half-written message behind.
+                async with asyncio.timeout(self.settings.idle_timeout_s):
+                    await self.ws.send(event)
+            except TimeoutError:
+                self._abort()
+                raise ClientStuck(1006) from None
             except RuntimeError as err:  # starlette: the socket closed under us
                 raise WebSocketDisconnect(1006) from err
