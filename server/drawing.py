@@ -10,6 +10,7 @@ instead of stalling one. Both only measure and decide; `LiveRun` does the drawin
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from typing import Any
@@ -21,7 +22,7 @@ from playground_models.knn import knn_predict
 
 MIN_GRID = 20  # the smallest grid a frame falls back to: the neuron maps' own side
 WINDOW = 8  # costs are the least of the last few measured: a busy machine only ever adds time
-FIRST_WORK = 4_000_000  # cells × training points of the first band, before its cost is known
+FIRST_WORK = 1_000_000  # cells × training points of the first band, before its cost is known
 MIN_BAND = 64  # cells per frame even when the budget is spent, so the map always completes
 
 
@@ -52,23 +53,37 @@ class DrawBudget:
 
     A grid never measured is predicted from the nearest measured one by its number of cells,
     which overestimates going up (fixed costs scale too) and so errs towards the smaller grid.
+    Metrics cost what the data size makes them cost, whatever the grid (60 ms for 5,000 points
+    on the largest net, loaded): while playing, metrics dearer than half the budget are
+    recomputed only every few frames, so that on average they take at most that half.
     """
 
     def __init__(self, budget_s: float | None):
         self.budget_s = budget_s  # None: draw every frame as asked
-        self.metrics = _Cost()
-        self._grid: dict[int, _Cost] = {}
+        self.forget()
 
     def forget(self) -> None:
         """Drop what was measured (a rebuild changes the net, so every cost)."""
-        self.metrics = _Cost()
-        self._grid.clear()
+        self._metrics = _Cost()
+        self._grid: dict[int, _Cost] = {}
+        self._since_metrics = 0
 
-    def record(self, grid: int, grid_s: float, metrics_s: float) -> None:
-        self._grid.setdefault(grid, _Cost()).add(grid_s)
-        self.metrics.add(metrics_s)
+    def record_grid(self, grid: int, seconds: float) -> None:
+        self._grid.setdefault(grid, _Cost()).add(seconds)
 
-    def predict(self, grid: int) -> float | None:
+    def record_metrics(self, seconds: float) -> None:
+        self._metrics.add(seconds)
+        self._since_metrics = 0
+
+    def metrics_due(self) -> bool:
+        """Whether a playing frame computes metrics afresh (else it repeats the last ones)."""
+        cost, budget = self._metrics.best, self.budget_s
+        if cost is None or budget is None or cost <= budget / 2:
+            return True
+        self._since_metrics += 1
+        return self._since_metrics >= math.ceil(cost / (budget / 2))
+
+    def predict(self, grid: int, playing: bool = False) -> float | None:
         """Seconds a frame at `grid` should take to draw, or None before any measurement."""
         measured = {g: c.best for g, c in self._grid.items() if c.best is not None}
         if not measured:
@@ -78,20 +93,23 @@ class DrawBudget:
         else:
             near = min(measured, key=lambda g: abs(g - grid))
             cost = measured[near] * (grid / near) ** 2
-        return cost + (self.metrics.best or 0.0)
+        metrics = self._metrics.best or 0.0
+        if playing and self.budget_s is not None:
+            metrics = min(metrics, self.budget_s / 2)
+        return cost + metrics
 
     def needs_probe(self, asked: int) -> bool:
         """Whether nothing is measured yet and a smaller grid exists to measure the net on."""
         return self.budget_s is not None and not self._grid and len(grid_levels(asked)) > 1
 
-    def choose(self, asked: int) -> int:
+    def choose(self, asked: int, playing: bool = False) -> int:
         """The largest grid level whose predicted drawing cost fits the budget (the smallest
         level when none does; the asked grid when nothing is measured or nothing is budgeted)."""
         levels = grid_levels(asked)
         if self.budget_s is None or self.predict(asked) is None:
             return asked
         for grid in levels:
-            if (self.predict(grid) or 0.0) <= self.budget_s:
+            if (self.predict(grid, playing) or 0.0) <= self.budget_s:
                 return grid
         return levels[-1]
 

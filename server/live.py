@@ -52,6 +52,7 @@ class LiveRun:
         self._rates: deque[tuple[float, int, int]] = deque()
         self._draw = DrawBudget(draw_budget_s)
         self._knn = KnnBands()  # k-NN only changes with the data, k and the grid
+        self._metrics: dict[str, Any] | None = None  # the last computed, repeated while dear
 
     @property
     def experiment(self) -> Experiment:
@@ -149,25 +150,42 @@ class LiveRun:
         """The binary `frame` message of docs/protocol.md for the trainer as it is now.
 
         Drawn within the run's drawing budget: on a smaller grid than asked when the asked one
-        would not fit, and with the k-NN map left out while it is computed band by band; the
-        header's `reduced` says which (docs/protocol.md, *Drawing budget*).
+        would not fit (the header's `reduced` says so; docs/protocol.md, *Drawing budget*).
+        Metrics are fresh and the k-NN map complete: a paused client sees this frame for long.
         """
+        return self._draw_frame(playing=False)
+
+    def play_frame(self) -> bytes:
+        """A frame while playing: as `frame`, but the k-NN map is computed a band per frame
+        (left out until complete) and dear metrics are recomputed only every few frames."""
+        return self._draw_frame(playing=True)
+
+    def _draw_frame(self, playing: bool) -> bytes:
         t = self.trainer
         exp = t.experiment
         asked = exp.gridSize
+        draw = self._draw
         started = time.perf_counter()
-        if self._draw.needs_probe(asked):
+        if draw.needs_probe(asked):
             # About 1 % of the asked grid's cost each; twice, as first calls pay one-off costs
             # (caches, torch's warm-up) that would make the net look heavier than it is.
             for _ in range(PROBES):
-                self._measure_drawing(grid_levels(asked)[-1])
-        grid = self._draw.choose(asked)
-        snap, metrics = self._measure_drawing(grid)
+                self._snapshot(grid_levels(asked)[-1])
+        grid = draw.choose(asked, playing)
+        snap = self._snapshot(grid)
         reduced = ["grid"] if grid < asked else []
+        if self._metrics is None or not playing or draw.metrics_due():
+            before = time.perf_counter()
+            self._metrics = t.metrics()
+            draw.record_metrics(time.perf_counter() - before)
+        else:
+            reduced.append("metrics")
         knn = None
         if exp.knn > 0:
-            budget = self._draw.budget_s
-            left = None if budget is None else budget - (time.perf_counter() - started)
+            budget = draw.budget_s
+            left = None
+            if playing and budget is not None:
+                left = budget - (time.perf_counter() - started)
             knn = self._knn.get(t.data, exp.knn, grid, left)
             if knn is None:
                 reduced.append("knn")
@@ -185,7 +203,7 @@ class LiveRun:
             "steps_per_s": round(steps_per_s, 1),
             "epochs_per_s": round(epochs_per_s, 2),
             "steps_per_frame": self.steps_per_frame,
-            "metrics": {k: v for k, v in metrics.items() if k not in ("epoch", "steps")},
+            "metrics": {k: v for k, v in self._metrics.items() if k not in ("epoch", "steps")},
             "grid": grid,
             "neuron_grid": NEURON_GRID,
             "reduced": reduced,
@@ -195,15 +213,12 @@ class LiveRun:
         }
         return self._pack(header, frames.snapshot_arrays(snap, knn))
 
-    def _measure_drawing(self, grid: int) -> tuple[Any, dict[str, Any]]:
-        """The snapshot at `grid` and the metrics, their costs recorded for `DrawBudget`."""
-        t = self.trainer
+    def _snapshot(self, grid: int) -> Any:
+        """The trainer's snapshot at `grid`, its cost recorded for `DrawBudget`."""
         started = time.perf_counter()
-        snap = t.snapshot(grid_size=grid, neuron_grid=NEURON_GRID)
-        drawn = time.perf_counter()
-        metrics = t.metrics()
-        self._draw.record(grid, drawn - started, time.perf_counter() - drawn)
-        return snap, metrics
+        snap = self.trainer.snapshot(grid_size=grid, neuron_grid=NEURON_GRID)
+        self._draw.record_grid(grid, time.perf_counter() - started)
+        return snap
 
     def data(self) -> bytes:
         split = self.trainer.data

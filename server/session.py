@@ -364,7 +364,7 @@ class Session:
                     else:
                         await self.scheduler.run(run.train_frame, budget)
                     # Drawing is a job of its own (with its own budget): others' jobs go between.
-                    await self._send_bytes(await self.scheduler.run(run.frame))
+                    await self._send_bytes(await self.scheduler.run(run.play_frame))
                     if run.diverged:
                         run.state = "paused"  # `state` reports diverged from the trainer itself
                         await self._send_state()
