@@ -26,7 +26,7 @@ from .drawing import DrawBudget, KnnBands, grid_levels
 NEURON_GRID = 20  # side of each neuron map, cells
 LIVE_KEYS = tuple(p.name for p in PARAMS if p.effect is Effect.LIVE)
 FRAME_COMPRESSION_LEVEL = 1  # a default frame: 14.1 → about 7 kB in 0.1 ms
-PROBES = 2  # small frames drawn to measure a new net before its first frame is sized
+PROBES = 2  # small frames measured on a new net before its first frame is sized
 RATE_WINDOW_S = 1.0  # steps_per_s and epochs_per_s are measured over about this long
 
 
@@ -167,10 +167,13 @@ class LiveRun:
         draw = self._draw
         started = time.perf_counter()
         if draw.needs_probe(asked):
-            # About 1 % of the asked grid's cost each; twice, as first calls pay one-off costs
-            # (caches, torch's warm-up) that would make the net look heavier than it is.
+            # A grid of about 1/16 the cells, drawn thrice, the first not counted: first calls
+            # pay one-off costs (caches, torch's warm-up) that make a net look heavier than it is.
+            levels = grid_levels(asked)
+            probe = levels[min(2, len(levels) - 1)]
+            t.snapshot(grid_size=probe, neuron_grid=NEURON_GRID)
             for _ in range(PROBES):
-                self._snapshot(grid_levels(asked)[-1])
+                self._snapshot(probe)
         grid = draw.choose(asked, playing)
         snap = self._snapshot(grid)
         reduced = ["grid"] if grid < asked else []

@@ -1,16 +1,10 @@
-"""One WebSocket learner session: limits, message handling and frame pacing (docs/protocol.md).
+"""One WebSocket learner session: limits and message handling (docs/protocol.md).
 
-Two tasks share a session: the receive loop (this module's `Session.serve`) and, while playing,
-the player, which trains a frame's worth of steps on a worker thread, sends the frame, and
-waits out the rest of the frame interval. Every trainer call is made under `_lock`, so an
-`update` lands between two frames and the next frame shows it. The player awaits each send
-before training the next frame, so a client that reads slowly gets fewer frames and the server
-never holds a queue of them. A `step` is a third task of the same kind: slices of training of a
-frame budget each, so other sessions' jobs take turns with it and it stops when its client
-leaves or sends another command.
-
-Every send waits at most `idle_timeout_s`: a client that does not read is as idle as one that
-does not write, and its session is closed (the connection aborted) instead of waiting forever.
+Three tasks share a session: the receive loop (this module's `Session.serve`) and, while
+training, the player or a `step` (server/pacing.py). Every trainer call is made under `_lock`,
+so an `update` lands between two frames and the next frame shows it. Every send goes through
+the session's `Channel` (server/channel.py), which waits at most `idle_timeout_s`: a client that
+does not read is as idle as one that does not write.
 """
 
 from __future__ import annotations
@@ -20,7 +14,7 @@ import logging
 import secrets
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from playground_models.experiment import ConfigError, Experiment
 from playground_models.network import Architecture
@@ -28,34 +22,31 @@ from playground_models.params import Effect
 from playground_models.trainer import EditError
 from playground_models.urlcodec import parse as parse_url
 
-from . import frames, protocol
+from . import protocol
 from .admission import Registry, TokenBucket, origin_allowed
+from .channel import Channel
 from .live import LiveRun
+from .pacing import Pacing
 from .protocol import ProtocolError
 from .scheduler import Scheduler
 from .settings import Settings
-from .wsproto import ABORT_EXTENSION
 
 log = logging.getLogger("netplay.session")
 
-CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
-FAREWELL_S = 1.0  # how long the idle-timeout error and close may wait on a client's socket
 # Messages that do not end a `step` in progress: they neither train nor change the run.
 STEP_GOES_ON = frozenset({"ping", "ack", "speed", "snapshot"})
 
-class ClientStuck(WebSocketDisconnect):
-    """A send waited `idle_timeout_s` for a client that does not read."""
 
-class Session:
+class Session(Pacing):
     def __init__(self, ws: WebSocket, settings: Settings, scheduler: Scheduler):
         self.ws = ws
         self.settings = settings
         self.scheduler = scheduler
         self.run: LiveRun | None = None
         self._lock = asyncio.Lock()  # one trainer call at a time
-        self._send_lock = asyncio.Lock()  # one websocket send at a time
+        self.channel = Channel(ws, settings.idle_timeout_s)
         self._player: asyncio.Task[None] | None = None
         self._halt = asyncio.Event()
         self._stepper: asyncio.Task[None] | None = None
@@ -76,14 +67,14 @@ class Session:
             return
         await self.ws.accept()
         if registry.total() >= self.settings.max_sessions:
-            await self._send({"type": "error", "code": "too_many_sessions", "field": None,
+            await self.channel.send({"type": "error", "code": "too_many_sessions", "field": None,
                               "message": f"the server is full ({self.settings.max_sessions} "
                               "sessions); try again in a minute"})
             await self.ws.close(code=CLOSE_TRY_AGAIN)
             return
         registry.add(self)
         try:
-            await self._send(self._hello())
+            await self.channel.send(self._hello())
             await self._receive_loop()
         except WebSocketDisconnect:
             pass
@@ -111,19 +102,9 @@ class Session:
         """Say why and close; a client that reads nothing gets its connection dropped."""
         await self._stop_player(cancel=True)  # frees the socket from a send that may be stuck
         await self._end_step(cancel=True)
-        try:
-            async with asyncio.timeout(FAREWELL_S):
-                await self._send_error("idle_timeout", None,
-                                       f"no message for {idle:g} s; the session is closed")
-                await self.ws.close(code=CLOSE_NORMAL)
-        except (TimeoutError, WebSocketDisconnect):
-            self._abort()
-
-    def _abort(self) -> None:
-        """Drop the connection without the closing handshake (the client is not reading)."""
-        abort = self.ws.scope.get("extensions", {}).get(ABORT_EXTENSION, {}).get("abort")
-        if abort is not None:
-            abort()
+        await self.channel.farewell({"type": "error", "code": "idle_timeout", "field": None,
+                                     "message": f"no message for {idle:g} s; the session is "
+                                     "closed"})
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         try:
@@ -139,23 +120,23 @@ class Session:
                 raise ProtocolError("too_large", None, f"message over {limit} bytes")
             await self._handle(protocol.parse_message(text))
         except ProtocolError as err:
-            await self._send(err.reply())
+            await self.channel.send(err.reply())
         except ConfigError as err:
-            await self._send_error("bad_value", err.key, str(err))
+            await self.channel.send_error("bad_value", err.key, str(err))
         except WebSocketDisconnect:
             raise
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug must not end the learner's session
             log.exception("message failed")
-            await self._send_error("internal", None, f"the server failed on this message "
+            await self.channel.send_error("internal", None, f"the server failed on this message "
                                    f"({type(err).__name__}); the session goes on")
 
     # --- handlers ------------------------------------------------------------------------
     async def _handle(self, m: Any) -> None:
         kind = m.type
         if kind == "ping":
-            await self._send({"type": "pong", "id": m.id})
+            await self.channel.send({"type": "pong", "id": m.id})
             return
         if kind == "ack":
             # Clamped: a late ack from before a restart must not open the window wide.
@@ -199,9 +180,9 @@ class Session:
             if self._acked is not None:
                 self._acked = 0  # frame numbers start again with the new run
             run.steps_per_frame = self._steps_per_frame
-            await self._send(run.config_message({}, warnings, errors))
-            await self._send_bytes(await self.scheduler.run(run.data))
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send(run.config_message({}, warnings, errors))
+            await self.channel.send_bytes(await self.scheduler.run(run.data))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
 
     async def _on_update(self, m: protocol.Update) -> None:
@@ -211,15 +192,15 @@ class Session:
         async with self._lock:
             was_diverged = run.diverged
             effects = await self.scheduler.run(run.update, new)
-            await self._send(run.config_message(effects))
+            await self.channel.send(run.config_message(effects))
             rebuilt = any(e is Effect.REBUILD for e in effects.values())
             if rebuilt:
-                await self._send_bytes(await self.scheduler.run(run.data))
+                await self.channel.send_bytes(await self.scheduler.run(run.data))
             if was_diverged and not run.diverged:
                 run.state = "paused"
                 await self._send_state()
             if rebuilt or (effects and run.state != "playing"):
-                await self._send_bytes(await self.scheduler.run(run.frame))
+                await self.channel.send_bytes(await self.scheduler.run(run.frame))
 
     async def _on_play(self, m: protocol.Play) -> None:
         run = self._need_run()
@@ -252,51 +233,12 @@ class Session:
         self._step_halt.clear()
         self._stepper = asyncio.create_task(self._step(run, run.trainer.epoch + m.n))
 
-    async def _step(self, run: LiveRun, target_epoch: int) -> None:
-        """Train to `target_epoch` one frame budget at a time, then send the frame.
-
-        Each slice is its own job on the workers, so other sessions' frames take turns with a
-        long step; a halt (another command) ends it after the slice in progress, and a closed
-        session cancels it, so no work is left running for a client that has gone.
-        """
-        budget = self.settings.frame_budget_ms / 1000.0
-        try:
-            done = False
-            while not done and not self._step_halt.is_set():
-                async with self._lock:
-                    done = await self.scheduler.run(run.train_toward, target_epoch, budget)
-            async with self._lock:
-                await self._send_bytes(await self.scheduler.run(run.frame))
-                if run.diverged:
-                    await self._send_state()
-        except WebSocketDisconnect:
-            return  # the receive loop ends the session
-        except Exception as err:
-            log.exception("step failed")
-            await self._send_error("internal", None, f"the step failed ({type(err).__name__}); "
-                                   "the session goes on")
-
-    async def _end_step(self, cancel: bool = False) -> None:
-        """End a `step` in progress after its current slice (its frame is still sent), or at
-        once without a frame when the session closes."""
-        task, self._stepper = self._stepper, None
-        if task is None or task.done():
-            return
-        self._step_halt.set()
-        if cancel:
-            task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not cancel:
-                raise
-
     async def _on_reset(self, m: protocol.Reset) -> None:
         run = self._need_run()
         await self._stop_player()
         async with self._lock:
             await self.scheduler.run(run.reset)
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
 
     async def _on_reseed(self, m: protocol.Reseed) -> None:
@@ -307,9 +249,9 @@ class Session:
         async with self._lock:
             was_diverged = run.diverged
             await self.scheduler.run(run.reseed, seed)
-            await self._send(run.config_message({"seed": Effect.REBUILD}))
-            await self._send_bytes(await self.scheduler.run(run.data))
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send(run.config_message({"seed": Effect.REBUILD}))
+            await self.channel.send_bytes(await self.scheduler.run(run.data))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
             if was_diverged:
                 run.state = "paused"
                 await self._send_state()
@@ -317,7 +259,7 @@ class Session:
     async def _on_snapshot(self, m: protocol.Snapshot) -> None:
         run = self._need_run()
         async with self._lock:
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
 
     async def _on_set_weight(self, m: protocol.SetWeight) -> None:
         run = self._need_run()
@@ -335,7 +277,7 @@ class Session:
             except EditError as err:
                 raise ProtocolError("bad_value", err.field, str(err)) from None
             if run.state != "playing":
-                await self._send_bytes(await self.scheduler.run(run.frame))
+                await self.channel.send_bytes(await self.scheduler.run(run.frame))
 
     async def _set_speed(self, steps: int) -> None:
         limit = self.settings.max_steps_per_frame
@@ -346,74 +288,6 @@ class Session:
         if self.run is not None:
             self.run.steps_per_frame = steps  # read by the player at its next frame
         await self._send_state()
-
-    # --- playing -------------------------------------------------------------------------
-    async def _play(self, run: LiveRun) -> None:
-        loop = asyncio.get_running_loop()
-        interval = 1.0 / self.settings.max_fps
-        budget = self.settings.frame_budget_ms / 1000.0
-        try:
-            while not self._halt.is_set():
-                await self._wait_for_acks(run)
-                started = loop.time()
-                async with self._lock:
-                    if self._halt.is_set():
-                        return
-                    if run.pooled:
-                        await self.scheduler.train_pooled(run.trainer, run.steps_per_frame, budget)
-                    else:
-                        await self.scheduler.run(run.train_frame, budget)
-                    # Drawing is a job of its own (with its own budget): others' jobs go between.
-                    await self._send_bytes(await self.scheduler.run(run.play_frame))
-                    if run.diverged:
-                        run.state = "paused"  # `state` reports diverged from the trainer itself
-                        await self._send_state()
-                        return
-                delay = started + interval - loop.time()
-                if delay > 0:
-                    try:
-                        await asyncio.wait_for(self._halt.wait(), delay)
-                    except TimeoutError:
-                        pass
-        except WebSocketDisconnect:
-            return  # the socket went away; the receive loop ends the session
-        except Exception as err:
-            log.exception("training failed")
-            run.state = "paused"
-            await self._send_error("internal", None, f"training failed ({type(err).__name__})")
-            await self._send_state()
-
-    async def _wait_for_acks(self, run: LiveRun) -> None:
-        """Hold the next frame while `max_frames_in_flight` frames are unacknowledged.
-
-        The socket alone is no brake: loopback and LAN kernels buffer megabytes, hundreds of
-        frames, before a send blocks, and a stalled tab would then replay seconds of old frames.
-        """
-        window = self.settings.max_frames_in_flight
-        while (
-            self._acked is not None
-            and run.seq - self._acked >= window
-            and not self._halt.is_set()
-        ):
-            self._acked_event.clear()
-            await self._acked_event.wait()
-
-    async def _stop_player(self, cancel: bool = False) -> None:
-        """Stop playing after the frame in progress (or at once, on close)."""
-        task, self._player = self._player, None
-        if self.run is not None and self.run.state == "playing":
-            self.run.state = "paused"
-        if task is None:
-            return
-        self._halt.set()
-        self._acked_event.set()  # a player waiting for acks sees the halt
-        if cancel:
-            task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not cancel:
-                raise
 
     # --- helpers -------------------------------------------------------------------------
     def _need_run(self) -> LiveRun:
@@ -451,30 +325,4 @@ class Session:
                 msg["diverged_at"] = t.diverged_at
                 msg["message"] = (f"diverged at epoch {t.diverged_at} — lower the learning "
                                   "rate, then reset")
-        await self._send(msg)
-
-    async def _send_error(self, code: str, field: str | None, message: str) -> None:
-        await self._send({"type": "error", "code": code, "field": field, "message": message})
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self._send_raw({"type": "websocket.send", "text": frames.dumps(message)})
-
-    async def _send_bytes(self, data: bytes) -> None:
-        await self._send_raw({"type": "websocket.send", "bytes": data})
-
-    async def _send_raw(self, event: dict[str, Any]) -> None:
-        """Send, waiting at most `idle_timeout_s` for the client to read; a client that does
-        not is stuck: its connection is dropped, which ends the session."""
-        async with self._send_lock:
-            if self.ws.application_state != WebSocketState.CONNECTED:
-                raise WebSocketDisconnect(CLOSE_NORMAL)
-            try:
-                # The transport waits for room before it writes anything, so a send given up
-                # here leaves no half-written message behind.
-                async with asyncio.timeout(self.settings.idle_timeout_s):
-                    await self.ws.send(event)
-            except TimeoutError:
-                self._abort()
-                raise ClientStuck(1006) from None
-            except RuntimeError as err:  # starlette: the socket closed under us
-                raise WebSocketDisconnect(1006) from err
+        await self.channel.send(msg)
