@@ -26,6 +26,7 @@ from .drawing import DrawBudget, KnnBands, grid_levels
 NEURON_GRID = 20  # side of each neuron map, cells
 LIVE_KEYS = tuple(p.name for p in PARAMS if p.effect is Effect.LIVE)
 FRAME_COMPRESSION_LEVEL = 1  # a default frame: 14.1 → about 7 kB in 0.1 ms
+TRAIN_SHARE = 0.2  # of a playing frame's budget, kept for training however dear drawing is
 PROBES = 2  # small frames measured on a new net before its first frame is sized
 RATE_WINDOW_S = 1.0  # steps_per_s and epochs_per_s are measured over about this long
 
@@ -99,6 +100,14 @@ class LiveRun:
         yet never holds a worker much past its budget on a slow path or a big net.
         """
         self._train_within(budget_s, self.steps_per_frame)
+
+    def train_and_draw(self, budget_s: float) -> bytes:
+        """A playing frame as one job of about `budget_s`: the drawing's predicted cost is set
+        aside, training gets the rest (at least `TRAIN_SHARE` of it), then the frame is drawn."""
+        draw = self._draw
+        drawing = draw.predict(draw.choose(self.experiment.gridSize, True), True) or 0.0
+        self.train_frame(max(budget_s - drawing, TRAIN_SHARE * budget_s))
+        return self.play_frame()
 
     def train_toward(self, target_epoch: int, budget_s: float) -> bool:
         """One slice of a `step`: train toward the end of epoch `target_epoch` for about

@@ -55,10 +55,10 @@ class Pacing:
                         return
                     if run.pooled:
                         await self.scheduler.train_pooled(run.trainer, run.steps_per_frame, budget)
-                    else:
-                        await self.scheduler.run(run.train_frame, budget)
-                    # Drawing is a job of its own (with its own budget): others' jobs go between.
-                    await self.channel.send_bytes(await self.scheduler.run(run.play_frame))
+                        frame = await self.scheduler.run(run.play_frame)
+                    else:  # one job of about the budget: a light session waits in line once
+                        frame = await self.scheduler.run(run.train_and_draw, budget)
+                    await self.channel.send_bytes(frame)
                     if run.diverged:
                         run.state = "paused"  # `state` reports diverged from the trainer itself
                         await self._send_state()

@@ -61,9 +61,9 @@ class Settings(BaseModel):
     frame_budget_ms: float = Field(
         50.0,
         gt=0,
-        description="compute time per frame, for its training and again for its drawing; a "
-        "frame carries fewer updates than asked, or a smaller grid, when the machine is slower, "
-        "so one busy session cannot hold a worker for long",
+        description="compute time per frame, training and drawing together; a frame carries "
+        "fewer updates than asked, or a smaller grid, when the machine is slower, so one busy "
+        "session cannot hold a worker for long",
     )
     workers: int = Field(
         max(1, min(8, os.cpu_count() or 1)),
