@@ -21,10 +21,13 @@ from playground_models.trainer import Trainer
 from playground_models.urlcodec import serialize
 
 from . import frames
+from .drawing import DrawBudget, KnnBands, grid_levels
 
 NEURON_GRID = 20  # side of each neuron map, cells
 LIVE_KEYS = tuple(p.name for p in PARAMS if p.effect is Effect.LIVE)
 FRAME_COMPRESSION_LEVEL = 1  # a default frame: 14.1 → about 7 kB in 0.1 ms
+TRAIN_SHARE = 0.2  # of a playing frame's budget, kept for training however dear drawing is
+PROBES = 2  # small frames measured on a new net before its first frame is sized
 RATE_WINDOW_S = 1.0  # steps_per_s and epochs_per_s are measured over about this long
 
 
@@ -37,7 +40,9 @@ class LiveRun:
         hidden: frozenset[str] = frozenset(),
         compression: str | None = None,
         pools: PoolSet | None = None,
+        draw_budget_s: float | None = None,
     ):
+        """`draw_budget_s`: seconds a frame's drawing may take (None: always as asked)."""
         self.trainer = Trainer(exp, pools=pools)
         self.hidden = hidden
         self.compression = compression
@@ -46,8 +51,9 @@ class LiveRun:
         self.steps_per_frame = 25  # one epoch of the default 250 training points in batches of 10
         self.state = "paused"
         self._rates: deque[tuple[float, int, int]] = deque()
-        # (data it was computed on, k, grid size, grid): k-NN only changes with these.
-        self._knn: tuple[Any, int, int, np.ndarray] | None = None
+        self._draw = DrawBudget(draw_budget_s)
+        self._knn = KnnBands()  # k-NN only changes with the data, k and the grid
+        self._metrics: dict[str, Any] | None = None  # the last computed, repeated while dear
 
     @property
     def experiment(self) -> Experiment:
@@ -69,6 +75,7 @@ class LiveRun:
             self.version += 1
         if any(e is Effect.REBUILD for e in effects.values()):
             self._rates.clear()
+            self._draw.forget()  # another net or data: every drawing cost changes
         return effects
 
     def clear_rates(self) -> None:
@@ -85,31 +92,63 @@ class LiveRun:
         self._rates.clear()
 
     # --- training (worker thread) --------------------------------------------------------
-    def train_frame(self, budget_s: float) -> bytes:
-        """Run up to `steps_per_frame` updates within about `budget_s` seconds, then a frame.
+    def train_frame(self, budget_s: float) -> None:
+        """Run up to `steps_per_frame` updates within about `budget_s` seconds.
 
         The first call of a frame is small; later ones are sized from the measured time per
         update, so a frame makes few engine calls (the fast path wants many steps per call)
         yet never holds a worker much past its budget on a slow path or a big net.
         """
+        self._train_within(budget_s, self.steps_per_frame)
+
+    def train_and_draw(self, budget_s: float) -> bytes:
+        """A playing frame as one job of about `budget_s`: the drawing's predicted cost is set
+        aside, training gets the rest (at least `TRAIN_SHARE` of it), then the frame is drawn."""
+        draw = self._draw
+        drawing = draw.predict(draw.choose(self.experiment.gridSize, True), True) or 0.0
+        self.train_frame(max(budget_s - drawing, TRAIN_SHARE * budget_s))
+        return self.play_frame()
+
+    def train_toward(self, target_epoch: int, budget_s: float) -> bool:
+        """One slice of a `step`: train toward the end of epoch `target_epoch` for about
+        `budget_s` seconds. True when it is reached (or the run diverged).
+
+        Slices stop at every epoch end, as `Trainer.train_epochs` does, and run the same
+        minibatches in the same order, so a step's numbers do not depend on its slicing.
+        """
         t = self.trainer
-        wanted = self.steps_per_frame
+        self._train_within(budget_s, None, target_epoch)
+        return t.epoch >= target_epoch or t.diverged_at is not None
+
+    def _train_within(self, budget_s: float, wanted: int | None, epoch: int | None = None) -> int:
+        """Updates until `wanted` ran, epoch `epoch` was reached, or `budget_s` passed."""
+        t = self.trainer
         done = 0
-        chunk = min(wanted, 8)
+        chunk = 8 if wanted is None else min(wanted, 8)
         start = time.perf_counter()
-        while done < wanted and t.diverged_at is None:
-            ran = t.train_steps(min(chunk, wanted - done))
+        while t.diverged_at is None and (wanted is None or done < wanted):
+            if epoch is not None and t.epoch >= epoch:
+                break
+            n = chunk if wanted is None else min(chunk, wanted - done)
+            ran = t.train_steps(n, stop_at_epoch_end=epoch is not None)
             done += ran
             elapsed = time.perf_counter() - start
             if ran == 0 or elapsed >= budget_s:
                 break
             per_step = elapsed / done
             chunk = max(1, int((budget_s - elapsed) / per_step))
-        return self.frame()
+        return done
 
     def train_epochs(self, n: int) -> bytes:
+        """`n` epochs in one go, then a frame (for callers that need no slicing)."""
         self.trainer.train_epochs(n)
         return self.frame()
+
+    @property
+    def updates_per_epoch(self) -> int:
+        """Minibatch updates in one epoch of this run (the last batch may be partial)."""
+        n, batch = len(self.trainer.y_train), self.trainer.experiment.batchSize
+        return max(1, -(-n // batch))
 
     @property
     def diverged(self) -> bool:
@@ -117,14 +156,53 @@ class LiveRun:
 
     # --- messages (worker thread) --------------------------------------------------------
     def frame(self) -> bytes:
-        """The binary `frame` message of docs/protocol.md for the trainer as it is now."""
+        """The binary `frame` message of docs/protocol.md for the trainer as it is now.
+
+        Drawn within the run's drawing budget: on a smaller grid than asked when the asked one
+        would not fit (the header's `reduced` says so; docs/protocol.md, *Drawing budget*).
+        Metrics are fresh and the k-NN map complete: a paused client sees this frame for long.
+        """
+        return self._draw_frame(playing=False)
+
+    def play_frame(self) -> bytes:
+        """A frame while playing: as `frame`, but the k-NN map is computed a band per frame
+        (left out until complete) and dear metrics are recomputed only every few frames."""
+        return self._draw_frame(playing=True)
+
+    def _draw_frame(self, playing: bool) -> bytes:
         t = self.trainer
         exp = t.experiment
-        grid = exp.gridSize
-        snap = t.snapshot(grid_size=grid, neuron_grid=NEURON_GRID)
+        asked = exp.gridSize
+        draw = self._draw
+        started = time.perf_counter()
+        if draw.needs_probe(asked):
+            # A grid of about 1/16 the cells, drawn thrice, the first not counted: first calls
+            # pay one-off costs (caches, torch's warm-up) that make a net look heavier than it is.
+            levels = grid_levels(asked)
+            probe = levels[min(2, len(levels) - 1)]
+            t.snapshot(grid_size=probe, neuron_grid=NEURON_GRID)
+            for _ in range(PROBES):
+                self._snapshot(probe)
+        grid = draw.choose(asked, playing)
+        snap = self._snapshot(grid)
+        reduced = ["grid"] if grid < asked else []
+        if self._metrics is None or not playing or draw.metrics_due():
+            before = time.perf_counter()
+            self._metrics = t.metrics()
+            draw.record_metrics(time.perf_counter() - before)
+        else:
+            reduced.append("metrics")
+        knn = None
+        if exp.knn > 0:
+            budget = draw.budget_s
+            left = None
+            if playing and budget is not None:
+                left = budget - (time.perf_counter() - started)
+            knn = self._knn.get(t.data, exp.knn, grid, left)
+            if knn is None:
+                reduced.append("knn")
         self.seq += 1
         steps_per_s, epochs_per_s = self._measure(t.steps, t.epoch)
-        metrics = t.metrics()
         header = {
             "type": "frame",
             "seq": self.seq,
@@ -137,13 +215,22 @@ class LiveRun:
             "steps_per_s": round(steps_per_s, 1),
             "epochs_per_s": round(epochs_per_s, 2),
             "steps_per_frame": self.steps_per_frame,
-            "metrics": {k: v for k, v in metrics.items() if k not in ("epoch", "steps")},
+            "metrics": {k: v for k, v in self._metrics.items() if k not in ("epoch", "steps")},
             "grid": grid,
             "neuron_grid": NEURON_GRID,
+            "reduced": reduced,
+            "draw_ms": round((time.perf_counter() - started) * 1000, 1),
             "learning_rate": exp.learningRate,
             "live": {k: exp[k] for k in LIVE_KEYS},
         }
-        return self._pack(header, frames.snapshot_arrays(snap, self._knn_grid()))
+        return self._pack(header, frames.snapshot_arrays(snap, knn))
+
+    def _snapshot(self, grid: int) -> Any:
+        """The trainer's snapshot at `grid`, its cost recorded for `DrawBudget`."""
+        started = time.perf_counter()
+        snap = self.trainer.snapshot(grid_size=grid, neuron_grid=NEURON_GRID)
+        self._draw.record_grid(grid, time.perf_counter() - started)
+        return snap
 
     def data(self) -> bytes:
         split = self.trainer.data
@@ -185,18 +272,6 @@ class LiveRun:
         if self.compression == "deflate-raw":
             return zlib.compress(message, FRAME_COMPRESSION_LEVEL, wbits=-15)
         return message
-
-    def _knn_grid(self) -> np.ndarray | None:
-        exp = self.trainer.experiment
-        if exp.knn <= 0:
-            return None
-        split = self.trainer.data
-        cached = self._knn
-        if cached is None or cached[0] is not split or cached[1:3] != (exp.knn, exp.gridSize):
-            from playground_models.knn import knn_grid
-
-            cached = self._knn = (split, exp.knn, exp.gridSize, knn_grid(split, exp.knn, exp.gridSize))
-        return cached[3]
 
     def _measure(self, steps: int, epoch: int) -> tuple[float, float]:
         now = time.perf_counter()

@@ -1,11 +1,10 @@
-"""One WebSocket learner session: limits, message handling and frame pacing (docs/protocol.md).
+"""One WebSocket learner session: limits and message handling (docs/protocol.md).
 
-Two tasks share a session: the receive loop (this module's `Session.serve`) and, while playing,
-the player, which trains a frame's worth of steps on a worker thread, sends the frame, and
-waits out the rest of the frame interval. Every trainer call is made under `_lock`, so an
-`update` lands between two frames and the next frame shows it. The player awaits each send
-before training the next frame, so a client that reads slowly gets fewer frames and the server
-never holds a queue of them.
+Three tasks share a session: the receive loop (this module's `Session.serve`) and, while
+training, the player or a `step` (server/pacing.py). Every trainer call is made under `_lock`,
+so an `update` lands between two frames and the next frame shows it. Every send goes through
+the session's `Channel` (server/channel.py), which waits at most `idle_timeout_s`: a client that
+does not read is as idle as one that does not write.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import logging
 import secrets
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from playground_models.experiment import ConfigError, Experiment
 from playground_models.network import Architecture
@@ -23,31 +22,36 @@ from playground_models.params import Effect
 from playground_models.trainer import EditError
 from playground_models.urlcodec import parse as parse_url
 
-from . import frames, protocol
+from . import protocol
 from .admission import Registry, TokenBucket, origin_allowed
+from .channel import Channel
 from .live import LiveRun
 from .memory import MemoryLimitError, check_live_session
+from .pacing import Pacing
 from .protocol import ProtocolError
 from .scheduler import Scheduler
 from .settings import Settings
 
 log = logging.getLogger("netplay.session")
 
-CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
+# Messages that do not end a `step` in progress: they neither train nor change the run.
+STEP_GOES_ON = frozenset({"ping", "ack", "speed", "snapshot"})
 
 
-class Session:
+class Session(Pacing):
     def __init__(self, ws: WebSocket, settings: Settings, scheduler: Scheduler):
         self.ws = ws
         self.settings = settings
         self.scheduler = scheduler
         self.run: LiveRun | None = None
         self._lock = asyncio.Lock()  # one trainer call at a time
-        self._send_lock = asyncio.Lock()  # one websocket send at a time
+        self.channel = Channel(ws, settings.idle_timeout_s)
         self._player: asyncio.Task[None] | None = None
         self._halt = asyncio.Event()
+        self._stepper: asyncio.Task[None] | None = None
+        self._step_halt = asyncio.Event()
         self._bucket = TokenBucket(settings.max_messages_per_second)
         # Acks come once per frame: their own allowance, so they never eat the controls'.
         self._ack_bucket = TokenBucket(2.0 * settings.max_fps)
@@ -64,20 +68,21 @@ class Session:
             return
         await self.ws.accept()
         if registry.total() >= self.settings.max_sessions:
-            await self._send({"type": "error", "code": "too_many_sessions", "field": None,
+            await self.channel.send({"type": "error", "code": "too_many_sessions", "field": None,
                               "message": f"the server is full ({self.settings.max_sessions} "
                               "sessions); try again in a minute"})
             await self.ws.close(code=CLOSE_TRY_AGAIN)
             return
         registry.add(self)
         try:
-            await self._send(self._hello())
+            await self.channel.send(self._hello())
             await self._receive_loop()
         except WebSocketDisconnect:
             pass
         finally:
             registry.discard(self)
             await self._stop_player(cancel=True)
+            await self._end_step(cancel=True)
             if self.run is not None:
                 self.run.close()
             self.run = None  # the trainer, its data and tensors go with it
@@ -88,13 +93,19 @@ class Session:
             try:
                 event = await asyncio.wait_for(self.ws.receive(), timeout=idle)
             except TimeoutError:
-                await self._send_error("idle_timeout", None,
-                                       f"no message for {idle:g} s; the session is closed")
-                await self.ws.close(code=CLOSE_NORMAL)
+                await self._close_idle(idle)
                 return
             if event["type"] == "websocket.disconnect":
                 return
             await self._on_event(event)
+
+    async def _close_idle(self, idle: float) -> None:
+        """Say why and close; a client that reads nothing gets its connection dropped."""
+        await self._stop_player(cancel=True)  # frees the socket from a send that may be stuck
+        await self._end_step(cancel=True)
+        await self.channel.farewell({"type": "error", "code": "idle_timeout", "field": None,
+                                     "message": f"no message for {idle:g} s; the session is "
+                                     "closed"})
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         try:
@@ -110,21 +121,23 @@ class Session:
                 raise ProtocolError("too_large", None, f"message over {limit} bytes")
             await self._handle(protocol.parse_message(text))
         except ProtocolError as err:
-            await self._send(err.reply())
+            await self.channel.send(err.reply())
         except ConfigError as err:
-            await self._send_error("bad_value", err.key, str(err))
+            await self.channel.send_error("bad_value", err.key, str(err))
         except WebSocketDisconnect:
+            raise
+        except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug must not end the learner's session
             log.exception("message failed")
-            await self._send_error("internal", None, f"the server failed on this message "
+            await self.channel.send_error("internal", None, f"the server failed on this message "
                                    f"({type(err).__name__}); the session goes on")
 
     # --- handlers ------------------------------------------------------------------------
     async def _handle(self, m: Any) -> None:
         kind = m.type
         if kind == "ping":
-            await self._send({"type": "pong", "id": m.id})
+            await self.channel.send({"type": "pong", "id": m.id})
             return
         if kind == "ack":
             # Clamped: a late ack from before a restart must not open the window wide.
@@ -135,6 +148,8 @@ class Session:
         if kind == "speed":
             await self._set_speed(m.steps_per_frame)
             return
+        if kind not in STEP_GOES_ON:
+            await self._end_step()  # its frame arrives before this message's reply
         if kind == "start":
             await self._start(m)
             return
@@ -159,15 +174,16 @@ class Session:
             if self.run is not None:
                 self.run.close()
             self.run = run = await self.scheduler.run(
-                LiveRun, exp, hidden, m.compression, self.scheduler.pools
+                LiveRun, exp, hidden, m.compression, self.scheduler.pools,
+                self.settings.frame_budget_ms / 1000.0,
             )
             run.version = old_version + 1
             if self._acked is not None:
                 self._acked = 0  # frame numbers start again with the new run
             run.steps_per_frame = self._steps_per_frame
-            await self._send(run.config_message({}, warnings, errors))
-            await self._send_bytes(await self.scheduler.run(run.data))
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send(run.config_message({}, warnings, errors))
+            await self.channel.send_bytes(await self.scheduler.run(run.data))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
 
     async def _on_update(self, m: protocol.Update) -> None:
@@ -177,15 +193,15 @@ class Session:
         async with self._lock:
             was_diverged = run.diverged
             effects = await self.scheduler.run(run.update, new)
-            await self._send(run.config_message(effects))
+            await self.channel.send(run.config_message(effects))
             rebuilt = any(e is Effect.REBUILD for e in effects.values())
             if rebuilt:
-                await self._send_bytes(await self.scheduler.run(run.data))
+                await self.channel.send_bytes(await self.scheduler.run(run.data))
             if was_diverged and not run.diverged:
                 run.state = "paused"
                 await self._send_state()
             if rebuilt or (effects and run.state != "playing"):
-                await self._send_bytes(await self.scheduler.run(run.frame))
+                await self.channel.send_bytes(await self.scheduler.run(run.frame))
 
     async def _on_play(self, m: protocol.Play) -> None:
         run = self._need_run()
@@ -207,20 +223,23 @@ class Session:
         limit = self.settings.max_step_epochs
         if m.n > limit:
             raise ProtocolError("bad_value", "n", f"n must be at most {limit} epochs, got {m.n}")
+        per_epoch = run.updates_per_epoch
+        updates, most = m.n * per_epoch, self.settings.max_step_updates
+        if updates > most:
+            raise ProtocolError("bad_value", "n", f"n = {m.n} epochs is {updates} updates here "
+                                f"({per_epoch} per epoch); a step may run at most {most}")
         if run.state == "playing":
             await self._stop_player()
             await self._send_state()
-        async with self._lock:
-            await self._send_bytes(await self.scheduler.run(run.train_epochs, m.n))
-            if run.diverged:
-                await self._send_state()
+        self._step_halt.clear()
+        self._stepper = asyncio.create_task(self._step(run, run.trainer.epoch + m.n))
 
     async def _on_reset(self, m: protocol.Reset) -> None:
         run = self._need_run()
         await self._stop_player()
         async with self._lock:
             await self.scheduler.run(run.reset)
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
 
     async def _on_reseed(self, m: protocol.Reseed) -> None:
@@ -231,9 +250,9 @@ class Session:
         async with self._lock:
             was_diverged = run.diverged
             await self.scheduler.run(run.reseed, seed)
-            await self._send(run.config_message({"seed": Effect.REBUILD}))
-            await self._send_bytes(await self.scheduler.run(run.data))
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send(run.config_message({"seed": Effect.REBUILD}))
+            await self.channel.send_bytes(await self.scheduler.run(run.data))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
             if was_diverged:
                 run.state = "paused"
                 await self._send_state()
@@ -241,7 +260,7 @@ class Session:
     async def _on_snapshot(self, m: protocol.Snapshot) -> None:
         run = self._need_run()
         async with self._lock:
-            await self._send_bytes(await self.scheduler.run(run.frame))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
 
     async def _on_set_weight(self, m: protocol.SetWeight) -> None:
         run = self._need_run()
@@ -259,7 +278,7 @@ class Session:
             except EditError as err:
                 raise ProtocolError("bad_value", err.field, str(err)) from None
             if run.state != "playing":
-                await self._send_bytes(await self.scheduler.run(run.frame))
+                await self.channel.send_bytes(await self.scheduler.run(run.frame))
 
     async def _set_speed(self, steps: int) -> None:
         limit = self.settings.max_steps_per_frame
@@ -270,74 +289,6 @@ class Session:
         if self.run is not None:
             self.run.steps_per_frame = steps  # read by the player at its next frame
         await self._send_state()
-
-    # --- playing -------------------------------------------------------------------------
-    async def _play(self, run: LiveRun) -> None:
-        loop = asyncio.get_running_loop()
-        interval = 1.0 / self.settings.max_fps
-        budget = self.settings.frame_budget_ms / 1000.0
-        try:
-            while not self._halt.is_set():
-                await self._wait_for_acks(run)
-                started = loop.time()
-                async with self._lock:
-                    if self._halt.is_set():
-                        return
-                    if run.pooled:
-                        await self.scheduler.train_pooled(run.trainer, run.steps_per_frame, budget)
-                        frame = await self.scheduler.run(run.frame)
-                    else:
-                        frame = await self.scheduler.run(run.train_frame, budget)
-                    await self._send_bytes(frame)
-                    if run.diverged:
-                        run.state = "paused"  # `state` reports diverged from the trainer itself
-                        await self._send_state()
-                        return
-                delay = started + interval - loop.time()
-                if delay > 0:
-                    try:
-                        await asyncio.wait_for(self._halt.wait(), delay)
-                    except TimeoutError:
-                        pass
-        except WebSocketDisconnect:
-            return  # the socket went away; the receive loop ends the session
-        except Exception as err:
-            log.exception("training failed")
-            run.state = "paused"
-            await self._send_error("internal", None, f"training failed ({type(err).__name__})")
-            await self._send_state()
-
-    async def _wait_for_acks(self, run: LiveRun) -> None:
-        """Hold the next frame while `max_frames_in_flight` frames are unacknowledged.
-
-        The socket alone is no brake: loopback and LAN kernels buffer megabytes, hundreds of
-        frames, before a send blocks, and a stalled tab would then replay seconds of old frames.
-        """
-        window = self.settings.max_frames_in_flight
-        while (
-            self._acked is not None
-            and run.seq - self._acked >= window
-            and not self._halt.is_set()
-        ):
-            self._acked_event.clear()
-            await self._acked_event.wait()
-
-    async def _stop_player(self, cancel: bool = False) -> None:
-        """Stop playing after the frame in progress (or at once, on close)."""
-        task, self._player = self._player, None
-        if self.run is not None and self.run.state == "playing":
-            self.run.state = "paused"
-        if task is None:
-            return
-        self._halt.set()
-        self._acked_event.set()  # a player waiting for acks sees the halt
-        if cancel:
-            task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not cancel:
-                raise
 
     # --- helpers -------------------------------------------------------------------------
     def _need_run(self) -> LiveRun:
@@ -381,22 +332,4 @@ class Session:
                 msg["diverged_at"] = t.diverged_at
                 msg["message"] = (f"diverged at epoch {t.diverged_at} — lower the learning "
                                   "rate, then reset")
-        await self._send(msg)
-
-    async def _send_error(self, code: str, field: str | None, message: str) -> None:
-        await self._send({"type": "error", "code": code, "field": field, "message": message})
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self._send_raw({"type": "websocket.send", "text": frames.dumps(message)})
-
-    async def _send_bytes(self, data: bytes) -> None:
-        await self._send_raw({"type": "websocket.send", "bytes": data})
-
-    async def _send_raw(self, event: dict[str, Any]) -> None:
-        async with self._send_lock:
-            if self.ws.application_state != WebSocketState.CONNECTED:
-                raise WebSocketDisconnect(CLOSE_NORMAL)
-            try:
-                await self.ws.send(event)
-            except RuntimeError as err:  # starlette: the socket closed under us
-                raise WebSocketDisconnect(1006) from err
+        await self.channel.send(msg)

@@ -58,11 +58,17 @@ class Settings(BaseModel):
     max_step_epochs: int = Field(
         100, ge=1, le=100_000, description="epochs one `step` message may ask for"
     )
+    max_step_updates: int = Field(
+        25_000, ge=1, le=100_000_000,
+        description="minibatch updates one `step` message may ask for (n epochs × updates per "
+        "epoch); a step runs in frame-sized slices that stop when its client leaves",
+    )
     frame_budget_ms: float = Field(
         50.0,
         gt=0,
-        description="compute time per frame; a frame carries fewer updates than asked when "
-        "the machine is slower, so one busy session cannot hold a worker for long",
+        description="compute time per frame, training and drawing together; a frame carries "
+        "fewer updates than asked, or a smaller grid, when the machine is slower, so one busy "
+        "session cannot hold a worker for long",
     )
     workers: int = Field(
         max(1, min(8, os.cpu_count() or 1)),
@@ -227,6 +233,7 @@ class Settings(BaseModel):
             "idle_timeout_s": self.idle_timeout_s,
             "max_steps_per_frame": self.max_steps_per_frame,
             "max_step_epochs": self.max_step_epochs,
+            "max_step_updates": self.max_step_updates,
             "max_frames_in_flight": self.max_frames_in_flight,
             "max_fps": self.max_fps,
             "max_sweep_values": self.max_sweep_values,

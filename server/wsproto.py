@@ -15,6 +15,7 @@ from typing import Any
 
 COMPRESS_SETTINGS = {"memLevel": 5, "level": 1}  # uvicorn's settings, but the level
 SELF_COMPRESSED_PATHS = frozenset({"/ws"})  # sockets whose binary messages come compressed
+ABORT_EXTENSION = "netplay.abort"  # scope extension: `{"abort": callable}` drops the connection
 
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -52,3 +53,8 @@ if WebSocketsSansIOProtocol is not None:
             if event.path.partition("?")[0] in SELF_COMPRESSED_PATHS:
                 self.conn.available_extensions = []
             super().handle_connect(event)
+            scope = getattr(self, "scope", None)
+            if scope is not None:  # the app starts on the next turn of the loop: it sees this
+                # A session whose client stops reading drops the connection with this: a
+                # close would wait for the unread buffer to drain first, which never happens.
+                scope["extensions"][ABORT_EXTENSION] = {"abort": self.transport.abort}
