@@ -13,6 +13,9 @@ from server.app import create_app
 from server.frames import decode
 from server.settings import Settings
 
+# The attack tests' server fixtures (a real `netplay serve`, started only when a test asks).
+pytest_plugins = ("attack_bars",)
+
 
 @pytest.fixture
 def make_client() -> Iterator[Callable[..., TestClient]]:
