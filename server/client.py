@@ -122,9 +122,10 @@ class LiveClient(_Socket):
     """A `/ws` learner. Binary messages come back as their header plus `_arrays` (decoded only
     when `arrays` is set: a busy client wants just the header)."""
 
-    def __init__(self, ws: Any, arrays: bool = False):
+    def __init__(self, ws: Any, arrays: bool = False, inflate: bool = False):
         super().__init__(ws)
-        self.inflate = False  # set by `start(compression=True)`: binary messages come deflated
+        # Binary messages come as raw DEFLATE after a `start` that asked for it (`start` sets it).
+        self.inflate = inflate
         self.arrays = arrays
 
     def _parse(self, raw: str | bytes) -> dict[str, Any]:
@@ -216,6 +217,15 @@ async def connect_lab(base: str, hello: bool = True, **options: Any) -> AsyncIte
         if hello:
             await client.hello()
         yield client
+
+
+def abort(clients: list[_Socket]) -> None:
+    """Drop these clients' connections at once, with no closing handshake: a client that
+    stopped reading would otherwise wait out the handshake's timeout, one by one."""
+    for client in clients:
+        transport = getattr(client.ws, "transport", None)
+        if transport is not None:
+            transport.abort()
 
 
 @dataclass

@@ -5,8 +5,9 @@ learner gets >= 20 frames/s within 5 s, the server's threads and resident memory
 within 10 % of what they were before the attack, the server and its child processes go quiet
 (no work outlives its client), and its log gained no traceback.
 
-One server for all the attack modules (`attack_server`), started with short limits and warmed up (both
-worker threads made, the lab and the HTTP thread pool used once) before any baseline is read.
+One server for all the attack modules (`attack_server`), started with short limits and warmed
+up (both worker threads made; the lab, the sweep pool and the HTTP thread pool used once, as
+the attack needs) before any baseline is read.
 An attack that leaves something behind marks it dirty, and the next attack gets a fresh
 one, so one failure does not cascade into the next attack's numbers. Each outcome is printed as one JSON line
 (`pytest -s` shows them) and appended to the file named by `NETPLAY_ATTACK_REPORT`, if set.
@@ -89,7 +90,6 @@ class AttackedServer:
             self.server = None
         if self.server is None:
             self.server = ServerProcess(FLAGS, ports=PORTS).__enter__()
-            warm_up(self.server)
         self.dirty = False
         return self.server
 
@@ -110,29 +110,42 @@ def attack_server(attack_servers: AttackedServer) -> ServerProcess:
     return attack_servers.fresh()
 
 
-def warm_up(server: ServerProcess) -> None:
+WARM_UPS = ("lab", "sweep")
+
+
+def warm_up(server: ServerProcess, *parts: str) -> None:
     """Make what the server makes lazily, so that the baseline already has it: both training
-    workers (two learners at once), the lab's torch, the HTTP routes' thread pool."""
+    workers (two learners at once) and the HTTP routes' thread pool; with `lab`, the image
+    lab's imports and data; with `sweep`, the sweep pool (its processes and feeder threads
+    live as long as the server)."""
+    done: set[str] = server.__dict__.setdefault("warmed", set())
+    if not done:
+        async def two() -> None:
+            await asyncio.gather(canary(server.url, 1.0), canary(server.url, 1.0))
 
-    async def lab_once() -> None:
-        async with connect_lab(server.url) as lab, lab.pinging():
-            await lab.start({"preset": "small-digits"})
-            await lab.send(type="step", n=5)
-            await lab.until("frame", 30)
+        run_async(two(), 60)
+        http(f"{server.url}/api/compare/step", {"url": "r1.seed=1&r2.seed=2",
+                                                "client": "warm", "epoch": 0, "epochs": 1})
+        done.add("base")
+    if "lab" in parts and "lab" not in done:
+        async def lab_once() -> None:
+            async with connect_lab(server.url) as lab, lab.pinging():
+                await lab.start({"preset": "small-digits"})
+                await lab.send(type="step", n=5)
+                await lab.until("frame", 30)
 
-    async def both() -> None:
-        await asyncio.gather(canary(server.url, 1.0), canary(server.url, 1.0), lab_once())
-
-    run_async(both(), 90)
-    http(f"{server.url}/api/compare/step", {"url": "r1.seed=1&r2.seed=2", "client": "warm",
-                                            "epoch": 0, "epochs": 1})
-    # The sweep pool (its processes and the threads that feed them) lives as long as the server.
-    http(f"{server.url}/api/sweep", {"url": "", "param": "learningRate", "values": ["0.03"],
-                                     "epochs": 1}, timeout=60)
-    time.sleep(0.5)
+        run_async(lab_once(), 90)
+        done.add("lab")
+    if "sweep" in parts and "sweep" not in done:
+        http(f"{server.url}/api/sweep", {"url": "", "param": "learningRate",
+                                         "values": ["0.03"], "epochs": 1}, timeout=60)
+        done.add("sweep")
+    time.sleep(0.3)
 
 
-def before(server: ServerProcess) -> Before:
+def before(server: ServerProcess, *warm: str) -> Before:
+    """The baseline, after the warm-ups `warm` (of `WARM_UPS`) this attack needs."""
+    warm_up(server, *warm)
     return Before(server.threads(), server.rss_mb(), len(server.log()))
 
 

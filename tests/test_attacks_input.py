@@ -105,7 +105,7 @@ def _untyped(attacks: list[str], replies: list[list[dict[str, Any]]]) -> list[st
 def test_huge_integers_and_deep_json_get_typed_errors(attack_servers, attack_server):
     """Every message above on both sockets gets a typed error (never `internal`), the socket
     stays open, the session still trains, and the HTTP routes answer 4xx, never 500."""
-    was = before(attack_server)
+    was = before(attack_server, "lab")
 
     async def attack() -> dict[str, Any]:
         async with connect_live(attack_server.url) as live:
