@@ -243,11 +243,12 @@ def test_non_reading_clients_lose_their_sessions_after_the_idle_timeout(
 
 
 FROZEN_CLIENT = """
-import asyncio, sys
+import asyncio, json, sys
 from server.client import connect_live
 async def main():
     async with connect_live(sys.argv[1]) as c:
-        await c.start({})
+        await c.start(json.loads(sys.argv[2]), compression=False)
+        await c.send(type="speed", steps_per_frame=1)
         print("playing", flush=True)
         await c.play(60.0, ack=False)
 asyncio.run(main())
@@ -255,11 +256,12 @@ asyncio.run(main())
 
 
 def test_a_frozen_client_loses_its_session(attack_servers, attack_server):
-    """A learner that plays (a script: it reads but never acks) is frozen (SIGSTOP): its
-    session must close after the idle timeout plus a few seconds, like any other silent one.
-    (A frozen page that acks is held at `max_frames_in_flight` and already times out.)"""
+    """A learner that plays large frames (a script: it reads but never acks) is frozen
+    (SIGSTOP): its session must close after the idle timeout plus a few seconds, like any
+    other silent one. (A frozen page that acks is held at `max_frames_in_flight`.)"""
     was = before(attack_server)
-    child = subprocess.Popen([sys.executable, "-c", FROZEN_CLIENT, attack_server.url], cwd=ROOT,
+    child = subprocess.Popen([sys.executable, "-c", FROZEN_CLIENT, attack_server.url,
+                              json.dumps(STUCK)], cwd=ROOT,
                              env={**os.environ, "PYTHONPATH": str(ROOT)},
                              stdout=subprocess.PIPE, text=True)
     try:

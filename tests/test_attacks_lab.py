@@ -26,7 +26,7 @@ LAB_SESSIONS = 16  # the lab's session cap (docs/lab-protocol.md: `too_many_sess
 # Twelve 64-channel 3×3 convolutions at 64×64, batch 128, 20,000 generated digits: 447,818
 # parameters and about 3 GB of activations per step, as a 215-character link asks for it.
 HUGE_NET = "in64x64x1-" + "conv64k3p1-relu-" * 12 + "maxpool8-fc10"
-HUGE = {"data": "synth", "samples": 20000, "batchSize": 128, "net": HUGE_NET}
+HUGE_LINK = f"data=synth&samples=20000&batchSize=128&net={HUGE_NET}"
 # Three 256-channel convolutions on the 8×8 digits: a dream climbs through all of them.
 DREAM_NET = "in8x8x1-" + "conv256k3p1-relu-" * 3 + "fc10"
 
@@ -52,7 +52,7 @@ def test_a_huge_lab_net_is_refused_or_bounded(attack_servers, attack_server):
     async def attack() -> dict[str, Any]:
         async with connect_lab(attack_server.url) as lab, lab.pinging():
             began = time.perf_counter()
-            await lab.send(type="start", config=HUGE)
+            await lab.send(type="start", url=HUGE_LINK)
             reply = await _answer(lab, ("config",), 5.0)
             return {"reply": reply and {k: reply.get(k) for k in ("type", "code", "field")},
                     "reply_s": reply and round(time.perf_counter() - began, 2),
@@ -168,11 +168,9 @@ def test_sixteen_heavy_lab_sessions_leave_the_playground_its_frames(
         tasks = [asyncio.create_task(learner(go)) for _ in range(LAB_SESSIONS)]
         await asyncio.sleep(3.0)  # the learners have built their nets and play
         go.set()
-        playing = attack_server.health(tries=1).body
         during = await canary(attack_server.url, 3.5)
         frames = await asyncio.gather(*tasks)
         return {"lab_frames": sum(frames), "lab_learners_with_frames": sum(f > 0 for f in frames),
-                "sessions_while_playing": playing and playing["sessions"],
                 "canary_fps_during": round(during.fps, 1)}
 
     numbers = run_async(attack(), 90)
