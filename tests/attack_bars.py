@@ -7,10 +7,14 @@ within 10 % of what they were before the attack, the server and its child proces
 
 One server for all the attack modules (`attack_server`), started with short limits and warmed
 up (both worker threads made; the lab, the sweep pool and the HTTP thread pool used once, as
-the attack needs) before any baseline is read.
-An attack that leaves something behind marks it dirty, and the next attack gets a fresh
-one, so one failure does not cascade into the next attack's numbers. Each outcome is printed as one JSON line
-(`pytest -s` shows them) and appended to the file named by `NETPLAY_ATTACK_REPORT`, if set.
+the attack needs) before any baseline is read. An attack that leaves something behind marks
+it dirty, and the next attack gets a fresh one, so one failure does not cascade into the next
+attack's numbers. Each outcome is printed as one JSON line (`pytest -s` shows them) and
+appended to the file named by `NETPLAY_ATTACK_REPORT`, if set.
+
+Memory is the server's resident set as the kernel counts it, allocator caches included:
+glibc keeps what a worker thread freed in that thread's arena, so an attack that made the
+workers allocate a lot can leave the number high with nothing leaked.
 """
 
 from __future__ import annotations
@@ -35,7 +39,12 @@ PORTS = (18700, 18799)
 IDLE_TIMEOUT_S = 4.0
 # Short limits so that each attack is bounded and fast. Flags a server does not know yet are
 # left out (the server's `--help` decides), so the file runs before and after they exist.
-FLAGS: dict[str, Any] = {"--idle-timeout-s": IDLE_TIMEOUT_S, "--workers": 2}
+FLAGS: dict[str, Any] = {
+    "--idle-timeout-s": IDLE_TIMEOUT_S,
+    "--workers": 2,
+    "--max-memory-mb": 2048,  # the baseline is about 430 MB with the lab loaded
+    "--max-step-updates": 50_000,  # a `step` of the largest net: a second or two of work
+}
 
 HEALTH_MS = 100.0
 CANARY_FPS = 20.0

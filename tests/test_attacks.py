@@ -99,8 +99,8 @@ def test_compare_replays_to_a_huge_epoch_then_the_client_gives_up(attack_servers
 
 
 def test_sweep_then_disconnect(attack_servers, attack_server):
-    """A sweep of the largest net at the most epochs allowed; the client hangs up after a
-    second. Its points must stop training."""
+    """A sweep of the largest net at the most epochs allowed; the client hangs up as soon as
+    the answer begins (or after a second without one). Its points must stop training."""
     was = before(attack_server, "sweep")
     _, _, body = http(f"{attack_server.url}/api/schema")
     limits = json.loads(body)["limits"]
