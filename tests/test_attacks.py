@@ -183,9 +183,9 @@ async def _admitted_within(url: str, seconds: float) -> float | None:
 
 async def _stuck_learner(url: str, port: int, stack: contextlib.AsyncExitStack,
                          clients: list[Any]) -> None:
-    """A learner that starts, plays and then neither reads nor sends. Its kernel buffer is
-    small and its frames large (every neuron of 8 layers of 64), so the server's writes to it
-    stop within a second or two, as they do to a stalled tab after a minute."""
+    """A learner that starts and, once told to play, neither reads nor sends. Its kernel
+    buffer is small and its frames large (every neuron of 8 layers of 64: 325 kB), so the
+    server's writes to it stop seconds after it stalls rather than a minute."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.setblocking(False)
@@ -195,7 +195,6 @@ async def _stuck_learner(url: str, port: int, stack: contextlib.AsyncExitStack,
     clients.append(c)
     await c.start(STUCK, compression=False, timeout=20)
     await c.send(type="speed", steps_per_frame=1)
-    await c.send(type="play")
 
 
 STUCK = {"networkShape": [64] * 8, "gridSize": 20}
@@ -215,6 +214,8 @@ def test_non_reading_clients_lose_their_sessions_after_the_idle_timeout(
             try:
                 await asyncio.gather(*(_stuck_learner(attack_server.url, attack_server.port,
                                                       stack, clients) for _ in range(64)))
+                for c in clients:  # all at once: their idle timers start together
+                    await c.send(type="play")
                 filled = time.perf_counter()
                 refused = None
                 with contextlib.suppress(ServerError):

@@ -89,8 +89,8 @@ def test_lab_sessions_that_step_and_leave_leave_nothing_behind(attack_servers, a
 
 async def _stuck_lab_learner(url: str, port: int, stack: contextlib.AsyncExitStack,
                              clients: list[Any]) -> None:
-    """A lab learner that starts, plays and then neither reads nor sends (a small kernel
-    buffer, so the server's writes to it soon stop)."""
+    """A lab learner that starts (and then, told to play, neither reads nor sends; a small
+    kernel buffer, so the server's writes to it soon stop)."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.setblocking(False)
@@ -100,7 +100,6 @@ async def _stuck_lab_learner(url: str, port: int, stack: contextlib.AsyncExitSta
     clients.append(lab)
     async with lab.pinging():  # a start may take a while on a busy machine
         await lab.start({"preset": "small-digits"}, timeout=20)
-    await lab.send(type="play")
 
 
 def test_non_reading_lab_clients_lose_their_sessions(attack_servers, attack_server):
@@ -116,6 +115,8 @@ def test_non_reading_lab_clients_lose_their_sessions(attack_servers, attack_serv
                 await asyncio.gather(*(_stuck_lab_learner(
                     attack_server.url, attack_server.port, stack, clients)
                     for _ in range(LAB_SESSIONS)))
+                for lab in clients:  # all at once: their idle timers start together
+                    await lab.send(type="play")
                 filled, rss_filled = time.perf_counter(), attack_server.rss_mb()
                 refused = None
                 with contextlib.suppress(ServerError):
