@@ -17,25 +17,18 @@ import multiprocessing
 import os
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import websockets
 
 from playground_models.reference_nets import QUERY_A, QUERY_B
+from server.client import binary_header
 
 ROOT = Path(__file__).resolve().parents[1]
 NET_A, NET_B = QUERY_A, QUERY_B  # DESIGN.md §4's reference nets as share queries
-
-
-def header(compressed: bytes) -> dict:
-    message = zlib.decompress(compressed, wbits=-15)
-    (n,) = struct.unpack_from("<I", message, 0)
-    return json.loads(message[4 : 4 + n])
 
 
 class Client:
@@ -63,7 +56,7 @@ class Client:
                 msg = await asyncio.wait_for(ws.recv(), timeout=10)
                 if isinstance(msg, str):
                     continue
-                h = header(msg)
+                h = binary_header(msg, inflate=True)
                 if h.get("type") != "frame" or h.get("state") != "playing":
                     continue
                 await ws.send(json.dumps({"type": "ack", "seq": h["seq"]}))

@@ -14,6 +14,9 @@ from server.app import create_app
 from server.frames import decode
 from server.settings import Settings
 
+# The attack tests' server fixtures (a real `netplay serve`, started only when a test asks).
+pytest_plugins = ("attack_bars",)
+
 
 class LoopbackClient(TestClient):
     """A TestClient that reaches the app as http://127.0.0.1, as a browser on this machine

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import urllib.request
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +23,7 @@ import uvicorn
 import websockets
 
 from server.app import TRANSPORT_MAX_BYTES, create_app
-from server.frames import decode
+from server.client import LiveClient
 from server.settings import Settings
 from server.wsproto import ws_setting
 
@@ -65,35 +64,10 @@ def server_url() -> Iterator[str]:
     thread.join(10)
 
 
-class Client:
-    """A protocol client: JSON messages as dicts, binary ones as header + `_arrays`."""
-
-    def __init__(self, ws: Any, inflate: bool = False):
-        self.ws = ws
-        self.inflate = inflate  # binary messages come as raw DEFLATE (start's `compression`)
-
-    async def send(self, **message: Any) -> None:
-        await self.ws.send(json.dumps(message))
-
-    async def next(self) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.ws.recv(), 10)
-        if isinstance(raw, bytes):
-            header, arrays = decode(zlib.decompress(raw, wbits=-15) if self.inflate else raw)
-            return {**header, "_arrays": arrays}
-        return json.loads(raw)
-
-    async def until(self, kind: str, limit: int = 5000) -> dict[str, Any]:
-        for _ in range(limit):
-            msg = await self.next()
-            if msg["type"] == kind:
-                return msg
-        raise AssertionError(f"no {kind} message")
-
-
 async def session_script(url: str) -> dict[str, float]:
     figures: dict[str, float] = {}
     async with websockets.connect(url.replace("http", "ws") + "/ws", max_size=2**24) as ws:
-        c = Client(ws, inflate=True)
+        c = LiveClient(ws, arrays=True, inflate=True)  # start below asks for deflate-raw
         assert ws.protocol.extensions == []  # /ws frames are compressed on the worker threads
         assert (await c.next())["type"] == "hello"
         await c.send(type="start", config={}, compression="deflate-raw")
