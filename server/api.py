@@ -29,7 +29,8 @@ router = APIRouter(prefix="/api")
 
 MAX_URL_CHARS = 65_536
 PREVIEW_POINTS = 200  # per split: plenty for a 60-pixel thumbnail
-PREVIEW_CACHE = 64  # previews held (each at most 2 × 5,000 rows, about 190 kB)
+PREVIEW_CACHE = 64  # previews held at most (each at most 2 × 5,000 rows, about 190 kB)
+PREVIEW_CACHE_BYTES = 2 * 1024 * 1024  # and at most this much: thumbnails are 200 points, ~8 kB
 GROUPS = ("data", "features", "network", "training", "view")
 
 
@@ -141,9 +142,10 @@ class Previews:
     of them. (Made on the event loop, a 5,000-point preview held it 50-400 ms: a burst of 24
     stalled `/api/health` for 1 s; made here, 0.1-0.2 s at most, 2 ms typically.)"""
 
-    def __init__(self, size: int = PREVIEW_CACHE):
-        self.size = size
+    def __init__(self, size: int = PREVIEW_CACHE, max_bytes: int = PREVIEW_CACHE_BYTES):
+        self.size, self.max_bytes = size, max_bytes
         self.items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self.bytes = 0
         self.making = asyncio.Semaphore(1)
 
     async def get(self, query: str, max_points: int, scheduler: Any) -> bytes:
@@ -154,8 +156,12 @@ class Previews:
             if (body := self._held(key)) is None:  # made while this one waited
                 body = await scheduler.run(_preview_json, query, max_points)
                 self.items[key] = body
-                while len(self.items) > self.size:
-                    self.items.popitem(last=False)
+                self.bytes += len(body)
+                # A burst of big previews must not leave the process holding megabytes.
+                while len(self.items) > self.size or (
+                    self.bytes > self.max_bytes and len(self.items) > 1
+                ):
+                    self.bytes -= len(self.items.popitem(last=False)[1])
         return body
 
     def _held(self, key: tuple[str, int]) -> bytes | None:

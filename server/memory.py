@@ -8,8 +8,11 @@ same figures.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import resource
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from playground_models.network import Architecture
@@ -111,3 +114,28 @@ def check_live_session(
     extra = sum(parts.values()) - (sum(live_session_bytes(old).values()) if old else 0)
     if extra > 0:
         ceiling.check(extra, field=max(parts, key=lambda k: parts[k]), what="this experiment")
+
+
+# --- giving memory back ------------------------------------------------------------------------
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim  # glibc only
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_freed() -> bool:
+    """Hand the memory that ended sessions freed back to the system.
+
+    glibc keeps freed blocks in its arenas for reuse, so without this a process that once held
+    a heavy session (a big grid, a lab net) stays hundreds of MB larger after it has gone, and
+    the ceiling counts that. Returns whether the C library could do it.
+    """
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True

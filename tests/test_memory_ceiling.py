@@ -74,3 +74,31 @@ def test_health_reports_the_process_memory_and_its_ceiling(make_client):
 def test_the_ceiling_is_on_the_app_for_every_kind_of_session(make_client):
     memory = make_client(max_memory_mb=512).app.state.memory
     assert isinstance(memory, MemoryCeiling) and memory.limit_bytes == 512 * MB
+
+
+def test_freed_memory_goes_back_to_the_system():
+    """Blocks freed by an ended session are returned, not kept in the C library's arenas."""
+    import ctypes
+
+    from server.memory import release_freed, rss_bytes
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    # Small blocks (below the mmap threshold) live in the heap. Every other one freed leaves
+    # holes between live blocks: the C library keeps those pages until trimmed.
+    size = 64 * 1024
+    blocks = [libc.malloc(size) for _ in range(2000)]  # 125 MB, written so it is resident
+    for b in blocks:
+        ctypes.memset(b, 1, size)
+    held = rss_bytes()
+    for b in blocks[1::2]:
+        libc.free(b)
+    kept = rss_bytes()
+    assert release_freed()
+    after = rss_bytes()
+    for b in blocks[::2]:
+        libc.free(b)
+    mb = 1024 * 1024
+    assert held - kept < 10 * mb, (held, kept)  # freeing alone gave nothing back
+    assert kept - after > 50 * mb, (kept, after)  # trimming gave the holes back
