@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground_models.pool import PoolSet
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
     app.state.sweeps = sweeps.Sweeps(settings)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, api.invalid_request)
+    app.add_exception_handler(StarletteHTTPException, api.unreadable_body)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(imagelab.router)
