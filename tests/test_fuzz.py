@@ -18,8 +18,8 @@ from server.app import create_app
 from server.frames import FrameError, decode
 from server.settings import Settings
 
-WS_COUNT = 8000
-LAB_COUNT = 2000  # 10,000 in all; a lab message costs about three times a /ws one
+WS_COUNT = 8500
+LAB_COUNT = 1500  # 10,000 in all; a lab message costs three to five times a /ws one
 
 WS_REPLIES = {"hello", "config", "state", "error", "pong"}
 WS_CODES = {"bad_json", "bad_message", "bad_value", "too_large", "not_started"}

@@ -128,6 +128,8 @@ def test_ws_refuses_json_nested_past_the_setting(make_client):
         ('{"type": "predict", "size": 8, "pixels": "", "id": 9007199254740993}',
          "bad_message", "id"),
         ('{"type": "ping", "id": 9007199254740993}', "bad_message", "id"),
+        ('{"type": "start", "config": {"net": "conv' + "9" * 5000 + 'k5-fc10"}}', "bad_value",
+         "net"),
     ],
 )
 def test_lab_answers_huge_numbers_and_deep_nesting_with_a_typed_error(client, text, code, field):
@@ -150,6 +152,7 @@ def test_lab_answers_huge_numbers_and_deep_nesting_with_a_typed_error(client, te
         (["sweep", "x=1", "--param", "removed", "--values", "9" * 30, "--epochs", "1"],
          "removed"),
         (["summary", "samples=" + "9" * 30], "samples"),
+        (["summary", "net=conv" + "9" * 5000 + "k5-fc10"], "net"),
     ],
 )
 def test_cli_refuses_huge_numbers_with_one_line_naming_the_key(capsys, argv, key):
