@@ -34,12 +34,30 @@ def _bounds_text(p: Param) -> str:
     return f"between {_num(p.min)} and {_num(p.max)}"
 
 
+def _shown(value: Any) -> str:
+    """A bad value for a message, cut short: a 4,000-digit integer is not worth echoing."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}… ({len(text)} characters)"
+
+
 def _num(x: float | None) -> str:
     if x is None:
         return "?"
     if abs(x) >= 1e15:  # 1e308 as a whole number is 309 digits: keep messages readable
         return f"{float(x):g}"
     return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: float) -> bool:
+    """Whether a number is finite as a double: an integer too large for one is not."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past 1.8e308
+        return False
 
 
 def coerce(p: Param, value: Any) -> Any:
@@ -51,12 +69,12 @@ def coerce(p: Param, value: Any) -> Any:
     k = p.kind
     if k is Kind.BOOL:
         if not isinstance(value, bool):
-            raise ConfigError(p.name, f"must be true or false, got {value!r}")
+            raise ConfigError(p.name, f"must be true or false, got {_shown(value)}")
         return value
     if k in (Kind.FLOAT, Kind.INT):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(p.name, f"must be a number {_bounds_text(p)}, got {value!r}")
-        if not math.isfinite(value):
+        if not _is_number(value):
+            raise ConfigError(p.name, f"must be a number {_bounds_text(p)}, got {_shown(value)}")
+        if not _finite(value):
             raise ConfigError(p.name, f"must be a finite number {_bounds_text(p)}")
         if k is Kind.INT:
             if float(value) != int(value):
@@ -69,7 +87,7 @@ def coerce(p: Param, value: Any) -> Any:
         return value
     if k is Kind.CHOICE:
         if value not in p.choices:
-            raise ConfigError(p.name, f"must be one of {', '.join(p.choices)}; got {value!r}")
+            raise ConfigError(p.name, f"must be one of {', '.join(p.choices)}; got {_shown(value)}")
         return value
     if k is Kind.STRING:
         if not isinstance(value, str) or not SEED_PATTERN.match(value):
@@ -78,14 +96,14 @@ def coerce(p: Param, value: Any) -> Any:
             raise ConfigError(p.name, f"must have {p.min_len} to {p.max_len} characters")
         return value
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(p.name, f"must be a list, got {value!r}")
+        raise ConfigError(p.name, f"must be a list, got {_shown(value)}")
     if p.max_len is not None and len(value) > p.max_len:
         raise ConfigError(p.name, f"has {len(value)} entries; at most {p.max_len} allowed")
     if k is Kind.INT_LIST:
         out = []
         for v in value:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
-                raise ConfigError(p.name, f"entries must be whole numbers, got {v!r}")
+            if not _is_number(v) or not _finite(v) or float(v) != int(v):
+                raise ConfigError(p.name, f"entries must be whole numbers, got {_shown(v)}")
             if not p.min <= v <= p.max:
                 raise ConfigError(p.name, f"entries must be {_bounds_text(p)}, got {_num(v)}")
             out.append(int(v))
@@ -99,7 +117,11 @@ def coerce(p: Param, value: Any) -> Any:
         out = []
         for v in value:
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ConfigError(p.name, f"entries must be non-negative whole numbers, got {v!r}")
+                raise ConfigError(
+                    p.name, f"entries must be non-negative whole numbers, got {_shown(v)}"
+                )
+            if p.max is not None and v > p.max:
+                raise ConfigError(p.name, f"entries must be at most {_num(p.max)}, got {_shown(v)}")
             out.append(v)
         return tuple(sorted(set(out)))
     if k is Kind.POINTS:
@@ -109,12 +131,14 @@ def coerce(p: Param, value: Any) -> Any:
                 raise ConfigError(p.name, f"each point must be [x, y, label], got {pt!r}")
             x, y, label = pt
             for c in (x, y):
-                if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c):
-                    raise ConfigError(p.name, f"coordinates must be finite numbers, got {c!r}")
+                if not _is_number(c) or not _finite(c):
+                    raise ConfigError(
+                        p.name, f"coordinates must be finite numbers, got {_shown(c)}"
+                    )
                 if not -6.0 <= c <= 6.0:
                     raise ConfigError(p.name, "coordinates must be between -6 and 6")
-            if isinstance(label, bool) or not isinstance(label, (int, float)):
-                raise ConfigError(p.name, f"labels must be numbers, got {label!r}")
+            if not _is_number(label) or not _finite(label):
+                raise ConfigError(p.name, f"labels must be finite numbers, got {_shown(label)}")
             out.append((round(float(x), 3), round(float(y), 3), float(label)))
         return tuple(out)
     raise AssertionError(f"unhandled kind {k}")

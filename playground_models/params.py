@@ -135,8 +135,10 @@ PARAMS: tuple[Param, ...] = (
       min_len=1),
     P("points", K.POINTS, (), E.REBUILD, "data", "Added points",
       "Points placed by hand, added to the training set: x,y,label;...", max_len=500),
+    # `max` keeps each index within a C int, so none overflows numpy; an index past the data
+    # drops nothing.
     P("removed", K.INDEX_LIST, (), E.REBUILD, "data", "Removed points",
-      "Indices of generated points removed by hand.", max_len=5000),
+      "Indices of generated points removed by hand.", max=2**31 - 1, max_len=5000),
     # --- features -----------------------------------------------------------------------
     P("x", K.BOOL, True, E.REBUILD, "features", "X₁", "Input feature x₁."),
     P("y", K.BOOL, True, E.REBUILD, "features", "X₂", "Input feature x₂."),

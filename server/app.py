@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground_models.pool import PoolSet
 
@@ -136,6 +137,7 @@ def create_app(
     app.add_middleware(HostCheck, policy=app.state.hosts)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.add_exception_handler(RequestValidationError, api.invalid_request)
+    app.add_exception_handler(StarletteHTTPException, api.unreadable_body)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(imagelab.router)

@@ -28,6 +28,7 @@ from playground_models.imagelab.summary import summarize
 
 from .admission import TokenBucket, origin_allowed
 from .memory import MemoryCeiling, MemoryLimitError
+from .protocol import DEFAULT_MAX_DEPTH, MAX_INDEX, MAX_SAFE_INT, ProtocolError, load_json
 from .settings import Settings
 
 router = APIRouter()
@@ -99,22 +100,28 @@ class Step(_Message):
     n: Annotated[int, Field(ge=1, le=1000)] = 1
 
 
+# Indices and ids are bounded here, before any reaches the session: the session checks an
+# index against the model and data; a JSON id is echoed, so it stays exact in a browser.
+_Index = Annotated[int, Field(ge=0, le=MAX_INDEX)]
+_SafeInt = Annotated[int, Field(ge=-MAX_SAFE_INT, le=MAX_SAFE_INT)]
+
+
 class Select(_Message):
     type: Literal["select"]
-    example: Annotated[int, Field(ge=0)]
+    example: _Index
 
 
 class Predict(_Message):
     type: Literal["predict"]
     size: Annotated[int, Field(ge=8, le=64)]
     pixels: Annotated[str, Field(max_length=8000)]
-    id: int | None = None
+    id: _SafeInt | None = None
 
 
 class Dream(_Message):
     type: Literal["dream"]
-    layer: Annotated[int, Field(ge=1)]
-    unit: Annotated[int, Field(ge=0)]
+    layer: Annotated[int, Field(ge=1, le=MAX_INDEX)]
+    unit: _Index
 
 
 class Race(_Message):
@@ -124,7 +131,7 @@ class Race(_Message):
 
 class Ping(_Message):
     type: Literal["ping"]
-    id: int | str | None = None
+    id: _SafeInt | str | None = None
 
 
 ClientMessage = Annotated[
@@ -149,14 +156,19 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def parse_client_message(text: str, max_bytes: int = _DEFAULT_MESSAGE_BYTES) -> dict[str, Any]:
-    """A checked client message as a dict, or an `error` message (`type` == "error")."""
-    if len(text.encode()) > max_bytes:
+def parse_client_message(
+    text: str, max_bytes: int = _DEFAULT_MESSAGE_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
+) -> dict[str, Any]:
+    """A checked client message as a dict, or an `error` message (`type` == "error").
+
+    Parsing is `/ws`'s, bounded the same way (nesting depth, integer size, no NaN), so no text
+    can make it raise."""
+    if len(text) > max_bytes or len(text.encode()) > max_bytes:
         return _error("too_large", None, f"messages are limited to {max_bytes} bytes")
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        return _error("bad_json", None, f"not JSON: {err.msg}")
+        raw = load_json(text, max_depth)
+    except ProtocolError as err:
+        return err.reply()
     if not isinstance(raw, dict) or "type" not in raw:
         return _error("bad_message", "type", "a message is a JSON object with a 'type'")
     try:
@@ -302,7 +314,9 @@ async def lab_socket(ws: WebSocket) -> None:
             elif text is None:
                 message = _error("bad_message", None, "send JSON text, not binary")
             else:
-                message = parse_client_message(text, settings.max_message_bytes)
+                message = parse_client_message(
+                    text, settings.max_message_bytes, settings.max_json_depth
+                )
             if message["type"] == "error":
                 await outbox.put(message)
             else:

@@ -8,6 +8,7 @@ a code and the field at fault, and the session goes on.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -16,6 +17,15 @@ PROTOCOL_VERSION = 1
 
 # Longest seed a `reseed` may carry; the parameter table checks the characters.
 MAX_SEED_CHARS = 32
+# Most digits of a JSON integer: every integer up to 308 digits converts to a double, none of
+# 310 does, and past 4,300 Python's own parser fails. Bigger ones are refused by field.
+MAX_INT_DIGITS = 308
+# Largest index or counter a message may carry: a C int, so no index reaches numpy or torch
+# out of range whatever the model's size (the model checks the real bound).
+MAX_INDEX = 2**31 - 1
+# Largest integer a JSON `id` may carry: above 2**53 a browser reads another number back.
+MAX_SAFE_INT = 2**53 - 1
+DEFAULT_MAX_DEPTH = 32  # the `max_json_depth` setting's default, for parsers run without settings
 
 
 class ProtocolError(Exception):
@@ -83,20 +93,25 @@ class Snapshot(_Message):
 
 class Ack(_Message):
     type: Literal["ack"]
-    seq: int = Field(ge=0)  # the last frame the client has drawn
+    seq: int = Field(ge=0, le=MAX_SAFE_INT)  # the last frame the client has drawn
+
+
+# An index of a hand edit, bounded to a C int here; the trainer checks it against the model
+# (a negative one is reported there, by the model's real bounds).
+EditIndex = Annotated[int, Field(ge=-MAX_INDEX - 1, le=MAX_INDEX)]
 
 
 class SetWeight(_Message):
     """One weight set by hand: W[layer][to, from] (layer 0 reads the input features).
 
-    Only the types are checked here: the bounds depend on the model, so the trainer checks
-    them and names the field at fault.
+    Only the types and a C int's range are checked here: the bounds depend on the model, so
+    the trainer checks them and names the field at fault.
     """
 
     type: Literal["set_weight"]
-    layer: int
-    to: int
-    from_: int = Field(alias="from")
+    layer: EditIndex
+    to: EditIndex
+    from_: EditIndex = Field(alias="from")
     value: float
 
 
@@ -104,8 +119,8 @@ class SetBias(_Message):
     """One bias set by hand: b[layer][to]."""
 
     type: Literal["set_bias"]
-    layer: int
-    to: int
+    layer: EditIndex
+    to: EditIndex
     value: float
 
 
@@ -130,24 +145,89 @@ _RANGE_ERRORS = frozenset({
 })
 
 
+class _HugeInt:
+    """Stands in for an integer of more than `MAX_INT_DIGITS` digits until its field is known."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    digits = len(text.lstrip("-"))
+    return _HugeInt(digits) if digits > MAX_INT_DIGITS else int(text)
+
+
 def _reject_constant(name: str) -> Any:
     # json.loads accepts NaN and Infinity by default; the protocol is strict JSON.
     raise ValueError(f"{name} is not JSON")
 
 
-def load_json(text: str) -> Any:
-    """Strict JSON, or `ProtocolError(bad_json)`."""
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str, max_depth: int) -> bool:
+    """Whether arrays and objects nest deeper than `max_depth` (strings skipped).
+
+    Checked before parsing: the C parser recurses once per level, so a message of a few
+    kilobytes of `[` would otherwise reach the interpreter's recursion limit."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False  # the common case, in two C-speed scans
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub('""', text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > max_depth:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _find_huge(value: Any, key: str | None = None) -> tuple[str | None, int] | None:
+    """The innermost object key above the first oversized integer, and its digit count."""
+    if isinstance(value, _HugeInt):
+        return key, value.digits
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((key, v) for v in value)  # a list entry is named by the list's key
+    else:
+        return None
+    for k, v in items:
+        found = _find_huge(v, k)
+        if found is not None:
+            return found
+    return None
+
+
+def load_json(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Strict, bounded JSON, or `ProtocolError`.
+
+    `bad_json`: not JSON, a `NaN`/`Infinity` token, or arrays and objects nested deeper than
+    `max_depth`. `bad_value`, naming the innermost key: an integer of more than
+    `MAX_INT_DIGITS` digits (no double holds it). Never raises anything else, whatever the text.
+    """
+    if _too_deep(text, max_depth):
+        raise ProtocolError("bad_json", None,
+                            f"message is nested too deeply (at most {max_depth} levels)")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except RecursionError:
         raise ProtocolError("bad_json", None, "message is nested too deeply") from None
     except ValueError as err:  # JSONDecodeError is a ValueError
         raise ProtocolError("bad_json", None, f"message is not valid JSON: {err}") from None
+    huge = _find_huge(data)
+    if huge is not None:
+        field, digits = huge
+        raise ProtocolError("bad_value", field, f"{field or 'a number'}: an integer of {digits} "
+                            f"digits is out of range (at most {MAX_INT_DIGITS})")
+    return data
 
 
-def parse_message(text: str) -> BaseModel:
+def parse_message(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> BaseModel:
     """One text message → a typed client message, or `ProtocolError` naming the field."""
-    data = load_json(text)
+    data = load_json(text, max_depth)
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", None, "a message must be a JSON object with a 'type'")
     kind = data.get("type")

@@ -121,7 +121,7 @@ class Session(Pacing):
             limit = self.settings.max_message_bytes
             if len(text) > limit or len(text.encode()) > limit:
                 raise ProtocolError("too_large", None, f"message over {limit} bytes")
-            await self._handle(protocol.parse_message(text))
+            await self._handle(protocol.parse_message(text, self.settings.max_json_depth))
         except ProtocolError as err:
             await self.channel.send(err.reply())
         except ConfigError as err:

@@ -18,6 +18,8 @@ from playground_models.imagelab.limits import LabLimits
 from playground_models.params import BY_NAME, MAX_PARAMETERS
 from playground_models.sweep import MAX_EPOCHS, MAX_POINTS
 
+from .protocol import DEFAULT_MAX_DEPTH
+
 ENV_PREFIX = "NETPLAY_"
 _HOST_ENTRY = re.compile(r"^(\*|\.?[A-Za-z0-9\-_.:\[\]]{1,253})$")
 _FRAME_SOURCE = re.compile(r"^('none'|'self'|\*|[A-Za-z0-9.*:/\-\[\]_]{1,300})$")
@@ -41,6 +43,10 @@ class Settings(BaseModel):
     )
     max_message_bytes: int = Field(
         65_536, ge=256, le=8 * 1024 * 1024, description="largest client message accepted"
+    )
+    max_json_depth: int = Field(
+        DEFAULT_MAX_DEPTH, ge=4, le=256,
+        description="deepest nesting of arrays and objects in a client message",
     )
     max_messages_per_second: float = Field(
         50.0, gt=0, le=100_000, description="client messages per second (a burst of 2 s is allowed)"

@@ -98,10 +98,12 @@ _ONE_NUMBER = re.compile(r"(fc|res|drop)(\d+(?:\.\d+)?)")
 
 
 def _int_in(value: str, token: str, what: str, low: int, high: int) -> int:
-    n = int(value)
-    if not low <= n <= high:
-        raise SpecError("net", f"{token!r}: {what} must be between {low} and {high}, got {n}")
-    return n
+    # Checked by length first: past 4,300 digits `int` itself refuses the string.
+    if len(value.lstrip("0")) > len(str(high)) or not low <= int(value) <= high:
+        shown = value if len(value) <= 20 else f"a number of {len(value)} digits"
+        raise SpecError("net", f"{token[:40]!r}: {what} must be between {low} and {high}, "
+                        f"got {shown}")
+    return int(value)
 
 
 def parse_layer(token: str) -> Layer:
