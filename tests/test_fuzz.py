@@ -11,7 +11,7 @@ import zlib
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
+from conftest import LoopbackClient
 from fuzz_messages import lab_messages, ws_messages
 
 from server.app import create_app
@@ -36,7 +36,7 @@ def fuzz_client(caplog: pytest.LogCaptureFixture):
     """A server without the message-rate limit, its log captured from WARNING up."""
     caplog.set_level(logging.WARNING)
     settings = Settings(workers=2, max_messages_per_second=100_000, idle_timeout_s=600)
-    with TestClient(create_app(settings)) as client:
+    with LoopbackClient(create_app(settings)) as client:
         yield client
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not errors, [f"{r.name}: {r.getMessage()}" for r in errors[:5]]

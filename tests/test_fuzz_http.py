@@ -8,7 +8,7 @@ import json
 import random
 
 import pytest
-from fastapi.testclient import TestClient
+from conftest import LoopbackClient
 from fuzz_messages import VALUES, Raw, dumps
 
 from playground_models.params import PARAMS
@@ -73,7 +73,7 @@ def _request(rng: random.Random, path: str, method: str, fields: list[str]) -> d
 
 @pytest.fixture(scope="module")
 def http_client():
-    with TestClient(create_app(Settings(workers=2)), raise_server_exceptions=False) as client:
+    with LoopbackClient(create_app(Settings(workers=2)), raise_server_exceptions=False) as client:
         yield client
 
 
