@@ -13,10 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from pydantic import BaseModel
-
-from server import imagelab, protocol
-from tests.protocol_docs import (
+from protocol_docs import (
     ROOT,
     names,
     section_table,
@@ -24,6 +21,9 @@ from tests.protocol_docs import (
     sent_messages,
     top_level_fields,
 )
+from pydantic import BaseModel
+
+from server import imagelab, protocol
 
 LIVE = {
     "doc": ROOT / "docs" / "protocol.md",
