@@ -80,6 +80,39 @@ def top_level_fields(cell: str) -> set[str]:
     return out
 
 
+def sub_fields(cell: str, name: str) -> set[str]:
+    """The backticked names that describe field `name`'s own fields: inside the parentheses
+    right after it, or in the list after `name`: up to the next `;`."""
+    at = cell.find(f"`{name}`")
+    if at < 0:
+        raise AssertionError(f"no field {name!r} in {cell[:80]!r}")
+    rest = cell[at + len(name) + 2:].lstrip()
+    if rest.startswith("("):
+        depth = 0
+        for i, ch in enumerate(rest):
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth == 0:
+                return set(names(rest[1:i]))
+    if rest.startswith(":"):
+        return set(names(rest[1:].split(";")[0]))
+    raise AssertionError(f"field {name!r} lists no fields of its own")
+
+
+def assigned_keys(path: Path, function: str, target: str) -> set[str]:
+    """Constant keys `k` of every `target["k"] = …` in `function` of the module at `path`."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return {
+                t.slice.value
+                for a in ast.walk(node) if isinstance(a, ast.Assign)
+                for t in a.targets
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
+                and t.value.id == target and isinstance(t.slice, ast.Constant)
+            }
+    raise AssertionError(f"no function {function} in {path}")
+
+
 def section_text(text: str, kind: str) -> str:
     """The section about message type `kind`: the one whose heading names it in backticks,
     else the one that says its header has `type` (`kind`)."""

@@ -15,15 +15,19 @@ from types import ModuleType
 import pytest
 from protocol_docs import (
     ROOT,
+    assigned_keys,
     names,
     section_table,
     section_text,
     sent_messages,
+    sub_fields,
     top_level_fields,
 )
 from pydantic import BaseModel
 
+from playground_models.imagelab.config import LAB_PARAMS
 from server import imagelab, protocol
+from server.settings import Settings
 
 LIVE = {
     "doc": ROOT / "docs" / "protocol.md",
@@ -102,6 +106,32 @@ def test_every_server_message_in_the_docs_is_sent_with_the_same_fields(side):
     assert not never, f"{side['doc'].name}: documents messages the server never sends: {sorted(never)}"
 
 
+def _row(doc: Path, heading: str, kind: str) -> str:
+    return next(r for r in section_table(doc.read_text(), heading) if kind in names(r["type"]))[
+        "fields"
+    ]
+
+
+def test_the_limits_in_hello_are_the_ones_documented():
+    live = sub_fields(_row(LIVE["doc"], "Server → client", "hello"), "limits")
+    assert live == set(Settings().limits())
+    lab = sub_fields(_row(LAB["doc"], "Server → client", "hello"), "limits")
+    settings = Settings()
+    assert lab == set(imagelab.hello_limits(settings, imagelab.lab_limits(settings)))
+
+
+def test_the_frame_arrays_are_the_ones_documented():
+    table = section_table(LIVE["doc"].read_text(), "`frame`")
+    documented = {names(row["name"])[0] for row in table}
+    assert documented == assigned_keys(ROOT / "server" / "frames.py", "snapshot_arrays", "arrays")
+
+
+def test_the_lab_settings_are_the_ones_documented():
+    table = section_table(LAB["doc"].read_text(), "Settings")
+    # `preset` is no setting of its own: a link key that sets `net` (the config module expands it).
+    assert {names(row["key"])[0] for row in table} == {p.name for p in LAB_PARAMS} | {"preset"}
+
+
 def test_the_doc_reader_finds_fields_and_leaves_values_and_references_out():
     cell = (
         "`state`: `paused` / `playing`; `epoch`; for `diverged` also `diverged_at` (epoch), "
@@ -111,3 +141,5 @@ def test_the_doc_reader_finds_fields_and_leaves_values_and_references_out():
     assert top_level_fields(cell) == {
         "state", "epoch", "diverged_at", "limits", "model", "seq", "to", "config", "url",
     }
+    assert sub_fields(cell, "limits") == {"max_fps"}
+    assert sub_fields(cell, "model") == {"layers", "path"}
