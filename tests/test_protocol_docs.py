@@ -8,6 +8,7 @@ messages from the dict literals the server code builds (tests/protocol_docs.py r
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from pathlib import Path
 from types import ModuleType
@@ -130,6 +131,22 @@ def test_the_lab_settings_are_the_ones_documented():
     table = section_table(LAB["doc"].read_text(), "Settings")
     # `preset` is no setting of its own: a link key that sets `net` (the config module expands it).
     assert {names(row["key"])[0] for row in table} == {p.name for p in LAB_PARAMS} | {"preset"}
+
+
+def test_every_api_route_is_documented_and_every_documented_one_exists():
+    from server.app import create_app
+
+    served = {
+        (method.upper(), path)
+        for path, ops in create_app().openapi()["paths"].items() if path.startswith("/api/")
+        for method in ops
+    }
+    text = LIVE["doc"].read_text() + LAB["doc"].read_text()
+    documented = {
+        (method, path.split("?")[0])
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/api/[^`\s]*)", text)
+    }
+    assert documented == served
 
 
 def test_the_doc_reader_finds_fields_and_leaves_values_and_references_out():
