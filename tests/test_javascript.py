@@ -16,7 +16,7 @@ import pytest
 
 from playground_models.features import FEATURE_FUNCTIONS, feature_matrix
 from playground_models.grid import grid_points
-from playground_models.params import PARAMS
+from playground_models.params import DOMAIN, PARAMS
 from server.frames import encode, to_int8
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def test_the_javascript_unit_tests_pass():
 def test_the_page_draws_the_same_features_as_the_python_computes():
     size = 13  # odd, so the grid has a centre cell at 0 where sin and products change sign
     got = _node_module(
-        f"import {{ FEATURE_FUNCTIONS, gridAxes, featureMap }} from '{(JS / 'features.js').as_uri()}';"
+        f"import {{ DOMAIN, FEATURE_FUNCTIONS, gridAxes, featureMap }} from '{(JS / 'features.js').as_uri()}';"
         f"const [xs, ys] = gridAxes({size});"
         "const out = {};"
         "for (const [name, f] of Object.entries(FEATURE_FUNCTIONS)) {"
@@ -59,8 +59,9 @@ def test_the_page_draws_the_same_features_as_the_python_computes():
         "  for (const y of ys) for (const x of xs) values.push(f(x, y));"
         f"  out[name] = {{ values, map: [...featureMap(name, {size})] }};"
         "}"
-        "console.log(JSON.stringify({ xs, ys, out }));"
+        "console.log(JSON.stringify({ domain: DOMAIN, xs, ys, out }));"
     )
+    assert tuple(got["domain"]) == DOMAIN
     points = grid_points(size)
     # The same grid: columns left to right in x₁, rows top to bottom in x₂.
     assert np.array_equal(points[:size, 0], got["xs"])
