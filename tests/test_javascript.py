@@ -109,3 +109,16 @@ def test_the_page_decodes_the_frames_the_server_encodes():
         assert js["type"] == types[array.dtype.name], name
         assert js["shape"] == list(array.shape), name
         assert np.array_equal(np.array(js["values"], array.dtype), array.ravel()), name
+
+
+@needs_node
+def test_the_lab_page_draws_a_curve_for_every_optimizer_the_race_runs():
+    from playground_models.imagelab.race import RACERS
+
+    lab = ROOT / "frontend" / "static" / "lab" / "race.js"
+    got = _node_module(
+        f"import {{ RACERS }} from '{lab.as_uri()}';"
+        "console.log(JSON.stringify(RACERS.map(([name]) => name)));"
+    )
+    # race_frame's `loss` and `val_acc` are keyed by these names; the page looks each one up.
+    assert got == list(RACERS)
