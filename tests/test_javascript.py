@@ -7,6 +7,7 @@ Node is Debian's `nodejs` package (.ci/run installs it); without it these tests 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,11 +41,12 @@ def test_the_javascript_unit_tests_pass():
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "js").glob("*.test.mjs"))
     assert files, "no JavaScript tests found under tests/js"
     done = subprocess.run(
-        [NODE, "--test", *files], capture_output=True, text=True, timeout=120, cwd=ROOT,
-        check=False,
+        [NODE, "--test", "--test-reporter=tap", *files], capture_output=True, text=True,
+        timeout=120, cwd=ROOT, check=False,
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    assert "# pass 0\n" not in done.stdout, "node ran no tests"
+    passed = re.search(r"^# pass (\d+)$", done.stdout, re.MULTILINE)
+    assert passed and int(passed[1]) >= len(files), done.stdout[-2000:]
 
 
 @needs_node
