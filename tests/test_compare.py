@@ -98,6 +98,16 @@ def test_grad_norms_are_reported_first_layer_first():
     comparison = Comparison.from_url("runs=2&networkShape=4,3,2&r2.activation=sigmoid")
     for m in comparison.metrics(grad_norms=True):
         assert len(m["grad_norms"]) == 4 and all(g > 0 for g in m["grad_norms"])
+    # With W_k all zero no gradient flows back past it: every layer before k has a zero norm,
+    # layer k itself does not. Only norms listed first layer first put the zeros at [:k].
+    for run, trainer in enumerate(comparison.trainers):
+        start = [t.detach().clone() for t in trainer.parameters()]
+        for k in range(4):
+            params = [t.clone() for t in start]
+            params[2 * k].zero_()
+            trainer.load_parameters(np.concatenate([t.numpy().ravel() for t in params]))
+            norms = comparison.metrics(grad_norms=True)[run]["grad_norms"]
+            assert norms[:k] == [0.0] * k and norms[k] > 0, (run, k, norms)
 
 
 def test_netplay_run_on_a_compare_link_prints_every_run_each_epoch(capsys):

@@ -27,6 +27,30 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+# Resolves once the page has drawn what it holds: web fonts loaded and two animation frames
+# passed, so every view that redraws on requestAnimationFrame has done so (and the i18n
+# MutationObserver, whose callbacks run before the next frame, has translated what was written).
+DRAWN = (
+    "document.fonts.ready.then(() => new Promise((done) => "
+    "requestAnimationFrame(() => requestAnimationFrame(() => done(true)))))"
+)
+
+
+def drawn(page) -> None:
+    """Wait until `page` has drawn its current state (see DRAWN)."""
+    page.evaluate(DRAWN)
+
+
+def stays(page, check: Callable[[object], bool], ms: float, what: str) -> None:
+    """Assert that `check(page)` holds throughout the next `ms` milliseconds, failing as soon
+    as it does not: for behaviour that is the absence of an event (no reconnect while idle)."""
+    deadline = time.monotonic() + ms / 1000
+    while time.monotonic() < deadline:
+        assert check(page), f"{what} stopped holding"
+        page.wait_for_timeout(50)
+    assert check(page), f"{what} stopped holding"
+
+
 # An init script (page.add_init_script) that records every text drawn on a canvas, which the page's own text cannot show.
 RECORD_CANVAS_TEXT = """
 window.canvasTexts = new Set();
@@ -166,6 +190,10 @@ class PageProbe:
 
     def js(self, expr: str):
         return self.page.evaluate(expr)
+
+    def drawn(self) -> None:
+        """Wait until the page has drawn what it holds (fonts, two animation frames)."""
+        drawn(self.page)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from itertools import pairwise
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import RECORD_CANVAS_TEXT
+from conftest import RECORD_CANVAS_TEXT, drawn, stays
 
 pytestmark = pytest.mark.browser
 
@@ -121,8 +121,8 @@ def test_an_idle_lab_tab_is_closed_by_the_server_and_comes_back_on_use(browser, 
         page.goto(f"{server.url}/lab?net={SMALL_NET}&seed=1")
         page.wait_for_selector("#filters canvas", timeout=20_000)
         _wait(page, lambda p: p.inner_text("#conn").startswith("Idle"), 10, "the idle close")
-        page.wait_for_timeout(1000)  # no reconnect loop while nobody uses the tab
-        assert page.inner_text("#conn").startswith("Idle")
+        # No reconnect loop while nobody uses the tab.
+        stays(page, lambda p: p.inner_text("#conn").startswith("Idle"), 1000, "idle")
         page.click("#step")  # any control brings the session back, started from the link
         _wait(page, lambda p: p.inner_text("#conn") == "Connected", 10, "the reconnect")
     finally:
@@ -264,10 +264,12 @@ def test_the_chinese_lab_has_no_english_left_and_its_switch_keeps_lang_in_the_li
     _wait(page, lambda p: p.inner_text("#m-train-loss") != "—", 20, "a trained step")
     page.click("#race")
     _wait(page, lambda p: p.inner_text("#race") == "停止赛跑", 10, "the race")
-    page.wait_for_timeout(800)
+    _wait(page, lambda p: p.inner_text("#rate").endswith("×6"), 20, "a race frame")
     page.click("#race")
-    page.click("#dream")
-    page.wait_for_timeout(500)  # let the observer translate the last writes
+    _wait(page, lambda p: p.inner_text("#race") != "停止赛跑", 10, "the race's end")
+    page.click("#dream")  # the button reads 生成中… until the dream comes back
+    _wait(page, lambda p: p.inner_text("#dream") == "生成", 20, "the dream")
+    drawn(page)
     page.screenshot(path=str(artifacts / "lab-zh-full.png"), full_page=True)
 
     texts = page.evaluate(
@@ -280,9 +282,9 @@ def test_the_chinese_lab_has_no_english_left_and_its_switch_keeps_lang_in_the_li
         ".map((e) => [e.title, e.ariaLabel, e.placeholder, e.textContent].join(' ')).join('\\n')"
     )
     assert _english(labels) == [], [ln for ln in labels.splitlines() if _english(ln)]
-    drawn = page.evaluate("[...window.canvasTexts]")
-    assert _english(" ".join(drawn)) == [], drawn
-    assert {"损失", "准确率", "训练损失（对数）", "输出 4×4"} <= set(drawn)
+    painted = page.evaluate("[...window.canvasTexts]")
+    assert _english(" ".join(painted)) == [], painted
+    assert {"损失", "准确率", "训练损失（对数）", "输出 4×4"} <= set(painted)
     assert page.text_content("#h-editor") == "网络" and page.title().startswith(
         "netplay — 图像实验室"
     )

@@ -98,7 +98,7 @@ def test_chinese_page_has_no_untranslated_english_in_controls_and_lessons(make_p
     page.fill("#sweep input[name=epochs]", "5")
     page.click("#sweep button[type=submit]")
     probe.wait("!window.netplaySweep.running && window.netplaySweep.points.every(Boolean)")
-    page.wait_for_timeout(300)  # let the observer translate the last writes
+    probe.drawn()
     page.click("#lessons-button")
     texts = page.evaluate(
         "[...document.querySelectorAll('.topbar, .trainbar, main, #lesson-card, #lesson-list')]"
@@ -118,7 +118,7 @@ def test_chinese_page_has_no_untranslated_english_in_controls_and_lessons(make_p
     compare_ready(probe)
     page.click("#step")
     probe.wait("window.netplayCompare.epoch >= 1")
-    page.wait_for_timeout(300)
+    probe.drawn()
     compare_text = page.inner_text("body")
     page.screenshot(path=str(artifacts / "compare-zh.png"), full_page=True)
     assert untranslated(compare_text) == [], [
@@ -199,7 +199,7 @@ def test_the_vanishing_gradient_lesson_draws_each_layers_norm_over_the_epochs(ma
     compare_ready(probe)
     page.click("#play")  # pauses by itself at the lesson's 60 epochs
     probe.wait("window.netplayCompare.epoch > 0 && !window.netplayCompare.playing", 60_000)
-    page.wait_for_timeout(200)
+    probe.drawn()
     page.screenshot(path=str(artifacts / "compare-gradients.png"), full_page=True)
 
     sigmoid, relu = probe.js("window.netplayCompare.gradHistory")

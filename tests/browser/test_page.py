@@ -6,6 +6,7 @@ import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import stays
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +56,7 @@ def test_page_loads_without_console_errors_or_foreign_requests(make_page, artifa
     assert page.is_visible("[data-param=dataset] .tile.selected[data-value=circle]")
     assert not page.is_visible("[data-param=momentum]")  # only_when optimizer is momentum
     assert "learningRate=0.03" in page.url  # the address bar holds the experiment
-    page.wait_for_timeout(300)
+    probe.drawn()
     page.screenshot(path=str(artifacts / "default-1280x720.png"))
     assert probe.console_errors == []
     assert probe.foreign_requests == []
@@ -70,7 +71,7 @@ def test_play_advances_epoch_changes_boundary_and_lowers_loss(make_page):
     probe.wait("netplay.frame.epoch >= 15", timeout=30_000)
     page.click("#play")
     probe.wait("netplay.runState === 'paused'")
-    page.wait_for_timeout(200)
+    probe.drawn()
     assert shown_number(page, "epoch") >= 15
     assert page.evaluate(CANVAS_SUM) != pixels0
     assert shown_number(page, "train-loss") < loss0
@@ -219,14 +220,14 @@ def test_screenshots_of_trained_spiral_and_tablet(make_page, artifacts):
     )
     page.click("#play")
     probe.wait("netplay.runState === 'paused'")
-    page.wait_for_timeout(300)
+    probe.drawn()
     path = artifacts / "trained-spiral-1280x720.png"
     page.screenshot(path=str(path))
     assert probe.js("netplay.frame.metrics.train_acc") > 0.8
 
     tablet = make_page(820, 1180)
     tablet.open("/?dataset=spiral&showTestData=true")
-    tablet.page.wait_for_timeout(300)
+    tablet.drawn()
     tablet.page.screenshot(path=str(artifacts / "default-820x1180.png"))
     # On a tablet the data sits under the output, beside the network, not after the sweep.
     data = tablet.page.locator(".panel-data").bounding_box()
@@ -267,8 +268,8 @@ def test_an_idle_tab_is_closed_by_the_server_and_comes_back_on_use(make_page, ma
     probe = make_page(server=make_server(idle_timeout_s=1.5))
     page = probe.open("/?dataset=xor")
     probe.wait("document.getElementById('conn').dataset.status === 'idle'", timeout=10_000)
-    page.wait_for_timeout(1000)  # and no reconnect loop while nobody uses the tab
-    assert page.get_attribute("#conn", "data-status") == "idle"
+    # And no reconnect loop while nobody uses the tab.
+    stays(page, lambda p: p.get_attribute("#conn", "data-status") == "idle", 1000, "idle")
     page.click("#step")  # any control brings the session back, started from the link
     probe.wait("document.getElementById('conn').dataset.status === 'open'", timeout=10_000)
     probe.wait("netplay.frame && netplay.frame.epoch === 0", timeout=10_000)

@@ -95,9 +95,12 @@ def test_a_bad_value_is_explained_and_escape_cancels(make_page):
     field.fill("0.5")
     field.press("Escape")
     assert not field.is_visible()
-    page.wait_for_timeout(300)
-    assert probe.js("netplay.frame.seq") == seq  # nothing was sent, so no frame came back
     assert probe.js("netplay.weights") == weights
+    # The server answers in order: had the field sent an edit, its frame would come before
+    # the step's, so the step's frame is the very next one only if nothing was sent.
+    page.click("#step")
+    probe.wait(f"netplay.frame.seq > {seq}")
+    assert probe.js("netplay.frame.seq") == seq + 1
     assert probe.console_errors == []
 
 
@@ -158,7 +161,7 @@ def test_where_links_cross_a_click_edits_the_link_the_tooltip_names(make_page):
     for t in (0.3, 0.4, 0.5, 0.6, 0.7):
         x, y = on_link(page, t, src=(0, 4), dst=(1, 0))
         page.mouse.move(x, y)
-        page.wait_for_timeout(100)
+        probe.drawn()
         tip = page.locator(".param-tip")
         if not tip.is_visible():
             continue

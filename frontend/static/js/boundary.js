@@ -5,8 +5,9 @@
 
 import { paintClasses, paintSigned, labelColor, cssColor } from './colors.js';
 import { numClasses } from './state.js';
+import { DOMAIN } from './features.js';
 
-export const DOMAIN = [-6, 6];
+export { DOMAIN };
 const TICKS = [-6, -4, -2, 0, 2, 4, 6];
 
 export class PlotGeometry {

@@ -5,6 +5,7 @@
 
 import { cssColor, classColor, paintSigned } from './colors.js';
 import { paramLayout, shownValue } from './netparams.js';
+import { featureMap } from './features.js';
 
 const NODE_MAX = 38;
 const NODE_MIN = 12;
@@ -16,23 +17,6 @@ function el(tag, cls, text) {
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
-}
-
-/** 127·clamp(f, −1, 1) of an input feature on an M×M grid, for features the server didn't send. */
-function featureMap(name, m) {
-  const f = {
-    x: (a) => a, y: (a, b) => b, xSquared: (a) => a * a, ySquared: (a, b) => b * b,
-    xTimesY: (a, b) => a * b, sinX: (a) => Math.sin(a), sinY: (a, b) => Math.sin(b),
-  }[name] || (() => 0);
-  const out = new Int8Array(m * m);
-  for (let r = 0; r < m; r++) {
-    const x2 = 6 - ((r + 0.5) * 12) / m;
-    for (let c = 0; c < m; c++) {
-      const x1 = -6 + ((c + 0.5) * 12) / m;
-      out[r * m + c] = Math.round(127 * Math.max(-1, Math.min(1, f(x1, x2))));
-    }
-  }
-  return out;
 }
 
 export class NetworkView {

@@ -15,16 +15,17 @@ function el(tag, cls) {
   return e;
 }
 
-/** A value as the tooltip shows it: three decimals, a true minus sign, exponents when extreme. */
+/** A value as the tooltip shows it: three decimals, true minus signs (the exponent's too, so
+ * that a small positive value does not mix the two), exponents when extreme. */
 export function formatValue(v) {
   const a = Math.abs(v);
   const text = a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toFixed(3);
-  return text.replace('-', '−');
+  return text.replace(/-/g, '−');
 }
 
-/** The number typed in the field (a true minus sign allowed), or NaN. */
+/** The number typed in the field (true minus signs allowed, as the tooltip writes them), or NaN. */
 export function parseValue(text) {
-  const s = text.trim().replace(/^−/, '-');
+  const s = text.trim().replace(/−/g, '-');
   return s === '' ? NaN : Number(s);
 }
 
