@@ -33,7 +33,10 @@ from server.settings import Settings
 LIVE = {
     "doc": ROOT / "docs" / "protocol.md",
     "models": protocol,
-    "code": [p for p in (ROOT / "server").glob("*.py") if p.name != "imagelab.py"],
+    # client.py is the Python client of both sockets: it sends, it does not answer.
+    "code": [
+        p for p in (ROOT / "server").glob("*.py") if p.name not in ("imagelab.py", "client.py")
+    ],
 }
 LAB = {
     "doc": ROOT / "docs" / "lab-protocol.md",
