@@ -19,7 +19,7 @@ from playground_models.pool import PoolSet
 
 from . import __version__, api, imagelab, lessons, pages, sweeps
 from .admission import Registry, SessionBoard
-from .scheduler import Scheduler
+from .scheduler import Scheduler, owned_by
 from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
 from .wsproto import ws_setting
@@ -107,7 +107,8 @@ def create_app(settings: Settings | None = None, board: SessionBoard | None = No
 
     @app.websocket("/ws")
     async def live_session(ws: WebSocket) -> None:
-        await Session(ws, settings, scheduler).serve(app.state.registry)
+        with owned_by("ws"):  # the session's jobs, and its player's, share the workers fairly
+            await Session(ws, settings, scheduler).serve(app.state.registry)
 
     return app
 

@@ -59,4 +59,4 @@ class MemoryCeiling:
 
 
 def _mb(n: int) -> int:
-    return int(round(n / MB))
+    return round(n / MB)
