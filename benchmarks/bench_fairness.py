@@ -23,9 +23,6 @@ from pathlib import Path
 
 import websockets
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sessions import NET_A, Client
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -49,55 +46,60 @@ def wait_for_health(base: str, seconds: float) -> None:
 
 async def canary(base: str, seconds: float) -> float:
     """Frames/s of one 2-D learner playing with acks for `seconds`."""
+    # Imported here: it imports torch, which the lab-load process need not wait for.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_sessions import NET_A, Client
+
     client = Client(base.replace("http://", "ws://") + "/ws", NET_A, 25)
-    await client.play(seconds)
+    await asyncio.wait_for(client.play(seconds), seconds + 30)
     return getattr(client, "fps", 0.0)
 
 
-async def lab_session(base: str, preset: str, seconds: float, ready: asyncio.Event,
-                      counts: list[int]) -> None:
+async def lab_session(base: str, preset: str, ready: asyncio.Event, counts: list[int]) -> None:
     url = base.replace("http://", "ws://") + "/ws/lab"
     async with websockets.connect(url, max_size=None, origin=base) as ws:
         await ws.send(json.dumps({"type": "start", "url": f"preset={preset}"}))
         await ws.send(json.dumps({"type": "play"}))
-        deadline = None
-        while deadline is None or time.monotonic() < deadline:
+        while True:
             message = json.loads(await asyncio.wait_for(ws.recv(), 60))
             if message["type"] == "error":
                 raise RuntimeError(f"lab session: {message}")
+            if message["type"] == "state" and message["state"] == "playing":
+                ready.set()  # built, and training from now on
             if message["type"] == "frame" and message["state"] == "playing":
-                if deadline is None:
-                    deadline = time.monotonic() + seconds
-                    ready.set()
                 counts.append(message["examples"])
 
 
 async def lab_load(base: str, n: int, preset: str, seconds: float) -> None:
-    """n lab sessions playing for `seconds` after each one's first frame; prints `ready` once
-    every session plays, then one JSON line of what they trained."""
+    """n lab sessions; prints `ready` once every one plays, keeps them playing for `seconds`,
+    then prints one JSON line of what they trained."""
     events = [asyncio.Event() for _ in range(n)]
     counts: list[list[int]] = [[] for _ in range(n)]
-    tasks = [asyncio.create_task(lab_session(base, preset, seconds, e, c))
+    tasks = [asyncio.create_task(lab_session(base, preset, e, c))
              for e, c in zip(events, counts)]
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
     print("ready", flush=True)
     started = time.monotonic()
-    await asyncio.gather(*tasks)
+    await asyncio.sleep(seconds)
     span = time.monotonic() - started
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
     frames = sum(len(c) for c in counts)
     examples = sum(c[-1] - c[0] for c in counts if c)
     print(json.dumps({"lab_frames_per_s": round(frames / span, 1),
                       "lab_examples_per_s": round(examples / span)}), flush=True)
 
 
-def measure(base: str, labs: int, preset: str, seconds: float, alone: bool) -> dict:
+def measure(base: str, labs: int, preset: str, seconds: float, alone: bool,
+            began: float) -> dict:
     out: dict = {"labs": labs, "preset": preset, "seconds": seconds}
     if alone:
         out["canary_fps_alone"] = round(asyncio.run(canary(base, seconds)), 1)
     if labs:
         load = subprocess.Popen(
             [sys.executable, __file__, "--lab-load", base, "--labs", str(labs),
-             "--preset", preset, "--seconds", str(seconds + 3)],
+             "--preset", preset, "--seconds", str(seconds + 1.5)],
             stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
         try:
@@ -105,10 +107,11 @@ def measure(base: str, labs: int, preset: str, seconds: float, alone: bool) -> d
             line = load.stdout.readline()
             if line.strip() != "ready":
                 raise RuntimeError(f"the lab sessions did not start: {line!r}")
+            print(f"labs playing at {time.monotonic() - began:.1f} s", file=sys.stderr)
             time.sleep(1.0)  # every session past its first frames
             out["canary_fps_with_labs"] = round(asyncio.run(canary(base, seconds)), 1)
-            out.update(json.loads(load.stdout.readline() or "{}"))
-            load.wait(timeout=30)
+            rest, _ = load.communicate(timeout=60)
+            out.update(json.loads(rest.strip().splitlines()[-1] if rest.strip() else "{}"))
         finally:
             if load.poll() is None:
                 load.kill()
@@ -124,6 +127,7 @@ def main() -> None:
     parser.add_argument("--root", default=str(ROOT), help="the netplay tree to serve")
     parser.add_argument("--lab-load", metavar="BASE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    began = time.monotonic()
     if args.lab_load:
         asyncio.run(lab_load(args.lab_load, args.labs, args.preset, args.seconds))
         return
@@ -136,8 +140,10 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(base, 60)
-        result = measure(base, args.labs, args.preset, args.seconds, not args.no_alone)
+        print(f"server up after {time.monotonic() - began:.1f} s", file=sys.stderr)
+        result = measure(base, args.labs, args.preset, args.seconds, not args.no_alone, began)
         result["machine"] = f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+        result["wall_s"] = round(time.monotonic() - began, 1)
         print(json.dumps(result), flush=True)
     finally:
         server.terminate()

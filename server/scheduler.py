@@ -1,13 +1,17 @@
 """Where session work runs: a bounded set of worker threads shared by every session, fairly.
 
 Every job has an owner, the session that asked for it (the `owner` context variable, set by
-the session's shell, so callers of `Scheduler.run` never pass it). When a worker is free it takes
-the oldest job of the owner that has used the least worker time lately (its usage decays with a
-half-life of `HALF_LIFE_S`), as Linux's CFS picks the task with the least run time. So a light
-2-D learner asking for 1 ms every frame is served ahead of heavy image-lab sessions that would
-each take every worker they can get, and sessions of one kind take turns. A job cannot be
-preempted: each caller keeps its jobs short (a 2-D frame within `--frame-budget-ms`, an image-lab
-slice within `--lab-slice-ms`), and that per-job budget is what bounds how long anyone waits.
+the session's shell, so callers of `Scheduler.run` never pass it), and every owner a kind
+(`ws` for 2-D learners, `lab` for image-lab sessions). When a worker is free it takes the
+oldest job of the owner that has used the least worker time lately, within the kind that has
+used the least lately, as Linux's CFS does with tasks within groups: kinds share the workers
+equally when both want them, and the sessions of a kind share their kind's part equally. So a
+light 2-D learner asking for 2 ms every frame is served ahead of sixteen lab sessions that
+would each take every worker they can get, and no kind can starve another. Usage is the
+thread's CPU time (not wall time, which counts waiting for the GIL or for a core), and decays
+with a half-life of `HALF_LIFE_S`. A job cannot be preempted: each caller keeps its jobs short
+(a 2-D frame within `--frame-budget-ms`, an image-lab slice within `--lab-slice-ms`), and that
+per-job budget is what bounds how long anyone waits for a worker.
 
 With grouping on (`--group-sessions`), sessions train in
 rows of pools (`playground_models.pool`), and `train_pooled` gathers their frames' training:
@@ -36,19 +40,20 @@ from playground_models.pool import PoolSet, train_together
 from playground_models.trainer import Trainer
 
 T = TypeVar("T")
-HALF_LIFE_S = 1.0  # how fast past worker time is forgiven: long enough to span a few frames
+HALF_LIFE_S = 2.0  # how fast past worker time is forgiven: spans many frames of every session
+OTHER = "other"  # the kind of work with no owner
 
 
 class Owner:
-    """Whose work a job is: one per session, compared by identity."""
+    """Whose work a job is: one per session, compared by identity; `kind` is its group."""
 
-    __slots__ = ("name",)
+    __slots__ = ("kind",)
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self, kind: str):
+        self.kind = kind
 
     def __repr__(self) -> str:
-        return f"<Owner {self.name} {id(self):#x}>"
+        return f"<Owner {self.kind} {id(self):#x}>"
 
 
 # The session a job is for. Tasks copy their creator's context, so a session's player and its
@@ -56,10 +61,14 @@ class Owner:
 owner: ContextVar[Owner | None] = ContextVar("netplay_job_owner", default=None)
 
 
+def _kind(who: Owner | None) -> str:
+    return who.kind if who is not None else OTHER
+
+
 @contextmanager
-def owned_by(name: str) -> Iterator[Owner]:
-    """Within the block (and every task it creates), jobs belong to a new owner."""
-    new = Owner(name)
+def owned_by(kind: str) -> Iterator[Owner]:
+    """Within the block (and every task it creates), jobs belong to a new owner of `kind`."""
+    new = Owner(kind)
     token = owner.set(new)
     try:
         yield new
@@ -107,7 +116,8 @@ class Scheduler:
         self.pools = pools
         self._cond = threading.Condition()
         self._queued: dict[Owner | None, deque[_Job]] = {}  # only owners with jobs waiting
-        self._usage: dict[Owner | None, tuple[float, float]] = {}  # (seconds, when) decaying
+        # CPU seconds and when they were counted, per owner and per kind; they decay.
+        self._usage: dict[Owner | str | None, tuple[float, float]] = {}
         self._stop: threading.Event | None = None  # set: this generation of workers ends
         self._threads: list[threading.Thread] = []
         self._waiting: list[tuple[Trainer, int, asyncio.Future[None], Owner | None]] = []
@@ -142,26 +152,30 @@ class Scheduler:
                 if stop.is_set():
                     return
                 job = self._take()
-            started = time.perf_counter()
+            started = time.thread_time()
             result, error = None, None
             try:
                 result = job.call()
             except BaseException as err:  # noqa: BLE001 - handed to the caller
                 error = err
-            spent = time.perf_counter() - started
+            spent = time.thread_time() - started
             with self._cond:
                 self._charge(job.owners, spent)
             job.settle(result, error)
             del job, result, error  # a finished job's trainer must not wait for the next one
 
-    def _usage_now(self, who: Owner | None, now: float) -> float:
+    def _usage_now(self, who: Owner | str | None, now: float) -> float:
         seconds, when = self._usage.get(who, (0.0, now))
         return seconds * math.exp2((when - now) / HALF_LIFE_S)
 
     def _take(self) -> _Job:
-        """The oldest job of the owner with the least recent worker time (under the lock)."""
+        """The oldest job of the owner with the least recent worker time, among the owners of
+        the kind with the least (under the lock)."""
         now = time.perf_counter()
-        who = min(self._queued, key=lambda o: self._usage_now(o, now))
+        kinds = dict.fromkeys(_kind(o) for o in self._queued)  # on a tie, the first to queue
+        kind = min(kinds, key=lambda k: self._usage_now(k, now))
+        who = min((o for o in self._queued if _kind(o) == kind),
+                  key=lambda o: self._usage_now(o, now))
         jobs = self._queued[who]
         job = jobs.popleft()
         if not jobs:
@@ -172,15 +186,16 @@ class Scheduler:
         now = time.perf_counter()
         share = seconds / len(owners)
         for who in owners:
-            self._usage[who] = (self._usage_now(who, now) + share, now)
+            for key in (who, _kind(who)):
+                self._usage[key] = (self._usage_now(key, now) + share, now)
         if len(self._usage) > 4 * (len(self._queued) + self.workers) + 16:
             # Forget owners whose usage has decayed away (sessions that ended, mostly).
-            for who in [o for o in self._usage if o not in self._queued]:
+            for who in [o for o in self._usage if o not in self._queued and not isinstance(o, str)]:
                 if self._usage_now(who, now) < 1e-4:
                     del self._usage[who]
 
-    def usage(self, who: Owner | None) -> float:
-        """`who`'s recent worker time in seconds (decayed), as the scheduler ranks it."""
+    def usage(self, who: Owner | str | None) -> float:
+        """Recent worker time of an owner or a kind, CPU seconds decayed, as ranked."""
         with self._cond:
             return self._usage_now(who, time.perf_counter())
 

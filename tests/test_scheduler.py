@@ -10,6 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from server.scheduler import Scheduler, owned_by
+from server.scheduler import owner as scheduler_owner
+
+
+def spin(cpu_seconds: float) -> None:
+    """Busy for `cpu_seconds` of this thread's CPU time: what the scheduler counts."""
+    end = time.thread_time() + cpu_seconds
+    while time.thread_time() < end:
+        pass
 
 
 def run_loop(coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -38,7 +46,7 @@ def test_a_light_owners_job_runs_before_a_heavy_owners_queued_backlog():
         gate = threading.Event()
         try:
             with owned_by("heavy lab session"):
-                await scheduler.run(time.sleep, 0.05)  # 50 ms of recent worker time
+                await scheduler.run(spin, 0.05)  # 50 ms of recent worker time
                 holder = await _hold_the_worker(scheduler, gate)
                 backlog = [asyncio.create_task(scheduler.run(order.append, f"heavy {i}"))
                            for i in range(6)]
@@ -65,7 +73,7 @@ def test_busy_owners_take_turns_instead_of_first_come_first_served():
 
         def slice_of(name: str) -> None:
             order.append(name)
-            time.sleep(0.01)
+            spin(0.01)
 
         try:
             holder = await _hold_the_worker(scheduler, gate)
@@ -83,10 +91,43 @@ def test_busy_owners_take_turns_instead_of_first_come_first_served():
 
     order = run_loop(scenario())
     assert sorted(order) == ["a"] * 4 + ["b"] * 4
-    # First come first served would run a's four jobs, then b's; taking turns keeps the two
-    # within a job of each other (two, should one job overrun its sleep on a busy machine).
-    lead = [abs(order[:i].count("a") - order[:i].count("b")) for i in range(1, 9)]
-    assert max(lead) <= 2 and order[:3].count("b") >= 1
+    # First come first served would run a's four jobs, then b's.
+    assert order == ["a", "b"] * 4
+
+
+def test_kinds_share_first_then_the_sessions_of_a_kind():
+    async def scenario() -> list[str]:
+        scheduler = Scheduler(workers=1)
+        order: list[str] = []
+        gate = threading.Event()
+        try:
+            labs = []
+            for i in range(4):  # four lab sessions of 20 ms each: 80 ms for their kind
+                with owned_by("lab") as lab:
+                    labs.append(lab)
+                    await scheduler.run(spin, 0.02)
+            with owned_by("ws") as learner:  # one learner of 40 ms: more than any lab session
+                await scheduler.run(spin, 0.04)
+            holder = await _hold_the_worker(scheduler, gate)
+            tasks = []
+            for i, lab in enumerate(labs):
+                with owned_by("lab"):
+                    scheduler_owner.set(lab)
+                    tasks.append(asyncio.create_task(scheduler.run(order.append, f"lab {i}")))
+            await asyncio.sleep(0.02)
+            with owned_by("ws"):
+                scheduler_owner.set(learner)
+                tasks.append(asyncio.create_task(scheduler.run(order.append, "learner")))
+            await asyncio.sleep(0.02)
+            gate.set()
+            await asyncio.gather(holder, *tasks)
+        finally:
+            scheduler.shutdown()
+        return order
+
+    order = run_loop(scenario())
+    # Session by session, the learner is the heaviest; but its kind has used the least.
+    assert order[0] == "learner" and sorted(order[1:]) == [f"lab {i}" for i in range(4)]
 
 
 def test_a_cancelled_job_never_runs_and_a_running_one_is_waited_for():
