@@ -93,7 +93,11 @@ class LabSession:
             elif self._frame_due():
                 self._task = self._play_frame()
             elif self.state in ("playing", "racing"):
-                self._train_until(deadline)
+                try:
+                    self._train_until(deadline)
+                except Exception as err:  # noqa: BLE001 — a bug must not end the session
+                    self._set_state("paused")
+                    self._internal_error("training", err)
                 return
             else:
                 return
