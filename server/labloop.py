@@ -54,9 +54,6 @@ class Outbox:
     def full(self) -> bool:
         return len(self._items) >= self.capacity
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     async def room(self) -> None:
         while self.full():
             self._room.clear()

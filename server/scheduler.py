@@ -194,11 +194,6 @@ class Scheduler:
                 if self._usage_now(who, now) < 1e-4:
                     del self._usage[who]
 
-    def usage(self, who: Owner | str | None) -> float:
-        """Recent worker time of an owner or a kind, CPU seconds decayed, as ranked."""
-        with self._cond:
-            return self._usage_now(who, time.perf_counter())
-
     # --- submitting ----------------------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`fn(*args, **kwargs)` on a worker thread; the caller awaits without blocking the loop.
