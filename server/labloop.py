@@ -152,7 +152,8 @@ class LabLink:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            await self.scheduler.run(session.work, budget, message)
+            await self.scheduler.run(session.work, budget, message,
+                                     self.scheduler.wanted_elsewhere)
 
     async def _send_all(self) -> None:
         """Write the outbox; a write blocked for `idle_timeout_s` raises TimeoutError."""

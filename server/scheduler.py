@@ -120,6 +120,7 @@ class Scheduler:
         self._usage: dict[Owner | str | None, tuple[float, float]] = {}
         self._stop: threading.Event | None = None  # set: this generation of workers ends
         self._threads: list[threading.Thread] = []
+        self._local = threading.local()  # the job a worker thread is running
         self._waiting: list[tuple[Trainer, int, asyncio.Future[None], Owner | None]] = []
         self._gatherer: asyncio.Task[None] | None = None  # kept: the loop holds tasks weakly
 
@@ -154,10 +155,12 @@ class Scheduler:
                 job = self._take()
             started = time.thread_time()
             result, error = None, None
+            self._local.job = job
             try:
                 result = job.call()
             except BaseException as err:  # noqa: BLE001 - handed to the caller
                 error = err
+            self._local.job = None
             spent = time.thread_time() - started
             with self._cond:
                 self._charge(job.owners, spent)
@@ -193,6 +196,20 @@ class Scheduler:
             for who in [o for o in self._usage if o not in self._queued and not isinstance(o, str)]:
                 if self._usage_now(who, now) < 1e-4:
                     del self._usage[who]
+
+    def wanted_elsewhere(self) -> bool:
+        """Called from within a job: whether a job of another kind that has used less worker
+        time lately is waiting for a worker. A job that can stop early (a lab slice between two
+        steps) does, so that a 2-D frame waits one training step, not a whole slice."""
+        job = getattr(self._local, "job", None)
+        if job is None or not self._queued:  # the unlocked look is only a hint; checked below
+            return False
+        with self._cond:
+            now = time.perf_counter()
+            mine = {_kind(o) for o in job.owners}
+            least = min(self._usage_now(k, now) for k in mine)
+            return any(_kind(o) not in mine and self._usage_now(_kind(o), now) < least
+                       for o in self._queued)
 
     # --- submitting ----------------------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -110,7 +110,7 @@ def connect(url: str, reading: bool = True) -> Any:
     sock.connect(("127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])))
     return websockets.connect(url, sock=sock, max_size=None, max_queue=1 if not reading else 16,
                               origin=url.replace("ws://", "http://").rsplit("/ws", 1)[0],
-                              compression=None)
+                              compression=None, close_timeout=1)
 
 
 async def receive_until(ws: Any, kind: str) -> dict[str, Any]:
@@ -173,7 +173,7 @@ def test_sixteen_lab_clients_that_never_read_are_closed_after_the_idle_timeout(m
         async with contextlib.AsyncExitStack() as stack:
             for _ in range(16):  # start and play, then never read nor send
                 ws = await stack.enter_async_context(connect(server.lab, reading=False))
-                await ws.send(json.dumps({"type": "start", "url": "preset=tiny-vgg"}))
+                await ws.send(json.dumps({"type": "start", "url": "preset=small-digits"}))
                 await ws.send(json.dumps({"type": "play"}))
             started = time.monotonic()
             await asyncio.sleep(0.5)

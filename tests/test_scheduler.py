@@ -181,3 +181,45 @@ def test_shutdown_ends_the_workers_and_cancels_what_waits():
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert threading.active_count() == before
+
+
+def test_a_job_learns_when_a_lighter_kind_waits_and_stops_early_for_it():
+    async def scenario() -> tuple[str, str, int]:
+        scheduler = Scheduler(workers=1)
+        pieces: list[int] = []
+
+        def lab_slice() -> str:  # up to 1 s of 5 ms pieces, as a lab slice between steps
+            for i in range(200):
+                spin(0.005)
+                pieces.append(i)
+                if scheduler.wanted_elsewhere():
+                    return "stopped"
+            return "ran out"
+
+        async def pieces_done(n: int, task: asyncio.Task) -> None:
+            while len(pieces) < n and not task.done():
+                await asyncio.sleep(0.002)
+
+        try:
+            with owned_by("lab"):
+                await scheduler.run(spin, 0.05)  # the lab kind has used 50 ms lately
+                other_lab = asyncio.create_task(scheduler.run(lab_slice))
+                await pieces_done(5, other_lab)
+                # Another lab session waiting does not cut the slice short...
+                same_kind = asyncio.create_task(scheduler.run(len, pieces))
+                await pieces_done(15, other_lab)
+                assert not other_lab.done()
+            # ...a 2-D learner waiting does.
+            with owned_by("ws"):
+                learner = asyncio.create_task(scheduler.run(len, pieces))
+            first = await other_lab
+            seen = await learner
+            await same_kind
+            second = await scheduler.run(lab_slice)  # nobody waits now: the whole slice
+        finally:
+            scheduler.shutdown()
+        return first, second, seen
+
+    first, second, seen = run_loop(scenario())
+    assert first == "stopped" and second == "ran out"
+    assert 15 <= seen < 200

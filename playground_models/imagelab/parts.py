@@ -11,7 +11,7 @@ mode is per thread, and `with torch.no_grad()` is entered and left within one pi
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -27,13 +27,15 @@ def drain(parts: Parts[T]) -> T:
             return done.value
 
 
-def run_until(parts: Parts[object], deadline: float) -> bool:
-    """Run pieces until `deadline` (a `time.perf_counter()` value) has passed; True when the
-    work is finished. At least one piece runs, so every call makes progress."""
+def run_until(parts: Parts[object], deadline: float,
+              stop_early: Callable[[], bool] | None = None) -> bool:
+    """Run pieces until `deadline` (a `time.perf_counter()` value) has passed, or `stop_early()`
+    says so; True when the work is finished. At least one piece runs, so every call makes
+    progress."""
     while True:
         try:
             next(parts)
         except StopIteration:
             return True
-        if time.perf_counter() >= deadline:
+        if time.perf_counter() >= deadline or (stop_early is not None and stop_early()):
             return False

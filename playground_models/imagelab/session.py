@@ -77,12 +77,14 @@ class LabSession:
         self._task = None
         self.trainer = self.race = None
 
-    def work(self, budget_s: float, message: dict[str, Any] | None = None) -> None:
+    def work(self, budget_s: float, message: dict[str, Any] | None = None,
+             stop_early: Callable[[], bool] | None = None) -> None:
         """About `budget_s` seconds of this session's work, on the calling (worker) thread.
 
         Goes on with a half-done command first; else handles `message`; else, while playing,
         builds the next frame when one is due, or trains one slice. A single training step or
-        piece of a frame longer than the budget still runs whole.
+        piece of a frame longer than the budget still runs whole. `stop_early()`, asked between
+        steps and pieces, ends the job sooner (the server's: another kind of session waits).
         """
         if self._closed:
             return
@@ -94,14 +96,14 @@ class LabSession:
                 self._task = self._play_frame()
             elif self.state in ("playing", "racing"):
                 try:
-                    self._train_until(deadline)
+                    self._train_until(deadline, stop_early)
                 except Exception as err:  # noqa: BLE001 — a bug must not end the session
                     self._set_state("paused")
                     self._internal_error("training", err)
                 return
             else:
                 return
-        if run_until(self._task, deadline):
+        if run_until(self._task, deadline, stop_early):
             self._task = None
 
     # --- playing --------------------------------------------------------------------------
@@ -120,8 +122,9 @@ class LabSession:
             self._set_state("paused")
             self._internal_error("frame", err)
 
-    def _train_until(self, deadline: float) -> None:
-        """Train at least one step, then until `deadline`; counts what it trained."""
+    def _train_until(self, deadline: float, stop_early: Callable[[], bool] | None = None) -> None:
+        """Train at least one step, then until `deadline` or `stop_early()`; counts what it
+        trained."""
         start = time.perf_counter()
         before = self._examples()
         while True:
@@ -132,7 +135,7 @@ class LabSession:
                 if self.trainer.diverged:
                     self._set_state("diverged")
                     break
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline or (stop_early is not None and stop_early()):
                 break
         examples, seconds = self._trained
         self._trained = (
