@@ -25,7 +25,7 @@ from . import __version__, api, imagelab, lessons, pages, sweeps
 from .admission import Registry, SessionBoard
 from .hosts import HostCheck, HostPolicy
 from .memory import MemoryCeiling
-from .scheduler import Scheduler
+from .scheduler import Scheduler, owned_by
 from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
 from .shutdown import notice_exit_signals
@@ -147,7 +147,8 @@ def create_app(
 
     @app.websocket("/ws")
     async def live_session(ws: WebSocket) -> None:
-        await Session(ws, settings, scheduler).serve(app.state.registry)
+        with owned_by("ws"):  # the session's jobs, and its player's, share the workers fairly
+            await Session(ws, settings, scheduler).serve(app.state.registry)
 
     return app
 

@@ -1,15 +1,15 @@
 """The image lab's routes: the `/lab` page, its JSON API and the `/ws/lab` live-training socket.
 
 Every client message is checked here against one pydantic model per `type`; a bad one gets an
-`error` naming the field and the session goes on. The training itself runs in a
-`LabSession` worker thread; this module only moves messages between it and the socket.
+`error` naming the field and the session goes on. The training itself runs as short jobs of
+its `LabSession` on the server's shared workers (`labloop` drives them); this module accepts the
+connection and checks its messages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import math
+import contextlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
@@ -26,9 +26,11 @@ from playground_models.imagelab.presets import PRESETS
 from playground_models.imagelab.session import PROTOCOL_VERSION, LabSession
 from playground_models.imagelab.summary import summarize
 
-from .admission import TokenBucket, origin_allowed
-from .memory import MemoryCeiling, MemoryLimitError
+from .admission import origin_allowed
+from .labloop import LabLink, Outbox, encode
+from .memory import MemoryCeiling, MemoryLimitError, release_freed
 from .protocol import DEFAULT_MAX_DEPTH, MAX_INDEX, MAX_SAFE_INT, ProtocolError, load_json
+from .scheduler import Scheduler, owned_by
 from .settings import Settings
 
 router = APIRouter()
@@ -36,6 +38,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 
 _DEFAULT_MESSAGE_BYTES = Settings.model_fields["max_message_bytes"].default
 _sessions: set[LabSession] = set()
+_own_scheduler: Scheduler | None = None
 
 
 def _settings(app: Any) -> Settings:
@@ -143,17 +146,6 @@ _client_message = TypeAdapter(ClientMessage)
 
 def _error(code: str, field: str | None, message: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "field": field, "message": message}
-
-
-def _finite(value: Any) -> Any:
-    """NaN and ±inf (a diverged net) as null: JSON has no spelling for them."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def parse_client_message(
@@ -267,66 +259,45 @@ async def lab_socket(ws: WebSocket) -> None:
         await ws.close(code=1013)
         return
     loop = asyncio.get_running_loop()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox = Outbox(settings.lab_queue_messages)
 
-    def send(message: dict[str, Any]) -> None:  # called from the worker thread
-        loop.call_soon_threadsafe(outbox.put_nowait, message)
+    def send(message: dict[str, Any]) -> None:  # called on a worker thread, in a session's job
+        text = encode(message)  # encoded there: the event loop is every session's
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody reads any more
+            loop.call_soon_threadsafe(outbox.push, message["type"], text)
 
     limits = lab_limits(settings, getattr(ws.app.state, "memory", None))
     session = LabSession(send, limits=limits)
     _sessions.add(session)
-    await ws.send_json(
-        {
-            "type": "hello",
-            "protocol": PROTOCOL_VERSION,
-            "server": "netplay-lab",
-            "device": session.device.type,
-            "limits": hello_limits(settings, limits),
-        }
-    )
-
-    async def pump() -> None:
-        while True:
-            message = await outbox.get()
-            await ws.send_text(json.dumps(_finite(message), separators=(",", ":")))
-            if message["type"] in ("frame", "race_frame"):
-                session.frame_sent()  # only now may the worker build the next frame
-
-    sender = asyncio.create_task(pump())
-    bucket = TokenBucket(settings.max_messages_per_second)
-    idle = settings.idle_timeout_s
     try:
-        while True:
-            try:
-                received = await asyncio.wait_for(ws.receive(), timeout=idle)
-            except TimeoutError:
-                sender.cancel()  # this reply is the last message: no frame may cross it
-                await ws.send_json(_error("idle_timeout", None,
-                                          f"no message for {idle:g} s; the session is closed"))
-                await ws.close(code=1000)
-                break
-            if received["type"] == "websocket.disconnect":
-                break
-            text = received.get("text")
-            if not bucket.take():
-                message = _error("rate_limited", None, "too many messages: at most "
-                                 f"{settings.max_messages_per_second:g} per second")
-            elif text is None:
-                message = _error("bad_message", None, "send JSON text, not binary")
-            else:
-                message = parse_client_message(
-                    text, settings.max_message_bytes, settings.max_json_depth
-                )
-            if message["type"] == "error":
-                await outbox.put(message)
-            else:
-                session.submit(message)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "server": "netplay-lab",
+                "device": session.device.type,
+                "limits": hello_limits(settings, limits),
+            }
+        )
+        def parse_message(text: str) -> dict[str, Any]:
+            return parse_client_message(text, settings.max_message_bytes, settings.max_json_depth)
+
+        with owned_by("lab"):  # the session's jobs take their turn with every other session's
+            await LabLink(ws, session, outbox, _scheduler(ws, settings), settings,
+                          parse_message).serve()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        sender.cancel()
-        session.request_close()  # at once: the await below may be cancelled on shutdown
-        try:
-            await asyncio.to_thread(session.close)  # joining the worker must not block the loop
-        finally:
-            _sessions.discard(session)  # only once its thread and memory are gone
+        _sessions.discard(session)  # only once no job of it runs and its trainer is gone
+        await loop.run_in_executor(None, release_freed)  # off the loop: milliseconds
+
+
+def _scheduler(ws: WebSocket, settings: Settings) -> Scheduler:
+    """The app's shared workers; a router mounted on a bare app gets workers of its own."""
+    global _own_scheduler
+    scheduler = getattr(ws.app.state, "scheduler", None)
+    if scheduler is None:
+        if _own_scheduler is None:
+            _own_scheduler = Scheduler(settings.workers, settings.torch_threads)
+        scheduler = _own_scheduler
+    return scheduler

@@ -80,7 +80,18 @@ class Settings(BaseModel):
         max(1, min(8, os.cpu_count() or 1)),
         ge=1,
         le=256,
-        description="threads that train and draw (shared by all sessions, first come first served)",
+        description="threads that train and draw, shared by all sessions: the next job is the "
+        "one of the session that used the least worker time lately",
+    )
+    lab_slice_ms: float = Field(
+        20.0, gt=0, le=10_000,
+        description="worker time per job of an image-lab session (a slice of training, a piece "
+        "of a frame or a command); the longest wait it makes another session's job bear",
+    )
+    lab_queue_messages: int = Field(
+        8, ge=1, le=10_000,
+        description="image-lab messages queued per session each way; past it the server stops "
+        "reading that client until its replies are written",
     )
     torch_threads: int = Field(
         1, ge=1, le=256, description="torch threads per worker (set on each worker thread); tiny nets run best on one"

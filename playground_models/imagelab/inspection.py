@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from . import data as labdata
+from .parts import Parts, drain
 from .trainer import LabTrainer
 
 MAX_FILTERS = 32  # per conv layer shown
@@ -113,20 +114,30 @@ def example_images(trainer: LabTrainer, count: int = PREDICTION_EXAMPLES) -> np.
 @torch.no_grad()
 def predictions(trainer: LabTrainer, count: int = PREDICTION_EXAMPLES) -> dict[str, Any]:
     """Top-3 classes and probabilities of the first `count` test examples, and the truth."""
-    probs = torch.softmax(trainer.logits(trainer.x["test"][:count]), 1)
-    top_p, top_c = probs.topk(3, dim=1)
+    return predictions_of(trainer.logits(trainer.x["test"][:count]), trainer.y["test"][:count])
+
+
+@torch.no_grad()
+def predictions_of(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    """`predictions` from the logits [N, classes] of the first N test examples."""
+    top_p, top_c = torch.softmax(logits, 1).topk(3, dim=1)
     return {
         "top_classes": top_c.cpu().numpy().astype(np.uint8),
         "top_probs": top_p.float().cpu().numpy(),
-        "labels": trainer.y["test"][:count].cpu().numpy().astype(np.uint8),
+        "labels": labels.cpu().numpy().astype(np.uint8),
     }
 
 
 @torch.no_grad()
 def confusion(trainer: LabTrainer, split: str = "test", classes: int = 10) -> np.ndarray:
     """Counts [true, predicted] over a split, int32 [classes, classes]."""
-    predicted = trainer.logits(trainer.x[split]).argmax(1)
-    truth = trainer.y[split]
+    return confusion_of(trainer.logits(trainer.x[split]), trainer.y[split], classes)
+
+
+@torch.no_grad()
+def confusion_of(logits: torch.Tensor, truth: torch.Tensor, classes: int = 10) -> np.ndarray:
+    """`confusion` from a split's logits [N, classes] and its labels [N]."""
+    predicted = logits.argmax(1)
     flat = torch.bincount(truth * classes + predicted, minlength=classes * classes)
     return flat.reshape(classes, classes).cpu().numpy().astype(np.int32)
 
@@ -155,6 +166,13 @@ def activation_maximization(
     towards zero keeps the picture from running off to extreme pixels. Returns `image` [H, W]
     in standardised units and the final `activation`.
     """
+    return drain(dream_in_parts(trainer, layer, unit, steps))
+
+
+def dream_in_parts(
+    trainer: LabTrainer, layer: int, unit: int, steps: int = 80
+) -> Parts[dict[str, Any]]:
+    """`activation_maximization`, yielding after each gradient step (see `parts`)."""
     net = trainer.net
     if not 1 <= layer <= len(net):
         raise ValueError(f"layer: must be between 1 and {len(net)}, got {layer}")
@@ -180,6 +198,7 @@ def activation_maximization(
             with torch.no_grad():
                 x.clamp_(-3.0, 3.0)
             activation = float(score.detach())
+            yield
     finally:
         for p in net.parameters():
             p.requires_grad_(True)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import LabConfig
+from .parts import Parts, drain
 from .trainer import LabTrainer, forward_chunks, make_optimizer
 
 RACERS: dict[str, float] = {  # optimizer → its learning rate in the race
@@ -63,9 +64,12 @@ class OptimizerRace:
             self._seen += 1
             self.examples += len(yb)
 
-    @torch.no_grad()
     def point(self) -> RacePoint:
         """Training loss since the last point and validation accuracy now, per optimizer."""
+        return drain(self.point_in_parts())
+
+    def point_in_parts(self) -> Parts[RacePoint]:
+        """`point`, yielding after each racer's evaluation (see `parts`)."""
         losses: dict[str, float | None] = {}
         accs: dict[str, float] = {}
         x, y = self.base.x["val"], self.base.y["val"]
@@ -73,7 +77,9 @@ class OptimizerRace:
             value = float(self._sums[name]) / max(self._seen, 1)
             losses[name] = value if math.isfinite(value) else None
             self._sums[name].zero_()
-            logits = forward_chunks(net, x, self.base.eval_chunk())
-            accs[name] = float((logits.argmax(1) == y).float().mean())
+            with torch.no_grad():  # within the piece: grad mode belongs to the thread
+                logits = forward_chunks(net, x, self.base.eval_chunk())
+                accs[name] = float((logits.argmax(1) == y).float().mean())
+            yield
         self._seen = 0
         return RacePoint(self.examples, losses, accs)

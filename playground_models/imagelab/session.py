@@ -1,28 +1,28 @@
-"""`LabSession`: one learner's live image lab, run on its own worker thread.
+"""`LabSession`: one learner's live image lab, as short jobs on the server's shared workers.
 
-The server validates client messages and hands them to `submit`; the worker thread owns the
-trainer (PyTorch is never touched from the event loop) and hands every outgoing message to the
-`send` callback. Frames are paced: while the previous frame has not been sent (`frame_sent`),
-the worker keeps training and builds no new frame, so a slow client sees fewer frames, never a
-growing queue. `close` stops the thread and drops the trainer.
+The server validates client messages and passes each to `work`, which it runs as one job at a
+time on a worker thread (never on the event loop, never two at once); the session hands every
+outgoing message to the `send` callback. Work comes in parts (`parts`): a command that takes
+longer than a job's budget (a `step` of many batches, a dream, building a frame) goes on in the
+next job, and while playing each job trains for one slice. Frames are paced: while the previous
+frame has not been sent (`frame_sent`), training goes on and no new frame is built, so a slow
+client sees fewer frames, never a growing queue. `close` drops the trainer.
 """
 
 from __future__ import annotations
 
 import base64
-import queue
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from . import data as labdata
 from . import inspection, snapshot
 from .config import LAB_PARAMS, LabConfig, LabConfigError, parse_query
 from .limits import LabLimits
+from .parts import Parts, run_until
 from .race import OptimizerRace
 from .summary import summarize
 from .trainer import LabTrainer, pick_device
@@ -40,25 +40,14 @@ class LabError(Exception):
         self.code, self.field, self.message = code, field, message
 
 
-def limit_torch_threads() -> None:
-    """One intra-op thread per process while lab sessions run.
-
-    Small conv nets gain little from a second thread, and on a shared 2-core machine
-    oversubscribed OpenMP threads spin: measured here, ConvNetJS's net fell from ~28,000 to
-    ~200 examples/s with 2 threads while another process was busy. Parallelism comes from
-    running sessions side by side instead.
-    """
-    if torch.get_num_threads() > 1:
-        torch.set_num_threads(1)
-
-
 class LabSession:
     def __init__(self, send: Send, *, limits: LabLimits | None = None):
-        limit_torch_threads()
         self._send = send
         self.limits = limits or LabLimits()  # checked before a build or a dream allocates
-        self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._frame_pending = threading.Event()
+        self._frame_pending = False
+        self._task: Parts[None] | None = None  # a command or frame that is not finished yet
+        self._trained = (0, 0.0)  # examples and seconds trained since the last frame
+        self._last_frame = 0.0
         self.device = pick_device()
         self.trainer: LabTrainer | None = None
         self.race: OptimizerRace | None = None
@@ -67,58 +56,80 @@ class LabSession:
         self.example = 0
         self._seq = 0
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="lab-session", daemon=True)
-        self._thread.start()
 
-    # --- called from the event loop -----------------------------------------------------
-    def submit(self, message: dict[str, Any]) -> None:
-        self._inbox.put(message)
+    # --- called by the server ---------------------------------------------------------
+    @property
+    def takes_messages(self) -> bool:
+        """False while a command is half done: `work` goes on with it before the next one."""
+        return self._task is None
+
+    @property
+    def busy(self) -> bool:
+        """Whether `work` has something to do without a new message."""
+        return not self._closed and (
+            self._task is not None or self.state in ("playing", "racing")
+        )
 
     def frame_sent(self) -> None:
-        self._frame_pending.clear()
-
-    def request_close(self) -> None:
-        """Ask the worker to stop, without waiting (safe from the event loop)."""
-        self._closed = True
-        self._inbox.put(None)
+        self._frame_pending = False
 
     def close(self) -> None:
-        self.request_close()
-        self._thread.join(timeout=5)
+        """Drop the models; call when no job of this session is running."""
+        self._closed = True
+        self._task = None
         self.trainer = self.race = None
 
-    # --- the worker thread --------------------------------------------------------------
-    def _run(self) -> None:
-        try:
-            self._serve()
-        finally:  # the worker frees the models itself, even if nobody waits for it to end
-            self.trainer = self.race = None
+    def work(self, budget_s: float, message: dict[str, Any] | None = None,
+             stop_early: Callable[[], bool] | None = None) -> None:
+        """About `budget_s` seconds of this session's work, on the calling (worker) thread.
 
-    def _serve(self) -> None:
-        last_frame = 0.0
-        while not self._closed:
-            busy = self.state in ("playing", "racing")
-            try:
-                message = self._inbox.get(timeout=None if not busy else 0.0)
-            except queue.Empty:
-                message = {}
-            if message is None:
+        Goes on with a half-done command first; else handles `message`; else, while playing,
+        builds the next frame when one is due, or trains one slice. A single training step or
+        piece of a frame longer than the budget still runs whole. `stop_early()`, asked between
+        steps and pieces, ends the job sooner (the server's: another kind of session waits).
+        """
+        if self._closed:
+            return
+        deadline = time.perf_counter() + budget_s
+        if self._task is None:
+            if message is not None:
+                self._task = self._handle(message)
+            elif self._frame_due():
+                self._task = self._play_frame()
+            elif self.state in ("playing", "racing"):
+                try:
+                    self._train_until(deadline, stop_early)
+                except Exception as err:  # noqa: BLE001 — a bug must not end the session
+                    self._set_state("paused")
+                    self._internal_error("training", err)
                 return
-            if message:
-                self._handle(message)
-                continue
-            deadline = time.perf_counter() + FRAME_INTERVAL_S
-            trained = self._train_until(deadline)
-            now = time.perf_counter()
-            if not self._frame_pending.is_set() and now - last_frame >= FRAME_INTERVAL_S:
-                last_frame = now
-                self._emit_frame(trained)
+            else:
+                return
+        if run_until(self._task, deadline, stop_early):
+            self._task = None
 
-    def _train_until(self, deadline: float) -> tuple[int, float]:
-        """Train until `deadline` or a new message; returns (examples, seconds) trained."""
+    # --- playing --------------------------------------------------------------------------
+    def _frame_due(self) -> bool:
+        return (
+            self.state in ("playing", "racing")
+            and not self._frame_pending
+            and self._trained[0] > 0
+            and time.perf_counter() - self._last_frame >= FRAME_INTERVAL_S
+        )
+
+    def _play_frame(self) -> Parts[None]:
+        try:
+            yield from self._emit_frame(self._trained)
+        except Exception as err:  # noqa: BLE001 — a bug must not end the session
+            self._set_state("paused")
+            self._internal_error("frame", err)
+
+    def _train_until(self, deadline: float, stop_early: Callable[[], bool] | None = None) -> None:
+        """Train at least one step, then until `deadline` or `stop_early()`; counts what it
+        trained."""
         start = time.perf_counter()
         before = self._examples()
-        while time.perf_counter() < deadline and self._inbox.empty():
+        while True:
             if self.state == "racing" and self.race is not None:
                 self.race.step(1)
             elif self.trainer is not None:
@@ -126,7 +137,13 @@ class LabSession:
                 if self.trainer.diverged:
                     self._set_state("diverged")
                     break
-        return self._examples() - before, time.perf_counter() - start
+            if time.perf_counter() >= deadline or (stop_early is not None and stop_early()):
+                break
+        examples, seconds = self._trained
+        self._trained = (
+            examples + self._examples() - before,
+            seconds + time.perf_counter() - start,
+        )
 
     def _examples(self) -> int:
         if self.state == "racing" and self.race is not None:
@@ -137,11 +154,13 @@ class LabSession:
         if not self._closed:
             self._send(message)
 
-    def _emit_frame(self, trained: tuple[int, float] = (0, 0.0)) -> None:
-        self._frame_pending.set()
+    def _emit_frame(self, trained: tuple[int, float] = (0, 0.0)) -> Parts[None]:
+        self._trained = (0, 0.0)
         rate = trained[0] / trained[1] if trained[1] > 0 else 0.0
         if self.state == "racing" and self.race is not None:
-            p = self.race.point()
+            p = yield from self.race.point_in_parts()
+            self._frame_pending = True
+            self._last_frame = time.perf_counter()
             self._emit(
                 {
                     "type": "race_frame",
@@ -154,19 +173,32 @@ class LabSession:
             return
         if self.trainer is not None:
             self._seq += 1
-            self._emit(
-                snapshot.frame(
-                    self.trainer, rate, self._seq, self.version, self.state, self.example,
-                    max_bytes=self.limits.max_frame_kb * 1024,
-                )
+            message = yield from snapshot.frame_in_parts(
+                self.trainer, rate, self._seq, self.version, self.state, self.example,
+                max_bytes=self.limits.max_frame_kb * 1024,
             )
+            self._frame_pending = True
+            self._last_frame = time.perf_counter()
+            self._emit(message)
 
-    def _handle(self, message: dict[str, Any]) -> None:
+    def _internal_error(self, kind: str, err: Exception) -> None:
+        self._emit(
+            {
+                "type": "error",
+                "code": "internal",
+                "field": None,
+                "message": f"{kind} failed: {type(err).__name__}: {err}",
+            }
+        )
+
+    def _handle(self, message: dict[str, Any]) -> Parts[None]:
         kind = message["type"]
         try:
             if kind not in ("start", "ping") and self.trainer is None:
                 raise LabError("not_started", None, "send 'start' first")
-            getattr(self, f"_on_{kind}")(message)
+            parts = getattr(self, f"_on_{kind}")(message)
+            if parts is not None:  # a command in parts: the next job goes on with it
+                yield from parts
         except LabError as err:
             self._emit(
                 {"type": "error", "code": err.code, "field": err.field, "message": err.message}
@@ -175,15 +207,8 @@ class LabSession:
             self._emit(
                 {"type": "error", "code": "bad_value", "field": err.key, "message": str(err)}
             )
-        except Exception as err:  # noqa: BLE001 — a bug must not kill the session's thread
-            self._emit(
-                {
-                    "type": "error",
-                    "code": "internal",
-                    "field": None,
-                    "message": f"{kind} failed: {type(err).__name__}: {err}",
-                }
-            )
+        except Exception as err:  # noqa: BLE001 — a bug must not end the session
+            self._internal_error(kind, err)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -196,15 +221,15 @@ class LabSession:
     def _on_ping(self, m: dict[str, Any]) -> None:
         self._emit({"type": "pong", "id": m.get("id")})
 
-    def _on_start(self, m: dict[str, Any]) -> None:
+    def _on_start(self, m: dict[str, Any]) -> Parts[None]:
         warnings: list[str] = []
         if m.get("url"):
             config, warnings = parse_query(m["url"])
         else:
             config = LabConfig().with_changes(m.get("config") or {})
-        self._build(config, warnings)
+        yield from self._build(config, warnings)
 
-    def _build(self, config: LabConfig, warnings: list[str]) -> None:
+    def _build(self, config: LabConfig, warnings: list[str]) -> Parts[None]:
         summary = summarize(config.net, config.data)
         if not summary["fits"]:
             self._emit({"type": "summary", **summary})
@@ -220,7 +245,7 @@ class LabSession:
         self.example = 0
         self.state = "paused"
         self._emit(self._config_message(summary, warnings))
-        self._emit_frame()
+        yield from self._emit_frame()
         self._set_state("paused")
 
     def _config_message(self, summary: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
@@ -241,7 +266,7 @@ class LabSession:
             "live": [p.name for p in LAB_PARAMS if p.live],
         }
 
-    def _on_update(self, m: dict[str, Any]) -> None:
+    def _on_update(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None
         changes = m["changes"]
         config = self.trainer.config.with_changes(changes)
@@ -250,7 +275,7 @@ class LabSession:
             ["net"] if "preset" in changes else []
         )
         if rebuild:
-            self._build(config, [])
+            yield from self._build(config, [])
             return
         self.trainer.update(config)
         if self.race is not None and self.state == "racing":
@@ -273,29 +298,33 @@ class LabSession:
     def _on_pause(self, m: dict[str, Any]) -> None:
         self._set_state("paused")
 
-    def _on_step(self, m: dict[str, Any]) -> None:
+    def _on_step(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None
         self.state = "paused"
-        start = time.perf_counter()
-        self.trainer.step(int(m.get("n", 1)))
-        self._emit_frame(
-            (int(m.get("n", 1)) * self.trainer.config.batchSize, time.perf_counter() - start)
-        )
+        before, seconds = self.trainer.examples, 0.0
+        for _ in range(int(m.get("n", 1))):  # a step at a time: the next job goes on
+            start = time.perf_counter()
+            self.trainer.step(1)
+            seconds += time.perf_counter() - start
+            if self.trainer.diverged:
+                break
+            yield
+        yield from self._emit_frame((self.trainer.examples - before, seconds))
         self._set_state("diverged" if self.trainer.diverged else "paused")
 
-    def _on_reset(self, m: dict[str, Any]) -> None:
+    def _on_reset(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None
         self.trainer.reset()
-        self._emit_frame()
+        yield from self._emit_frame()
         self._set_state("paused")
 
-    def _on_select(self, m: dict[str, Any]) -> None:
+    def _on_select(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None
         example = int(m["example"])
         if not 0 <= example < len(self.trainer.y["test"]):
             raise LabError("bad_value", "example", f"must be below {len(self.trainer.y['test'])}")
         self.example = example
-        self._emit_frame()
+        yield from self._emit_frame()
 
     def _on_predict(self, m: dict[str, Any]) -> None:
         assert self.trainer is not None
@@ -317,11 +346,11 @@ class LabSession:
             }
         )
 
-    def _on_dream(self, m: dict[str, Any]) -> None:
+    def _on_dream(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None
         self.limits.check_dream(self.trainer.cost, int(m["layer"]))
         try:
-            result = inspection.activation_maximization(
+            result = yield from inspection.dream_in_parts(
                 self.trainer, int(m["layer"]), int(m["unit"])
             )
         except ValueError as err:

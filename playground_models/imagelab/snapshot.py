@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import inspection
+from .parts import Parts, drain
 from .trainer import LabTrainer
 
 
@@ -43,7 +44,19 @@ def frame(
     """One training frame: metrics, live values, filters, feature maps of test example
     `example`, top-3 predictions and the test confusion matrix. Small arrays are `pack`ed;
     with `max_bytes`, filters and maps are cut to fit (see `inspection.fit_counts`)."""
-    preds = inspection.predictions(t)
+    return drain(frame_in_parts(t, rate, seq, version, state, example, max_bytes))
+
+
+def frame_in_parts(
+    t: LabTrainer, rate: float, seq: int, version: int, state: str, example: int,
+    max_bytes: int | None = None,
+) -> Parts[dict[str, Any]]:
+    """`frame`, yielding after each chunk of the evaluation (see `parts`). The test set's
+    logits are computed once, for its metrics, the confusion matrix and the predictions."""
+    val = t.metrics_of((yield from t.logits_in_parts(t.x["val"])), "val")
+    test_logits = yield from t.logits_in_parts(t.x["test"])
+    count = inspection.PREDICTION_EXAMPLES
+    preds = inspection.predictions_of(test_logits[:count], t.y["test"][:count])
     filter_budget, map_budget = array_budget(max_bytes) if max_bytes else (None, None)
     filters = inspection.filters(t, filter_budget)
     if filter_budget is not None and map_budget is not None:  # what filters leave goes to maps
@@ -59,8 +72,8 @@ def frame(
         "examples": t.examples,
         "examples_per_s": round(rate, 1),
         "train": t.take_train_metrics().to_json(),
-        "val": t.evaluate("val").to_json(),
-        "test": t.evaluate("test").to_json(),
+        "val": val.to_json(),
+        "test": t.metrics_of(test_logits, "test").to_json(),
         "live": {
             "optimizer": c.optimizer,
             "learningRate": c.learningRate,
@@ -81,5 +94,5 @@ def frame(
             for f in inspection.feature_maps(t, example, map_budget)
         ],
         "predictions": {k: v.tolist() for k, v in preds.items()},
-        "confusion": inspection.confusion(t).tolist(),
+        "confusion": inspection.confusion_of(test_logits, t.y["test"]).tolist(),
     }

@@ -23,6 +23,9 @@ from .config import LabConfig
 from .cost import NetCost, net_cost
 from .layers import LayerInfo, NetSpec, analyze, fits, parse_net
 from .network import build_network
+from .parts import Parts
+
+EVAL_CHUNK = 64  # examples per piece of a frame's evaluation: a few ms on the presets
 
 
 def pick_device() -> torch.device:
@@ -231,9 +234,24 @@ class LabTrainer:
     def logits(self, x: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         return forward_chunks(self.net, x, chunk or self.eval_chunk())
 
+    def logits_in_parts(self, x: torch.Tensor, chunk: int = EVAL_CHUNK) -> Parts[torch.Tensor]:
+        """As `logits`, yielding after each `chunk` examples (see `parts`); never more at once
+        than fits a training step's memory."""
+        chunk = min(chunk, self.eval_chunk())
+        pieces = []
+        for i in range(0, len(x), chunk):
+            with torch.no_grad():  # within the piece: grad mode belongs to the thread
+                self.net.eval()
+                pieces.append(self.net(x[i : i + chunk]))
+            yield
+        return torch.cat(pieces)
+
     def evaluate(self, split: str) -> Metrics:
         """Loss and accuracy on `val` or `test` (or the whole `train` set), in eval mode."""
-        out = self.logits(self.x[split])
+        return self.metrics_of(self.logits(self.x[split]), split)
+
+    def metrics_of(self, out: torch.Tensor, split: str) -> Metrics:
+        """Loss and accuracy of logits `out` [N, classes] for every example of `split`."""
         loss = float(F.cross_entropy(out, self.y[split]))
         acc = float((out.argmax(1) == self.y[split]).float().mean())
         return Metrics(loss if math.isfinite(loss) else None, acc)
