@@ -28,7 +28,7 @@ from playground_models.imagelab.summary import summarize
 
 from .admission import origin_allowed
 from .labloop import LabLink, Outbox, encode
-from .memory import MemoryCeiling, MemoryLimitError, release_freed
+from .memory import MemoryCeiling, MemoryLimitError, release_soon
 from .protocol import DEFAULT_MAX_DEPTH, MAX_INDEX, MAX_SAFE_INT, ProtocolError, load_json
 from .scheduler import Scheduler, owned_by
 from .settings import Settings
@@ -289,7 +289,7 @@ async def lab_socket(ws: WebSocket) -> None:
         pass
     finally:
         _sessions.discard(session)  # only once no job of it runs and its trainer is gone
-        await loop.run_in_executor(None, release_freed)  # off the loop: milliseconds
+        release_soon()  # what the session freed goes back to the system
 
 
 def _scheduler(ws: WebSocket, settings: Settings) -> Scheduler:

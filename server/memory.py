@@ -8,10 +8,12 @@ same figures.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import os
 import resource
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -139,3 +141,22 @@ def release_freed() -> bool:
         return False
     _TRIM(0)
     return True
+
+
+_pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.TimerHandle] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def release_soon(delay_s: float = 1.0) -> None:
+    """`release_freed` once, `delay_s` after the first of a burst of sessions ends, on the
+    running event loop: a trim takes well under a millisecond to a few, and running it there
+    starts no thread (a thread pool made for it would stay behind)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _pending:
+
+        def trim() -> None:
+            _pending.pop(loop, None)
+            release_freed()
+
+        _pending[loop] = loop.call_later(delay_s, trim)

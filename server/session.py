@@ -26,7 +26,7 @@ from . import protocol
 from .admission import Registry, TokenBucket, origin_allowed
 from .channel import Channel
 from .live import LiveRun
-from .memory import MemoryLimitError, check_live_session, release_freed
+from .memory import MemoryLimitError, check_live_session, release_soon
 from .pacing import Pacing
 from .protocol import ProtocolError
 from .scheduler import Scheduler
@@ -86,8 +86,7 @@ class Session(Pacing):
             if self.run is not None:
                 self.run.close()
             self.run = None  # the trainer, its data and tensors go with it
-            # Off the loop: trimming a big heap takes milliseconds.
-            await asyncio.get_running_loop().run_in_executor(None, release_freed)
+            release_soon()  # what the session freed goes back to the system
 
     async def _receive_loop(self) -> None:
         idle = self.settings.idle_timeout_s

@@ -102,3 +102,25 @@ def test_freed_memory_goes_back_to_the_system():
     mb = 1024 * 1024
     assert held - kept < 10 * mb, (held, kept)  # freeing alone gave nothing back
     assert kept - after > 50 * mb, (kept, after)  # trimming gave the holes back
+
+
+def test_a_burst_of_ended_sessions_trims_once_on_the_loop(monkeypatch):
+    import asyncio
+    import threading
+
+    from server import memory
+
+    trims: list[str] = []
+    monkeypatch.setattr(memory, "release_freed", lambda: trims.append(threading.current_thread().name))
+
+    async def burst() -> None:
+        for _ in range(64):
+            memory.release_soon(0.05)
+        await asyncio.sleep(0.2)
+        memory.release_soon(0.05)  # a later session: a new trim
+        await asyncio.sleep(0.2)
+
+    threads = threading.active_count()
+    asyncio.run(burst())
+    assert trims == [threading.current_thread().name] * 2  # on the loop's thread, twice
+    assert threading.active_count() == threads
