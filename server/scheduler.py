@@ -22,8 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from playground_models.pool import PoolSet, train_together
-from playground_models.trainer import Trainer
+from playground_models.pool import PoolSet
+from playground_models.trainer import Trainer, train_together
 
 T = TypeVar("T")
 

@@ -18,8 +18,8 @@ from playground_models import fastpath
 from playground_models.experiment import Experiment
 from playground_models.network import Architecture, forward, regularization
 from playground_models.params import ACTIVATIONS, OPTIMIZERS
-from playground_models.reference import dropout_masks
 from playground_models.reference_nets import NET_A, NET_B, REFERENCE_NETS
+from playground_models.rules import dropout_masks
 from playground_models.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(

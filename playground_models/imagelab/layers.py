@@ -25,9 +25,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import rules
+
 Shape = tuple[int, ...]  # (C, H, W) for images, (N,) for flat vectors
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leakyrelu", "elu", "gelu")
+# The 2-D lab's activations, in its order, less the two a conv net has no use for.
+ACTIVATIONS = tuple(a for a in rules.ACTIVATIONS if a not in ("linear", "sine"))
 MAX_LAYERS = 40
 MAX_WIDTH = 1024  # filters or neurons in one layer
 MAX_INPUT_SIDE = 64
@@ -293,7 +296,7 @@ def _layer(info: LayerInfo, layer: Layer) -> None:
     elif k == "fc":
         n_in = _flat(shape)
         info.output_shape = (layer.filters,)
-        info.params = (n_in + 1) * layer.filters
+        info.params = rules.dense_parameters(n_in, layer.filters)
         info.formula = f"({n_in} + 1)·{layer.filters} = {info.params:,}"
         if spatial:
             info.shape_formula = f"flattens {shape_text(shape)} = {n_in} first"
