@@ -21,7 +21,14 @@ import torch
 import torch.nn.functional as F
 
 from .network import ACTIVATION_FUNCTIONS
-from .rules import HUBER_DELTA, constant, layer_offsets, parameter_count
+from .rules import (
+    HUBER_DELTA,
+    MOMENTUM_OPTIMIZERS,
+    OPTIMIZER_RULES,
+    constant,
+    layer_offsets,
+    parameter_count,
+)
 
 # The optimizers' constants, as every engine reads them from the rules table.
 ADAGRAD_EPS = constant("adagrad", "eps")
@@ -132,11 +139,11 @@ class BatchedRows:
         """One torch.optim step per run (rows where `live` is False keep their values)."""
         p, s1, s2, name = self.params, self.s1, self.s2, self.optimizer
         lr = self.lr.float()
-        if name in ("momentum", "nesterov"):
+        if name in MOMENTUM_OPTIMIZERS:
             mom = self.momentum.float()
             has_buffer = self.momentum != 0  # torch keeps no buffer at momentum 0: plain SGD
             buf = torch.where(self.steps == 0, g, s1 * mom + g)
-            d = g + mom * buf if name == "nesterov" else buf
+            d = g + mom * buf if OPTIMIZER_RULES[name].nesterov else buf
             d = torch.where(has_buffer, d, g)
             s1.copy_(torch.where(live & has_buffer, buf, s1))
             self.steps += (live & has_buffer).long()

@@ -107,7 +107,8 @@ class LabTrainer:
         )
         self.net = build_network(self.spec, self.infos, init_gen, self.dropout_gen).to(self.device)
         if self.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
+            # torch's stubs omit Module.to's memory_format keyword, which it accepts.
+            self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.initial_state = {k: v.clone() for k, v in self.net.state_dict().items()}
         self.optimizer = self._optimizer()
         self.steps = 0
@@ -115,7 +116,8 @@ class LabTrainer:
         self.epoch = 0
         self.diverged = False
         self._order: torch.Tensor | None = None
-        self._epoch_x = self._epoch_y = None
+        self._epoch_x: torch.Tensor | None = None
+        self._epoch_y: torch.Tensor | None = None
         self._pos = 0
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
@@ -166,7 +168,7 @@ class LabTrainer:
         self.take_train_metrics()
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._epoch_x is None or self._pos >= self.n_train:
+        if self._epoch_x is None or self._epoch_y is None or self._pos >= self.n_train:
             if self._epoch_x is not None:
                 self.epoch += 1
             order = torch.randperm(self.n_train, generator=self.shuffle_gen).to(self.device)
