@@ -242,7 +242,7 @@ def _conv(info: LayerInfo, layer: Layer) -> None:
         if left:
             info.note = f"stride {s} does not tile the input: the last {left} pixel(s) are skipped"
     info.output_shape = (layer.filters, out_h, out_w)
-    info.params = (k * k * c + 1) * layer.filters
+    info.params = rules.dense_parameters(k * k * c, layer.filters)  # one filter: a k×k×c window
     info.formula = f"({k}·{k}·{c} + 1)·{layer.filters} = {info.params:,}"
     info.extra = {"padding": pad_text}
 
@@ -272,7 +272,8 @@ def _res(info: LayerInfo, layer: Layer) -> None:
         return
     convs = 9 * c * f + 9 * f * f  # two 3×3 convs without biases (batch norm follows each)
     norms = 2 * 2 * f
-    shortcut = 0 if c == f else (c + 1) * f  # 1×1 projection when the channel count changes
+    # A 1×1 projection when the channel count changes.
+    shortcut = 0 if c == f else rules.dense_parameters(c, f)
     info.output_shape = (f, h, w)
     info.params = convs + norms + shortcut
     short = "" if c == f else f" + ({c} + 1)·{f}"
