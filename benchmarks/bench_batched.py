@@ -1,13 +1,11 @@
 """Many runs of net (a) trained as one program, against the same runs trained one by one on the
 C fast path and in the plain PyTorch loop, in the same process.
 
-Two programs: a lockstep group (playground_models/batched.py, comparisons and sweeps) and a pool
-of live-session rows (playground_models/pool.py, `--group-sessions`). For each size R: the time
-of one epoch of all R runs together (25 minibatch steps, with each run's own shuffle and, for
-the pool, the gathering of every row's minibatches on the host), the time of the group's device
-program alone per step, and the ratios against R single runs. The pool is measured full (R busy
-rows of R) and with one busy row in a pool of R, the cost of its fixed shape. Prints one JSON
-object.
+The program is a pool of live-session rows (playground_models/pool.py, `--group-sessions`). For
+each size R: the time of one epoch of all R runs together (25 minibatch steps, with each run's
+own shuffle and the gathering of every row's minibatches on the host) and the ratios against R
+single runs. The pool is measured full (R busy rows of R) and with one busy row in a pool of R,
+the cost of its fixed shape. Prints one JSON object.
 
     python benchmarks/bench_batched.py [--runs 1,16,256,1024] [--device cpu|cuda] [--epochs 5]
 """
@@ -24,40 +22,14 @@ import time
 import torch
 from bench_engine import engine, per_epoch_ms, plain_loop  # the script's own folder
 
-from playground_models.batched import TrainGroup
-from playground_models.pool import PoolSet, train_together
+from playground_models.pool import PoolSet
 from playground_models.reference_nets import NET_A
-from playground_models.trainer import Trainer
+from playground_models.trainer import Trainer, train_together
 
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
-
-
-def group_figures(runs: int, device: torch.device, epochs: int) -> dict[str, float]:
-    # A λ sweep's worth of variety: every run its own seed and penalty rate.
-    exps = [NET_A.replace(seed=f"r{i}", regularization="L2", regularizationRate=(i % 8) * 0.001)
-            for i in range(runs)]
-    group = TrainGroup([Trainer(e) for e in exps], device)
-    group.train_epochs(1)  # warm-up: allocator, kernels
-    start = time.perf_counter()
-    group.train_epochs(epochs)
-    epoch_ms = (time.perf_counter() - start) * 1e3 / epochs
-
-    # The device program alone: one minibatch step for every run, indices already on device.
-    rows = torch.randint(0, group.x.shape[1], (runs, NET_A.batchSize), device=device)
-    for _ in range(3):
-        group._step(rows, None)
-    _sync(device)
-    steps = 50
-    start = time.perf_counter()
-    for _ in range(steps):
-        group._step(rows, None)
-    _sync(device)
-    step_ms = (time.perf_counter() - start) * 1e3 / steps
-    return {"group_epoch_ms": round(epoch_ms, 3), "step_ms": round(step_ms, 4),
-            "per_run_epoch_ms": round(epoch_ms / runs, 5)}
 
 
 def pool_figures(runs: int, device: torch.device, epochs: int) -> dict[str, float]:
@@ -109,10 +81,7 @@ def main() -> None:
         "groups": [],
     }
     for runs in (int(r) for r in args.runs.split(",")):
-        fig = {"runs": runs, **group_figures(runs, device, args.epochs),
-               **pool_figures(runs, device, args.epochs)}
-        fig["vs_plain_pytorch"] = round(plain_ms * runs / fig["group_epoch_ms"], 2)
-        fig["vs_fast_path"] = round(fast_ms * runs / fig["group_epoch_ms"], 3)
+        fig = {"runs": runs, **pool_figures(runs, device, args.epochs)}
         fig["pool_vs_plain_pytorch"] = round(plain_ms * runs / fig["pool_epoch_ms"], 2)
         fig["pool_vs_fast_path"] = round(fast_ms * runs / fig["pool_epoch_ms"], 3)
         out["groups"].append(fig)

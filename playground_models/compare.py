@@ -164,11 +164,11 @@ class Comparison:
     """The runs of a `CompareSpec`, stepped together one epoch at a time.
 
     Each run is its own `Trainer`, so a diverged run stops (its `diverged_at` is set) while the
-    others go on. Runs that share an architecture could train as one batched program
-    (`batched.TrainGroup`), but for a handful of runs that costs more than the C kernel run by
-    run: four runs of net (a) take about 8 ms per epoch as a group on this CPU, 0.24 ms one
-    after another on the fast path (benchmarks/bench_batched.py). A group pays off only with
-    thousands of runs.
+    others go on. Runs that share an architecture could train as one batched program (the
+    pool's arithmetic, `batched.BatchedRows`), but for a handful of runs that costs more than
+    the C kernel run by run: four runs of net (a) take about 8 ms per epoch as one program on
+    this CPU, 0.24 ms one after another on the fast path (docs/benchmarks.md). One program
+    pays off only with thousands of runs.
     """
 
     def __init__(self, spec: CompareSpec):

@@ -6,7 +6,8 @@ the penalty and the torch.optim update for a whole list of minibatches in one fo
 parameters that live in one numpy float32 array which `tensors()` exposes without copying.
 
 The kernel is compiled on first use with the system C compiler into a per-user cache keyed by
-the hash of its source and flags, so users need no build step. Which path trains depends on the
+the hash of its source, the rules header generated from `rules.py` and the flags, so users need
+no build step. Which path trains depends on the
 configuration alone: every 2-D lab configuration runs here, unless the kernel cannot be built on
 this machine (no compiler, or the build fails), in which case `supports()` is False everywhere and
 the reference path runs; `Trainer.path` (and the frame metadata) says which one ran.
@@ -32,7 +33,7 @@ import torch
 
 from .experiment import Experiment
 from .network import Architecture
-from .params import ACTIVATIONS, OPTIMIZERS
+from .rules import ACTIVATIONS, LOSSES, OPTIMIZERS, REGULARIZATIONS, c_header, dropout_factors
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,6 @@ SOURCE = Path(__file__).with_name("kernels") / "mlp.c"
 # arm64 machine, not only on the one it was compiled on; no -ffast-math (NaN checks must work).
 CFLAGS = ("-O2", "-std=c99", "-D_DEFAULT_SOURCE", "-ffp-contract=off", "-fPIC", "-shared")
 MAX_LAYERS = 16  # weight layers the kernel's spec holds (the config table allows 9)
-
-LOSSES = ("softmax", "hinge", "mse", "mae", "huber")
-REGULARIZATIONS = ("none", "L1", "L2")
 
 
 class KernelSpec(ctypes.Structure):
@@ -87,7 +85,7 @@ class NoCompiler(Exception):
     """No C compiler on this machine and no cached build of this kernel."""
 
 
-def _build(source: bytes, target: Path) -> None:
+def _build(source: bytes, header: bytes, target: Path) -> None:
     compiler = _compiler()
     if compiler is None:
         raise NoCompiler("no C compiler found (set CC, or install gcc or clang)")
@@ -95,6 +93,7 @@ def _build(source: bytes, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         c_file = Path(tmp) / "mlp.c"
         c_file.write_bytes(source)
+        (Path(tmp) / "rules.h").write_bytes(header)
         out = Path(tmp) / target.name
         subprocess.run(
             [compiler, *CFLAGS, "-o", str(out), str(c_file), "-lm"],
@@ -117,7 +116,7 @@ def _private_temp_dir() -> Path:
     return folder
 
 
-def _open_or_build(source: bytes, name: str) -> ctypes.CDLL:
+def _open_or_build(source: bytes, header: bytes, name: str) -> ctypes.CDLL:
     """Open the cached build, or build it; an unwritable cache falls back to a temp folder.
 
     A cached build needs no compiler, so an image can build the kernel once (run
@@ -126,12 +125,12 @@ def _open_or_build(source: bytes, name: str) -> ctypes.CDLL:
     try:
         target = cache_dir() / name
         if not target.exists():
-            _build(source, target)
+            _build(source, header, target)
         return ctypes.CDLL(str(target))
     except OSError:  # read-only or unwritable cache, or a damaged cached file
         target = _private_temp_dir() / name
         if not target.exists():
-            _build(source, target)
+            _build(source, header, target)
         return ctypes.CDLL(str(target))
 
 
@@ -146,11 +145,12 @@ def _load() -> ctypes.CDLL | None:
             return None
         try:
             source = SOURCE.read_bytes()
-            # The build depends on the source, the flags and the platform, not on which
-            # compiler made it: a cached build loads on a machine without one.
+            header = c_header().encode()  # the rules table's enums and constants
+            # The build depends on the source, the rules, the flags and the platform, not on
+            # which compiler made it: a cached build loads on a machine without one.
             platform_id = (CFLAGS, sys.platform, platform.machine())
-            key = hashlib.sha256(source + repr(platform_id).encode()).hexdigest()[:16]
-            lib = _open_or_build(source, f"mlp-{key}.so")
+            key = hashlib.sha256(source + header + repr(platform_id).encode()).hexdigest()[:16]
+            lib = _open_or_build(source, header, f"mlp-{key}.so")
         except (OSError, subprocess.SubprocessError, NoCompiler) as exc:
             detail = getattr(exc, "stderr", b"") or b""
             log.warning(
@@ -181,7 +181,7 @@ def _address(a: np.ndarray | None) -> int | None:
 
 # --- the backend -------------------------------------------------------------------------------
 class FastBackend:
-    """Same interface as `ReferenceBackend`; parameters and optimizer state are numpy arrays."""
+    """A `backend.Backend` on the C kernel; parameters and optimizer state are numpy arrays."""
 
     path = "fast"
 
@@ -231,6 +231,13 @@ class FastBackend:
     def tensors(self) -> list[torch.Tensor]:
         return self._tensors
 
+    def write(self, tensor: int, index: tuple[int, ...], value: float) -> None:
+        with torch.no_grad():  # `tensors()` are views of the trained storage: this is live
+            self.tensors()[tensor][index] = value
+
+    def close(self) -> None:
+        """Nothing is held outside this object."""
+
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
         for view, value in zip(self._tensors, params):
             view.numpy()[...] = np.asarray(value, dtype=np.float32)
@@ -262,7 +269,7 @@ class FastBackend:
             # same total gives the same numbers in the same order (tests check this).
             rng_state = dropout_rng.bit_generator.state
             uniform = dropout_rng.random(int(rows.size) * sum(widths))
-            masks = ((uniform >= p_drop) / (1.0 - p_drop)).astype(np.float32)
+            masks = dropout_factors(uniform, p_drop)
 
         state = self._state
         done = self._kernel.mlp_train(
@@ -280,6 +287,8 @@ class FastBackend:
             _address(masks),
             self._diverged.ctypes.data,
         )
+        if done == -2:
+            raise NotImplementedError(f"fast kernel: no update rule for {self.exp.optimizer!r}")
         if done < 0:
             raise MemoryError("fast kernel: out of memory")
         diverged = bool(self._diverged[0])

@@ -17,13 +17,14 @@ import torch.nn.functional as F
 
 from .experiment import Experiment
 from .rng import stream
+from .rules import HUBER_DELTA, LEAKY_RELU_SLOPE, parameter_count
 
 ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
     "linear": lambda z: z,
-    "leakyrelu": lambda z: F.leaky_relu(z, 0.01),
+    "leakyrelu": lambda z: F.leaky_relu(z, LEAKY_RELU_SLOPE),
     "elu": F.elu,
     # The tanh form of GELU: it has a closed-form derivative the fast path can share.
     "gelu": lambda z: F.gelu(z, approximate="tanh"),
@@ -45,7 +46,7 @@ class Architecture:
 
     @property
     def num_parameters(self) -> int:
-        return sum((a + 1) * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        return parameter_count(self.sizes)
 
 
 def initial_parameters(arch: Architecture, exp: Experiment) -> list[np.ndarray]:
@@ -109,7 +110,7 @@ def data_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> torch.Te
     if name == "mae":
         return (out - target).abs().mean()
     if name == "huber":
-        return F.huber_loss(out, target, delta=1.0)
+        return F.huber_loss(out, target, delta=HUBER_DELTA)
     raise ValueError(f"unknown loss {name!r}")
 
 

@@ -14,6 +14,17 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+# The names and order of the training rules are the engines' (`rules.py`); re-exported here.
+from .rules import (
+    ACTIVATIONS,
+    CLASSIFY_LOSSES,
+    INITS,
+    MOMENTUM_OPTIMIZERS,
+    OPTIMIZERS,
+    REGRESS_LOSSES,
+    REGULARIZATIONS,
+)
+
 
 class Kind(str, Enum):
     """How a value is typed in the URL and on the page."""
@@ -83,14 +94,10 @@ class Param:
         return out
 
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leakyrelu", "elu", "gelu", "sine")
 CLASSIFY_DATASETS = (
     "circle", "xor", "gauss", "spiral", "moons", "checkerboard", "blobs", "spiral3", "random",
 )
 REGRESS_DATASETS = ("reg-plane", "reg-gauss", "reg-sine")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam")
-CLASSIFY_LOSSES = ("softmax", "hinge")
-REGRESS_LOSSES = ("mse", "mae", "huber")
 FEATURES = ("x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
 
 # TF Playground's dropdown values, kept as the page's suggested steps.
@@ -160,7 +167,7 @@ PARAMS: tuple[Param, ...] = (
       choices=ACTIVATIONS, max_len=8),
     P("init", K.CHOICE, "tf", E.REBUILD, "network", "Initialization",
       "tf: U(−0.5, 0.5) weights and 0.1 biases, as TF Playground; small: N(0, 0.01²); "
-      "xavier; he.", choices=("tf", "small", "xavier", "he")),
+      "xavier; he.", choices=INITS),
     P("initZero", K.BOOL, False, E.REBUILD, "network", "Zero init",
       "TF Playground's switch: every weight and bias starts at 0."),
     P("dropout", K.FLOAT, 0.0, E.LIVE, "network", "Dropout",
@@ -175,12 +182,12 @@ PARAMS: tuple[Param, ...] = (
       "Step size of each update.", min=1e-6, max=10.0, steps=LEARNING_RATES),
     P("momentum", K.FLOAT, 0.9, E.LIVE, "training", "Momentum",
       "Momentum of the momentum and Nesterov optimizers.", min=0.0, max=0.999,
-      only_when={"optimizer": ("momentum", "nesterov")}),
+      only_when={"optimizer": MOMENTUM_OPTIMIZERS}),
     P("batchSize", K.INT, 10, E.LIVE, "training", "Batch size",
       "Training points per update.", min=1, max=1000),
     P("regularization", K.CHOICE, "none", E.LIVE, "training", "Regularization",
       "Penalty on the weights (never the biases): L1 = λ·Σ|w|, L2 = ½λ·Σw².",
-      choices=("none", "L1", "L2")),
+      choices=REGULARIZATIONS),
     P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", "Regularization rate λ",
       "Strength of the penalty.", min=0.0, max=10.0, steps=REG_RATES),
     # --- view ---------------------------------------------------------------------------

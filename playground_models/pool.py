@@ -2,8 +2,8 @@
 
 A `RunPool` holds a fixed number of rows (`capacity`) for one architecture, loss, optimizer and
 batch size on one device. A row is one run's parameters and optimizer state, in the flat layout
-of the fast path (W[out][in] then b[out], layer by layer). `train_together` takes any set of
-trainers whose backends are rows (`PooledBackend`) and steps each pool's busy rows with one
+of `rules.py` (W[out][in] then b[out], layer by layer). `trainer.train_together` takes any set
+of trainers whose backends are rows (`PooledBackend`) and steps each pool's busy rows with one
 batched program per minibatch (`baddbmm` forward, autograd backward, the optimizer as
 elementwise arithmetic; see `batched.BatchedRows`), however many of its rows are busy. That is
 what a GPU wants: one launch sequence for hundreds of learners instead of one each.
@@ -25,8 +25,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,10 +33,7 @@ import torch
 from .batched import BatchedRows, weight_mask
 from .experiment import Experiment
 from .network import Architecture
-from .reference import dropout_masks
-
-if TYPE_CHECKING:
-    from .trainer import Trainer
+from .rules import dropout_masks, parameter_count
 
 # Parameters a pool holds at most (per tensor: parameters and two optimizer states): a pool of a
 # big net has fewer rows, so one learner's 100,000-weight net takes 48 MiB, not 300.
@@ -73,7 +69,7 @@ class RunPool(BatchedRows):
         self.sizes, self.activations, self.loss_name = sizes, activations, loss
         self.optimizer, self.batch = optimizer, batch
         self.lock = threading.RLock()
-        n_params = sum((a + 1) * b for a, b in pairwise(sizes))
+        n_params = parameter_count(sizes)
         self.params = torch.zeros(capacity, n_params, device=device)
         self.s1 = torch.zeros_like(self.params)
         self.s2 = torch.zeros_like(self.params)
@@ -249,7 +245,7 @@ class PoolSet:
                     row = pool.acquire(flat, exp)
                 if row is not None:
                     return pool, row
-            n_params = sum((a + 1) * b for a, b in pairwise(key[0]))
+            n_params = parameter_count(key[0])
             rows = max(1, min(self.capacity, ROW_BUDGET // n_params))  # the key decides it
             pool = RunPool(key, rows, self.device, self.host_copy)
             pools.append(pool)
@@ -294,7 +290,7 @@ def _release(pool: RunPool, row: int) -> None:
 
 
 class PooledBackend:
-    """A trainer's backend that is one row of a pool (same interface as `ReferenceBackend`)."""
+    """A `backend.Backend` that is one row of a pool."""
 
     path = "batched"
 
@@ -370,39 +366,3 @@ class PooledBackend:
         job = self.job(x, y, batches, dropout_rng)
         with self.pool.lock:
             return self.pool.run([job])[0]
-
-
-def train_together(work: Sequence[tuple[Trainer, int]]) -> None:
-    """Train each trainer (pooled) its number of updates, the pools' busy rows together.
-
-    Goes epoch by epoch, as `Trainer.train_steps` does: each round takes every trainer's next
-    updates up to the end of its epoch, then one program per pool runs them.
-    """
-    left = {id(t): n for t, n in work}
-    trainers = {id(t): t for t, _ in work}
-    while True:
-        by_pool: dict[int, tuple[RunPool, list[tuple[Trainer, Job]]]] = {}
-        for key, t in trainers.items():
-            if left[key] <= 0 or t.diverged_at is not None:
-                continue
-            backend = t.backend
-            if not isinstance(backend, PooledBackend):
-                raise TypeError("train_together trains pooled trainers only")
-            if backend.closed:
-                continue
-            batches = t.next_batches(left[key])
-            job = backend.job(t.x_train, t.y_train, batches, t.dropout_rng)
-            by_pool.setdefault(id(backend.pool), (backend.pool, []))[1].append((t, job))
-        if not by_pool:
-            return
-        for pool, entries in by_pool.values():
-            with pool.lock:
-                # A trainer closed meanwhile (its session ended) gave its row back: skip it,
-                # so its job cannot train a row that a new run takes between two rounds.
-                entries = [(t, job) for t, job in entries if not t.backend.closed]
-                if not entries:
-                    continue
-                results = pool.run([job for _, job in entries])
-            for (t, _), (ran, diverged) in zip(entries, results):
-                left[id(t)] -= ran
-                t.advance(ran, diverged)

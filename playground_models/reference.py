@@ -13,44 +13,15 @@ import torch
 
 from .experiment import Experiment
 from .network import Architecture, data_loss, forward, regularization
-
-
-def dropout_masks(
-    rng: np.random.Generator, batch: int, widths: Sequence[int], p: float
-) -> list[np.ndarray]:
-    """Inverted-dropout masks for one step, drawn layer by layer from the session's stream.
-
-    Both training paths draw exactly these numbers in this order, so they drop the same neurons.
-    """
-    keep = 1.0 - p
-    return [((rng.random((batch, w)) >= p) / keep).astype(np.float32) for w in widths]
+from .rules import MOMENTUM_OPTIMIZERS, dropout_masks, torch_optimizer
 
 
 def make_optimizer(exp: Experiment, params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    lr = exp.learningRate
-    name = exp.optimizer
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr)
-    if name in ("momentum", "nesterov"):
-        # torch refuses Nesterov at momentum 0 when constructing, yet steps fine with it (as
-        # plain SGD), and the momentum slider reaches 0: build with a placeholder, then set it.
-        nesterov = name == "nesterov"
-        opt = torch.optim.SGD(params, lr=lr, momentum=exp.momentum or 0.9, nesterov=nesterov)
-        opt.param_groups[0]["momentum"] = exp.momentum
-        return opt
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr)
-    if name == "adadelta":
-        return torch.optim.Adadelta(params, lr=lr)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}")
+    return torch_optimizer(exp.optimizer, params, exp.learningRate, exp.momentum)
 
 
 class ReferenceBackend:
-    """Holds the parameters as autograd leaves and steps them with `torch.optim`."""
+    """A `backend.Backend` holding the parameters as autograd leaves, stepped by `torch.optim`."""
 
     path = "reference"
 
@@ -68,11 +39,18 @@ class ReferenceBackend:
             return
         for group in self.optimizer.param_groups:
             group["lr"] = exp.learningRate
-            if "momentum" in group and exp.optimizer in ("momentum", "nesterov"):
+            if "momentum" in group and exp.optimizer in MOMENTUM_OPTIMIZERS:
                 group["momentum"] = exp.momentum
 
     def tensors(self) -> list[torch.Tensor]:
         return [p.detach() for p in self.params]
+
+    def write(self, tensor: int, index: tuple[int, ...], value: float) -> None:
+        with torch.no_grad():  # `tensors()` are views of the trained storage: this is live
+            self.tensors()[tensor][index] = value
+
+    def close(self) -> None:
+        """Nothing is held outside this object."""
 
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
         with torch.no_grad():

@@ -9,16 +9,20 @@ the same numbers, bit for bit, whatever else the process is doing.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from . import fastpath
+from .backend import Backend
 from .datasets import DataSplit, generate
 from .experiment import Experiment
 from .features import Preprocessor, feature_matrix
 from .network import Architecture, initial_parameters
 from .params import Effect
+from .pool import Job, PooledBackend, PoolSet, RunPool
 from .reference import ReferenceBackend
 from .rng import stream
 from .snapshot import Snapshot, evaluate, take_snapshot
@@ -41,15 +45,11 @@ class EditError(ValueError):
 
 
 def select_backend(
-    arch: Architecture, params: list[np.ndarray], exp: Experiment, pools: Any = None
-):
+    arch: Architecture, params: list[np.ndarray], exp: Experiment, pools: PoolSet | None = None
+) -> Backend:
     """The training path for an experiment. It depends on the experiment alone, and on whether
     the trainer's owner trains its runs in pools (a server option, `playground_models.pool`)."""
-    from . import fastpath
-
     if pools is not None:
-        from .pool import PooledBackend
-
         return PooledBackend(pools, arch, params, exp)
     if fastpath.supports(exp):
         return fastpath.FastBackend(arch, params, exp)
@@ -59,12 +59,14 @@ def select_backend(
 class Trainer:
     """Trains one experiment; see the module docstring for the semantics."""
 
-    def __init__(self, exp: Experiment, backend: str | None = None, pools: Any = None):
+    def __init__(
+        self, exp: Experiment, backend: str | None = None, pools: PoolSet | None = None
+    ):
         """`backend="reference"` forces the reference path; `pools` (a `pool.PoolSet`) trains
         this run in a row of a pool, together with other runs of its architecture."""
         self._forced_backend = backend
         self._pools = pools
-        self.backend: Any = None
+        self._backend: Backend | None = None
         self._build(exp)
 
     # --- building ------------------------------------------------------------------------
@@ -98,10 +100,12 @@ class Trainer:
         exp = self.experiment
         params = [p.copy() for p in self.initial_params]
         self.close()
+        backend: Backend
         if self._forced_backend == "reference":
-            self.backend = ReferenceBackend(self.arch, params, exp)
+            backend = ReferenceBackend(self.arch, params, exp)
         else:
-            self.backend = select_backend(self.arch, params, exp, self._pools)
+            backend = select_backend(self.arch, params, exp, self._pools)
+        self._backend = backend
         self.shuffle_rng = stream(exp.seed, "shuffle")
         self.dropout_rng = stream(exp.seed, "dropout")
         self._restart_epoch()
@@ -111,9 +115,14 @@ class Trainer:
 
     def close(self) -> None:
         """Give back what the backend holds outside this trainer (a pool row); idempotent."""
-        close = getattr(self.backend, "close", None)
-        if close is not None:
-            close()
+        if self._backend is not None:
+            self._backend.close()
+
+    @property
+    def backend(self) -> Backend:
+        """The engine that holds the parameters and does the updates (see `backend.py`)."""
+        assert self._backend is not None  # set by the constructor, replaced by reset/rebuild
+        return self._backend
 
     @property
     def path(self) -> str:
@@ -232,14 +241,7 @@ class Trainer:
         if abs(value) > MAX_EDIT_VALUE:
             raise EditError("value", f"value must be between {-MAX_EDIT_VALUE:g} and "
                             f"{MAX_EDIT_VALUE:g}, got {value:g}")
-        write = getattr(self.backend, "write", None)
-        if write is not None:  # a pool row may live on another device
-            write(tensor, index, value)
-            return
-        # The other backends hand out views of the storage they train (numpy views on the fast
-        # path, detached leaves on the reference path), so this writes the live parameter.
-        with torch.no_grad():
-            self.backend.tensors()[tensor][index] = value
+        self.backend.write(tensor, index, value)
 
     def train_epochs(self, n: int = 1) -> None:
         """Train until `n` more epochs have completed (or the run diverges)."""
@@ -262,3 +264,46 @@ class Trainer:
 def _check_index(field: str, value: int, size: int, what: str) -> None:
     if not 0 <= value < size:
         raise EditError(field, f"{field} must be 0..{size - 1} ({what}), got {value}")
+
+
+def train_together(work: Sequence[tuple[Trainer, int]]) -> None:
+    """Train each pooled trainer its number of updates, the pools' busy rows together.
+
+    Goes epoch by epoch, as `Trainer.train_steps` does: each round takes every trainer's next
+    updates up to the end of its epoch, then one program per pool runs them, and each trainer
+    accounts for its own (`advance`).
+    """
+    left = {id(t): n for t, n in work}
+    trainers = {id(t): t for t, _ in work}
+    while True:
+        by_pool: dict[int, tuple[RunPool, list[tuple[Trainer, Job]]]] = {}
+        for key, t in trainers.items():
+            if left[key] <= 0 or t.diverged_at is not None:
+                continue
+            backend = t.backend
+            if not isinstance(backend, PooledBackend):
+                raise TypeError("train_together trains pooled trainers only")
+            if backend.closed:
+                continue
+            batches = t.next_batches(left[key])
+            job = backend.job(t.x_train, t.y_train, batches, t.dropout_rng)
+            by_pool.setdefault(id(backend.pool), (backend.pool, []))[1].append((t, job))
+        if not by_pool:
+            return
+        for pool, entries in by_pool.values():
+            with pool.lock:
+                # A trainer closed meanwhile (its session ended) gave its row back: skip it,
+                # so its job cannot train a row that a new run takes between two rounds.
+                entries = [(t, job) for t, job in entries if not _pooled(t).closed]
+                if not entries:
+                    continue
+                results = pool.run([job for _, job in entries])
+            for (t, _), (ran, diverged) in zip(entries, results):
+                left[id(t)] -= ran
+                t.advance(ran, diverged)
+
+
+def _pooled(trainer: Trainer) -> PooledBackend:
+    backend = trainer.backend
+    assert isinstance(backend, PooledBackend)
+    return backend

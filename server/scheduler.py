@@ -36,8 +36,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from playground_models.pool import PoolSet, train_together
-from playground_models.trainer import Trainer
+from playground_models.pool import PoolSet
+from playground_models.trainer import Trainer, train_together
 
 T = TypeVar("T")
 HALF_LIFE_S = 2.0  # how fast past worker time is forgiven: spans many frames of every session

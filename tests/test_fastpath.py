@@ -6,6 +6,7 @@ Agreement bars from issue 5: same seed → parameters within 1e-5 after one epoc
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -14,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch_optimizers import TORCH_OPTIMIZERS
 
-from playground_models import fastpath
+from playground_models import fastpath, rules
 from playground_models.experiment import Experiment
 from playground_models.network import Architecture, forward, regularization
 from playground_models.params import ACTIVATIONS, OPTIMIZERS
-from playground_models.reference import dropout_masks
 from playground_models.reference_nets import NET_A, NET_B, REFERENCE_NETS
+from playground_models.rules import dropout_masks
 from playground_models.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(
@@ -279,3 +280,24 @@ def test_a_cached_build_loads_without_a_compiler(fresh_kernel, monkeypatch) -> N
     monkeypatch.setattr(fastpath, "_compiler", lambda: None)
     assert fastpath.supports(NET_A)
     assert Trainer(NET_A).path == "fast"
+
+
+def test_a_changed_rules_table_rebuilds_the_kernel_with_its_constants(fresh_kernel, monkeypatch):
+    exp = NET_A.replace(optimizer="adadelta", learningRate=1.0)
+    assert fastpath.supports(exp)
+    before = Trainer(exp)
+    before.train_epochs(2)
+    adadelta = rules.OPTIMIZER_RULES["adadelta"]
+    changed = dataclasses.replace(adadelta, constants={**adadelta.constants, "rho": 0.5})
+    monkeypatch.setitem(rules.OPTIMIZER_RULES, "adadelta", changed)
+    monkeypatch.setattr(fastpath, "_kernel", None)
+    monkeypatch.setattr(fastpath, "_kernel_tried", False)
+    assert fastpath.supports(exp)
+    assert len(list(fresh_kernel.glob("mlp-*.so"))) == 2  # a new header is a new build
+    fast, ref = Trainer(exp), Trainer(exp, backend="reference")
+    assert fast.path == "fast"
+    fast.train_epochs(2)
+    ref.train_epochs(2)
+    for got, want in zip(fast.parameters(), ref.parameters()):
+        assert float((got - want).abs().max()) < TOL  # both engines read ρ = 0.5
+    assert not np.allclose(fast.parameters()[0], before.parameters()[0], atol=1e-4)

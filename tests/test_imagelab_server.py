@@ -118,6 +118,35 @@ def test_websocket_session_trains_updates_live_predicts_and_survives_errors(clie
         assert _until(ws, "state")["state"] == "paused"
 
 
+def test_a_nesterov_link_at_momentum_zero_trains_over_the_socket(client):
+    # torch refuses Nesterov without momentum when building the optimizer; the lab must not.
+    with client.websocket_connect("/ws/lab") as ws:
+        ws.send_json({"type": "start", "url": f"net={SMALL}&optimizer=nesterov&momentum=0"})
+        started = _until_any(ws, ("config", "error"))
+        assert started["type"] == "config", started  # was an `internal` error
+        assert started["config"]["momentum"] == 0.0
+        _until(ws, "frame")
+        ws.send_json({"type": "step", "n": 3})
+        message = _until_any(ws, ("frame", "error"))
+        assert message["type"] == "frame", message
+        assert message["steps"] == 3 and message["live"]["optimizer"] == "nesterov"
+        ws.send_json({"type": "update", "changes": {"optimizer": "sgd"}})
+        _until(ws, "config")
+        ws.send_json({"type": "update", "changes": {"optimizer": "nesterov"}})  # built live too
+        assert _until_any(ws, ("config", "error"))["type"] == "config"
+        ws.send_json({"type": "step", "n": 1})
+        message = _until_any(ws, ("frame", "error"))
+        assert message["type"] == "frame" and message["steps"] == 4, message
+
+
+def _until_any(ws, kinds: tuple[str, ...], limit: int = 50) -> dict:
+    for _ in range(limit):
+        message = ws.receive_json()
+        if message["type"] in kinds:
+            return message
+    raise AssertionError(f"none of {kinds}")
+
+
 def test_websocket_race_streams_every_optimizer(client):
     with client.websocket_connect("/ws/lab") as ws:
         ws.send_json({"type": "start", "config": {"net": SMALL}})

@@ -16,7 +16,7 @@ from playground_models.network import (
     forward,
     regularization,
 )
-from playground_models.reference import dropout_masks
+from playground_models.rules import dropout_masks
 
 # Inputs kept away from the kinks of relu / leaky relu (0) so finite differences are exact.
 Z = torch.tensor([-3.1, -1.7, -0.6, -0.25, 0.3, 0.8, 1.9, 2.7], dtype=torch.float64)

@@ -13,8 +13,8 @@ import pytest
 
 from playground_models.experiment import Experiment
 from playground_models.params import BY_NAME
-from playground_models.pool import PooledBackend, PoolSet, train_together
-from playground_models.trainer import Trainer
+from playground_models.pool import PooledBackend, PoolSet
+from playground_models.trainer import Trainer, train_together
 
 BASE = Experiment(numSamples=200, networkShape=(4, 3))
 OPTIMIZERS = BY_NAME["optimizer"].choices  # every one the product offers

@@ -11,7 +11,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from playground_models import pool as pool_module
+from playground_models import trainer as trainer_module
 from playground_models.experiment import Experiment
 from playground_models.pool import PoolSet
 from playground_models.trainer import Trainer
@@ -72,7 +72,7 @@ def test_sessions_give_their_rows_back_when_they_restart_and_close(client, open_
 
 def test_frames_that_ask_together_are_trained_in_one_program(monkeypatch):
     calls: list[int] = []
-    real = pool_module.train_together
+    real = trainer_module.train_together
 
     def counting(work):
         calls.append(len(work))
@@ -81,7 +81,7 @@ def test_frames_that_ask_together_are_trained_in_one_program(monkeypatch):
     monkeypatch.setattr("server.scheduler.train_together", counting)
     pools = PoolSet("cpu", 8)
     trainers = [Trainer(Experiment(seed=f"s{i}"), pools=pools) for i in range(5)]
-    pool_module.train_together([(Trainer(Experiment(), pools=pools), 1)])  # measures the pool
+    trainer_module.train_together([(Trainer(Experiment(), pools=pools), 1)])  # measures the pool
     scheduler = Scheduler(workers=2, pools=pools)
 
     async def frames():

@@ -14,10 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 from ..experiment import ConfigError
+from ..rules import OPTIMIZERS
 from .layers import SpecError, parse_net
 from .presets import DEFAULT_PRESET, PRESETS, preset_net
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam")
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import rules
+
 Shape = tuple[int, ...]  # (C, H, W) for images, (N,) for flat vectors
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leakyrelu", "elu", "gelu")
+# The 2-D lab's activations, in its order, less the two a conv net has no use for.
+ACTIVATIONS = tuple(a for a in rules.ACTIVATIONS if a not in ("linear", "sine"))
 MAX_LAYERS = 40
 MAX_WIDTH = 1024  # filters or neurons in one layer
 MAX_INPUT_SIDE = 64
@@ -241,7 +244,7 @@ def _conv(info: LayerInfo, layer: Layer) -> None:
         if left:
             info.note = f"stride {s} does not tile the input: the last {left} pixel(s) are skipped"
     info.output_shape = (layer.filters, out_h, out_w)
-    info.params = (k * k * c + 1) * layer.filters
+    info.params = rules.dense_parameters(k * k * c, layer.filters)  # one filter: a k×k×c window
     info.formula = f"({k}·{k}·{c} + 1)·{layer.filters} = {info.params:,}"
     info.extra = {"padding": pad_text}
 
@@ -271,7 +274,8 @@ def _res(info: LayerInfo, layer: Layer) -> None:
         return
     convs = 9 * c * f + 9 * f * f  # two 3×3 convs without biases (batch norm follows each)
     norms = 2 * 2 * f
-    shortcut = 0 if c == f else (c + 1) * f  # 1×1 projection when the channel count changes
+    # A 1×1 projection when the channel count changes.
+    shortcut = 0 if c == f else rules.dense_parameters(c, f)
     info.output_shape = (f, h, w)
     info.params = convs + norms + shortcut
     short = "" if c == f else f" + ({c} + 1)·{f}"
@@ -295,7 +299,7 @@ def _layer(info: LayerInfo, layer: Layer) -> None:
     elif k == "fc":
         n_in = _flat(shape)
         info.output_shape = (layer.filters,)
-        info.params = (n_in + 1) * layer.filters
+        info.params = rules.dense_parameters(n_in, layer.filters)
         info.formula = f"({n_in} + 1)·{layer.filters} = {info.params:,}"
         if spatial:
             info.shape_formula = f"flattens {shape_text(shape)} = {n_in} first"

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
+from ..rules import LEAKY_RELU_SLOPE
 from .layers import Layer, LayerInfo, NetSpec, Shape, fits
 
 
@@ -52,7 +53,7 @@ _ACTIVATIONS = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
-    "leakyrelu": lambda: nn.LeakyReLU(0.01),
+    "leakyrelu": lambda: nn.LeakyReLU(LEAKY_RELU_SLOPE),
     "elu": nn.ELU,
     "gelu": nn.GELU,
 }

@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_LINEAR, ACT_LEAKYRELU, ACT_ELU, ACT_GELU, ACT_SINE };
-enum { LOSS_SOFTMAX, LOSS_HINGE, LOSS_MSE, LOSS_MAE, LOSS_HUBER };
-enum { REG_NONE, REG_L1, REG_L2 };
-enum { OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAGRAD, OPT_ADADELTA, OPT_RMSPROP, OPT_ADAM };
+/* The enums (ACT_*, LOSS_*, REG_*, OPT_*, in the order of playground_models/rules.py) and the
+   optimizers' constants (ADADELTA_RHO, ADAM_BETA1, ...): generated from that table when
+   fastpath.py builds this file, so the two cannot drift apart. */
+#include "rules.h"
 
 #define MAX_LAYERS 16 /* weight layers; the config table allows 8 hidden + 1 output */
 
@@ -34,12 +34,6 @@ typedef struct {
     double reg_rate, lr, momentum;   /* doubles, cast where torch casts its Python scalars */
 } mlp_spec;
 
-/* torch.optim defaults (the reference passes only lr and momentum). */
-static const double ADAGRAD_EPS = 1e-10;
-static const double ADADELTA_RHO = 0.9, ADADELTA_EPS = 1e-6;
-static const double RMSPROP_ALPHA = 0.99, RMSPROP_EPS = 1e-8;
-static const double ADAM_BETA1 = 0.9, ADAM_BETA2 = 0.999, ADAM_EPS = 1e-8;
-
 /* GELU, tanh form, with torch's constants: sqrt(2/pi) and 0.044715. */
 static const float GELU_BETA = (float)(M_SQRT2 * M_2_SQRTPI * 0.5);
 static const float GELU_KAPPA = 0.044715f;
@@ -49,7 +43,7 @@ static float activate(int act, float z) {
     case ACT_RELU: return z > 0.0f ? z : 0.0f;
     case ACT_TANH: return tanhf(z);
     case ACT_SIGMOID: return 1.0f / (1.0f + expf(-z));
-    case ACT_LEAKYRELU: return z > 0.0f ? z : z * 0.01f;
+    case ACT_LEAKYRELU: return z > 0.0f ? z : z * LEAKY_RELU_SLOPE;
     case ACT_ELU: return z > 0.0f ? z : expm1f(z);
     case ACT_GELU: {
         float inner = GELU_BETA * (z + GELU_KAPPA * (z * z * z));
@@ -67,7 +61,7 @@ static float activate_grad(int act, float z, float h) {
     case ACT_RELU: return z > 0.0f ? 1.0f : 0.0f;
     case ACT_TANH: return 1.0f - h * h;
     case ACT_SIGMOID: return (1.0f - h) * h;
-    case ACT_LEAKYRELU: return z > 0.0f ? 1.0f : 0.01f;
+    case ACT_LEAKYRELU: return z > 0.0f ? 1.0f : LEAKY_RELU_SLOPE;
     case ACT_ELU: return z <= 0.0f ? expf(z) : 1.0f;
     case ACT_GELU: {
         float x2 = z * z;
@@ -136,10 +130,11 @@ static float loss_and_grad(int loss, const float *s, int B, int C, const int64_t
         } else if (loss == LOSS_MAE) {
             total += ad;
             ds[r] = (1.0f / (float)B) * sgn(d);
-        } else { /* huber, delta = 1 */
+        } else { /* huber (HUBER_DELTA is 1: the products by it below are exact) */
             float norm = 1.0f / (float)B;
-            total += ad < 1.0f ? 0.5f * d * d : ad - 0.5f;
-            ds[r] = d <= -1.0f ? -norm : (d >= 1.0f ? norm : norm * d);
+            total += ad < HUBER_DELTA ? 0.5f * d * d : HUBER_DELTA * (ad - 0.5f * HUBER_DELTA);
+            ds[r] = d <= -HUBER_DELTA ? -norm * HUBER_DELTA
+                                      : (d >= HUBER_DELTA ? norm * HUBER_DELTA : norm * d);
         }
     }
     return loss == LOSS_MSE ? 0.5f * (total / (float)B) : total / (float)B;
@@ -172,8 +167,8 @@ static float penalty(const mlp_spec *sp, const float *p, float *grad) {
 
 /* One torch.optim step on the flat arrays. `step` counts this optimizer's steps (for SGD with
    momentum: the steps since its momentum buffer exists). */
-static void update(const mlp_spec *sp, float *p, const float *g, float *s1, float *s2,
-                   int64_t *step, size_t n) {
+static int update(const mlp_spec *sp, float *p, const float *g, float *s1, float *s2,
+                  int64_t *step, size_t n) {
     float neg_lr = (float)(-sp->lr);
     switch (sp->optimizer) {
     case OPT_MOMENTUM:
@@ -187,12 +182,12 @@ static void update(const mlp_spec *sp, float *p, const float *g, float *s1, floa
                 p[k] = p[k] + neg_lr * d;
             }
             (*step)++;
-            return;
+            return 0;
         }
         /* fall through - momentum 0 is plain SGD */
     case OPT_SGD:
         for (size_t k = 0; k < n; k++) p[k] = p[k] + neg_lr * g[k];
-        return;
+        return 0;
     case OPT_ADAGRAD: {
         float eps = (float)ADAGRAD_EPS;
         for (size_t k = 0; k < n; k++) {
@@ -200,7 +195,7 @@ static void update(const mlp_spec *sp, float *p, const float *g, float *s1, floa
             p[k] = p[k] + (neg_lr * g[k]) / (sqrtf(s1[k]) + eps);
         }
         (*step)++;
-        return;
+        return 0;
     }
     case OPT_ADADELTA: {
         float rho = (float)ADADELTA_RHO, rest = (float)(1.0 - ADADELTA_RHO);
@@ -212,7 +207,7 @@ static void update(const mlp_spec *sp, float *p, const float *g, float *s1, floa
             p[k] = p[k] + neg_lr * delta;
         }
         (*step)++;
-        return;
+        return 0;
     }
     case OPT_RMSPROP: {
         float alpha = (float)RMSPROP_ALPHA, rest = (float)(1.0 - RMSPROP_ALPHA);
@@ -222,7 +217,7 @@ static void update(const mlp_spec *sp, float *p, const float *g, float *s1, floa
             p[k] = p[k] + (neg_lr * g[k]) / (sqrtf(s1[k]) + eps);
         }
         (*step)++;
-        return;
+        return 0;
     }
     case OPT_ADAM: {
         (*step)++;
@@ -238,8 +233,10 @@ static void update(const mlp_spec *sp, float *p, const float *g, float *s1, floa
             float denom = sqrtf(s2[k]) / bc2_sqrt + eps;
             p[k] = p[k] + (neg_step * s1[k]) / denom;
         }
-        return;
+        return 0;
     }
+    default: /* an optimizer of the table without its arithmetic here */
+        return -1;
     }
 }
 
@@ -253,7 +250,7 @@ size_t mlp_param_count(const mlp_spec *sp) {
    class labels `cls` or the regression targets `val`). `masks` (or NULL): inverted-dropout
    factors, batch after batch, hidden layer after hidden layer, [B][width] each.
    Stops before an update whose loss is not finite and sets *diverged.
-   Returns the number of updates applied, or −1 if out of memory. */
+   Returns the number of updates applied, −1 if out of memory, −2 for an unknown optimizer. */
 int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *step,
               const float *x, const int64_t *cls, const float *val, const int64_t *rows,
               const int32_t *starts, int32_t n_batches, const float *masks, int32_t *diverged) {
@@ -366,7 +363,10 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
             float *swap = d_out; d_out = d_in; d_in = swap;
         }
 
-        update(sp, params, grad, s1, s2, step, n_par);
+        if (update(sp, params, grad, s1, s2, step, n_par) < 0) {
+            done = -2;
+            break;
+        }
         done++;
     }
     free(work);

@@ -1,0 +1,55 @@
+"""`Backend`: what a `Trainer` asks of the engine that does its arithmetic.
+
+Three engines implement it: the reference path (`reference.ReferenceBackend`, autograd and
+torch.optim), the C kernel (`fastpath.FastBackend`) and a row of a pool
+(`pool.PooledBackend`). A backend holds the parameters and the optimizer state and applies the
+updates it is handed; the epochs, the shuffles, the dropout stream and divergence bookkeeping
+are the trainer's alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from .experiment import Experiment
+
+
+@runtime_checkable
+class Backend(Protocol):
+    path: str  # "reference", "fast" or "batched": reported in frames and `model_info`
+
+    def configure(self, exp: Experiment) -> None:
+        """Apply live settings from the next update on; a new optimizer type starts fresh."""
+        ...
+
+    def tensors(self) -> list[torch.Tensor]:
+        """[W₁, b₁, …] sharing the training state: snapshots read the live weights."""
+        ...
+
+    def set_parameters(self, params: Sequence[np.ndarray]) -> None:
+        """Replace every weight and bias; the optimizer state is kept."""
+        ...
+
+    def write(self, tensor: int, index: tuple[int, ...], value: float) -> None:
+        """Set one entry of `tensors()[tensor]` in place."""
+        ...
+
+    def train_batches(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batches: Sequence[np.ndarray],
+        dropout_rng: np.random.Generator,
+    ) -> tuple[int, bool]:
+        """One update per index batch, masks drawn from `dropout_rng` as `rules.dropout_masks`
+        draws them. Returns (updates done, whether the loss stopped being finite, in which
+        case training stopped before that update)."""
+        ...
+
+    def close(self) -> None:
+        """Give back what the backend holds outside the trainer (a pool row); idempotent."""
+        ...
