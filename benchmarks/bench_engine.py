@@ -1,5 +1,5 @@
 """2-D lab engine speed: an epoch on the fast path, on the reference path, and in the plain
-PyTorch loop (nn.Sequential + torch.optim, written inline), on DESIGN.md §4's two nets; and the
+PyTorch loop (nn.Sequential + torch.optim, written inline), on the two reference nets (playground_models/reference_nets.py); and the
 100×100 grid + neuron-map snapshot.
 
 Prints one JSON object. Contenders alternate round by round in one process and each figure is

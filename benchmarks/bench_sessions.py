@@ -28,7 +28,7 @@ from playground_models.reference_nets import QUERY_A, QUERY_B
 from server.client import binary_header
 
 ROOT = Path(__file__).resolve().parents[1]
-NET_A, NET_B = QUERY_A, QUERY_B  # DESIGN.md §4's reference nets as share queries
+NET_A, NET_B = QUERY_A, QUERY_B  # the two reference nets as share queries
 
 
 class Client:

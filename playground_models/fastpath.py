@@ -1,7 +1,7 @@
 """The fast training path for the 2-D lab's MLPs: a small C kernel, one call per run of batches.
 
 The obvious PyTorch step costs ~0.4 ms on a net of 20 parameters, nearly all of it call
-overhead (DESIGN.md §4). `kernels/mlp.c` does the forward pass, the hand-derived backward pass,
+overhead (docs/benchmarks.md). `kernels/mlp.c` does the forward pass, the hand-derived backward pass,
 the penalty and the torch.optim update for a whole list of minibatches in one foreign call, on
 parameters that live in one numpy float32 array which `tensors()` exposes without copying.
 

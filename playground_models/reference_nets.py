@@ -1,4 +1,4 @@
-"""DESIGN.md §4's two reference nets, the ones every speed figure and agreement test uses.
+"""The two reference nets, the ones every speed figure and agreement test uses.
 
 (a) TF Playground's default: x₁, x₂ → [4, 2] tanh, circle, 250 training points, batch 10.
 (b) six features → 6 × 8 relu, spiral, batch 10 (every TF feature but sin x₂).

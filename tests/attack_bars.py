@@ -37,8 +37,7 @@ T = TypeVar("T")
 
 PORTS = (18700, 18799)
 IDLE_TIMEOUT_S = 6.0  # long enough for 64 learners to start on a busy 2-core machine
-# Short limits so that each attack is bounded and fast. Flags a server does not know yet are
-# left out (the server's `--help` decides), so the file runs before and after they exist.
+# Short limits so that each attack is bounded and fast.
 FLAGS: dict[str, Any] = {
     "--idle-timeout-s": IDLE_TIMEOUT_S,
     "--workers": 2,

@@ -51,19 +51,13 @@ def serve_flags() -> frozenset[str]:
     return frozenset(w.rstrip(",") for w in out.stdout.split() if w.startswith("--"))
 
 
-def known_flags(flags: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """`flags` as an argument list, keeping only those this server has; and the names dropped.
-
-    Settings added by work not merged yet (`--max-step-updates`, `--lab-…`) are passed when the
-    server knows them, so the same test runs before and after.
-    """
-    argv, dropped = [], []
-    for name, value in flags.items():
-        if name in serve_flags():
-            argv += [name, str(value)]
-        else:
-            dropped.append(name)
-    return argv, dropped
+def known_flags(flags: dict[str, Any]) -> list[str]:
+    """`flags` as an argument list; a flag this server does not have is an error, so that a
+    renamed setting cannot quietly leave an attack unbounded."""
+    unknown = sorted(set(flags) - serve_flags())
+    if unknown:
+        raise ValueError(f"netplay serve has no flag {', '.join(unknown)}")
+    return [arg for name, value in flags.items() for arg in (name, str(value))]
 
 
 def proc_status(pid: int) -> dict[str, str]:
@@ -140,7 +134,7 @@ class ServerProcess:
                  env: dict[str, str] | None = None):
         self.port = free_port(*ports)
         self.url = f"http://127.0.0.1:{self.port}"
-        argv, self.dropped_flags = known_flags(flags or {})
+        argv = known_flags(flags or {})
         # Held open for the server's life and closed by `stop`.
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             "w+", prefix="netplay-serve-", suffix=".log")

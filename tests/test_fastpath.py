@@ -1,6 +1,6 @@
 """The fast path (C kernel) against the reference path (autograd + torch.optim) and torch itself.
 
-Agreement bars from issue 5: same seed → parameters within 1e-5 after one epoch; losses within
+Agreement bars: same seed → parameters within 1e-5 after one epoch; losses within
 1 % after 100 epochs; every optimizer's first steps match torch.optim on the same tensors.
 """
 
