@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urljoin
 
 import pytest
 from fastapi.testclient import TestClient
+from loopback import LoopbackClient
 
 from server.app import create_app
 from server.frames import decode
@@ -18,20 +18,6 @@ from server.settings import Settings
 pytest_plugins = ("attack_bars",)
 
 
-class LoopbackClient(TestClient):
-    """A TestClient that reaches the app as http://127.0.0.1, as a browser on this machine
-    does. TestClient's own name, `testserver`, is not one the server answers to (it refuses
-    unknown Host names, against DNS rebinding), and its WebSockets ignore `base_url`."""
-
-    def __init__(self, app: Any, **kwargs: Any):
-        super().__init__(app, base_url=LOOPBACK, **kwargs)
-
-    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> Any:
-        return super().websocket_connect(urljoin(LOOPBACK_WS, url), *args, **kwargs)
-
-
-LOOPBACK = "http://127.0.0.1"
-LOOPBACK_WS = "ws://127.0.0.1"
 
 
 @pytest.fixture

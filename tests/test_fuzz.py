@@ -11,8 +11,8 @@ import zlib
 from typing import Any
 
 import pytest
-from conftest import LoopbackClient
 from fuzz_messages import lab_messages, ws_messages
+from loopback import LoopbackClient
 
 from server.app import create_app
 from server.frames import FrameError, decode

@@ -8,8 +8,8 @@ import json
 import random
 
 import pytest
-from conftest import LoopbackClient
 from fuzz_messages import VALUES, Raw, dumps
+from loopback import LoopbackClient
 
 from playground_models.params import PARAMS
 from server.app import create_app

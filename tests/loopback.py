@@ -1,0 +1,23 @@
+"""`LoopbackClient`: Starlette's TestClient reaching the app as http://127.0.0.1."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+from fastapi.testclient import TestClient
+
+LOOPBACK = "http://127.0.0.1"
+LOOPBACK_WS = "ws://127.0.0.1"
+
+
+class LoopbackClient(TestClient):
+    """A TestClient that reaches the app as http://127.0.0.1, as a browser on this machine
+    does. TestClient's own name, `testserver`, is not one the server answers to (it refuses
+    unknown Host names, against DNS rebinding), and its WebSockets ignore `base_url`."""
+
+    def __init__(self, app: Any, **kwargs: Any):
+        super().__init__(app, base_url=LOOPBACK, **kwargs)
+
+    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        return super().websocket_connect(urljoin(LOOPBACK_WS, url), *args, **kwargs)
