@@ -23,12 +23,12 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import pytest
+from aio import run_async
 from serverproc import ServerProcess, http
 
 from server.client import CanaryResult, canary, connect_lab
@@ -51,13 +51,6 @@ CANARY_WITHIN_S = 5.0
 RETURN_WITHIN = 0.10  # threads and memory, relative to before the attack
 SETTLE_S = 12.0  # anyio's idle HTTP worker threads end after 10 s
 QUIET_CORES = 0.3  # the server and its children once every client has gone
-
-
-def run_async(coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-    """Run `coro` to its end on a thread of its own (the browser tests keep a loop on the
-    main thread), never longer than `timeout`."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout)).result()
 
 
 @dataclass

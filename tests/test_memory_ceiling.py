@@ -108,12 +108,17 @@ def test_a_burst_of_ended_sessions_trims_once_on_the_loop(monkeypatch):
     import asyncio
     import threading
 
+    from aio import run_async
+
     from server import memory
 
     trims: list[str] = []
     monkeypatch.setattr(memory, "release_freed", lambda: trims.append(threading.current_thread().name))
 
+    loop_thread: list[str] = []
+
     async def burst() -> None:
+        loop_thread.append(threading.current_thread().name)
         for _ in range(64):
             memory.release_soon(0.05)
         await asyncio.sleep(0.2)
@@ -121,6 +126,6 @@ def test_a_burst_of_ended_sessions_trims_once_on_the_loop(monkeypatch):
         await asyncio.sleep(0.2)
 
     threads = threading.active_count()
-    asyncio.run(burst())
-    assert trims == [threading.current_thread().name] * 2  # on the loop's thread, twice
+    run_async(burst())
+    assert trims == loop_thread * 2  # on the loop's thread, twice
     assert threading.active_count() == threads

@@ -1,6 +1,7 @@
 """The preview cache: answers made once, and the cache bounded in entries and in bytes."""
 
-import asyncio
+
+from aio import run_async
 
 from server.api import Previews
 
@@ -23,7 +24,7 @@ def _fill(previews: Previews, queries: list[tuple[str, int]]) -> _Inline:
         for query, points in queries:
             await previews.get(query, points, scheduler)
 
-    asyncio.run(go())
+    run_async(go())
     return scheduler
 
 

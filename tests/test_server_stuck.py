@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 import websockets
+from aio import run_async
 
 from server.app import TRANSPORT_MAX_BYTES, create_app
 from server.live import LiveRun
@@ -130,7 +131,7 @@ def _wait_until_admitted(url: str, seconds: float) -> float:
     """Seconds until a new learner is admitted; fails after `seconds`."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
-        if asyncio.run(_admitted(url)):
+        if run_async(_admitted(url)):
             return time.monotonic() - started
         time.sleep(0.25)
     pytest.fail(f"no new learner admitted within {seconds} s")
@@ -180,7 +181,7 @@ def test_64_clients_that_play_and_never_read_are_closed_after_the_idle_timeout()
         clients: list[RawClient] = []
         try:
             clients = _open_stuck(url, 64, play=True)
-            assert not asyncio.run(_admitted(url))  # the server is full: too_many_sessions
+            assert not run_async(_admitted(url))  # the server is full: too_many_sessions
             _talk(clients, 2 * IDLE_S)
             last_message = time.monotonic()
             _wait_until_admitted(url, IDLE_S + 10)
@@ -201,7 +202,7 @@ def test_a_frozen_client_loses_its_session_after_the_idle_timeout(play):
         frozen = _open_stuck(url, 1, play)
         try:
             last_message = time.monotonic()
-            assert not asyncio.run(_admitted(url))
+            assert not run_async(_admitted(url))
             _wait_until_admitted(url, IDLE_S + 10)
             assert time.monotonic() - last_message <= IDLE_S + 5
         finally:
@@ -243,14 +244,14 @@ def test_a_big_step_stops_when_its_client_leaves(monkeypatch):
             return time.monotonic() - sent
 
     with serving(max_step_updates=1_000_000) as url:
-        asyncio.run(attack(url))
+        run_async(attack(url))
         left = time.monotonic()
         settled = _settle(lambda: slices[0], 10)
         # Each slice is one frame budget (50 ms): after the close at most the slice in
         # progress runs, where the whole step would have been thousands of slices.
         assert settled < 100, settled
         assert time.monotonic() - left < 10
-        assert asyncio.run(frame_latency(url)) < 2.0  # the workers are free for others
+        assert run_async(frame_latency(url)) < 2.0  # the workers are free for others
 
 
 def _settle(count: Callable[[], int], seconds: float) -> int:
