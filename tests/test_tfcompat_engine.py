@@ -7,10 +7,13 @@ under Node (see the README there); nothing is fetched here.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from playground_models.tfcompat import fast
 from playground_models.tfcompat.arc4 import SeedRandom, mixkey
 from playground_models.tfcompat.data import make_data
 from playground_models.tfcompat.engine import TfConfig, TfRun
@@ -79,10 +82,14 @@ def test_regression_makes_1200_points():
     assert len(train) == len(test) == 600
 
 
+@pytest.mark.parametrize("path", ["kernel", "numpy"])
 @pytest.mark.parametrize("name", CASES)
-def test_initial_weights_and_loss_curve_equal_tf(name):
+def test_initial_weights_and_loss_curve_equal_tf(name, path):
+    if path == "kernel" and fast.kernel() is None:
+        pytest.skip("no C compiler here: the numpy path is what runs")
     case = _load(name)
-    run = TfRun(_config(case))
+    run = TfRun(_config(case), use_kernel=path == "kernel")
+    assert run.path == path
     weights, biases = run.flat_weights()
     assert weights == case["initial"]["weights"]
     assert biases == case["initial"]["biases"]
@@ -101,9 +108,10 @@ def test_initial_weights_and_loss_curve_equal_tf(name):
     assert final_w == pytest.approx(case["final"]["weights"], rel=1e-6, abs=1e-12)
 
 
-def test_l1_kills_links_for_good():
+@pytest.mark.parametrize("use_kernel", [None, False])
+def test_l1_kills_links_for_good(use_kernel):
     case = _load("circle_l1__0.98765.json")
-    run = TfRun(_config(case))
+    run = TfRun(_config(case), use_kernel=use_kernel)
     for _ in range(100):
         run.train_epoch()
     assert run.dead_count() == case["final"]["dead_count"] == 3
@@ -111,3 +119,22 @@ def test_l1_kills_links_for_good():
     assert all((w == 0.0).all() for w in dead_weights)
     run.train_epoch()
     assert all((w[d] == 0.0).all() for w, d in zip(run.weights, run.dead))
+
+
+def test_kernel_and_numpy_agree_bit_for_bit_through_divergence():
+    # A learning rate TF lets diverge: both paths show the same losses, then NaN, and the
+    # partial last batch (300 % 7) is carried into the next epoch by both.
+    cfg = TfConfig(seed="0.5", regression=True, dataset="reg-plane", noise=0, perc_train=50,
+                   inputs=("x", "y"), shape=(4, 2), activation="linear", init_zero=False,
+                   learning_rate=1.0, batch_size=7, regularization="L2", reg_rate=0.01)
+    runs = [TfRun(cfg, use_kernel=None), TfRun(cfg, use_kernel=False)]
+    seen = []
+    with np.errstate(all="ignore"):
+        for _ in range(8):
+            for r in runs:
+                r.train_epoch()
+            assert runs[0].loss_train == runs[1].loss_train or all(
+                math.isnan(r.loss_train) for r in runs)
+            seen.append(runs[0].loss_train)
+    assert seen[1] > 100 * seen[0] and math.isnan(seen[-1])
+    assert runs[0].metrics()["train_loss"] is None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..experiment import ConfigError
+from . import fast
 from .arc4 import SeedRandom
 from .data import GENERATORS, Point, make_data
 
@@ -98,7 +99,8 @@ def _features(names: tuple[str, ...], pts: list[Point]) -> tuple[np.ndarray, np.
 class TfRun:
     """One TF Playground experiment: its data, its network and its training loop."""
 
-    def __init__(self, cfg: TfConfig) -> None:
+    def __init__(self, cfg: TfConfig, *, use_kernel: bool | None = None) -> None:
+        """`use_kernel`: None takes the C kernel when it builds here; False forces numpy."""
         self.cfg = cfg
         rnd = SeedRandom(cfg.seed)
         self.train_points, self.test_points = make_data(
@@ -123,6 +125,15 @@ class TfRun:
         self.acc_b = [np.zeros_like(b) for b in self.biases]
         self.num_acc = 0
         self.epoch = 0
+        self._flat: fast.FlatNet | None = None
+        lib = fast.kernel() if use_kernel is not False else None
+        if use_kernel and lib is None:
+            raise RuntimeError("the TF mode kernel cannot be built on this machine")
+        if lib is not None and fast.fits(sizes):
+            self._flat = fast.FlatNet(lib, sizes, self.weights, self.biases, cfg.activation,
+                                      cfg.regression, cfg.regularization, cfg.batch_size,
+                                      cfg.learning_rate, cfg.reg_rate)
+            self.weights, self.biases, self.dead = self._flat.views()
         self.loss_train = self.loss(self.train_x, self.train_y)
         self.loss_test = self.loss(self.test_x, self.test_y)
 
@@ -144,11 +155,20 @@ class TfRun:
             ders.append(d)
         return outs, ders
 
+    @property
+    def path(self) -> str:
+        """Which implementation trains: "kernel" (C) or "numpy"; the numbers are the same."""
+        return "kernel" if self._flat is not None else "numpy"
+
     def output(self, x: np.ndarray) -> np.ndarray:
+        if self._flat is not None:
+            return self._flat.predict(x)
         return self._forward(x)[0][-1][:, 0]
 
     def loss(self, x: np.ndarray, t: np.ndarray) -> float:
         """TF's getLoss: the mean of ½(output − label)², summed point by point."""
+        if self._flat is not None:
+            return self._flat.loss(x, t)
         if len(t) == 0:
             return float("nan")
         err = 0.5 * (self.output(x) - t) ** 2
@@ -199,6 +219,9 @@ class TfRun:
     def train_epoch(self) -> None:
         """TF's oneStep: every training example in its fixed order, updating every batchSize."""
         bs, n = self.cfg.batch_size, len(self.train_y)
+        if self._flat is not None:
+            self._flat.train(self.train_x, self.train_y, 1)
+            n = 0  # trained: skip the numpy loop below
         for start in range(0, n, bs):
             end = min(start + bs, n)
             self._accumulate(self.train_x[start:end], self.train_y[start:end])
