@@ -8,9 +8,9 @@ from typing import Any
 from .compare import Comparison, is_compare_url, parse_compare
 from .experiment import ConfigError
 from .gradients import layer_gradient_norms
-from .tfcompat.engine import TfConfig, TfRun
+from .tfcompat import runs as tf_runs
 from .trainer import Trainer
-from .urlcodec import SharedState, parse
+from .urlcodec import parse
 
 ROUND = 6  # digits printed; the bytes are the same run to run, the rounding only keeps lines short
 
@@ -41,24 +41,12 @@ def run_epochs(
     for message in state.warnings if warn is not None else ():
         warn(message)
     if state.experiment["compat"] == "tf":
-        yield from _tf_epochs(state, epochs)
+        yield from tf_runs.epoch_records(state, epochs)  # TF Playground mode
         return
     trainer = Trainer(state.experiment)
     for epoch in range(1, epochs + 1):
         trainer.train_epochs(1)
         yield _record(trainer, epoch, grad_norms)
-
-
-def _tf_epochs(state: SharedState, epochs: int) -> Iterator[dict[str, Any]]:
-    """TensorFlow Playground mode: TF's engine, its square loss printed unrounded.
-
-    Records carry `loss: "square"` (the mean of ½(output − label)², TF's loss) and
-    `dead_weights`, the links L1 has set to 0 for good.
-    """
-    run = TfRun(TfConfig.from_experiment(state.experiment, state.hidden))
-    for _ in range(epochs):
-        run.train_epoch()
-        yield {**run.metrics(), "loss": "square"}
 
 
 def _compare_epochs(

@@ -104,3 +104,15 @@ def test_netplay_only_keys_are_reported_in_the_mode():
     next(run_epochs("#compat=tf&optimizer=adam&dropout=0.2&seed=0.5", 1, warnings.append))
     assert "optimizer has no effect in TensorFlow Playground mode" in warnings
     assert "dropout has no effect in TensorFlow Playground mode" in warnings
+
+
+def test_a_sweep_of_tf_links_gives_tf_numbers():
+    from playground_models.sweep import parse_values, sweep
+
+    case = [_case(f"circle_l1__{s}.json") for s in ("0.12345", "0.98765")]
+    link = "?compat=tf&" + case[0]["hash"].replace("&seed=0.12345", "")
+    points = sweep(link, "seed", parse_values("seed", "0.12345,0.98765"), 100, workers=1)
+    for point, ref in zip(points, case):
+        assert point["loss"] == "square"
+        assert point["test_loss"] == pytest.approx(ref["loss_test"][100], rel=1e-6)
+        assert point["dead_weights"] == ref["final"]["dead_count"]
