@@ -116,3 +116,12 @@ def test_a_sweep_of_tf_links_gives_tf_numbers():
         assert point["loss"] == "square"
         assert point["test_loss"] == pytest.approx(ref["loss_test"][100], rel=1e-6)
         assert point["dead_weights"] == ref["final"]["dead_count"]
+
+
+def test_a_compare_link_in_tf_mode_is_refused_by_name():
+    from playground_models.compare import parse_compare
+
+    with pytest.raises(ConfigError, match="^compat: TensorFlow Playground mode"):
+        parse_compare("?compat=tf&runs=2&r2.learningRate=0.1")
+    with pytest.raises(ConfigError, match="^compat:"):
+        parse_compare("?runs=2&r2.compat=tf")
