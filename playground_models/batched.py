@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .network import ACTIVATION_FUNCTIONS
+from .network import ACTIVATION_FUNCTIONS, l1_zeros
 from .trainer import Trainer
 
 # torch.optim's defaults, as the reference path and the C kernel use them.
@@ -156,7 +156,17 @@ class BatchedRows:
         return flat, loss + penalty(flat * self.weight_mask, self.l1, self.l2)
 
     def _update(self, g: torch.Tensor, live: torch.Tensor) -> None:
-        """One torch.optim step per run (rows where `live` is False keep their values)."""
+        """One torch.optim step per run (rows where `live` is False keep their values), then
+        L1's exact zeros on the weights of L1 runs (`network.l1_zeros`)."""
+        has_l1 = bool((self.l1 > 0).any())
+        before = self.params.clone() if has_l1 else None
+        self._optimizer_step(g, live)
+        if before is not None:
+            zero = l1_zeros(before, self.params, g, self.l1)
+            zero &= (self.weight_mask > 0) & (self.l1 > 0) & live
+            self.params.masked_fill_(zero, 0.0)
+
+    def _optimizer_step(self, g: torch.Tensor, live: torch.Tensor) -> None:
         p, s1, s2, name = self.params, self.s1, self.s2, self.optimizer
         lr = self.lr.float()
         if name in ("momentum", "nesterov"):

@@ -177,7 +177,9 @@ PARAMS: tuple[Param, ...] = (
     P("batchSize", K.INT, 10, E.LIVE, "training", "Batch size",
       "Training points per update.", min=1, max=1000),
     P("regularization", K.CHOICE, "none", E.LIVE, "training", "Regularization",
-      "Penalty on the weights (never the biases): L1 = λ·Σ|w|, L2 = ½λ·Σw².",
+      "Penalty on the weights (never the biases): L1 = λ·Σ|w|, which sets weights exactly to 0 "
+      "(a weight an update carries across zero stops there and stays while λ outweighs its "
+      "gradient); L2 = ½λ·Σw².",
       choices=("none", "L1", "L2")),
     P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", "Regularization rate λ",
       "Strength of the penalty.", min=0.0, max=10.0, steps=REG_RATES),
