@@ -69,3 +69,12 @@ def test_fast_and_reference_paths_prune_the_same_weights(optimizer):
     for a, b in zip(_weights(fast), _weights(ref)):
         assert torch.equal(a == 0, b == 0)
         assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_metrics_count_the_pruned_weights():
+    trainer = Trainer(L1.replace(regularizationRate=0.1, learningRate=0.1))
+    assert trainer.metrics()["zero_weights"] == 0
+    assert trainer.metrics()["weights"] == 2 * 6 + 6 * 4 + 4 * 2
+    trainer.train_epochs(30)
+    m = trainer.metrics()
+    assert m["zero_weights"] == _zeros(trainer) and m["zero_weights"] >= 10
