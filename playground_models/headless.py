@@ -41,6 +41,8 @@ def run_epochs(
     for message in state.warnings if warn is not None else ():
         warn(message)
     if state.experiment["compat"] == "tf":
+        if grad_norms:
+            raise ConfigError("--grad-norms", "is not available in TensorFlow Playground mode")
         yield from tf_runs.epoch_records(state, epochs)  # TF Playground mode
         return
     trainer = Trainer(state.experiment)

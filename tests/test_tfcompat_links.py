@@ -125,3 +125,8 @@ def test_a_compare_link_in_tf_mode_is_refused_by_name():
         parse_compare("?compat=tf&runs=2&r2.learningRate=0.1")
     with pytest.raises(ConfigError, match="^compat:"):
         parse_compare("?runs=2&r2.compat=tf")
+
+
+def test_grad_norms_are_refused_in_the_mode():
+    with pytest.raises(ConfigError, match="--grad-norms"):
+        next(run_epochs("#compat=tf&seed=0.5", 1, grad_norms=True))
