@@ -59,7 +59,7 @@ def kernel() -> ctypes.CDLL | None:
             source = SOURCE.read_bytes()
             platform_id = (CFLAGS, sys.platform, platform.machine())
             key = hashlib.sha256(source + repr(platform_id).encode()).hexdigest()[:16]
-            lib = _open_or_build(source, f"tfplay-{key}.so")
+            lib = _open_or_build(source, b"", f"tfplay-{key}.so")  # needs no rules.h
         except (OSError, subprocess.SubprocessError, NoCompiler) as exc:
             log.warning("netplay: TF mode kernel unavailable (%s); training with numpy", exc)
             return None
