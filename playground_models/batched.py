@@ -20,7 +20,7 @@ from itertools import pairwise
 import torch
 import torch.nn.functional as F
 
-from .network import ACTIVATION_FUNCTIONS
+from .network import ACTIVATION_FUNCTIONS, l1_zeros
 from .rules import (
     HUBER_DELTA,
     MOMENTUM_OPTIMIZERS,
@@ -136,7 +136,17 @@ class BatchedRows:
         return flat, loss + penalty(flat * self.weight_mask, self.l1, self.l2)
 
     def _update(self, g: torch.Tensor, live: torch.Tensor) -> None:
-        """One torch.optim step per run (rows where `live` is False keep their values)."""
+        """One torch.optim step per run (rows where `live` is False keep their values), then
+        L1's exact zeros on the weights of L1 runs (`network.l1_zeros`)."""
+        has_l1 = bool((self.l1 > 0).any())
+        before = self.params.clone() if has_l1 else None
+        self._optimizer_step(g, live)
+        if before is not None:
+            zero = l1_zeros(before, self.params, g, self.l1)
+            zero &= (self.weight_mask > 0) & (self.l1 > 0) & live
+            self.params.masked_fill_(zero, 0.0)
+
+    def _optimizer_step(self, g: torch.Tensor, live: torch.Tensor) -> None:
         p, s1, s2, name = self.params, self.s1, self.s2, self.optimizer
         lr = self.lr.float()
         if name in MOMENTUM_OPTIMIZERS:

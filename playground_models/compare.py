@@ -145,6 +145,10 @@ def parse_compare(text: str) -> CompareSpec:
         run_exp = _parse_run(shared_pairs, own, k)
         # Every override is kept, even one equal to the shared value: it names the run.
         overrides.append({name: run_exp[name] for name, _ in own})
+        if run_exp["compat"] == "tf":
+            # Compared runs train on netplay's engine: refuse rather than print other numbers.
+            raise ConfigError("compat", "TensorFlow Playground mode (compat=tf) runs one link "
+                                        "at a time; a comparison runs netplay's engine")
     return CompareSpec(state.experiment, tuple(overrides), state.hidden, lesson, state.warnings)
 
 

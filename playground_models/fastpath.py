@@ -302,3 +302,6 @@ class FastBackend:
 
 if __name__ == "__main__":  # build (or find) the kernel now, e.g. while building an image
     print("fast path:", "available" if supports(Experiment()) else "unavailable", cache_dir())
+    from .tfcompat import fast as tf_fast  # TensorFlow Playground mode's kernel, built alike
+
+    print("TF mode kernel:", "available" if tf_fast.kernel() is not None else "unavailable")

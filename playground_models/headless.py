@@ -8,6 +8,7 @@ from typing import Any
 from .compare import Comparison, is_compare_url, parse_compare
 from .experiment import ConfigError
 from .gradients import layer_gradient_norms
+from .tfcompat import runs as tf_runs
 from .trainer import Trainer
 from .urlcodec import parse
 
@@ -39,6 +40,11 @@ def run_epochs(
     state = parse(url, strict=True)
     for message in state.warnings if warn is not None else ():
         warn(message)
+    if state.experiment["compat"] == "tf":
+        if grad_norms:
+            raise ConfigError("--grad-norms", "is not available in TensorFlow Playground mode")
+        yield from tf_runs.epoch_records(state, epochs)  # TF Playground mode
+        return
     trainer = Trainer(state.experiment)
     for epoch in range(1, epochs + 1):
         trainer.train_epochs(1)

@@ -96,6 +96,14 @@ LESSONS: tuple[Lesson, ...] = (
         sweep_values="0,0.001,0.003,0.01,0.03,0.1,0.3",
     ),
     Lesson(
+        # Seven features where the circle needs two (x₁², x₂²): L1 should cut the other five.
+        "l1-sparsity",
+        "runs=2&dataset=circle&xSquared=true&ySquared=true&xTimesY=true&sinX=true&sinY=true"
+        "&networkShape=6&learningRate=0.1&regularizationRate=0.01"
+        "&r1.regularization=L1&r2.regularization=L2",
+        epochs=200,
+    ),
+    Lesson(
         "dropout",
         f"runs=2&{NOISY_XOR}&networkShape=20&r1.dropout=0&r2.dropout=0.5",
         epochs=300,

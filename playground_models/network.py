@@ -114,6 +114,15 @@ def data_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> torch.Te
     raise ValueError(f"unknown loss {name!r}")
 
 
+def l1_zeros(before: torch.Tensor, after: torch.Tensor, grad: torch.Tensor,
+             rate: float | torch.Tensor) -> torch.Tensor:
+    """Where L1 makes a weight exactly 0 after an update, whatever the optimizer: the update
+    carried it across zero (it stops at zero), or it was 0 and L1's pull λ is at least its
+    gradient (at 0 the penalty's subgradient is 0, so `grad` is the data gradient alone)."""
+    crossed = ((before > 0) & (after < 0)) | ((before < 0) & (after > 0))
+    return crossed | ((before == 0) & (grad.abs() <= rate))
+
+
 def regularization(kind: str, rate: float, weights: Sequence[torch.Tensor]) -> torch.Tensor:
     """The penalty on weights (biases are never penalized): L1 = λΣ|w|, L2 = ½λΣw²."""
     if kind == "none" or rate == 0.0:

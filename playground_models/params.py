@@ -186,10 +186,18 @@ PARAMS: tuple[Param, ...] = (
     P("batchSize", K.INT, 10, E.LIVE, "training", "Batch size",
       "Training points per update.", min=1, max=1000),
     P("regularization", K.CHOICE, "none", E.LIVE, "training", "Regularization",
-      "Penalty on the weights (never the biases): L1 = λ·Σ|w|, L2 = ½λ·Σw².",
+      "Penalty on the weights (never the biases): L1 = λ·Σ|w|, which sets weights exactly to 0 "
+      "(a weight an update carries across zero stops there and stays while λ outweighs its "
+      "gradient); L2 = ½λ·Σw².",
       choices=REGULARIZATIONS),
     P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", "Regularization rate λ",
       "Strength of the penalty.", min=0.0, max=10.0, steps=REG_RATES),
+    # --- mode (no control: a link key, shown as a badge) ----------------------------------
+    P("compat", K.CHOICE, "netplay", E.REBUILD, "mode", "Engine",
+      "tf: TensorFlow Playground mode, run exactly as TF Playground runs the link: its points "
+      "and starting weights from its seeded stream, per-example float64 training, the square "
+      "loss ½(o − t)² on a tanh output (linear for regression), L1 that prunes for good.",
+      choices=("netplay", "tf")),
     # --- view ---------------------------------------------------------------------------
     P("showTestData", K.BOOL, False, E.VIEW, "view", "Show test data",
       "Draw the test points over the boundary."),

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .experiment import Experiment
-from .network import Architecture, data_loss, forward, regularization
+from .network import Architecture, data_loss, forward, l1_zeros, regularization
 from .rules import MOMENTUM_OPTIMIZERS, dropout_masks, torch_optimizer
 
 
@@ -70,6 +70,7 @@ class ReferenceBackend:
         p_drop = exp.dropout
         widths = self.arch.sizes[1:-1]
         weights = self.params[0::2]
+        l1 = exp.regularizationRate if exp.regularization == "L1" else 0.0
         for i, idx in enumerate(batches):
             rows = torch.from_numpy(idx)
             masks = None
@@ -83,5 +84,10 @@ class ReferenceBackend:
                 return i, True
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            before = [w.detach().clone() for w in weights] if l1 else None
             self.optimizer.step()
+            if before is not None:
+                with torch.no_grad():
+                    for w, w0 in zip(weights, before):
+                        w.masked_fill_(l1_zeros(w0, w, w.grad, l1), 0.0)
         return len(batches), False

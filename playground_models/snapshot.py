@@ -53,6 +53,9 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
             out[f"{name}_acc"] = float((scores.argmax(dim=1) == y).double().mean())
     reg = regularization(exp.regularization, exp.regularizationRate, params[0::2])
     out["reg_loss"] = _finite(float(reg))
+    # Pruned links, "7 of 20 weights are 0": L1 makes weights exactly zero (biases never count).
+    out["weights"] = sum(int(w.numel()) for w in params[0::2])
+    out["zero_weights"] = sum(int((w == 0).sum()) for w in params[0::2])
     if trainer.diverged_at is not None:
         for key in ("train_loss", "test_loss", "reg_loss"):
             out[key] = None

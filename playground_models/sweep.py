@@ -96,7 +96,12 @@ def train_point(
     from .trainer import Trainer
     from .work import train_toward
 
-    trainer = Trainer(parse(url, strict=True).experiment)
+    state = parse(url, strict=True)
+    if state.experiment["compat"] == "tf":  # TensorFlow Playground mode: TF's engine
+        from .tfcompat.runs import final_metrics
+
+        return final_metrics(state, epochs, stop, lambda: PointStopped(url))
+    trainer = Trainer(state.experiment)
     if stop is None:
         trainer.train_epochs(epochs)
     else:

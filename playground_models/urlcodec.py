@@ -14,6 +14,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from .experiment import ConfigError, Experiment, coerce
 from .params import BY_NAME, PARAMS, VESTIGIAL_KEYS, Kind, Param
+from .tfcompat import links as tf_links
 
 # Controls that are not parameters but can still be hidden with `<name>_hide=true`
 # (TF Playground's classroom names, plus netplay's own buttons).
@@ -139,22 +140,32 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
     hidden: set[str] = set()
     warnings: list[str] = []
     errors: list[ConfigError] = []
-    for key, text_value in split_pairs(text):
+    pairs = split_pairs(text)
+    tf_mode = tf_links.is_tf_link(pairs)  # TF Playground mode reads a link as TF does
+    for key, text_value in pairs:
         if key.endswith("_hide"):
             base = key[: -len("_hide")]
             if base in BY_NAME or base in HIDEABLE_CONTROLS:
-                if text_value.lower() in ("true", "1"):
+                if text_value == "true" or (not tf_mode and text_value.lower() == "1"):
                     hidden.add(base)
             else:
                 warnings.append(f"unknown control {base!r} in {key}, ignored")
             continue
         if key in VESTIGIAL_KEYS:
+            note = tf_links.unimplemented_warning(key, text_value) if tf_mode else None
+            if note:
+                warnings.append(note)
             continue
         p = BY_NAME.get(key)
         if p is None:
             warnings.append(f"unknown key {key!r}, ignored")
             continue
+        if tf_mode and key in tf_links.TF_KEYS and key != "networkShape" and not text_value.strip():
+            continue  # TF leaves a key with an empty value at its default
         try:
+            if tf_mode and p.kind is Kind.BOOL:
+                values[key] = tf_links.tf_bool(text_value)
+                continue
             values[key] = parse_value(p, text_value)
         except ConfigError as err:
             if strict:
@@ -169,6 +180,8 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
                 raise
             errors.append(err)
             del values[err.key]
+    if tf_mode:
+        warnings += tf_links.netplay_only_warnings(values)
     return SharedState(exp, frozenset(hidden), warnings, errors)
 
 
@@ -179,6 +192,8 @@ def serialize(exp: Experiment, hidden: frozenset[str] | set[str] = frozenset()) 
         value = exp[p.name]
         if isinstance(value, tuple) and not value and p.name != "networkShape":
             continue
+        if p.name == "compat" and value == p.default:
+            continue  # only a mode link names its mode, so netplay's links stay as they were
         parts.append(f"{p.name}={format_value(p, value)}")
     parts += [f"{name}_hide=true" for name in sorted(hidden)]
     return "&".join(parts)

@@ -34,6 +34,13 @@ from .settings import Settings
 
 log = logging.getLogger("netplay.session")
 
+# TensorFlow Playground mode has its own engine (playground_models/tfcompat), which `netplay
+# run` and `netplay sweep` use; a live session does not train on it yet and says so.
+TF_MODE_NOT_LIVE = (
+    "compat=tf: TensorFlow Playground mode runs in `netplay run` and `netplay sweep`; this live "
+    "page trains netplay's own engine, so its numbers are not TF Playground's"
+)
+
 CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
 # Messages that do not end a `step` in progress: they neither train nor change the run.
@@ -168,6 +175,8 @@ class Session(Pacing):
             errors = [{"field": e.key, "message": str(e)} for e in shared.errors]
         else:
             exp = Experiment(m.config or {})
+        if exp.compat == "tf":
+            warnings = [*warnings, TF_MODE_NOT_LIVE]
         self._check_limits(exp)
         await self._stop_player()
         async with self._lock:

@@ -154,6 +154,19 @@ def test_regularization_lesson_gap_falls_as_lambda_rises():
     assert train[0] < train[1] < train[2]
 
 
+def test_l1_lesson_l1_leaves_a_sparse_net_and_l2_small_nonzero_weights():
+    curves, comparison = trained("l1-sparsity")
+    assert min(final(curves, "test_acc")) >= 0.95  # both learn the circle
+    l1, l2 = ([p.detach() for p in t.parameters()[0::2]] for t in comparison.trainers)
+    total = sum(w.numel() for w in l1)
+    assert sum(int((w == 0).sum()) for w in l1) > total // 2  # most weights exactly 0
+    assert sum(int((w == 0).sum()) for w in l2) == 0
+    # Inputs x, y, x², y², xy, sin x, sin y: L1 cuts all but x₁² and x₂², which the circle needs.
+    cut = [bool((l1[0][:, j] == 0).all()) for j in range(7)]
+    assert cut == [True, True, False, False, True, True, True]
+    assert max(float(w.abs().max()) for w in l2) < max(float(w.abs().max()) for w in l1)
+
+
 def test_dropout_lesson_narrows_the_gap_and_lowers_test_loss():
     curves, _ = trained("dropout")
     gap = gaps(curves)

@@ -165,6 +165,24 @@ static float penalty(const mlp_spec *sp, const float *p, float *grad) {
     return sp->reg == REG_L1 ? rate * total : half * total;
 }
 
+/* L1's exact zeros after any optimizer's step (network.l1_zeros): a weight the update carried
+   across zero stops at 0; a weight at 0 stays there while λ is at least its gradient (the
+   penalty's subgradient at 0 is 0, so `g` is then the data gradient). Biases are left alone. */
+static void l1_zeros(const mlp_spec *sp, const float *before, float *p, const float *g) {
+    float rate = (float)sp->reg_rate;
+    size_t off = 0;
+    for (int l = 0; l < sp->n_layers; l++) {
+        size_t nw = (size_t)sp->sizes[l] * sp->sizes[l + 1];
+        for (size_t k = off; k < off + nw; k++) {
+            float b = before[k], a = p[k];
+            if ((b > 0.0f && a < 0.0f) || (b < 0.0f && a > 0.0f) ||
+                (b == 0.0f && fabsf(g[k]) <= rate))
+                p[k] = 0.0f;
+        }
+        off += nw + sp->sizes[l + 1];
+    }
+}
+
 /* One torch.optim step on the flat arrays. `step` counts this optimizer's steps (for SGD with
    momentum: the steps since its momentum buffer exists). */
 static int update(const mlp_spec *sp, float *p, const float *g, float *s1, float *s2,
@@ -269,7 +287,8 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
     /* a[l]: layer l's input as the next layer sees it (after dropout); z, h: hidden pre- and
        post-activation (before dropout); two gradient rows; one parameter gradient. */
     size_t per_b = (size_t)units * 3 + (size_t)widest * 2;
-    float *work = malloc(sizeof(float) * ((size_t)max_b * per_b + n_par));
+    int l1 = sp->reg == REG_L1 && sp->reg_rate > 0.0;
+    float *work = malloc(sizeof(float) * ((size_t)max_b * per_b + n_par * (l1 ? 2 : 1)));
     if (!work) return -1;
     float *a[MAX_LAYERS + 1], *z[MAX_LAYERS + 1], *h[MAX_LAYERS + 1];
     float *cursor = work;
@@ -281,6 +300,7 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
     float *d_out = cursor; cursor += (size_t)max_b * widest;
     float *d_in = cursor; cursor += (size_t)max_b * widest;
     float *grad = cursor;
+    float *before = grad + n_par; /* weights before the step, only with L1 */
 
     *diverged = 0;
     const float *mask = masks;
@@ -363,10 +383,12 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
             float *swap = d_out; d_out = d_in; d_in = swap;
         }
 
+        if (l1) memcpy(before, params, sizeof(float) * n_par);
         if (update(sp, params, grad, s1, s2, step, n_par) < 0) {
             done = -2;
             break;
         }
+        if (l1) l1_zeros(sp, before, params, grad);
         done++;
     }
     free(work);
