@@ -207,6 +207,11 @@ class Sweeps:
         # message; ending the processes is immediate, and they hold nothing worth saving.
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
+        # Its manager thread notices the ended workers and closes the pool's wake-up pipe; let
+        # it finish, or the interpreter's exit hook can write to that pipe as it closes.
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(timeout=2.0)
 
 
 def _plan(body: SweepBody, settings: Settings) -> SweepPlan:

@@ -86,7 +86,11 @@ def test_a_heavy_knn_frame_is_drawn_on_a_smaller_grid_within_the_budget():
     assert header["grid"] < 200 and header["reduced"] == ["grid"]
     assert arrays["knn"].shape == arrays["output"].shape == (header["grid"],) * 2
     headers = []
-    for _ in range(40):  # playing
+    # Playing until the map is complete (about 20 frames here; more when a loaded machine's
+    # measured costs move the grid between levels, since a new grid starts its map again).
+    for k in range(400):
+        if k >= 10 and "knn" in arrays:
+            break
         header, arrays = decode(run.play_frame())
         headers.append(header)
         grid = header["grid"]
