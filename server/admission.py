@@ -9,7 +9,7 @@ import os
 import struct
 import tempfile
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Hashable
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
@@ -17,44 +17,49 @@ from starlette.websockets import WebSocket
 from .hosts import HostPolicy
 from .settings import Settings
 
-if TYPE_CHECKING:
-    from .session import Session
-
 
 class Registry:
-    """The live sessions of one app; with a `board`, also those of the server's other processes.
-    `total()` is what `--max-sessions` limits and `/api/health` reports."""
+    """The live sessions of one kind (`ws` or `lab`) of one app; with a `board`, also those of
+    the server's other processes. `total()` is what the kind's session cap limits and
+    `/api/health` reports."""
 
-    def __init__(self, board: SessionBoard | None = None) -> None:
-        self.sessions: set[Session] = set()
+    def __init__(self, board: SessionBoard | None = None, kind: str = "ws") -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind: one of {KINDS}, not {kind!r}")
+        self.sessions: set[Hashable] = set()
         self.board = board
+        self.kind = kind
 
     def __len__(self) -> int:
         return len(self.sessions)
 
-    def add(self, session: Session) -> None:
+    def add(self, session: Hashable) -> None:
         self.sessions.add(session)
         if self.board is not None:
-            self.board.publish(len(self.sessions))
+            self.board.publish(len(self.sessions), self.kind)
 
-    def discard(self, session: Session) -> None:
+    def discard(self, session: Hashable) -> None:
         self.sessions.discard(session)
         if self.board is not None:
-            self.board.publish(len(self.sessions))
+            self.board.publish(len(self.sessions), self.kind)
 
     def total(self) -> int:
-        return self.board.total() if self.board is not None else len(self.sessions)
+        return self.board.total(self.kind) if self.board is not None else len(self.sessions)
 
     def per_process(self) -> list[int]:
-        return self.board.counts() if self.board is not None else [len(self.sessions)]
+        return self.board.counts(self.kind) if self.board is not None else [len(self.sessions)]
 
 
-# One slot per server process: (pid, live sessions), little-endian int64s.
-_SLOT = struct.Struct("<qq")
+# The kinds of session a board counts, in slot order.
+KINDS = ("ws", "lab")
+# One slot per server process: (pid, live sessions of each kind), little-endian int64s.
+_SLOT = struct.Struct("<q" + "q" * len(KINDS))
+_KIND = struct.Struct("<q")
+_KIND_SIZE = _KIND.size
 
 
 class SessionBoard:
-    """The live-session count of every process of one `netplay serve --processes N`, in a
+    """The live-session count, per kind, of every process of one `netplay serve --processes N`, in a
     small file they all map. Each process writes only its own slot; a slot whose process has
     died counts for nothing and is taken again by the next process that starts."""
 
@@ -79,26 +84,30 @@ class SessionBoard:
 
     def _claim(self) -> int:
         for slot in range(self._slots):
-            pid, _ = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            pid = _SLOT.unpack_from(self._map, slot * _SLOT.size)[0]
             if pid == 0 or not _alive(pid):
-                _SLOT.pack_into(self._map, slot * _SLOT.size, os.getpid(), 0)
+                _SLOT.pack_into(self._map, slot * _SLOT.size, os.getpid(), *([0] * len(KINDS)))
                 return slot
         raise RuntimeError(f"the session board has no free slot ({self._slots} processes)")
 
-    def publish(self, count: int) -> None:
-        _SLOT.pack_into(self._map, self._slot * _SLOT.size, os.getpid(), count)
+    def publish(self, count: int, kind: str = "ws") -> None:
+        """This process's count of `kind`; the other kinds' counts are left as they are (only
+        this process writes its slot, on its event loop, so no lock is needed)."""
+        offset = self._slot * _SLOT.size + _KIND_SIZE * (1 + KINDS.index(kind))
+        _KIND.pack_into(self._map, offset, count)
 
-    def counts(self) -> list[int]:
-        """Live sessions of each running process, in slot order."""
+    def counts(self, kind: str = "ws") -> list[int]:
+        """Live sessions of `kind` of each running process, in slot order."""
+        column = 1 + KINDS.index(kind)
         out = []
         for slot in range(self._slots):
-            pid, count = _SLOT.unpack_from(self._map, slot * _SLOT.size)
-            if pid != 0 and (slot == self._slot or _alive(pid)):
-                out.append(count)
+            row = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            if row[0] != 0 and (slot == self._slot or _alive(row[0])):
+                out.append(row[column])
         return out
 
-    def total(self) -> int:
-        return sum(self.counts())
+    def total(self, kind: str = "ws") -> int:
+        return sum(self.counts(kind))
 
 
 def _alive(pid: int) -> bool:

@@ -197,13 +197,16 @@ def _preview_json(query: str, max_points: int) -> bytes:
 
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
-    """Liveness for load balancers and the Docker HEALTHCHECK, plus the live session count."""
+    """Liveness for load balancers and the Docker HEALTHCHECK, plus the live session counts."""
     pools = request.app.state.scheduler.pools
     registry = request.app.state.registry
+    lab = request.app.state.lab_registry
     return {
         "status": "ok",
         "sessions": registry.total(),
         "sessions_per_process": registry.per_process(),
+        "lab_sessions": lab.total(),
+        "lab_sessions_per_process": lab.per_process(),
         "protocol": PROTOCOL_VERSION,
         "version": __version__,
         "grouped": pools.stats() if pools is not None else None,

@@ -126,7 +126,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.scheduler = scheduler
-    app.state.registry = Registry(board)
+    app.state.registry = Registry(board)  # /ws sessions, capped by max_sessions
+    # The image lab's, capped by lab_max_sessions; on the same board, as a kind of its own.
+    app.state.lab_registry = Registry(board, "lab")
     app.state.sweeps = sweeps.Sweeps(settings)
     # One ceiling per process, for every kind of session (the image lab asks it too).
     app.state.memory = MemoryCeiling(settings.max_memory_mb)

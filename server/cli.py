@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--open", action="store_true", help="open the page in a browser")
     serve.add_argument(
         "--processes", type=int, default=1,
-        help="server processes, 1-256; each holds its own sessions and limits (default 1; "
+        help="server processes, 1-256; each holds its own sessions, and --max-sessions and "
+        "--lab-max-sessions count those of all of them (default 1; "
         "a classroom on a many-core machine wants about one per core)",
     )
     from server.settings import add_flags

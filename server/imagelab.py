@@ -26,7 +26,7 @@ from playground_models.imagelab.presets import PRESETS
 from playground_models.imagelab.session import PROTOCOL_VERSION, LabSession
 from playground_models.imagelab.summary import summarize
 
-from .admission import origin_allowed
+from .admission import Registry, origin_allowed
 from .labloop import LabLink, Outbox, encode
 from .memory import MemoryCeiling, MemoryLimitError, release_soon
 from .protocol import DEFAULT_MAX_DEPTH, MAX_INDEX, MAX_SAFE_INT, ProtocolError, load_json
@@ -37,13 +37,21 @@ router = APIRouter()
 templates = Jinja2Templates(directory=str(TEMPLATES))
 
 _DEFAULT_MESSAGE_BYTES = Settings.model_fields["max_message_bytes"].default
-_sessions: set[LabSession] = set()
 _own_scheduler: Scheduler | None = None
 
 
 def _settings(app: Any) -> Settings:
     """The app's settings; the router mounted on a bare app runs with the defaults."""
     return getattr(app.state, "settings", None) or Settings()
+
+
+def lab_registry(app: Any) -> Registry:
+    """The app's image-lab sessions (counted across `--processes` by `create_app`'s board); a
+    router mounted on a bare app gets a registry of this process alone, kept on that app."""
+    registry = getattr(app.state, "lab_registry", None)
+    if registry is None:
+        registry = app.state.lab_registry = Registry(kind="lab")
+    return registry
 
 
 def lab_limits(settings: Settings, memory: MemoryCeiling | None = None) -> LabLimits:
@@ -254,7 +262,8 @@ async def lab_socket(ws: WebSocket) -> None:
         await ws.close(code=1008)  # before accept: the handshake gets a 403
         return
     await ws.accept()
-    if len(_sessions) >= settings.lab_max_sessions:
+    registry = lab_registry(ws.app)
+    if registry.total() >= settings.lab_max_sessions:  # every process's, with --processes
         await ws.send_json(_error("too_many_sessions", None, "the image lab is full; try later"))
         await ws.close(code=1013)
         return
@@ -268,7 +277,7 @@ async def lab_socket(ws: WebSocket) -> None:
 
     limits = lab_limits(settings, getattr(ws.app.state, "memory", None))
     session = LabSession(send, limits=limits)
-    _sessions.add(session)
+    registry.add(session)
     try:
         await ws.send_json(
             {
@@ -288,7 +297,7 @@ async def lab_socket(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        _sessions.discard(session)  # only once no job of it runs and its trainer is gone
+        registry.discard(session)  # only once no job of it runs and its trainer is gone
         release_soon()  # what the session freed goes back to the system
 
 

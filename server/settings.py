@@ -140,7 +140,7 @@ class Settings(BaseModel):
         "refused with an error (0: no ceiling)",
     )
     lab_max_sessions: int = Field(
-        16, ge=1, le=10_000, description="image-lab sessions at once (conv nets are heavier "
+        16, ge=1, le=10_000, description="image-lab sessions at once, of all --processes (conv nets are heavier "
         "than the 2-D lab's; a few per core)"
     )
     lab_max_parameters: int = Field(

@@ -203,18 +203,7 @@ def test_flags_and_environment_override_the_lab_limits():
     assert Settings().lab_max_parameters == LabLimits().max_parameters
 
 
-def _no_lab_sessions() -> None:
-    """Sessions of earlier tests end on a worker thread after their socket closes."""
-    from server import imagelab
-
-    deadline = time.monotonic() + 10
-    while imagelab._sessions and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not imagelab._sessions
-
-
 def test_a_server_with_lower_limits_refuses_what_the_defaults_allow(make_client):
-    _no_lab_sessions()
     client = make_client(lab_max_parameters=6000, lab_max_sessions=1)
     with client.websocket_connect("/ws/lab") as ws:
         assert ws.receive_json()["limits"]["max_parameters"] == 6000

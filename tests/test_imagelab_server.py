@@ -16,7 +16,7 @@ import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from server.imagelab import parse_client_message, router
+from server.imagelab import lab_registry, parse_client_message, router
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "in8x8x1-conv8k3p1-relu-maxpool2-fc10"
@@ -166,8 +166,7 @@ def test_websocket_race_streams_every_optimizer(client):
 
 
 def test_closing_the_socket_ends_the_session_and_frees_its_trainer(client):
-    from server import imagelab
-
+    # The router on a bare app (no create_app): the app gets a lab registry of its own.
     with client.websocket_connect("/ws/lab") as ws:
         ws.send_json({"type": "start", "config": {"net": SMALL}})
         _until(ws, "state")
@@ -175,13 +174,14 @@ def test_closing_the_socket_ends_the_session_and_frees_its_trainer(client):
         ws.send_json({"type": "play"})
         _until(ws, "frame")  # training, in slices on the shared workers
         assert threading.active_count() == threads  # no thread of its own
-        assert len(imagelab._sessions) == 1
-        (session,) = imagelab._sessions
+        registry = lab_registry(client.app)
+        assert (len(registry), registry.total(), registry.per_process()) == (1, 1, [1])
+        (session,) = registry.sessions
     deadline = time.monotonic() + 5
     # The socket's handler ends once the job in progress (one slice) has ended.
-    while imagelab._sessions and time.monotonic() < deadline:
+    while registry.sessions and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not imagelab._sessions
+    assert registry.total() == 0
     assert session.trainer is None and session.race is None and not session.busy
 
 

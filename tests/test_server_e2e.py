@@ -157,11 +157,11 @@ def test_the_netplay_command_serves_and_prints_its_url():
         proc.stdout.close()
 
 
-def test_serve_with_two_processes_passes_its_settings_and_shares_the_session_count():
+def test_serve_with_two_processes_passes_its_settings_and_shares_the_session_counts():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--processes", "2",
-         "--max-sessions", "3"],
+         "--max-sessions", "3", "--lab-max-sessions", "1"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -179,15 +179,22 @@ def test_serve_with_two_processes_passes_its_settings_and_shares_the_session_cou
                         websockets.connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10))
                     replies.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
                     await asyncio.sleep(0.1)  # its process has published its count
+                for _ in range(2):  # the image lab's: the 2nd is one too many, on either process
+                    lab = await stack.enter_async_context(
+                        websockets.connect(f"ws://127.0.0.1:{port}/ws/lab", open_timeout=10))
+                    replies.append(json.loads(await asyncio.wait_for(lab.recv(), 10)))
+                    await asyncio.sleep(0.1)
                 health = [wait_for_health(url, 5) for _ in range(6)]
             return replies, health
 
         with ThreadPoolExecutor(1) as pool:  # a thread of its own: the browser tests' loop
             replies, health = pool.submit(asyncio.run, fill()).result()
-        assert [r["type"] for r in replies] == ["hello", "hello", "hello", "error"]
-        assert replies[3]["code"] == "too_many_sessions"
+        assert [r["type"] for r in replies] == ["hello"] * 3 + ["error", "hello", "error"]
+        assert replies[3]["code"] == replies[5]["code"] == "too_many_sessions"
         assert {h["sessions"] for h in health} == {3}  # every process counts them all
+        assert {h["lab_sessions"] for h in health} == {1}  # the lab's too, apart from /ws's
         assert all(len(h["sessions_per_process"]) == 2 for h in health)
+        assert all(sorted(h["lab_sessions_per_process"]) == [0, 1] for h in health)
     finally:
         proc.terminate()
         proc.wait(20)
