@@ -1,6 +1,7 @@
 """docs/architecture.md names only what exists: every path in backticks is a file or folder of
 the repository, every route is served, and every class, method or function it names is defined
-in the code. A rename or a removal that leaves the document behind fails here."""
+in the code. README's "How it fits together" names every module, and its settings table every
+setting with the code's default. A rename or a removal that leaves the docs behind fails here."""
 
 from __future__ import annotations
 
@@ -155,3 +156,21 @@ def test_the_readme_names_every_module_and_only_modules_that_exist(folder):
     named = {n for n in re.findall(r"`([\w./]+)`", bullet) if "." in n or "/" in n}
     assert sorted((modules | packages) - named) == []
     assert sorted(n for n in named if not n.startswith("tests/") and not (base / n).exists()) == []
+
+
+def test_the_readme_settings_table_lists_every_setting_with_its_default():
+    from server.settings import Settings
+
+    table = (ROOT / "README.md").read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `--([a-z0-9-]+)` \| ([^|]*) \|", table, flags=re.MULTILINE))
+    for name, field in Settings.model_fields.items():
+        flag = name.replace("_", "-")
+        assert flag in rows, f"README's settings table lacks `--{flag}`"
+        default, written = field.default, rows[flag].strip()
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            number = re.fullmatch(r"-?[\d.]+", written.replace(",", ""))
+            if number is None:  # a described default, as "CPU count (≤ 8)"
+                continue
+            assert float(number.group()) == default, (
+                f"README gives `--{flag}` the default {written!r}; the code has {default}"
+            )
