@@ -131,7 +131,9 @@ def warm_up(server: ServerProcess, *parts: str) -> None:
     if "lab" in parts and "lab" not in done:
         async def lab_once() -> None:
             async with connect_lab(server.url) as lab, lab.pinging():
-                await lab.start({"preset": "small-digits"})
+                # The attacks' own preset: its conv layers make the workers' per-thread
+                # buffers (oneDNN's primitives and scratch) that then stay for the server's life.
+                await lab.start({"preset": "lenet5", "batchSize": 64})
                 await lab.send(type="step", n=5)
                 await lab.until("frame", 30)
 
