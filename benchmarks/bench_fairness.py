@@ -82,13 +82,14 @@ async def lab_load(base: str, n: int, preset: str, seconds: float) -> None:
     started = time.monotonic()
     await asyncio.sleep(seconds)
     span = time.monotonic() - started
-    for task in tasks:
-        task.cancel()
-    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+    # The figures first: how the sessions' sockets then close is not what is measured.
     frames = sum(len(c) for c in counts)
     examples = sum(c[-1] - c[0] for c in counts if c)
     print(json.dumps({"lab_frames_per_s": round(frames / span, 1),
                       "lab_examples_per_s": round(examples / span)}), flush=True)
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
 
 
 def measure(base: str, labs: int, preset: str, seconds: float, alone: bool,
@@ -100,7 +101,7 @@ def measure(base: str, labs: int, preset: str, seconds: float, alone: bool,
         load = subprocess.Popen(
             [sys.executable, __file__, "--lab-load", base, "--labs", str(labs),
              "--preset", preset, "--seconds", str(seconds + 1.5)],
-            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )
         try:
             assert load.stdout is not None
@@ -110,8 +111,11 @@ def measure(base: str, labs: int, preset: str, seconds: float, alone: bool,
             print(f"labs playing at {time.monotonic() - began:.1f} s", file=sys.stderr)
             time.sleep(1.0)  # every session past its first frames
             out["canary_fps_with_labs"] = round(asyncio.run(canary(base, seconds)), 1)
-            rest, _ = load.communicate(timeout=60)
-            out.update(json.loads(rest.strip().splitlines()[-1] if rest.strip() else "{}"))
+            rest, errors = load.communicate(timeout=60)
+            lines = rest.strip().splitlines()
+            if not lines:
+                raise RuntimeError(f"the lab sessions reported nothing: {errors[-2000:]}")
+            out.update(json.loads(lines[0]))
         finally:
             if load.poll() is None:
                 load.kill()

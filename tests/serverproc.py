@@ -41,6 +41,29 @@ def free_port(low: int = 0, high: int = 0) -> int:
         return s.getsockname()[1]
 
 
+def wait_for_health(url: str, seconds: float) -> dict[str, Any]:
+    """`/api/health` of the server at `url` once it answers, polled for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=1) as r:
+                return json.load(r)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def process_tree(pid: int) -> set[int]:
+    """`pid` and every live process under it."""
+    return {pid, *descendants(pid)}
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and the processes under it now."""
+    return cpu_seconds(sorted(process_tree(pid)))
+
+
 @lru_cache(maxsize=1)
 def serve_flags() -> frozenset[str]:
     """The flags this checkout's `netplay serve` knows, read from its `--help`."""
@@ -88,7 +111,7 @@ def thread_names(pid: int) -> dict[str, int]:
     return names
 
 
-def _stat(pid: int) -> list[str] | None:
+def stat_fields(pid: int) -> list[str] | None:
     try:
         with open(f"/proc/{pid}/stat") as f:
             text = f.read()
@@ -101,7 +124,7 @@ def descendants(pid: int) -> list[int]:
     """Every live process below `pid` (children, their children, ...)."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat(int(entry))) is not None:
+        if entry.isdigit() and (fields := stat_fields(int(entry))) is not None:
             parents.setdefault(int(fields[1]), []).append(int(entry))
     found, todo = [], [pid]
     while todo:
@@ -115,7 +138,7 @@ def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU time of these processes so far, in seconds."""
     total = 0
     for pid in pids:
-        if (fields := _stat(pid)) is not None:
+        if (fields := stat_fields(pid)) is not None:
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / _TICK
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import websockets
+from serverproc import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "in8x8x1-conv8k3p1-relu-maxpool2-fc10"
@@ -30,10 +31,6 @@ SMALL = "in8x8x1-conv8k3p1-relu-maxpool2-fc10"
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

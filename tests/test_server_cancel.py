@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,64 +23,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from serverproc import free_port, process_tree, stat_fields, tree_cpu, wait_for_health
 from websockets.sync.client import connect
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 
 ROOT = Path(__file__).resolve().parents[1]
-TICK = os.sysconf("SC_CLK_TCK")
 # A replay that would take minutes: 2 runs of a 2,300-weight net at batch 1 to epoch 20,000.
 HEAVY = "runs=2&numSamples=2000&percTrainData=90&batchSize=1&networkShape=32,32,32"
 HEAVY_POINT = "numSamples=2000&percTrainData=90&batchSize=1&networkShape=32,32,32"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_for_health(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
-def _stat(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()  # fields from the state on (comm may hold ' ')
 
 
-def process_tree(pid: int) -> set[int]:
-    """`pid` and every process under it."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
-            parents[int(entry.name)] = int(fields[1])
-    tree, grew = {pid}, True
-    while grew:
-        more = {child for child, parent in parents.items() if parent in tree} - tree
-        tree |= more
-        grew = bool(more)
-    return tree
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by `pid` and the processes under it now."""
-    total = 0
-    for p in process_tree(pid):
-        if (fields := _stat(p)) is not None:
-            total += int(fields[11]) + int(fields[12])
-    return total / TICK
 
 
 def cpu_over(pid: int, seconds: float) -> float:
@@ -199,7 +159,7 @@ def signal_while_training(serve, sig: signal.Signals, stack: contextlib.ExitStac
     proc.wait(15)
     took = time.monotonic() - sent
     deadline = time.monotonic() + 5  # the sweep workers go with it
-    while (left := [p for p in tree if _stat(p) not in (None,) and _stat(p)[0] != "Z"]) \
+    while (left := [p for p in tree if stat_fields(p) not in (None,) and stat_fields(p)[0] != "Z"]) \
             and time.monotonic() < deadline:
         time.sleep(0.1)
     sweep.close()

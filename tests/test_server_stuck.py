@@ -12,7 +12,6 @@ import socket
 import struct
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 import uvicorn
 import websockets
 from aio import run_async
+from serverproc import wait_for_health
 
 from server.app import TRANSPORT_MAX_BYTES, create_app
 from server.live import LiveRun
@@ -29,16 +29,6 @@ from server.wsproto import ws_setting
 IDLE_S = 2.0
 
 
-def wait_for_health(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 # The server's kernel send buffer per connection. Loopback grows it to 4 MB, which a
