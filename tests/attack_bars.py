@@ -31,7 +31,7 @@ import pytest
 from aio import run_async
 from serverproc import ServerProcess, http
 
-from server.client import CanaryResult, canary, connect_lab
+from server.client import CanaryResult, canary, connect_lab, connect_live
 
 T = TypeVar("T")
 
@@ -111,7 +111,9 @@ def attack_server(attack_servers: AttackedServer) -> ServerProcess:
     return attack_servers.fresh()
 
 
-WARM_UPS = ("lab", "sweep")
+WARM_UPS = ("lab", "sweep", "heavy")
+# The largest 2-D frame the limits allow (the heavy-drawing attack's learners).
+HEAVY_2D = {"gridSize": 200, "knn": 50, "numSamples": 5000, "networkShape": [64] * 8}
 
 
 def warm_up(server: ServerProcess, *parts: str) -> None:
@@ -139,6 +141,20 @@ def warm_up(server: ServerProcess, *parts: str) -> None:
 
         run_async(lab_once(), 90)
         done.add("lab")
+    if "heavy" in parts and "heavy" not in done:
+        # One heavy learner on both workers in turn: the big grid's matrix products leave
+        # per-thread buffers in the workers that stay for the server's life.
+        async def heavy_once() -> None:
+            async with connect_live(server.url) as c:
+                await c.start(HEAVY_2D, timeout=30)
+                await c.send(type="speed", steps_per_frame=5000)
+                await c.play(2.0)
+
+        async def two_heavy() -> None:
+            await asyncio.gather(heavy_once(), heavy_once())
+
+        run_async(two_heavy(), 90)
+        done.add("heavy")
     if "sweep" in parts and "sweep" not in done:
         http(f"{server.url}/api/sweep", {"url": "", "param": "learningRate",
                                          "values": ["0.03"], "epochs": 1}, timeout=60)

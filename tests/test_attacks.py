@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from attack_bars import (
     CANARY_FPS,
+    HEAVY_2D,
     IDLE_TIMEOUT_S,
     before,
     check_after,
@@ -117,8 +118,8 @@ def test_sweep_then_disconnect(attack_servers, attack_server):
 def test_heavy_frame_drawing_leaves_the_canary_its_frames(attack_servers, attack_server):
     """Two learners at the largest grid with k-NN over 5,000 points, playing as fast as the
     server lets them; a canary meanwhile must still get its frames."""
-    was = before(attack_server)
-    heavy = {"gridSize": 200, "knn": 50, "numSamples": 5000, "networkShape": [64] * 8}
+    was = before(attack_server, "heavy")
+    heavy = HEAVY_2D
 
     async def attack() -> dict[str, Any]:
         async def learner() -> int:
