@@ -37,7 +37,6 @@ router = APIRouter()
 templates = Jinja2Templates(directory=str(TEMPLATES))
 
 _DEFAULT_MESSAGE_BYTES = Settings.model_fields["max_message_bytes"].default
-_own_scheduler: Scheduler | None = None
 
 
 def _settings(app: Any) -> Settings:
@@ -302,11 +301,9 @@ async def lab_socket(ws: WebSocket) -> None:
 
 
 def _scheduler(ws: WebSocket, settings: Settings) -> Scheduler:
-    """The app's shared workers; a router mounted on a bare app gets workers of its own."""
-    global _own_scheduler
+    """The app's shared workers; a router mounted on a bare app gets workers of its own, kept
+    on that app (never shared between apps, whose event loops differ)."""
     scheduler = getattr(ws.app.state, "scheduler", None)
     if scheduler is None:
-        if _own_scheduler is None:
-            _own_scheduler = Scheduler(settings.workers, settings.torch_threads)
-        scheduler = _own_scheduler
+        scheduler = ws.app.state.scheduler = Scheduler(settings.workers, settings.torch_threads)
     return scheduler
