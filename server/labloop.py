@@ -27,7 +27,7 @@ from fastapi import WebSocket
 from playground_models.imagelab.session import LabSession
 
 from .admission import TokenBucket
-from .scheduler import Scheduler
+from .scheduler import Scheduler, outlast
 from .settings import Settings
 
 log = logging.getLogger("netplay.imagelab")
@@ -104,9 +104,11 @@ class LabLink:
             for task in tasks:
                 task.cancel()
             try:
-                # The driver's cancel waits for its running job (one slice) to end.
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await outlast(tasks)  # the driver's cancel waits for its running job (a slice)
             finally:
+                for task in tasks:  # retrieved, so that asyncio does not log them as lost
+                    if task.done() and not task.cancelled():
+                        task.exception()
                 self.session.close()  # no job of it runs now: drop the trainer
 
     # --- the three tasks -----------------------------------------------------------------
@@ -118,8 +120,8 @@ class LabLink:
         while True:
             await self.outbox.room()  # no reply could be queued: leave the client waiting
             try:
-                received = await asyncio.wait_for(self.ws.receive(),
-                                                  timeout=settings.idle_timeout_s)
+                async with asyncio.timeout(settings.idle_timeout_s):
+                    received = await self.ws.receive()
             except TimeoutError:
                 return "idle"
             if received["type"] == "websocket.disconnect":
@@ -159,7 +161,8 @@ class LabLink:
         """Write the outbox; a write blocked for `idle_timeout_s` raises TimeoutError."""
         while True:
             kind, text = await self.outbox.get()
-            await asyncio.wait_for(self.ws.send_text(text), self.settings.idle_timeout_s)
+            async with asyncio.timeout(self.settings.idle_timeout_s):
+                await self.ws.send_text(text)
             if kind in ("frame", "race_frame"):
                 self.session.frame_sent()  # only now may the session build the next frame
 

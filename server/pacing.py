@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
 
 from .channel import Channel
 from .live import LiveRun
-from .scheduler import Scheduler
+from .scheduler import Scheduler, outlast
 from .settings import Settings
 
 log = logging.getLogger("netplay.session")
@@ -103,12 +103,9 @@ class Pacing:
         self._halt.set()
         self._acked_event.set()  # a player waiting for acks sees the halt
         if cancel:
-            task.cancel()
-        try:
+            await _cancelled(task)
+        else:
             await task
-        except asyncio.CancelledError:
-            if not cancel:
-                raise
 
     # --- stepping ------------------------------------------------------------------------
     async def _step(self, run: LiveRun, target_epoch: int) -> None:
@@ -143,9 +140,14 @@ class Pacing:
             return
         self._step_halt.set()
         if cancel:
-            task.cancel()
-        try:
+            await _cancelled(task)
+        else:
             await task
-        except asyncio.CancelledError:
-            if not cancel:
-                raise
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait for its end (its job's slice), through cancels of the caller."""
+    task.cancel()
+    await outlast((task,))
+    if not task.cancelled():
+        task.exception()  # retrieved: an error at close is not worth a log line

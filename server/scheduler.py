@@ -26,15 +26,18 @@ cost is in drawing and sending it, not in training.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
+
+import anyio
 
 from playground_models.pool import PoolSet
 from playground_models.trainer import Trainer, train_together
@@ -234,8 +237,9 @@ class Scheduler:
         try:
             return await asyncio.shield(job.future)
         except asyncio.CancelledError:
-            if not self._withdraw(job) and not job.future.done():
-                await asyncio.wait({job.future})  # running: let it end before we do
+            if not self._withdraw(job):  # running: let it end before we do
+                with contextlib.suppress(asyncio.CancelledError):  # raised as it first came
+                    await outlast((job.future,))
             raise
 
     def _withdraw(self, job: _Job) -> bool:
@@ -297,3 +301,26 @@ class Scheduler:
                     job.cancel()
             self._queued.clear()
             self._cond.notify_all()
+
+
+async def outlast(waits: Iterable[asyncio.Future[Any]]) -> None:
+    """Wait until every one of `waits` is done, even through cancels of the caller, and then
+    raise the first of those cancels, as it was raised.
+
+    A cancelled session waits so for its running job (one slice), so that nothing of it runs
+    once it has ended. The wait is shielded from anyio's cancel scopes (TestClient's, the ASGI
+    server's task groups), which would otherwise cancel the task again on every turn of the
+    loop: that spin starves the very job waited for of the GIL, and `asyncio.gather` in its
+    place ends at the second cancel and can raise its children's cancel instead of the caller's
+    (which anyio then no longer knows as its own). The scope's cancel resumes after the wait.
+    """
+    pending = set(waits)
+    cancelled: asyncio.CancelledError | None = None
+    with anyio.CancelScope(shield=True):
+        while pending := {wait for wait in pending if not wait.done()}:
+            try:
+                await asyncio.wait(pending)
+            except asyncio.CancelledError as error:  # a plain `Task.cancel`
+                cancelled = cancelled or error
+    if cancelled is not None:
+        raise cancelled

@@ -9,7 +9,7 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from server.scheduler import Scheduler, owned_by
+from server.scheduler import Scheduler, outlast, owned_by
 from server.scheduler import owner as scheduler_owner
 
 
@@ -156,6 +156,75 @@ def test_a_cancelled_job_never_runs_and_a_running_one_is_waited_for():
     ran, waited, ended = run_loop(scenario())
     assert ran == ["after"]
     assert ended and waited >= 0.15
+
+
+def test_a_running_job_is_waited_for_through_repeated_cancels():
+    # anyio's cancel scopes (TestClient, every ASGI server's task groups) cancel a task again on
+    # every turn of the loop until it ends: the second cancel must not cut the wait short.
+    async def scenario() -> tuple[bool, tuple[Any, ...]]:
+        scheduler = Scheduler(workers=1)
+        gate = threading.Event()
+        try:
+            seen: list[tuple[Any, ...]] = []
+
+            async def hold() -> None:
+                try:
+                    await (await _hold_the_worker(scheduler, gate))
+                except asyncio.CancelledError as error:
+                    seen.append(error.args)
+                    raise
+
+            holder = asyncio.create_task(hold())
+            await asyncio.sleep(0.05)
+            threading.Timer(0.2, gate.set).start()
+            for n in range(5):
+                holder.cancel(f"cancel {n}")
+                await asyncio.sleep(0.01)
+            await asyncio.gather(holder, return_exceptions=True)
+            return gate.is_set(), seen[0]
+        finally:
+            scheduler.shutdown()
+
+    ended, args = run_loop(scenario())
+    assert ended  # the caller's task ended only after its job did
+    assert args == ("cancel 0",)  # and with the first cancel's own message
+
+
+def test_outlast_waits_for_every_task_and_raises_the_callers_own_cancel():
+    # A host that cancels its tasks and then waits for them, cancelled itself meanwhile (as
+    # anyio does): `asyncio.gather` lost the host's cancel message, so anyio no longer knew the
+    # cancel as its own and TestClient's session ended in CancelledError.
+    async def scenario() -> tuple[tuple[Any, ...], list[bool], int]:
+        async def idle() -> None:
+            await asyncio.Event().wait()
+
+        tasks = [asyncio.create_task(idle()) for _ in range(3)]
+        await asyncio.sleep(0)
+
+        seen: list[tuple[Any, ...]] = []
+
+        async def host() -> None:
+            for task in tasks:
+                task.cancel()
+            try:
+                await outlast(tasks)
+            except asyncio.CancelledError as error:
+                seen.append(error.args)
+                raise
+
+        hosting = asyncio.create_task(host())
+        await asyncio.sleep(0)  # the host waits; its tasks have not ended yet
+        turns = 0
+        while not hosting.done() and turns < 1000:  # as anyio: once more on every turn
+            hosting.cancel(f"Cancelled via cancel scope {turns + 1}")
+            await asyncio.sleep(0)
+            turns += 1
+        return seen[0] if seen else (), [task.done() for task in tasks], turns
+
+    args, done, turns = run_loop(scenario())
+    assert args == ("Cancelled via cancel scope 1",)
+    assert done == [True, True, True]
+    assert turns < 10  # it ends once its tasks have, however often it is cancelled meanwhile
 
 
 def test_shutdown_ends_the_workers_and_cancels_what_waits():
