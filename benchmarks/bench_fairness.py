@@ -76,7 +76,7 @@ async def lab_load(base: str, n: int, preset: str, seconds: float) -> None:
     events = [asyncio.Event() for _ in range(n)]
     counts: list[list[int]] = [[] for _ in range(n)]
     tasks = [asyncio.create_task(lab_session(base, preset, e, c))
-             for e, c in zip(events, counts)]
+             for e, c in zip(events, counts, strict=True)]
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
     print("ready", flush=True)
     started = time.monotonic()

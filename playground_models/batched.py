@@ -92,7 +92,7 @@ def layer_views(sizes: Sequence[int], flat: torch.Tensor) -> list[tuple[torch.Te
     r = flat.shape[0]
     return [
         (flat[:, w_at:b_at].view(r, n_out, n_in), flat[:, b_at : b_at + n_out])
-        for (n_in, n_out), (w_at, b_at) in zip(pairwise(sizes), layer_offsets(sizes))
+        for (n_in, n_out), (w_at, b_at) in zip(pairwise(sizes), layer_offsets(sizes), strict=True)
     ]
 
 

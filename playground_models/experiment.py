@@ -66,82 +66,109 @@ def coerce(p: Param, value: Any) -> Any:
     Accepts Python values (from JSON or code), not URL strings: see `urlcodec` for those.
     Lists come back as tuples so that an `Experiment` is hashable and immutable.
     """
-    k = p.kind
-    if k is Kind.BOOL:
-        if not isinstance(value, bool):
-            raise ConfigError(p.name, f"must be true or false, got {_shown(value)}")
-        return value
-    if k in (Kind.FLOAT, Kind.INT):
-        if not _is_number(value):
-            raise ConfigError(p.name, f"must be a number {_bounds_text(p)}, got {_shown(value)}")
-        if not _finite(value):
-            raise ConfigError(p.name, f"must be a finite number {_bounds_text(p)}")
-        if k is Kind.INT:
-            if float(value) != int(value):
-                raise ConfigError(p.name, f"must be a whole number {_bounds_text(p)}")
-            value = int(value)
-        else:
-            value = float(value)
-        if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
-            raise ConfigError(p.name, f"must be {_bounds_text(p)}, got {_num(value)}")
-        return value
-    if k is Kind.CHOICE:
-        if value not in p.choices:
-            raise ConfigError(p.name, f"must be one of {', '.join(p.choices)}; got {_shown(value)}")
-        return value
-    if k is Kind.STRING:
-        if not isinstance(value, str) or not SEED_PATTERN.match(value):
-            raise ConfigError(p.name, "must be letters, digits, '.', '_' or '-'")
-        if not p.min_len <= len(value) <= (p.max_len or 10**9):
-            raise ConfigError(p.name, f"must have {p.min_len} to {p.max_len} characters")
-        return value
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(p.name, f"must be a list, got {_shown(value)}")
-    if p.max_len is not None and len(value) > p.max_len:
-        raise ConfigError(p.name, f"has {len(value)} entries; at most {p.max_len} allowed")
-    if k is Kind.INT_LIST:
-        out = []
-        for v in value:
-            if not _is_number(v) or not _finite(v) or float(v) != int(v):
-                raise ConfigError(p.name, f"entries must be whole numbers, got {_shown(v)}")
-            if not p.min <= v <= p.max:
-                raise ConfigError(p.name, f"entries must be {_bounds_text(p)}, got {_num(v)}")
-            out.append(int(v))
-        return tuple(out)
-    if k is Kind.CHOICE_LIST:
-        for v in value:
-            if v not in p.choices:
-                raise ConfigError(p.name, f"entries must be one of {', '.join(p.choices)}")
-        return tuple(value)
-    if k is Kind.INDEX_LIST:
-        out = []
-        for v in value:
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ConfigError(
-                    p.name, f"entries must be non-negative whole numbers, got {_shown(v)}"
-                )
-            if p.max is not None and v > p.max:
-                raise ConfigError(p.name, f"entries must be at most {_num(p.max)}, got {_shown(v)}")
-            out.append(v)
-        return tuple(sorted(set(out)))
-    if k is Kind.POINTS:
-        out = []
-        for pt in value:
-            if not isinstance(pt, (list, tuple)) or len(pt) != 3:
-                raise ConfigError(p.name, f"each point must be [x, y, label], got {pt!r}")
-            x, y, label = pt
-            for c in (x, y):
-                if not _is_number(c) or not _finite(c):
-                    raise ConfigError(
-                        p.name, f"coordinates must be finite numbers, got {_shown(c)}"
-                    )
-                if not -6.0 <= c <= 6.0:
-                    raise ConfigError(p.name, "coordinates must be between -6 and 6")
-            if not _is_number(label) or not _finite(label):
-                raise ConfigError(p.name, f"labels must be finite numbers, got {_shown(label)}")
-            out.append((round(float(x), 3), round(float(y), 3), float(label)))
-        return tuple(out)
-    raise AssertionError(f"unhandled kind {k}")
+    if p.kind in _LIST_KINDS:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(p.name, f"must be a list, got {_shown(value)}")
+        if p.max_len is not None and len(value) > p.max_len:
+            raise ConfigError(p.name, f"has {len(value)} entries; at most {p.max_len} allowed")
+    return _COERCERS[p.kind](p, value)
+
+
+def _coerce_bool(p: Param, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(p.name, f"must be true or false, got {_shown(value)}")
+    return value
+
+
+def _coerce_number(p: Param, value: Any) -> float | int:
+    if not _is_number(value):
+        raise ConfigError(p.name, f"must be a number {_bounds_text(p)}, got {_shown(value)}")
+    if not _finite(value):
+        raise ConfigError(p.name, f"must be a finite number {_bounds_text(p)}")
+    if p.kind is Kind.INT:
+        if float(value) != int(value):
+            raise ConfigError(p.name, f"must be a whole number {_bounds_text(p)}")
+        value = int(value)
+    else:
+        value = float(value)
+    if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
+        raise ConfigError(p.name, f"must be {_bounds_text(p)}, got {_num(value)}")
+    return value
+
+
+def _coerce_choice(p: Param, value: Any) -> str:
+    if value not in p.choices:
+        raise ConfigError(p.name, f"must be one of {', '.join(p.choices)}; got {_shown(value)}")
+    return value
+
+
+def _coerce_string(p: Param, value: Any) -> str:
+    if not isinstance(value, str) or not SEED_PATTERN.match(value):
+        raise ConfigError(p.name, "must be letters, digits, '.', '_' or '-'")
+    if not p.min_len <= len(value) <= (p.max_len or 10**9):
+        raise ConfigError(p.name, f"must have {p.min_len} to {p.max_len} characters")
+    return value
+
+
+def _coerce_int_list(p: Param, value: Any) -> tuple[int, ...]:
+    out = []
+    for v in value:
+        if not _is_number(v) or not _finite(v) or float(v) != int(v):
+            raise ConfigError(p.name, f"entries must be whole numbers, got {_shown(v)}")
+        if not p.min <= v <= p.max:
+            raise ConfigError(p.name, f"entries must be {_bounds_text(p)}, got {_num(v)}")
+        out.append(int(v))
+    return tuple(out)
+
+
+def _coerce_choice_list(p: Param, value: Any) -> tuple[str, ...]:
+    for v in value:
+        if v not in p.choices:
+            raise ConfigError(p.name, f"entries must be one of {', '.join(p.choices)}")
+    return tuple(value)
+
+
+def _coerce_index_list(p: Param, value: Any) -> tuple[int, ...]:
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ConfigError(
+                p.name, f"entries must be non-negative whole numbers, got {_shown(v)}"
+            )
+        if p.max is not None and v > p.max:
+            raise ConfigError(p.name, f"entries must be at most {_num(p.max)}, got {_shown(v)}")
+    return tuple(sorted(set(value)))
+
+
+def _coerce_points(p: Param, value: Any) -> tuple[tuple[float, float, float], ...]:
+    out = []
+    for pt in value:
+        if not isinstance(pt, (list, tuple)) or len(pt) != 3:
+            raise ConfigError(p.name, f"each point must be [x, y, label], got {pt!r}")
+        x, y, label = pt
+        for c in (x, y):
+            if not _is_number(c) or not _finite(c):
+                raise ConfigError(p.name, f"coordinates must be finite numbers, got {_shown(c)}")
+            if not -6.0 <= c <= 6.0:
+                raise ConfigError(p.name, "coordinates must be between -6 and 6")
+        if not _is_number(label) or not _finite(label):
+            raise ConfigError(p.name, f"labels must be finite numbers, got {_shown(label)}")
+        out.append((round(float(x), 3), round(float(y), 3), float(label)))
+    return tuple(out)
+
+
+_COERCERS = {
+    Kind.BOOL: _coerce_bool,
+    Kind.FLOAT: _coerce_number,
+    Kind.INT: _coerce_number,
+    Kind.CHOICE: _coerce_choice,
+    Kind.STRING: _coerce_string,
+    Kind.INT_LIST: _coerce_int_list,
+    Kind.CHOICE_LIST: _coerce_choice_list,
+    Kind.INDEX_LIST: _coerce_index_list,
+    Kind.POINTS: _coerce_points,
+}
+_LIST_KINDS = frozenset({Kind.INT_LIST, Kind.CHOICE_LIST, Kind.INDEX_LIST, Kind.POINTS})
+assert set(_COERCERS) == set(Kind), "every kind of parameter needs its coercer"
 
 
 class Experiment(Mapping[str, Any]):
@@ -180,7 +207,7 @@ class Experiment(Mapping[str, Any]):
                 "layerActivations",
                 f"has {len(acts)} entries but networkShape has {len(v['networkShape'])} layers",
             )
-        for x, y, label in v["points"]:
+        for _x, _y, label in v["points"]:
             if v["problem"] == "classification" and (
                 label != int(label) or not 0 <= label < self.num_classes
             ):

@@ -239,7 +239,7 @@ class FastBackend:
         """Nothing is held outside this object."""
 
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
-        for view, value in zip(self._tensors, params):
+        for view, value in zip(self._tensors, params, strict=True):
             view.numpy()[...] = np.asarray(value, dtype=np.float32)
 
     def train_batches(

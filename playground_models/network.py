@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -53,7 +54,7 @@ def initial_parameters(arch: Architecture, exp: Experiment) -> list[np.ndarray]:
     """[W₁, b₁, W₂, b₂, …] as float32 arrays, drawn from the experiment's own "init" stream."""
     rng = stream(exp.seed, "init")
     params: list[np.ndarray] = []
-    for fan_in, fan_out in zip(arch.sizes[:-1], arch.sizes[1:]):
+    for fan_in, fan_out in zip(arch.sizes[:-1], arch.sizes[1:], strict=True):
         shape = (fan_out, fan_in)
         bias = 0.0
         if exp.init == "tf":  # TF Playground: U(−0.5, 0.5) and every bias 0.1
@@ -127,6 +128,7 @@ def regularization(kind: str, rate: float, weights: Sequence[torch.Tensor]) -> t
     """The penalty on weights (biases are never penalized): L1 = λΣ|w|, L2 = ½λΣw²."""
     if kind == "none" or rate == 0.0:
         return torch.zeros(())
+    # `sum` of tensors is a tensor (there is always a weight matrix), whatever its stub says
     if kind == "L1":
-        return rate * sum(w.abs().sum() for w in weights)
-    return 0.5 * rate * sum((w * w).sum() for w in weights)
+        return cast(torch.Tensor, rate * sum(w.abs().sum() for w in weights))
+    return cast(torch.Tensor, 0.5 * rate * sum((w * w).sum() for w in weights))

@@ -10,8 +10,9 @@ Names are the share-URL keys: TF Playground's where the concept is the same (`le
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 # The names and order of the training rules are the engines' (`rules.py`); re-exported here.
@@ -26,7 +27,7 @@ from .rules import (
 )
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How a value is typed in the URL and on the page."""
 
     FLOAT = "float"
@@ -40,7 +41,7 @@ class Kind(str, Enum):
     INDEX_LIST = "index_list"  # removed generated points: 3,17,42
 
 
-class Effect(str, Enum):
+class Effect(StrEnum):
     """What a change of the parameter does to a running trainer."""
 
     LIVE = "live"  # applied mid-training, weights kept
@@ -66,7 +67,7 @@ class Param:
     # Suggested values for a select on the page (TF Playground's dropdown steps).
     steps: tuple[float, ...] = ()
     # Applies only when another parameter has one of these values, e.g. {"problem": ("classification",)}.
-    only_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    only_when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def schema(self) -> dict[str, Any]:
         """A JSON-ready description for the page and `/api/schema`."""

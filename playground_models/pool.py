@@ -170,7 +170,7 @@ class RunPool(BatchedRows):
         self.batched_steps += n_steps
         self.row_updates += sum(done_by_row)
         self.seconds_per_step = (time.perf_counter() - started) / n_steps
-        return list(zip(done_by_row, dead))
+        return list(zip(done_by_row, dead, strict=True))
 
     def _inputs(self, jobs: Sequence[Job], n_steps: int):
         """Every job's minibatches as full-shape tensors [steps, capacity, batch, ...], padded
@@ -209,7 +209,7 @@ class RunPool(BatchedRows):
             return torch.from_numpy(a).to(dev)
 
         return (put(x), put(y), put(valid),
-                None if masks is None else list(zip(*(put(m).unbind(0) for m in masks))))
+                None if masks is None else list(zip(*(put(m).unbind(0) for m in masks), strict=True)))
 
     def _step(self, x: torch.Tensor, target: torch.Tensor, valid: torch.Tensor,
               masks: Sequence[torch.Tensor] | None, live: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,7 @@ class ReferenceBackend:
 
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
         with torch.no_grad():
-            for p, value in zip(self.params, params):
+            for p, value in zip(self.params, params, strict=True):
                 p.copy_(torch.from_numpy(np.asarray(value, dtype=np.float32)))
 
     def train_batches(
@@ -88,6 +88,7 @@ class ReferenceBackend:
             self.optimizer.step()
             if before is not None:
                 with torch.no_grad():
-                    for w, w0 in zip(weights, before):
+                    for w, w0 in zip(weights, before, strict=True):
+                        assert w.grad is not None  # every weight is in the loss
                         w.masked_fill_(l1_zeros(w0, w, w.grad, l1), 0.0)
         return len(batches), False

@@ -112,19 +112,20 @@ def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapsho
     x_rows, feature_maps = grid_inputs(trainer, grid_size, neuron_grid)
     scores, hidden = _grid_forward(params, trainer.arch.activations, x_rows)
 
+    out = None
     output = classes = confidence = None
     if not exp.is_classification:
-        output = scores[0].clamp(-1, 1)
+        out = scores[0].clamp(-1, 1)
     elif exp.num_classes == 2:
         # softmax(s)[1] == sigmoid(s₁ − s₀); the sigmoid is several times cheaper on a grid.
-        output = torch.sigmoid(scores[1] - scores[0]) * 2 - 1
+        out = torch.sigmoid(scores[1] - scores[0]) * 2 - 1
     else:
         probs = torch.softmax(scores, dim=0)
         conf, cls = probs.max(dim=0)
         classes = cls.to(torch.uint8).reshape(grid_size, grid_size).numpy()
         confidence = conf.reshape(grid_size, grid_size).numpy()
-    if output is not None:
-        output = torch.nan_to_num(output).reshape(grid_size, grid_size).numpy()
+    if out is not None:
+        output = torch.nan_to_num(out).reshape(grid_size, grid_size).numpy()
 
     # Neurons show their value on the shared [−1, 1] colour scale, as TF Playground does.
     if hidden:

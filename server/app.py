@@ -56,7 +56,8 @@ def content_security_policy(host: str | None, frame_ancestors: tuple[str, ...] =
 def frame_options(frame_ancestors: tuple[str, ...]) -> bytes | None:
     """X-Frame-Options for browsers that predate CSP's frame-ancestors. It has no form for a
     list of other sites, so with one it is left out and frame-ancestors alone decides."""
-    return {("'none'",): b"DENY", ("'self'",): b"SAMEORIGIN"}.get(tuple(frame_ancestors))
+    known: dict[tuple[str, ...], bytes] = {("'none'",): b"DENY", ("'self'",): b"SAMEORIGIN"}
+    return known.get(tuple(frame_ancestors))
 
 
 class SecurityHeaders:
@@ -138,8 +139,10 @@ def create_app(
     # Added first, so it runs inside SecurityHeaders: a refusal carries CSP and nosniff too.
     app.add_middleware(HostCheck, policy=app.state.hosts)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
-    app.add_exception_handler(RequestValidationError, api.invalid_request)
-    app.add_exception_handler(StarletteHTTPException, api.unreadable_body)
+    # Starlette types a handler's exception as plain `Exception`; each of these takes the
+    # subclass it is registered for, which is what Starlette passes.
+    app.add_exception_handler(RequestValidationError, api.invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, api.unreadable_body)  # type: ignore[arg-type]
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(imagelab.router)
@@ -250,5 +253,6 @@ def _run(app: Any, args: argparse.Namespace, processes: int, shutdown_timeout_s:
         ws_max_size=TRANSPORT_MAX_BYTES,
         proxy_headers=False,  # never trust X-Forwarded-* by default
         ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
-        timeout_graceful_shutdown=shutdown_timeout_s,
+        # typed `int`, but uvicorn hands it to `asyncio.wait_for`, which takes any seconds
+        timeout_graceful_shutdown=shutdown_timeout_s,  # type: ignore[arg-type]
     )

@@ -41,7 +41,7 @@ _DEFAULT_MESSAGE_BYTES = Settings.model_fields["max_message_bytes"].default
 
 def _settings(app: Any) -> Settings:
     """The app's settings; the router mounted on a bare app runs with the defaults."""
-    return getattr(app.state, "settings", None) or Settings()
+    return getattr(app.state, "settings", None) or Settings.model_validate({})
 
 
 def lab_registry(app: Any) -> Registry:

@@ -47,8 +47,8 @@ MAX_EPOCH = 20_000
 GRID = 50  # cells per side of each run's boundary (four runs: 10 kB)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 # The keys that change a run's weight count or data size, first the one named when shared.
-SHAPE_KEYS = ("networkShape", "x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
-SHAPE_KEYS += ("problem", "numClasses", "loss")
+SHAPE_KEYS: tuple[str, ...] = ("networkShape", "x", "y", "xSquared", "ySquared", "xTimesY", "sinX")
+SHAPE_KEYS += ("sinY", "problem", "numClasses", "loss")
 SAMPLE_KEYS = ("numSamples", "points")
 FIRST_SLICE_WORK = 2_000_000  # units (playground_models.work): about 5-10 ms, then fitted
 T = TypeVar("T")
@@ -183,7 +183,7 @@ def _frame(comparison: Comparison, with_data: bool, history: list) -> bytes:
         snap = trainer.snapshot(grid_size=GRID, neuron_grid=1)
         if snap.output is not None:
             arrays[f"output{k}"] = to_int8(snap.output)
-        if snap.classes is not None:
+        if snap.classes is not None and snap.confidence is not None:
             arrays[f"classes{k}"] = np.asarray(snap.classes, np.uint8)
             arrays[f"confidence{k}"] = to_uint8_unit(snap.confidence)
         if snap.curve is not None:
@@ -200,7 +200,7 @@ def _frame(comparison: Comparison, with_data: bool, history: list) -> bytes:
 
 def _over_limits(spec: CompareSpec, settings: Settings) -> JSONResponse | None:
     """A 422 naming the first run (and its key) over the server's model or data limits."""
-    for k, (exp, own) in enumerate(zip(spec.experiments, spec.overrides), 1):
+    for k, (exp, own) in enumerate(zip(spec.experiments, spec.overrides, strict=True), 1):
         samples = exp.numSamples + len(exp.points)
         if samples > settings.max_samples:
             return _error(

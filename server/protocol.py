@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -188,6 +189,7 @@ def _find_huge(value: Any, key: str | None = None) -> tuple[str | None, int] | N
     """The innermost object key above the first oversized integer, and its digit count."""
     if isinstance(value, _HugeInt):
         return key, value.digits
+    items: Iterable[tuple[str | None, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from playground_models.pool import PoolSet
+from playground_models.pool import PooledBackend, PoolSet
 from playground_models.trainer import Trainer, train_together
 
 T = TypeVar("T")
@@ -98,16 +98,12 @@ class _Job:
             else:
                 self.future.set_exception(error)
 
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
             self.loop.call_soon_threadsafe(deliver)
-        except RuntimeError:  # the loop is closed: nobody waits any more
-            pass
 
     def cancel(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self.future.cancel)
-        except RuntimeError:
-            pass
 
 
 class Scheduler:
@@ -259,11 +255,12 @@ class Scheduler:
         The steps are capped by `budget_s` at the pool's measured time per batched step, as a
         session's own frames are (`LiveRun.train_frame`).
         """
-        per_step = trainer.backend.pool.seconds_per_step
-        if per_step > 0:
-            steps = max(1, min(steps, int(budget_s / per_step)))
-        else:  # a new pool: a small first step measures it, as `LiveRun.train_frame` does
-            steps = min(steps, 8)
+        backend = trainer.backend
+        assert isinstance(backend, PooledBackend), "train_pooled takes a pooled trainer"
+        per_step = backend.pool.seconds_per_step
+        # a new pool (no time per step yet) takes a small first step that measures it, as
+        # `LiveRun.train_frame` does
+        steps = max(1, min(steps, int(budget_s / per_step))) if per_step > 0 else min(steps, 8)
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((trainer, steps, future, owner.get()))
         if self._gatherer is None or self._gatherer.done():

@@ -42,7 +42,7 @@ def section_table(text: str, heading: str) -> list[dict[str, str]]:
     if len(rows) < 3:
         raise AssertionError(f"section {heading!r} has no table")
     head, body = rows[0], rows[2:]
-    return [dict(zip(head, row)) for row in body]
+    return [dict(zip(head, row, strict=True)) for row in body]
 
 
 def names(cell: str) -> list[str]:
@@ -155,7 +155,7 @@ def sent_messages(paths: list[Path]) -> dict[str, set[str]]:
 
 
 def _literal_type(node: ast.Dict) -> str | None:
-    for k, v in zip(node.keys, node.values):
+    for k, v in zip(node.keys, node.values, strict=True):
         if (isinstance(k, ast.Constant) and k.value == "type" and isinstance(v, ast.Constant)
                 and isinstance(v.value, str) and "." not in v.value):
             return v.value

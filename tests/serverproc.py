@@ -8,6 +8,7 @@ and every process below it (sweep workers run in child processes).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -226,10 +227,8 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait(10)
         for child in children:  # sweep workers left behind by a killed server
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self._log.close()
 
     def __enter__(self) -> Self:

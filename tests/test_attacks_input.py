@@ -95,7 +95,7 @@ async def _answers(client: Any, attacks: list[str]) -> list[list[dict[str, Any]]
 def _untyped(attacks: list[str], replies: list[list[dict[str, Any]]]) -> list[str]:
     """The attacks not answered by exactly the typed errors the protocols name."""
     bad = []
-    for text, got in zip(attacks, replies):
+    for text, got in zip(attacks, replies, strict=True):
         is_ping = text.startswith('{"type":"ping"')
         if any(r["code"] not in TYPED for r in got) or (not got and not is_ping):
             bad.append(f"{text[:60]}… → {got}")

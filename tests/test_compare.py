@@ -76,7 +76,7 @@ def test_each_run_reproduces_netplay_run_for_its_first_20_epochs():
     by_run = [list(run_epochs(url, 20)) for url in spec.run_urls()]
     for epoch in range(20):
         comparison.train_epochs(1)
-        for m, expected in zip(comparison.metrics(), (run[epoch] for run in by_run)):
+        for m, expected in zip(comparison.metrics(), (run[epoch] for run in by_run), strict=True):
             assert m["epoch"] == expected["epoch"] == epoch + 1
             for key in ("train_loss", "test_loss", "train_acc", "test_acc"):
                 assert round(m[key], 6) == expected[key]

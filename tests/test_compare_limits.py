@@ -110,9 +110,9 @@ def test_training_in_slices_gives_the_numbers_of_whole_epochs():
     while not sliced.train_toward(4, 3_000):  # about a dozen updates a slice
         slices += 1
     assert slices > 50
-    for a, b in zip(whole.trainers, sliced.trainers):
+    for a, b in zip(whole.trainers, sliced.trainers, strict=True):
         assert a.epoch == b.epoch == 4 and a.steps == b.steps
-        for pa, pb in zip(a.parameters(), b.parameters()):
+        for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
             np.testing.assert_array_equal(pa.detach().numpy(), pb.detach().numpy())
 
 

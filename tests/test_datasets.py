@@ -92,7 +92,7 @@ def test_reg_sine_is_x_sin_x_over_five_on_a_line() -> None:
     assert np.all(split.train_x[:, 1] == 0) and np.all(split.test_x[:, 1] == 0)
     x1 = split.train_x[:, 0]
     np.testing.assert_allclose(split.train_y, x1 * np.sin(x1) / 5)
-    assert -6 <= x1.min() and x1.max() <= 6
+    assert x1.min() >= -6 and x1.max() <= 6
 
 
 def test_reg_sine_noise_is_label_noise_only() -> None:

@@ -38,7 +38,7 @@ def both(exp: Experiment) -> tuple[Trainer, Trainer]:
 
 
 def max_gap(a: Trainer, b: Trainer) -> float:
-    return max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters()))
+    return max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 def assert_one_epoch_agrees(exp: Experiment) -> None:
@@ -134,7 +134,7 @@ def test_same_config_trains_bit_identically() -> None:
     runs = [Trainer(exp) for _ in range(2)]
     for t in runs:
         t.train_epochs(5)
-    for p, q in zip(runs[0].parameters(), runs[1].parameters()):
+    for p, q in zip(runs[0].parameters(), runs[1].parameters(), strict=True):
         assert torch.equal(p, q)
 
 
@@ -147,8 +147,8 @@ def test_concurrent_sessions_train_as_they_would_alone() -> None:
     together = [Trainer(e) for e in exps]
     with ThreadPoolExecutor(len(exps)) as pool:
         list(pool.map(lambda t: t.train_epochs(10), together))
-    for a, b in zip(alone, together):
-        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    for a, b in zip(alone, together, strict=True):
+        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 # --- each optimizer against torch.optim directly -------------------------------------------------
@@ -180,7 +180,7 @@ def test_first_three_steps_match_torch_optim(optimizer: str) -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        for got, want in zip(backend.tensors(), leaves):
+        for got, want in zip(backend.tensors(), leaves, strict=True):
             gap = float((got - want.detach()).abs().max())
             assert gap < TOL, (optimizer, step, gap)
 
@@ -199,7 +199,7 @@ def test_divergence_stops_at_the_same_step_as_the_reference() -> None:
     ref.train_epochs(20)
     assert fast.diverged_at is not None
     assert (fast.diverged_at, fast.steps) == (ref.diverged_at, ref.steps)
-    for p, q in zip(fast.parameters(), ref.parameters()):  # the bad update was never applied
+    for p, q in zip(fast.parameters(), ref.parameters(), strict=True):  # the bad update was never applied
         assert torch.equal(p.isfinite(), q.isfinite())
     assert fast.dropout_rng.random() == ref.dropout_rng.random()  # stream left in step
     assert fast.metrics()["train_loss"] is None
@@ -235,10 +235,10 @@ def test_tensors_are_live_views_of_the_trained_parameters() -> None:
     views = trainer.parameters()
     before = [v.clone() for v in views]
     trainer.train_epochs(1)
-    assert all(not torch.equal(v, b) for v, b in zip(views, before))
-    assert all(torch.equal(v, w) for v, w in zip(views, trainer.parameters()))
+    assert all(not torch.equal(v, b) for v, b in zip(views, before, strict=True))
+    assert all(torch.equal(v, w) for v, w in zip(views, trainer.parameters(), strict=True))
     trainer.backend.set_parameters([b.numpy() for b in before])
-    assert all(torch.equal(v, b) for v, b in zip(views, before))
+    assert all(torch.equal(v, b) for v, b in zip(views, before, strict=True))
 
 
 @pytest.fixture
@@ -298,6 +298,6 @@ def test_a_changed_rules_table_rebuilds_the_kernel_with_its_constants(fresh_kern
     assert fast.path == "fast"
     fast.train_epochs(2)
     ref.train_epochs(2)
-    for got, want in zip(fast.parameters(), ref.parameters()):
+    for got, want in zip(fast.parameters(), ref.parameters(), strict=True):
         assert float((got - want).abs().max()) < TOL  # both engines read ρ = 0.5
     assert not np.allclose(fast.parameters()[0], before.parameters()[0], atol=1e-4)

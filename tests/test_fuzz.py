@@ -137,7 +137,7 @@ def test_ws_answers_a_barrage_of_hostile_messages_and_still_trains(fuzz_client):
             # A `step` trains beside the receive loop, so a `ping` may overtake its frame; a
             # `pause` after it ends it (its frame first) before the ping, as documented.
             texts = [t + PAUSE if _is_step(t) else t for _, t in batch]
-            for (kind, text), replies in zip(batch, s.exchange_many(texts)):
+            for (kind, text), replies in zip(batch, s.exchange_many(texts), strict=True):
                 errors += _check(replies, kind, text, WS_REPLIES, WS_CODES, WS_SILENT)
         # Still trains: back to sane rates and the seed's weights, then two more epochs.
         s.exchange(json.dumps({"type": "pause"}))

@@ -50,7 +50,7 @@ def test_a_zero_weight_stays_zero_while_l1_dominates():
     zero_then = [w == 0 for w in _weights(trainer)]
     assert sum(int(z.sum()) for z in zero_then) >= 10  # a strong λ prunes most weights
     trainer.train_epochs(5)
-    still = sum(int((w[z] == 0).all()) for w, z in zip(_weights(trainer), zero_then))
+    still = sum(int((w[z] == 0).all()) for w, z in zip(_weights(trainer), zero_then, strict=True))
     assert still == len(zero_then)
 
 
@@ -66,7 +66,7 @@ def test_fast_and_reference_paths_prune_the_same_weights(optimizer):
     fast, ref = Trainer(exp), Trainer(exp, backend="reference")
     fast.train_epochs(20)
     ref.train_epochs(20)
-    for a, b in zip(_weights(fast), _weights(ref)):
+    for a, b in zip(_weights(fast), _weights(ref), strict=True):
         assert torch.equal(a == 0, b == 0)
         assert torch.allclose(a, b, atol=1e-4)
 

@@ -34,7 +34,7 @@ def trained(lesson_id: str) -> tuple[Curves, Comparison]:
     curves: Curves = [[] for _ in comparison.trainers]
     for _ in range(item.epochs):
         comparison.train_epochs(1)
-        for run, m in zip(curves, comparison.metrics()):
+        for run, m in zip(curves, comparison.metrics(), strict=True):
             run.append(m)
     return curves, comparison
 
@@ -214,12 +214,12 @@ def test_hinge_lesson_hinge_loss_stops_at_zero_while_softmax_keeps_pushing():
     comparison.train_epochs(item.epochs // 2)
     half = [
         (m["train_loss"], float(t.parameters()[0].norm()))
-        for m, t in zip(comparison.metrics(), comparison.trainers)
+        for m, t in zip(comparison.metrics(), comparison.trainers, strict=True)
     ]
     comparison.train_epochs(item.epochs - item.epochs // 2)
     end = [
         (m["train_loss"], float(t.parameters()[0].norm()))
-        for m, t in zip(comparison.metrics(), comparison.trainers)
+        for m, t in zip(comparison.metrics(), comparison.trainers, strict=True)
     ]
     (soft_half, soft_w_half), (_, hinge_w_half) = half
     (soft_end, soft_w_end), (hinge_end, hinge_w_end) = end
@@ -244,7 +244,7 @@ def test_optimizer_race_sgd_last_adaptive_methods_first():
     curves, comparison = trained("optimizer-race")
     order = ["sgd", "momentum", "adagrad", "adadelta", "rmsprop", "adam"]
     assert [t.experiment.optimizer for t in comparison.trainers] == order
-    test = dict(zip(order, final(curves, "test_loss")))
+    test = dict(zip(order, final(curves, "test_loss"), strict=True))
     assert test["sgd"] == max(test.values())
     assert test["momentum"] < test["sgd"]
     for fast in ("rmsprop", "adam"):

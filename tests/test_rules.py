@@ -118,7 +118,7 @@ def _lab_against_torch(config: LabConfig, oracle: str, steps: int = 6) -> None:
         opt.step()
     moved = 0.0
     for (name, got), want, start in zip(lab.net.named_parameters(), twin.parameters(),
-                                        lab.initial_state.values()):
+                                        lab.initial_state.values(), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5, msg=name)
         moved = max(moved, float((got.detach() - start).abs().max()))
     assert moved > 1e-4  # it did train

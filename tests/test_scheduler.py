@@ -102,7 +102,7 @@ def test_kinds_share_first_then_the_sessions_of_a_kind():
         gate = threading.Event()
         try:
             labs = []
-            for i in range(4):  # four lab sessions of 20 ms each: 80 ms for their kind
+            for _ in range(4):  # four lab sessions of 20 ms each: 80 ms for their kind
                 with owned_by("lab") as lab:
                     labs.append(lab)
                     await scheduler.run(spin, 0.02)

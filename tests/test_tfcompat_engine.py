@@ -70,7 +70,7 @@ def test_points_and_split_equal_tf(name):
                             cfg.perc_train)
     assert (len(train), len(test)) == (case["n_train"], case["n_test"])
     for ours, ref in ((train, case["train"]), (test, case["test"])):
-        for p, q in zip(ours, ref):
+        for p, q in zip(ours, ref, strict=True):
             assert p[2] == q[2]
             assert abs(p[0] - q[0]) <= 1e-12 and abs(p[1] - q[1]) <= 1e-12
 
@@ -115,10 +115,10 @@ def test_l1_kills_links_for_good(use_kernel):
     for _ in range(100):
         run.train_epoch()
     assert run.dead_count() == case["final"]["dead_count"] == 3
-    dead_weights = [w[d] for w, d in zip(run.weights, run.dead)]
+    dead_weights = [w[d] for w, d in zip(run.weights, run.dead, strict=True)]
     assert all((w == 0.0).all() for w in dead_weights)
     run.train_epoch()
-    assert all((w[d] == 0.0).all() for w, d in zip(run.weights, run.dead))
+    assert all((w[d] == 0.0).all() for w, d in zip(run.weights, run.dead, strict=True))
 
 
 def test_kernel_and_numpy_agree_bit_for_bit_through_divergence():

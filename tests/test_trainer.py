@@ -28,7 +28,7 @@ def _weights(trainer: Trainer) -> list[np.ndarray]:
 
 def _assert_same(a: list[np.ndarray], b: list[np.ndarray]) -> None:
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert np.array_equal(x, y)
 
 
@@ -98,7 +98,7 @@ def test_each_epoch_visits_every_point_once_in_a_new_order_that_repeats_across_r
         assert sorted(order.tolist()) == list(range(100))
     assert not np.array_equal(epochs[0], epochs[1])
     assert not np.array_equal(epochs[1], epochs[2])
-    for x, y in zip(runs[0], runs[1]):
+    for x, y in zip(runs[0], runs[1], strict=True):
         assert np.array_equal(x, y)
 
 
@@ -141,7 +141,7 @@ class HandLoop:
                 self.queue = [perm[s : s + bs] for s in range(0, len(perm), bs)]
             rows = torch.from_numpy(self.queue.pop(0))
             h = self.x[rows]
-            for w, b in zip(self.params[0:-2:2], self.params[1:-2:2]):
+            for w, b in zip(self.params[0:-2:2], self.params[1:-2:2], strict=True):
                 h = torch.tanh(h @ w.T + b)
             out = h @ self.params[-2].T + self.params[-1]
             loss = F.cross_entropy(out, self.y[rows])
@@ -156,7 +156,7 @@ class HandLoop:
 
 
 def _close(a: list[np.ndarray], b: list[np.ndarray]) -> None:
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 
@@ -306,7 +306,7 @@ def test_non_finite_loss_marks_divergence_without_raising():
 
 def _numpy_scores(weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:
     h = x.astype(np.float64)
-    for w, b in zip(weights[0:-2:2], weights[1:-2:2]):
+    for w, b in zip(weights[0:-2:2], weights[1:-2:2], strict=True):
         h = np.tanh(h @ w.T + b)
     return h @ weights[-2].T + weights[-1]
 

@@ -101,7 +101,7 @@ def _draw_class(digit: int, n: int, rng: np.random.Generator) -> np.ndarray:
     thickness = rng.uniform(0.9, 2.1, n).astype(np.float32)[:, None, None]  # pen radius in pixels
     grid = np.stack(np.meshgrid(np.arange(SIDE) + 0.5, np.arange(SIDE) + 0.5), -1)
     grid = grid.reshape(-1, 2).astype(np.float32)
-    images = np.empty((n, SIDE * SIDE))
+    images: np.ndarray = np.empty((n, SIDE * SIDE))
     for lo in range(0, n, 256):  # chunks keep the [n, pixels, segments] array small
         sa, sb = a[lo : lo + 256], b[lo : lo + 256]
         ab = sb - sa

@@ -149,7 +149,7 @@ def test_compare_link_in_a_fresh_browser_reproduces_its_runs_first_20_epochs(mak
         expected = list(run_epochs(url, 20))
         got = history[k][:20]
         assert [m["epoch"] for m in got] == list(range(1, 21))
-        for m, e in zip(got, expected):
+        for m, e in zip(got, expected, strict=True):
             for key in ("train_loss", "test_loss", "train_acc", "test_acc"):
                 assert round(m[key], 6) == e[key], (k, m["epoch"], key)
 

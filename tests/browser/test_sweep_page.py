@@ -67,7 +67,7 @@ def test_a_lambda_sweep_in_the_page_draws_the_servers_final_losses(make_page, ar
             test_y = marks["marks"][k]["test_loss"][1]
             covered = key == "train_loss" and abs(test_y - y) < 7  # ... unless a test dot is on it
             want = CHART_COLORS["test_loss"] if covered else color
-            assert all(abs(a - b) <= 8 for a, b in zip(pixel(page, x, y)[:3], want)), (key, k)
+            assert all(abs(a - b) <= 8 for a, b in zip(pixel(page, x, y)[:3], want, strict=True)), (key, k)
     assert "Lowest test loss" in probe.js("window.netplaySweep.status")
     assert probe.console_errors == [] and probe.foreign_requests == []
 
