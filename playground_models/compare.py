@@ -29,6 +29,8 @@ from urllib.parse import quote
 from .experiment import ConfigError, Experiment
 from .gradients import layer_gradient_norms
 from .params import BY_NAME, PARAMS
+from .tfcompat.engine import TfConfig
+from .tfcompat.live import TfTrainer
 from .trainer import Trainer
 from .urlcodec import format_value, parse, serialize, split_pairs
 from .work import epoch_work, train_toward
@@ -145,10 +147,12 @@ def parse_compare(text: str) -> CompareSpec:
         run_exp = _parse_run(shared_pairs, own, k)
         # Every override is kept, even one equal to the shared value: it names the run.
         overrides.append({name: run_exp[name] for name, _ in own})
-        if run_exp["compat"] == "tf":
-            # Compared runs train on netplay's engine: refuse rather than print other numbers.
-            raise ConfigError("compat", "TensorFlow Playground mode (compat=tf) runs one link "
-                                        "at a time; a comparison runs netplay's engine")
+        if run_exp["compat"] == "tf":  # checked here, so a bad run is named before training
+            try:
+                TfConfig.from_experiment(run_exp, state.hidden)
+            except ConfigError as err:
+                raise ConfigError(f"r{k}.{err.key}" if any(n == err.key for n, _ in own)
+                                  else err.key, err.message) from None
     return CompareSpec(state.experiment, tuple(overrides), state.hidden, lesson, state.warnings)
 
 
@@ -177,7 +181,11 @@ class Comparison:
 
     def __init__(self, spec: CompareSpec):
         self.spec = spec
-        self.trainers = [Trainer(exp) for exp in spec.experiments]
+        # A run in TensorFlow Playground mode (`compat=tf`) trains on TF's engine.
+        self.trainers: list[Trainer | TfTrainer] = [
+            TfTrainer(exp, spec.hidden) if exp["compat"] == "tf" else Trainer(exp)
+            for exp in spec.experiments
+        ]
 
     @classmethod
     def from_url(cls, text: str) -> Comparison:
@@ -217,11 +225,12 @@ class Comparison:
         """One metrics dict per run (see `snapshot.evaluate`), with its label and, if asked,
         `grad_norms` (first layer first)."""
         out = []
-        for label, trainer in zip(self.spec.labels(), self.trainers):
+        for label, trainer in zip(self.spec.labels(), self.trainers, strict=True):
             m = {"label": label, **trainer.metrics()}
             if trainer.diverged_at is not None:
                 m["diverged_at"] = trainer.diverged_at
             if grad_norms:
-                m["grad_norms"] = layer_gradient_norms(trainer)
+                m["grad_norms"] = (trainer.gradient_norms() if isinstance(trainer, TfTrainer)
+                                   else layer_gradient_norms(trainer))
             out.append(m)
         return out

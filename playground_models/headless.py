@@ -9,6 +9,7 @@ from .compare import Comparison, is_compare_url, parse_compare
 from .experiment import ConfigError
 from .gradients import layer_gradient_norms
 from .tfcompat import runs as tf_runs
+from .tfcompat.live import LOSS_NAME, TfTrainer
 from .trainer import Trainer
 from .urlcodec import parse
 
@@ -38,8 +39,9 @@ def run_epochs(
         yield from _compare_epochs(url, epochs, warn, grad_norms)
         return
     state = parse(url, strict=True)
-    for message in state.warnings if warn is not None else ():
-        warn(message)
+    if warn is not None:
+        for message in state.warnings:
+            warn(message)
     if state.experiment["compat"] == "tf":
         if grad_norms:
             raise ConfigError("--grad-norms", "is not available in TensorFlow Playground mode")
@@ -55,8 +57,9 @@ def _compare_epochs(
     url: str, epochs: int, warn: Callable[[str], None] | None, grad_norms: bool
 ) -> Iterator[dict[str, Any]]:
     spec = parse_compare(url)
-    for message in spec.warnings if warn is not None else ():
-        warn(message)
+    if warn is not None:
+        for message in spec.warnings:
+            warn(message)
     comparison = Comparison(spec)
     labels = spec.labels()
     for epoch in range(1, epochs + 1):
@@ -65,8 +68,15 @@ def _compare_epochs(
             yield {"run": k + 1, "label": labels[k], **_record(trainer, epoch, grad_norms)}
 
 
-def _record(trainer: Trainer, epoch: int, grad_norms: bool) -> dict[str, Any]:
-    """One epoch's record; `epoch` is the count of epochs asked for, used once diverged."""
+def _record(trainer: Trainer | TfTrainer, epoch: int, grad_norms: bool) -> dict[str, Any]:
+    """One epoch's record; `epoch` is the count of epochs asked for, used once diverged.
+    A run in TensorFlow Playground mode gives TF's numbers unrounded, as a TF link alone does
+    (`tfcompat.runs.epoch_records`)."""
+    if isinstance(trainer, TfTrainer):
+        tf = {**trainer.run.metrics(), "loss": LOSS_NAME}
+        if grad_norms:
+            tf["grad_norms"] = trainer.gradient_norms()
+        return tf
     m = trainer.metrics()
     record: dict[str, Any] = {"epoch": m["epoch"] if trainer.diverged_at is None else epoch}
     for key in ("train_loss", "test_loss", "reg_loss", "train_acc", "test_acc"):

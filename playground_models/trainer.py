@@ -211,7 +211,7 @@ class Trainer:
         tensors = self.parameters()
         sizes = [t.numel() for t in tensors]
         parts = np.split(np.asarray(flat, np.float32), np.cumsum(sizes)[:-1])
-        self.backend.set_parameters([p.reshape(t.shape) for p, t in zip(parts, tensors)])
+        self.backend.set_parameters([p.reshape(t.shape) for p, t in zip(parts, tensors, strict=True)])
 
     def set_weight(self, layer: int, to: int, from_: int, value: float) -> None:
         """Set one weight, W[layer][to, from_], in place; layer 0 reads the input features.
@@ -220,28 +220,23 @@ class Trainer:
         next update starts from the edited value. Raises `EditError` naming a bad field.
         """
         n_in, n_out = self._edit_layer(layer)
-        _check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
-        _check_index("from", from_, n_in, f"layer {layer} reads {n_in} values")
+        check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
+        check_index("from", from_, n_in, f"layer {layer} reads {n_in} values")
         self._write(2 * layer, (to, from_), value)
 
     def set_bias(self, layer: int, to: int, value: float) -> None:
         """Set one bias, b[layer][to], in place; otherwise as `set_weight`."""
         _, n_out = self._edit_layer(layer)
-        _check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
+        check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
         self._write(2 * layer + 1, (to,), value)
 
     def _edit_layer(self, layer: int) -> tuple[int, int]:
         sizes = self.arch.sizes
-        _check_index("layer", layer, len(sizes) - 1, f"this net has {len(sizes) - 1} weight layers")
+        check_index("layer", layer, len(sizes) - 1, f"this net has {len(sizes) - 1} weight layers")
         return sizes[layer], sizes[layer + 1]
 
     def _write(self, tensor: int, index: tuple[int, ...], value: float) -> None:
-        if not math.isfinite(value):
-            raise EditError("value", f"value must be a finite number, got {value}")
-        if abs(value) > MAX_EDIT_VALUE:
-            raise EditError("value", f"value must be between {-MAX_EDIT_VALUE:g} and "
-                            f"{MAX_EDIT_VALUE:g}, got {value:g}")
-        self.backend.write(tensor, index, value)
+        self.backend.write(tensor, index, edit_value(value))
 
     def train_epochs(self, n: int = 1) -> None:
         """Train until `n` more epochs have completed (or the run diverges)."""
@@ -261,7 +256,17 @@ class Trainer:
         return take_snapshot(self, grid_size, neuron_grid)
 
 
-def _check_index(field: str, value: int, size: int, what: str) -> None:
+def edit_value(value: float) -> float:
+    """A hand-edited weight or bias, checked; raises `EditError` naming `value`."""
+    if not math.isfinite(value):
+        raise EditError("value", f"value must be a finite number, got {value}")
+    if abs(value) > MAX_EDIT_VALUE:
+        raise EditError("value", f"value must be between {-MAX_EDIT_VALUE:g} and "
+                        f"{MAX_EDIT_VALUE:g}, got {value:g}")
+    return float(value)
+
+
+def check_index(field: str, value: int, size: int, what: str) -> None:
     if not 0 <= value < size:
         raise EditError(field, f"{field} must be 0..{size - 1} ({what}), got {value}")
 
@@ -298,7 +303,7 @@ def train_together(work: Sequence[tuple[Trainer, int]]) -> None:
                 if not entries:
                     continue
                 results = pool.run([job for _, job in entries])
-            for (t, _), (ran, diverged) in zip(entries, results):
+            for (t, _), (ran, diverged) in zip(entries, results, strict=True):
                 left[id(t)] -= ran
                 t.advance(ran, diverged)
 

@@ -67,45 +67,65 @@ def _parse_number(p: Param, text: str) -> float:
 
 def parse_value(p: Param, text: str) -> Any:
     """Turn one URL string into a checked Python value for parameter `p`."""
-    k = p.kind
-    if k is Kind.BOOL:
-        low = text.lower()
-        if low in ("true", "1"):
-            return True
-        if low in ("false", "0"):
-            return False
-        raise ConfigError(p.name, f"must be true or false, got {text!r}")
-    if k in (Kind.FLOAT, Kind.INT):
-        value = _parse_number(p, text)
-        if k is Kind.INT and value.is_integer():
-            value = int(value)
-        return coerce(p, value)
-    if k is Kind.CHOICE:
-        if p.name == "regularization":
-            text = {"l1": "L1", "l2": "L2", "": "none"}.get(text.lower(), text)
-        return coerce(p, text)
-    if k is Kind.STRING:
-        return coerce(p, text)
-    items = [t for t in text.split(";" if k is Kind.POINTS else ",") if t != ""]
-    if k is Kind.INT_LIST or k is Kind.INDEX_LIST:
-        values = []
-        for t in items:
-            try:
-                values.append(int(t))
-            except ValueError:
-                raise ConfigError(p.name, f"entries must be whole numbers, got {t!r}") from None
-        return coerce(p, values)
-    if k is Kind.CHOICE_LIST:
-        return coerce(p, items)
-    if k is Kind.POINTS:
-        points = []
-        for t in items:
-            fields = t.split(",")
-            if len(fields) != 3:
-                raise ConfigError(p.name, f"each point must be x,y,label; got {t!r}")
-            points.append([_parse_number(p, f) for f in fields])
-        return coerce(p, points)
-    raise AssertionError(f"unhandled kind {k}")
+    return coerce(p, _READERS[p.kind](p, text))
+
+
+def _read_bool(p: Param, text: str) -> bool:
+    low = text.lower()
+    if low in ("true", "1"):
+        return True
+    if low in ("false", "0"):
+        return False
+    raise ConfigError(p.name, f"must be true or false, got {text!r}")
+
+
+def _read_number(p: Param, text: str) -> float | int:
+    value = _parse_number(p, text)
+    return int(value) if p.kind is Kind.INT and value.is_integer() else value
+
+
+def _read_choice(p: Param, text: str) -> str:
+    if p.name == "regularization":
+        return {"l1": "L1", "l2": "L2", "": "none"}.get(text.lower(), text)
+    return text
+
+
+def _items(p: Param, text: str) -> list[str]:
+    return [t for t in text.split(";" if p.kind is Kind.POINTS else ",") if t != ""]
+
+
+def _read_whole_numbers(p: Param, text: str) -> list[int]:
+    values = []
+    for t in _items(p, text):
+        try:
+            values.append(int(t))
+        except ValueError:
+            raise ConfigError(p.name, f"entries must be whole numbers, got {t!r}") from None
+    return values
+
+
+def _read_points(p: Param, text: str) -> list[list[float]]:
+    points = []
+    for t in _items(p, text):
+        fields = t.split(",")
+        if len(fields) != 3:
+            raise ConfigError(p.name, f"each point must be x,y,label; got {t!r}")
+        points.append([_parse_number(p, f) for f in fields])
+    return points
+
+
+_READERS = {
+    Kind.BOOL: _read_bool,
+    Kind.FLOAT: _read_number,
+    Kind.INT: _read_number,
+    Kind.CHOICE: _read_choice,
+    Kind.STRING: lambda p, text: text,
+    Kind.INT_LIST: _read_whole_numbers,
+    Kind.INDEX_LIST: _read_whole_numbers,
+    Kind.CHOICE_LIST: _items,
+    Kind.POINTS: _read_points,
+}
+assert set(_READERS) == set(Kind), "every kind of parameter needs its reader"
 
 
 def format_value(p: Param, value: Any) -> str:
@@ -144,12 +164,7 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
     tf_mode = tf_links.is_tf_link(pairs)  # TF Playground mode reads a link as TF does
     for key, text_value in pairs:
         if key.endswith("_hide"):
-            base = key[: -len("_hide")]
-            if base in BY_NAME or base in HIDEABLE_CONTROLS:
-                if text_value == "true" or (not tf_mode and text_value.lower() == "1"):
-                    hidden.add(base)
-            else:
-                warnings.append(f"unknown control {base!r} in {key}, ignored")
+            _read_hide(key, text_value, tf_mode, hidden, warnings)
             continue
         if key in VESTIGIAL_KEYS:
             note = tf_links.unimplemented_warning(key, text_value) if tf_mode else None
@@ -181,8 +196,21 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
             errors.append(err)
             del values[err.key]
     if tf_mode:
-        warnings += tf_links.netplay_only_warnings(values)
+        # netplay's keys at their defaults ask for nothing (a shared link writes every key)
+        warnings += tf_links.netplay_only_warnings(
+            {k: v for k, v in values.items() if v != BY_NAME[k].default})
     return SharedState(exp, frozenset(hidden), warnings, errors)
+
+
+def _read_hide(
+    key: str, text_value: str, tf_mode: bool, hidden: set[str], warnings: list[str]
+) -> None:
+    """A `<control>_hide` key: hide the control when true (TF mode reads only `true`, as TF)."""
+    base = key[: -len("_hide")]
+    if base not in BY_NAME and base not in HIDEABLE_CONTROLS:
+        warnings.append(f"unknown control {base!r} in {key}, ignored")
+    elif text_value == "true" or (not tf_mode and text_value.lower() == "1"):
+        hidden.add(base)
 
 
 def serialize(exp: Experiment, hidden: frozenset[str] | set[str] = frozenset()) -> str:

@@ -15,10 +15,26 @@ update of that net costs 1 µs at batch 1 of a tiny net and 1.9 ms at batch 30 o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # imported lazily where it trains: `netplay sweep` starts without torch
-    from .trainer import Trainer
+    from .experiment import Experiment
+    from .network import Architecture
+
+
+class Trainer(Protocol):
+    """What counting and slicing work needs of a trainer: netplay's `trainer.Trainer` and TF
+    Playground mode's `tfcompat.live.TfTrainer` both have it."""
+
+    experiment: Experiment
+    arch: Architecture
+    epoch: int
+    diverged_at: int | None
+
+    @property
+    def y_train(self) -> Any: ...
+
+    def train_steps(self, n: int, stop_at_epoch_end: bool = False) -> int: ...
 
 # A pass over one example costs about this many weights' worth beyond its own weights:
 # fitted so that the default net's 28 weights (22 ns per weight-example measured) and the

@@ -17,6 +17,7 @@ import numpy as np
 from playground_models.experiment import Experiment
 from playground_models.params import PARAMS, Effect
 from playground_models.pool import PooledBackend, PoolSet
+from playground_models.tfcompat.live import TfTrainer
 from playground_models.trainer import Trainer
 from playground_models.urlcodec import serialize
 
@@ -42,9 +43,13 @@ class LiveRun:
         pools: PoolSet | None = None,
         draw_budget_s: float | None = None,
     ):
-        """`draw_budget_s`: seconds a frame's drawing may take (None: always as asked)."""
-        self.trainer = Trainer(exp, pools=pools)
+        """`draw_budget_s`: seconds a frame's drawing may take (None: always as asked).
+
+        A `compat=tf` experiment trains on TensorFlow Playground's own engine (`TfTrainer`);
+        it raises `ConfigError` when TF Playground cannot run it."""
         self.hidden = hidden
+        self._pools = pools
+        self.trainer = self._trainer(exp)
         self.compression = compression
         self.version = 1
         self.seq = 0
@@ -54,6 +59,16 @@ class LiveRun:
         self._draw = DrawBudget(draw_budget_s)
         self._knn = KnnBands()  # k-NN only changes with the data, k and the grid
         self._metrics: dict[str, Any] | None = None  # the last computed, repeated while dear
+
+    def _trainer(self, exp: Experiment) -> Trainer | TfTrainer:
+        if exp.compat == "tf":
+            return TfTrainer(exp, self.hidden)
+        return Trainer(exp, pools=self._pools)
+
+    @property
+    def tf_mode(self) -> bool:
+        """Whether this run is TensorFlow Playground's (`compat=tf`)."""
+        return isinstance(self.trainer, TfTrainer)
 
     @property
     def experiment(self) -> Experiment:
@@ -70,7 +85,13 @@ class LiveRun:
 
     # --- changes (worker thread) ---------------------------------------------------------
     def update(self, new: Experiment) -> dict[str, Effect]:
-        effects = self.trainer.update(new)
+        if (new.compat == "tf") != self.tf_mode:  # into or out of TF Playground mode
+            effects = {k: Effect.REBUILD for k in new.changes_from(self.experiment)}
+            trainer = self._trainer(new)
+            self.trainer.close()
+            self.trainer = trainer
+        else:
+            effects = self.trainer.update(new)
         if effects:
             self.version += 1
         if any(e is Effect.REBUILD for e in effects.values()):

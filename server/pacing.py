@@ -9,10 +9,13 @@ outlives its client by more than one budget.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
+
+from playground_models.tfcompat.live import TfTrainer
 
 from .channel import Channel
 from .live import LiveRun
@@ -53,8 +56,9 @@ class Pacing:
                 async with self._lock:
                     if self._halt.is_set():
                         return
-                    if run.pooled:
-                        await self.scheduler.train_pooled(run.trainer, run.steps_per_frame, budget)
+                    trainer = run.trainer
+                    if run.pooled and not isinstance(trainer, TfTrainer):
+                        await self.scheduler.train_pooled(trainer, run.steps_per_frame, budget)
                         frame = await self.scheduler.run(run.play_frame)
                     else:  # one job of about the budget: a light session waits in line once
                         frame = await self.scheduler.run(run.train_and_draw, budget)
@@ -65,10 +69,8 @@ class Pacing:
                         return
                 delay = started + interval - loop.time()
                 if delay > 0:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._halt.wait(), delay)
-                    except TimeoutError:
-                        pass
         except WebSocketDisconnect:
             return  # the socket went away; the receive loop ends the session
         except Exception as err:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -19,6 +20,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from playground_models.experiment import ConfigError, Experiment
 from playground_models.network import Architecture
 from playground_models.params import Effect
+from playground_models.tfcompat.engine import TfConfig
+from playground_models.tfcompat.live import leaves_mode
 from playground_models.trainer import EditError
 from playground_models.urlcodec import parse as parse_url
 
@@ -34,12 +37,8 @@ from .settings import Settings
 
 log = logging.getLogger("netplay.session")
 
-# TensorFlow Playground mode has its own engine (playground_models/tfcompat), which `netplay
-# run` and `netplay sweep` use; a live session does not train on it yet and says so.
-TF_MODE_NOT_LIVE = (
-    "compat=tf: TensorFlow Playground mode runs in `netplay run` and `netplay sweep`; this live "
-    "page trains netplay's own engine, so its numbers are not TF Playground's"
-)
+TF_MODE_LEFT = "left TensorFlow Playground mode: {reason}"
+TF_MODE_OFF = "TensorFlow Playground mode is off: {reason}"
 
 CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
@@ -115,7 +114,7 @@ class Session(Pacing):
                                      "message": f"no message for {idle:g} s; the session is "
                                      "closed"})
 
-    async def _on_event(self, event: dict[str, Any]) -> None:
+    async def _on_event(self, event: MutableMapping[str, Any]) -> None:
         try:
             text = event.get("text")
             is_ack = text is not None and len(text) < 64 and '"ack"' in text
@@ -175,8 +174,12 @@ class Session(Pacing):
             errors = [{"field": e.key, "message": str(e)} for e in shared.errors]
         else:
             exp = Experiment(m.config or {})
-        if exp.compat == "tf":
-            warnings = [*warnings, TF_MODE_NOT_LIVE]
+        if exp.compat == "tf":  # a link TF Playground cannot run opens in netplay's own mode
+            try:
+                TfConfig.from_experiment(exp, hidden)
+            except ConfigError as err:
+                exp = exp.replace(compat="netplay")
+                warnings = [*warnings, TF_MODE_OFF.format(reason=err)]
         self._check_limits(exp)
         await self._stop_player()
         async with self._lock:
@@ -199,11 +202,20 @@ class Session(Pacing):
     async def _on_update(self, m: protocol.Update) -> None:
         run = self._need_run()
         new = run.experiment.replace(**m.changes)
+        warnings = []
+        if run.tf_mode and (reason := leaves_mode(run.experiment, new, run.hidden)):
+            new = new.replace(compat="netplay")  # the change TF cannot express is made
+            warnings.append(TF_MODE_LEFT.format(reason=reason))
+        elif new.compat == "tf" and not run.tf_mode:
+            try:
+                TfConfig.from_experiment(new, run.hidden)
+            except ConfigError as err:
+                raise ProtocolError("bad_value", err.key, str(err)) from None
         self._check_limits(new)
         async with self._lock:
             was_diverged = run.diverged
             effects = await self.scheduler.run(run.update, new)
-            await self.channel.send(run.config_message(effects))
+            await self.channel.send(run.config_message(effects, warnings))
             rebuilt = any(e is Effect.REBUILD for e in effects.values())
             if rebuilt:
                 await self.channel.send_bytes(await self.scheduler.run(run.data))

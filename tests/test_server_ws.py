@@ -66,16 +66,6 @@ def test_start_from_a_share_link_reports_unknown_keys_and_bad_values(open_sessio
     assert config["hidden"] == ["playButton"] and "playButton_hide=true" in config["query"]
 
 
-def test_a_tf_mode_link_says_the_live_page_trains_netplays_engine(open_session):
-    s = open_session()
-    s.send(type="start", url="?compat=tf&dataset=xor")
-    config = s.next()
-    assert config["config"]["compat"] == "tf"
-    assert any(w.startswith("compat=tf:") for w in config["warnings"])
-    s.send(type="start", url="?dataset=xor")
-    assert not any("compat" in w for w in s.until("config")["warnings"])
-
-
 @pytest.mark.parametrize(
     ("config", "field"),
     [({"learningRate": 99}, "learningRate"), ({"nope": 1}, "nope"),

@@ -112,21 +112,45 @@ def test_a_sweep_of_tf_links_gives_tf_numbers():
     case = [_case(f"circle_l1__{s}.json") for s in ("0.12345", "0.98765")]
     link = "?compat=tf&" + case[0]["hash"].replace("&seed=0.12345", "")
     points = sweep(link, "seed", parse_values("seed", "0.12345,0.98765"), 100, workers=1)
-    for point, ref in zip(points, case):
+    for point, ref in zip(points, case, strict=True):
         assert point["loss"] == "square"
         assert point["test_loss"] == pytest.approx(ref["loss_test"][100], rel=1e-6)
         assert point["dead_weights"] == ref["final"]["dead_count"]
 
 
-def test_a_compare_link_in_tf_mode_is_refused_by_name():
+def test_a_compare_link_in_tf_mode_runs_every_run_on_tf_engine():
+    # Two fixture links that differ in one key, as two runs of one comparison.
+    plain, l1 = _case("circle_default__0.12345.json"), _case("circle_l1__0.12345.json")
+    own = "&regularization=L1&regularizationRate=0.003&noise=10"
+    assert l1["hash"].replace(own, "") == plain["hash"]
+    link = "?compat=tf&" + plain["hash"] + "&runs=2" + own.replace("&", "&r2.")
+    records = list(run_epochs(link, 40))
+    for case, run in ((plain, 1), (l1, 2)):
+        _assert_curve([r for r in records if r["run"] == run], case, 40)
+
+
+def test_a_run_of_a_comparison_tf_cannot_run_is_named():
     from playground_models.compare import parse_compare
 
-    with pytest.raises(ConfigError, match="^compat: TensorFlow Playground mode"):
-        parse_compare("?compat=tf&runs=2&r2.learningRate=0.1")
-    with pytest.raises(ConfigError, match="^compat:"):
-        parse_compare("?runs=2&r2.compat=tf")
+    with pytest.raises(ConfigError, match="^r2.dataset: 'moons' is not a TensorFlow Playground"):
+        parse_compare("?compat=tf&runs=2&r2.dataset=moons")
+    with pytest.raises(ConfigError, match="^activation:"):
+        parse_compare("?compat=tf&activation=elu&runs=2&r2.learningRate=0.1")
+    spec = parse_compare("?runs=2&r2.compat=tf")  # one run in the mode, one in netplay's
+    assert [e["compat"] for e in spec.experiments] == ["netplay", "tf"]
 
 
 def test_grad_norms_are_refused_in_the_mode():
     with pytest.raises(ConfigError, match="--grad-norms"):
         next(run_epochs("#compat=tf&seed=0.5", 1, grad_norms=True))
+
+
+def test_a_shared_mode_link_with_every_key_at_its_default_opens_without_warnings():
+    # The page's address bar writes every key; netplay's own keys at their defaults ask for
+    # nothing TF Playground lacks, so the link a teacher copies opens quietly.
+    state = parse("?compat=tf&dataset=circle&regularization=L1&seed=0.5")
+    shared = parse(serialize(state.experiment, state.hidden))
+    assert shared.experiment == state.experiment
+    assert shared.warnings == []
+    changed = parse(serialize(state.experiment.replace(optimizer="adam")))
+    assert changed.warnings == ["optimizer has no effect in TensorFlow Playground mode"]

@@ -9,6 +9,7 @@ TF's to the last bit up to the rounding of tanh/sin/exp in the C library.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -146,7 +147,7 @@ class TfRun:
         """Outputs of every layer and activation derivatives, for a batch of examples."""
         outs, ders = [x], []
         a = x
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             z = np.broadcast_to(b, (len(a), len(b))).copy()
             for j in range(w.shape[1]):  # bias first, then each input in order, as TF sums
                 z += w[:, j] * a[:, j : j + 1]
@@ -218,18 +219,30 @@ class TfRun:
 
     def train_epoch(self) -> None:
         """TF's oneStep: every training example in its fixed order, updating every batchSize."""
+        self.train_epochs(1)
+
+    def train_epochs(self, epochs: int) -> None:
+        """`epochs` of TF's oneStep, then the losses (the kernel runs them in one call)."""
         bs, n = self.cfg.batch_size, len(self.train_y)
         if self._flat is not None:
-            self._flat.train(self.train_x, self.train_y, 1)
-            n = 0  # trained: skip the numpy loop below
-        for start in range(0, n, bs):
-            end = min(start + bs, n)
-            self._accumulate(self.train_x[start:end], self.train_y[start:end])
-            if end % bs == 0:  # TF updates after example i when (i + 1) % batchSize == 0
-                self._update()
-        self.epoch += 1
+            self._flat.train(self.train_x, self.train_y, epochs)
+        else:
+            for _ in range(epochs):
+                for start in range(0, n, bs):
+                    end = min(start + bs, n)
+                    self._accumulate(self.train_x[start:end], self.train_y[start:end])
+                    if end % bs == 0:  # TF updates after example i when (i + 1) % batchSize == 0
+                        self._update()
+        self.epoch += epochs
         self.loss_train = self.loss(self.train_x, self.train_y)
         self.loss_test = self.loss(self.test_x, self.test_y)
+
+    def set_rates(self, learning_rate: float, reg_rate: float) -> None:
+        """New learning and regularization rates from the next update on, as TF reads its
+        sliders at every update; the weights and the sums of a batch under way are kept."""
+        self.cfg = dataclasses.replace(self.cfg, learning_rate=learning_rate, reg_rate=reg_rate)
+        if self._flat is not None:
+            self._flat.set_rates(learning_rate, reg_rate)
 
     def dead_count(self) -> int:
         return int(sum(int(d.sum()) for d in self.dead))

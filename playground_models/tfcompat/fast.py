@@ -119,6 +119,11 @@ class FlatNet:
             bo += n_out
         return ws, bs, ds
 
+    def set_rates(self, lr: float, reg_rate: float) -> None:
+        """The learning and regularization rates of the next updates (TF reads them live)."""
+        self.spec.lr = lr
+        self.spec.reg_rate = reg_rate
+
     def train(self, x: np.ndarray, y: np.ndarray, epochs: int) -> None:
         rc = self.lib.tf_train(ctypes.byref(self.spec), _p(self.w), _p(self.b), _p(self.dead),
                                _p(self.acc_w), _p(self.acc_b), _p(self.count), _p(x), _p(y),

@@ -103,7 +103,21 @@ function showMetrics(h) {
   $('test-loss').textContent = fmtLoss(m.test_loss);
   $('train-acc').textContent = fmtAcc(m.train_acc);
   $('test-acc').textContent = fmtAcc(m.test_acc);
+  // L1 sets weights to exactly 0 (pruned links, drawn dashed in the network).
+  const zero = m.zero_weights ?? 0;
+  const counted = zero > 0 && h.epoch > 0 && state.config?.regularization === 'L1';
+  $('zero-weights').hidden = !counted;
+  if (counted) $('zero-weights').textContent = t('ui.zeroWeights', { zero, total: m.weights });
 }
+
+/** TensorFlow Playground mode: the badge, and the loss named as TF's square loss. */
+function showMode(tf) {
+  $('mode-badge').hidden = !tf;
+  const name = tf ? t('ui.squareLoss') : t('ui.loss');
+  $('loss-name').textContent = name;
+  $('tab-loss').textContent = name;
+}
+$('leave-mode').addEventListener('click', () => update({ compat: 'netplay' }));
 
 // --- messages ------------------------------------------------------------------------------
 function onConfig(msg) {
@@ -112,7 +126,10 @@ function onConfig(msg) {
   state.query = msg.query || state.query;
   state.version = msg.version ?? state.version;
   if (msg.model) state.model = msg.model;
-  for (const w of msg.warnings || []) notices.show(`From the link: ${w}.`, 'warn');
+  const changed = Object.keys(msg.effects || {}).length > 0;  // an update's, not the link's
+  for (const w of msg.warnings || []) {
+    notices.show(t(changed ? 'ui.changeWarning' : 'ui.fromLink', { warning: w }), 'warn');
+  }
   const errors = (msg.errors || []).map((e) => e.message || `${e.field}: not usable`);
   if (errors.length) {
     notices.show(`Part of this link could not be used, so those settings start at their defaults — ${errors.join('; ')}.`, 'error', 0);
@@ -127,6 +144,7 @@ function onConfig(msg) {
   $('knn-box').hidden = !(state.config.knn > 0);
   $('knn-k').textContent = state.config.knn;
   document.body.classList.toggle('classification', state.config.problem === 'classification');
+  showMode(state.config.compat === 'tf');
   if (JSON.stringify(state.model) !== prevModel) dirty.rebuild = true;
   dirty.controls = dirty.output = dirty.network = true;
 }

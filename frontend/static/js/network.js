@@ -41,6 +41,13 @@ export class NetworkView {
     return this.state.schema.filter((p) => p.group === 'features' && p.kind === 'bool');
   }
 
+  /** Whether feature `name` feeds the network: on, and in TensorFlow Playground mode not
+   * removed by its `_hide` key (TF deletes a hidden feature from the inputs). */
+  isInput(name) {
+    const cfg = this.state.config;
+    return !!cfg?.[name] && !(cfg.compat === 'tf' && this.state.hidden.has(name));
+  }
+
   /** Rebuild the DOM when the architecture changed (or the host resized). */
   rebuild(force = false) {
     const cfg = this.state.config;
@@ -72,7 +79,7 @@ export class NetworkView {
     this.layer.replaceChildren();
     this.nodes = [];
     this.columns = [];
-    const neuronBase = feats.filter((p) => cfg[p.name]).length;
+    const neuronBase = feats.filter((p) => this.isInput(p.name)).length;
     let hiddenIndex = 0;
 
     // Layer count controls.
@@ -108,7 +115,7 @@ export class NetworkView {
         if (isInput) {
           const p = feats[r];
           info.feature = p.name;
-          const on = !!cfg[p.name];
+          const on = this.isInput(p.name);
           c.classList.add('net-feature');
           c.classList.toggle('off', !on);
           c.dataset.param = p.name;
@@ -118,7 +125,7 @@ export class NetworkView {
           label.style.right = `${W - x + 6}px`;
           label.dataset.param = p.name;
           this.layer.append(label);
-          if (on) info.neuronIndex = feats.slice(0, r).filter((q) => cfg[q.name]).length;
+          if (on) info.neuronIndex = feats.slice(0, r).filter((q) => this.isInput(q.name)).length;
           c.addEventListener('click', () => this.toggleFeature(p.name));
         } else if (!isOutput) {
           info.neuronIndex = neuronBase + hiddenIndex++;
@@ -286,7 +293,7 @@ export class NetworkView {
     const cfg = this.state.config;
     const layers = this.state.model?.layers;
     if (!cfg || !layers || !this.columns.length) return { links: [], biases: [] };
-    const inputRows = this.featureParams().map((p, r) => (cfg[p.name] ? r : -1)).filter((r) => r >= 0);
+    const inputRows = this.featureParams().map((p, r) => (this.isInput(p.name) ? r : -1)).filter((r) => r >= 0);
     const k = this.state.model?.num_classes ?? 2;
     const key = JSON.stringify([layers, inputRows, k]);
     if (!this.layout || key !== this.layoutKey) {
@@ -308,9 +315,13 @@ export class NetworkView {
     const ctx = this.lctx;
     ctx.clearRect(0, 0, this.W, this.H);
     const { links, biases: squares } = this.paramLayout();
+    // L1 prunes: a weight it has set to exactly 0 is drawn as a thin dashed line.
+    const l1 = this.state.config?.regularization === 'L1' && (this.state.frame?.header.epoch ?? 0) > 0;
     for (const link of links) {
       const w = weights ? shownValue(link, weights, biases) : 0; // grey until the first frame
-      if (Number.isFinite(w)) this.link(link, w, link === this.highlight);
+      if (!Number.isFinite(w)) continue;
+      if (l1 && w === 0) this.prunedLink(link, link === this.highlight);
+      else this.link(link, w, link === this.highlight);
     }
     for (const sq of biases ? squares : []) {
       const b = shownValue(sq, weights, biases);
@@ -333,6 +344,19 @@ export class NetworkView {
     ctx.strokeStyle = weightsDrawn(w);
     ctx.lineWidth = width;
     ctx.stroke();
+  }
+
+  prunedLink({ s, d }, outlined) {
+    const ctx = this.lctx;
+    const mx = (s.right + d.left) / 2;
+    ctx.beginPath();
+    ctx.moveTo(s.right, s.y);
+    ctx.bezierCurveTo(mx, s.y, mx, d.y, d.left, d.y);
+    ctx.setLineDash([3, 3]);
+    ctx.strokeStyle = outlined ? '#202124' : '#9aa0a6';
+    ctx.lineWidth = outlined ? 2 : 1;
+    ctx.stroke();
+    ctx.setLineDash([]);
   }
 
   bias(r, b, outlined) {

@@ -38,6 +38,12 @@ export class RunCard {
       + '<p class="grads-title grads-history-title"></p><canvas class="grads-history"></canvas>';
     card.querySelector('h3 i').style.background = RUN_COLORS[k % RUN_COLORS.length];
     card.querySelector('h3 span').textContent = label;
+    if (config?.compat === 'tf') {  // this run trains on TensorFlow Playground's own engine
+      const mode = document.createElement('b');
+      mode.className = 'mode-name';
+      mode.textContent = t('ui.tfMode');
+      card.querySelector('h3').append(mode);
+    }
     card.querySelector('.grads-title').textContent = t('ui.gradNorms');
     card.querySelector('.grads-history-title').textContent = t('ui.gradHistory');
     parent.append(card);
@@ -88,7 +94,7 @@ export class RunCard {
     this.metricsEl.classList.toggle('diverged', diverged);
     this.metricsEl.textContent = diverged
       ? t('ui.diverged', { epoch: run.diverged_at })
-      : `${t('ui.train')} ${fmtLoss(run.train_loss)} · ${t('ui.test')} ${fmtLoss(run.test_loss)}${fmtAcc(run.test_acc)}`;
+      : `${run.loss === 'square' ? `${t('ui.squareLoss')}: ` : ''}${t('ui.train')} ${fmtLoss(run.train_loss)} · ${t('ui.test')} ${fmtLoss(run.test_loss)}${fmtAcc(run.test_acc)}`;
   }
 
   /** Redraw everything; `gradRange` is the log₁₀ range shared by every card's history. Both
