@@ -21,7 +21,7 @@ from playground_models.experiment import ConfigError, Experiment
 from playground_models.network import Architecture
 from playground_models.params import Effect
 from playground_models.tfcompat.engine import TfConfig
-from playground_models.tfcompat.live import leaves_mode
+from playground_models.tfcompat.live import honoured, leaves_mode
 from playground_models.trainer import EditError
 from playground_models.urlcodec import parse as parse_url
 
@@ -38,7 +38,6 @@ from .settings import Settings
 log = logging.getLogger("netplay.session")
 
 TF_MODE_LEFT = "left TensorFlow Playground mode: {reason}"
-TF_MODE_OFF = "TensorFlow Playground mode is off: {reason}"
 
 CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
@@ -174,12 +173,9 @@ class Session(Pacing):
             errors = [{"field": e.key, "message": str(e)} for e in shared.errors]
         else:
             exp = Experiment(m.config or {})
-        if exp.compat == "tf":  # a link TF Playground cannot run opens in netplay's own mode
-            try:
-                TfConfig.from_experiment(exp, hidden)
-            except ConfigError as err:
-                exp = exp.replace(compat="netplay")
-                warnings = [*warnings, TF_MODE_OFF.format(reason=err)]
+        if exp.compat == "tf":  # a value TF cannot run opens at its default, named
+            exp, notes = honoured(exp, hidden)
+            warnings = [*warnings, *notes]
         self._check_limits(exp)
         await self._stop_player()
         async with self._lock:

@@ -138,15 +138,17 @@ def test_a_change_tf_cannot_express_leaves_the_mode_and_says_so(open_session):
     assert frame["path"] != "tf" and frame["metrics"].get("loss") != "square"
 
 
-def test_a_tf_link_tf_cannot_run_opens_in_netplay_mode_naming_the_key(open_session):
-    _, _, frame = _open(open_session(), "?compat=tf&dataset=moons&seed=1")
-    s = open_session()
-    s.send(type="start", url="?compat=tf&dataset=moons&seed=1")
-    config = s.next()
-    assert config["config"]["compat"] == "netplay"
-    assert any("TensorFlow Playground mode is off" in w and "dataset" in w
-               for w in config["warnings"])
-    assert frame["path"] != "tf"
+def test_a_tf_link_value_tf_cannot_run_opens_at_its_default_naming_the_key(open_session):
+    config, _, frame = _open(open_session(), "?compat=tf&dataset=moons&activation=elu&seed=1")
+    assert config["config"]["compat"] == "tf" and frame["path"] == "tf"
+    assert (config["config"]["dataset"], config["config"]["activation"]) == ("circle", "tanh")
+    notes = [w for w in config["warnings"] if "opens at its default" in w]
+    assert len(notes) == 2
+    assert notes[0].startswith("dataset: 'moons' is not a TensorFlow Playground dataset")
+    assert notes[1].startswith("activation: 'elu' is not a TensorFlow Playground activation")
+    # The same numbers as the link written with those defaults.
+    _, _, plain = _open(open_session(), "?compat=tf&seed=1")
+    assert frame["metrics"]["train_loss"] == plain["metrics"]["train_loss"]
 
 
 def test_edits_reach_tf_weights_and_bad_ones_are_named(open_session):

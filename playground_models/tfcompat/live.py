@@ -49,6 +49,22 @@ def leaves_mode(old: Experiment, new: Experiment, hidden: frozenset[str]) -> str
     return None
 
 
+def honoured(exp: Experiment, hidden: frozenset[str]) -> tuple[Experiment, list[str]]:
+    """`exp` with every value TF Playground mode cannot run (a dataset or activation of
+    netplay's own) set to its default, and a message naming each such key."""
+    notes: list[str] = []
+    while True:
+        try:
+            TfConfig.from_experiment(exp, hidden)
+            return exp, notes
+        except ConfigError as err:
+            default = BY_NAME[err.key].default
+            if exp[err.key] == default:
+                raise
+            notes.append(f"{err}; it opens at its default, {default}")
+            exp = exp.replace(**{err.key: default})
+
+
 class TfTrainer:
     """One TF Playground run with the members of `Trainer` that a live session uses."""
 
