@@ -23,6 +23,8 @@ from pathlib import Path
 
 import websockets
 
+from server.client import lab_message
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -61,7 +63,7 @@ async def lab_session(base: str, preset: str, ready: asyncio.Event, counts: list
         await ws.send(json.dumps({"type": "start", "url": f"preset={preset}"}))
         await ws.send(json.dumps({"type": "play"}))
         while True:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            message = lab_message(await asyncio.wait_for(ws.recv(), 60))
             if message["type"] == "error":
                 raise RuntimeError(f"lab session: {message}")
             if message["type"] == "state" and message["state"] == "playing":

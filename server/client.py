@@ -176,8 +176,33 @@ class LiveClient(_Socket):
         return arrivals
 
 
+def lab_message(raw: str | bytes) -> dict[str, Any]:
+    """One `/ws/lab` message as a dict: JSON text as it is; a binary message (one that carries
+    arrays, docs/lab-protocol.md) as its header with each `{"$array": name}` replaced by
+    `{"dtype", "shape", "array"}`, the array a numpy view of the payload."""
+    if isinstance(raw, str):
+        return json.loads(raw)
+    header, arrays = decode(raw)
+    del header["arrays"]
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1 and "$array" in value:
+                a = arrays[value["$array"]]
+                return {"dtype": a.dtype.name, "shape": list(a.shape), "array": a}
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    return resolve(header)
+
+
 class LabClient(_Socket):
-    """A `/ws/lab` learner: every message is JSON."""
+    """A `/ws/lab` learner: JSON messages, and binary ones for those that carry arrays."""
+
+    def _parse(self, raw: str | bytes) -> dict[str, Any]:
+        return lab_message(raw)
 
     async def hello(self) -> dict[str, Any]:
         msg = await self.next()

@@ -270,9 +270,9 @@ async def lab_socket(ws: WebSocket) -> None:
     outbox = Outbox(settings.lab_queue_messages)
 
     def send(message: dict[str, Any]) -> None:  # called on a worker thread, in a session's job
-        text = encode(message)  # encoded there: the event loop is every session's
+        payload = encode(message)  # encoded there: the event loop is every session's
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody reads any more
-            loop.call_soon_threadsafe(outbox.push, message["type"], text)
+            loop.call_soon_threadsafe(outbox.push, message["type"], payload)
 
     limits = lab_limits(settings, getattr(ws.app.state, "memory", None))
     session = LabSession(send, limits=limits)

@@ -22,16 +22,20 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from fastapi import WebSocket
 
 from playground_models.imagelab.session import LabSession
+from playground_models.imagelab.snapshot import Packed
 
+from . import frames
 from .admission import TokenBucket
 from .scheduler import Scheduler, outlast
 from .settings import Settings
 
 log = logging.getLogger("netplay.imagelab")
 CLOSE_GRACE_S = 1.0  # for the last message and the close frame to a client that may not read
+ARRAY_REF = "$array"  # in a binary lab message, where an array of the envelope stands
 Parse = Callable[[str], dict[str, Any]]
 
 
@@ -41,14 +45,14 @@ class Outbox:
 
     def __init__(self, capacity: int):
         self.capacity = capacity
-        self._items: deque[tuple[str, str]] = deque()
+        self._items: deque[tuple[str, str | bytes]] = deque()
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
 
-    def push(self, kind: str, text: str) -> None:
+    def push(self, kind: str, payload: str | bytes) -> None:
         """Queue a message; callers check `full` first, so at most a job's few replies over."""
-        self._items.append((kind, text))
+        self._items.append((kind, payload))
         self._changed()
 
     def full(self) -> bool:
@@ -59,7 +63,7 @@ class Outbox:
             self._room.clear()
             await self._room.wait()
 
-    async def get(self) -> tuple[str, str]:
+    async def get(self) -> tuple[str, str | bytes]:
         while not self._items:
             self._ready.clear()
             await self._ready.wait()
@@ -160,9 +164,12 @@ class LabLink:
     async def _send_all(self) -> None:
         """Write the outbox; a write blocked for `idle_timeout_s` raises TimeoutError."""
         while True:
-            kind, text = await self.outbox.get()
+            kind, payload = await self.outbox.get()
             async with asyncio.timeout(self.settings.idle_timeout_s):
-                await self.ws.send_text(text)
+                if isinstance(payload, bytes):
+                    await self.ws.send_bytes(payload)
+                else:
+                    await self.ws.send_text(payload)
             if kind in ("frame", "race_frame"):
                 self.session.frame_sent()  # only now may the session build the next frame
 
@@ -172,7 +179,7 @@ class LabLink:
         sender.cancel()  # this reply is the last message: no frame may cross it
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLOSE_GRACE_S):
-                await self.ws.send_text(encode(_error("idle_timeout", text)))
+                await self.ws.send_text(json.dumps(_error("idle_timeout", text)))
                 await self.ws.close(code=1000)
 
 
@@ -191,6 +198,24 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def encode(message: dict[str, Any]) -> str:
-    """A lab message as compact JSON text (on a worker thread for the session's messages)."""
-    return json.dumps(_finite(message), separators=(",", ":"))
+def encode(message: dict[str, Any]) -> str | bytes:
+    """A lab message as compact JSON text, or, when it holds arrays (`Packed`), as the binary
+    envelope of docs/protocol.md with each array named in its place (`{"$array": "a0"}`).
+    Runs on a worker thread for the session's messages."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def lift(value: Any) -> Any:
+        if isinstance(value, Packed):
+            name = f"a{len(arrays)}"
+            arrays[name] = value.array
+            return {ARRAY_REF: name}
+        if isinstance(value, dict):
+            return {k: lift(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [lift(v) for v in value]
+        return value
+
+    lifted = lift(message)
+    if arrays:
+        return frames.encode(lifted, arrays)
+    return json.dumps(_finite(lifted), separators=(",", ":"))

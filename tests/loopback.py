@@ -7,6 +7,8 @@ from urllib.parse import urljoin
 
 from fastapi.testclient import TestClient
 
+from server.client import lab_message
+
 LOOPBACK = "http://127.0.0.1"
 LOOPBACK_WS = "ws://127.0.0.1"
 
@@ -21,3 +23,12 @@ class LoopbackClient(TestClient):
 
     def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> Any:
         return super().websocket_connect(urljoin(LOOPBACK_WS, url), *args, **kwargs)
+
+
+def receive_lab(ws: Any) -> dict[str, Any]:
+    """The next `/ws/lab` message of a TestClient socket as a dict (`server.client.lab_message`:
+    JSON text, or a binary message with its arrays in place)."""
+    event = ws.receive()
+    if event["type"] == "websocket.close":
+        raise AssertionError(f"the lab socket closed: {event}")
+    return lab_message(event["text"] if event.get("text") is not None else event["bytes"])

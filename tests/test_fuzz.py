@@ -15,6 +15,7 @@ from fuzz_messages import lab_messages, ws_messages
 from loopback import LoopbackClient
 
 from server.app import create_app
+from server.client import lab_message
 from server.frames import FrameError, decode
 from server.settings import Settings
 
@@ -47,8 +48,10 @@ class Socket:
     """A client that follows each message with a `ping`: what comes before its pong is that
     message's answer (each socket answers a client's messages in order)."""
 
-    def __init__(self, ws: Any):
+    def __init__(self, ws: Any, lab: bool = False):
+        """`lab`: a `/ws/lab` socket, whose binary messages are read (`lab_message`)."""
         self.ws = ws
+        self.lab = lab
         self.sync = 0
 
     def exchange(self, text: str) -> list[dict[str, Any]]:
@@ -69,10 +72,10 @@ class Socket:
         while len(answers) < len(texts):
             event = self.ws.receive()
             assert event["type"] == "websocket.send", f"socket closed: {event}"
-            if event.get("bytes") is not None:
+            if event.get("bytes") is not None and not self.lab:
                 replies.append({"type": "_binary", "bytes": event["bytes"]})
                 continue
-            reply = json.loads(event["text"])
+            reply = lab_message(event.get("text") or event["bytes"])
             if reply == {"type": "pong", "id": f"sync{first + len(answers)}"}:
                 answers.append(replies)
                 replies = []
@@ -155,7 +158,7 @@ def test_lab_answers_a_barrage_of_hostile_messages_and_still_trains(fuzz_client)
     started = time.perf_counter()
     with fuzz_client.websocket_connect("/ws/lab") as ws:
         assert json.loads(ws.receive_text())["type"] == "hello"
-        s = Socket(ws)
+        s = Socket(ws, lab=True)
         replies = s.exchange(json.dumps({"type": "start", "config": {"preset": "mlp"}}))
         assert [r["type"] for r in replies] == ["config", "frame", "state"]
         errors = 0

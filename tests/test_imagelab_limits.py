@@ -4,7 +4,6 @@ refused from their shapes alone, before anything is allocated, and the session g
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -16,10 +15,12 @@ import pytest
 import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from loopback import receive_lab
 
 from playground_models.imagelab.config import LabConfig
 from playground_models.imagelab.limits import LabLimits
 from playground_models.imagelab.presets import PRESETS
+from server.client import lab_message
 from server.imagelab import router
 from server.memory import rss_bytes
 from server.settings import Settings, add_flags, load
@@ -50,10 +51,23 @@ def client():
 
 def _until(ws, kinds: tuple[str, ...], limit: int = 50) -> dict:
     for _ in range(limit):
-        message = ws.receive_json()
+        message = receive_lab(ws)
         if message["type"] in kinds:
             return message
     raise AssertionError(f"no {kinds} message")
+
+
+def _sized_frame(ws, steps: int | None = None) -> tuple[dict, int]:
+    """The next `frame` (after `steps` steps, when given) and its size as it travelled."""
+    for _ in range(50):
+        event = ws.receive()
+        raw = event.get("bytes")
+        if raw is None:
+            continue
+        frame = lab_message(raw)
+        if frame["type"] == "frame" and steps in (None, frame["steps"]):
+            return frame, len(raw)
+    raise AssertionError("no frame")
 
 
 class Work:
@@ -91,7 +105,7 @@ def _trains_a_preset(ws) -> None:
 def test_the_huge_link_is_refused_before_anything_is_allocated(client):
     assert 560 <= len(HUGE_LINK) <= 600
     with client.websocket_connect("/ws/lab") as ws:
-        assert ws.receive_json()["type"] == "hello"
+        assert receive_lab(ws)["type"] == "hello"
         error, work = _refused(ws, {"type": "start", "url": HUGE_LINK})
         assert error["code"] == "bad_value" and error["field"] == "net"
         assert "12,288 values" in error["message"] and "lab_max_input_size" in error["message"]
@@ -107,7 +121,7 @@ def test_the_64_channel_64x64_net_with_batch_128_and_20000_samples_is_refused(cl
     assert [e.key for e in found] == ["net", "batchSize", "samples"]
     assert "692,938 parameters" in found[0].message
     with client.websocket_connect("/ws/lab") as ws:
-        ws.receive_json()
+        receive_lab(ws)
         error, work = _refused(ws, {"type": "start", "config": config})
         assert error["code"] == "bad_value" and error["field"] == "net"
         assert "692,938 parameters" in error["message"] and "250,000" in error["message"]
@@ -126,7 +140,7 @@ def test_a_batch_that_would_pass_the_activation_limit_is_refused_live(client):
     # 64 maps of 64×64: 7 MB of activations per example, so batches of up to 28 fit in 192 MB.
     net = "in64x64x1-conv16k3p1-relu-conv64k3p1-relu-maxpool8-fc10"
     with client.websocket_connect("/ws/lab") as ws:
-        ws.receive_json()
+        receive_lab(ws)
         ws.send_json({"type": "start", "config": {"net": net, "batchSize": 4}})
         _until(ws, ("state",))  # its first frame is built: the session is idle
         error, work = _refused(ws, {"type": "update", "changes": {"batchSize": 512}})
@@ -142,7 +156,7 @@ def test_a_batch_that_would_pass_the_activation_limit_is_refused_live(client):
 
 def test_a_huge_dream_is_refused_and_a_small_one_still_runs(client):
     with client.websocket_connect("/ws/lab") as ws:
-        ws.receive_json()
+        receive_lab(ws)
         ws.send_json({"type": "start", "config": {"net": DREAMY}})
         config = _until(ws, ("config",))
         last = len(config["summary"]["layers"]) - 1
@@ -166,21 +180,22 @@ def test_every_preset_fits_the_default_limits_at_every_batch_size(data):
 
 
 def test_every_preset_starts_and_steps_at_batch_512_under_the_defaults(client):
+    sizes = {}
     with client.websocket_connect("/ws/lab") as ws:
-        ws.receive_json()
+        receive_lab(ws)
         for name in PRESETS:
             ws.send_json({"type": "start", "config": {"preset": name, "batchSize": 512}})
             assert _until(ws, ("config", "error"))["type"] == "config", name
             ws.send_json({"type": "step", "n": 1})
-            frame = _until(ws, ("frame",))
-            while frame["steps"] != 1:
-                frame = _until(ws, ("frame",))
-            assert len(json.dumps(frame)) <= 256 * 1024, name
+            _, size = _sized_frame(ws, steps=1)
+            assert size <= 256 * 1024, name
+            sizes[name] = size
+        print("frame bytes:", sizes)
 
 
 def test_the_hello_and_the_summary_report_the_limits(client):
     with client.websocket_connect("/ws/lab") as ws:
-        limits = ws.receive_json()["limits"]
+        limits = receive_lab(ws)["limits"]
     assert limits["max_parameters"] == 250_000 and limits["max_activation_mb"] == 192
     assert limits["max_samples"] == 10_000 and limits["max_input_size"] == 4096
     assert limits["max_dream_cost"] == 10**10 and limits["max_frame_kb"] == 256
@@ -206,19 +221,19 @@ def test_flags_and_environment_override_the_lab_limits():
 def test_a_server_with_lower_limits_refuses_what_the_defaults_allow(make_client):
     client = make_client(lab_max_parameters=6000, lab_max_sessions=1)
     with client.websocket_connect("/ws/lab") as ws:
-        assert ws.receive_json()["limits"]["max_parameters"] == 6000
+        assert receive_lab(ws)["limits"]["max_parameters"] == 6000
         ws.send_json({"type": "start", "config": {"preset": "lenet5"}})
         error = _until(ws, ("error", "config"))
         assert error["field"] == "net" and "61,706 parameters" in error["message"]
         _trains_a_preset(ws)  # ConvNetJS's 5,994 fit
         with client.websocket_connect("/ws/lab") as second:
-            assert second.receive_json()["code"] == "too_many_sessions"
+            assert receive_lab(second)["code"] == "too_many_sessions"
 
 
 def test_the_memory_ceiling_refuses_a_start_that_would_pass_it(make_client):
     client = make_client(max_memory_mb=1)
     with client.websocket_connect("/ws/lab") as ws:
-        ws.receive_json()
+        receive_lab(ws)
         ws.send_json({"type": "start", "config": {"net": SMALL}})
         error = _until(ws, ("error", "config"))
         assert error["code"] == "bad_value" and error["field"] == "net"
@@ -230,11 +245,11 @@ def test_the_memory_ceiling_refuses_a_start_that_would_pass_it(make_client):
 def test_frames_of_a_deep_wide_net_stay_within_the_frame_limit(client):
     deep = "in32x32x1-" + "-".join(["conv32k3p1"] * 12) + "-maxpool8-fc10"
     with client.websocket_connect("/ws/lab") as ws:
-        ws.receive_json()
+        receive_lab(ws)
         ws.send_json({"type": "start", "config": {"net": deep}})
         _until(ws, ("config",))
-        frame = _until(ws, ("frame",))
-    assert len(json.dumps(frame)) <= 256 * 1024  # unbounded it was 1.1 MB
+        frame, size = _sized_frame(ws)
+    assert size <= 256 * 1024  # unbounded it was 1.1 MB
     counts = {m["layer"]: m["maps"]["shape"][0] for m in frame["maps"] if "maps" in m}
     assert min(counts.values()) >= 1 and max(counts.values()) < 16  # fewer maps, every layer
     assert sorted(counts) == list(range(14))
@@ -298,10 +313,11 @@ def test_frames_share_their_room_evenly_then_leave_out_the_last_layers():
 def test_preset_frames_are_sent_whole_under_the_default_frame_limit():
     from playground_models.imagelab import snapshot
     from playground_models.imagelab.trainer import LabTrainer
+    from server.labloop import encode
 
     for preset in PRESETS.values():
         t = LabTrainer(LabConfig(net=preset.net), torch.device("cpu"))
         whole = snapshot.frame(t, 0.0, 1, 1, "paused", 0)
         bounded = snapshot.frame(t, 0.0, 1, 1, "paused", 0, max_bytes=256 * 1024)
         for key in ("filters", "maps"):
-            assert json.dumps(bounded[key]) == json.dumps(whole[key]), preset.name
+            assert encode({key: bounded[key]}) == encode({key: whole[key]}), preset.name

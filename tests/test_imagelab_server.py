@@ -15,6 +15,7 @@ import pytest
 import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from loopback import receive_lab
 
 from server.imagelab import lab_registry, parse_client_message, router
 
@@ -33,7 +34,7 @@ def client():
 
 def _until(ws, kind: str, limit: int = 50) -> dict:
     for _ in range(limit):
-        message = ws.receive_json()
+        message = receive_lab(ws)
         if message["type"] == kind:
             return message
     raise AssertionError(f"no {kind!r} message")
@@ -72,7 +73,7 @@ def test_bad_messages_name_their_field():
 
 def test_websocket_session_trains_updates_live_predicts_and_survives_errors(client):
     with client.websocket_connect("/ws/lab") as ws:
-        assert ws.receive_json()["type"] == "hello"
+        assert receive_lab(ws)["type"] == "hello"
         ws.send_json({"type": "play"})
         assert _until(ws, "error")["code"] == "not_started"
         ws.send_json({"type": "start", "url": f"net={SMALL}&seed=7&unknown=1"})
@@ -141,7 +142,7 @@ def test_a_nesterov_link_at_momentum_zero_trains_over_the_socket(client):
 
 def _until_any(ws, kinds: tuple[str, ...], limit: int = 50) -> dict:
     for _ in range(limit):
-        message = ws.receive_json()
+        message = receive_lab(ws)
         if message["type"] in kinds:
             return message
     raise AssertionError(f"none of {kinds}")
@@ -223,20 +224,20 @@ def test_the_lab_socket_refuses_foreign_origins(make_client):
         pass
     assert refused.value.code == 1008
     with client.websocket_connect("/ws/lab", headers={"origin": "http://127.0.0.1"}) as ws:
-        assert ws.receive_json()["type"] == "hello"
+        assert receive_lab(ws)["type"] == "hello"
 
 
 def test_the_lab_socket_limits_message_rate_and_closes_when_idle(make_client):
     client = make_client(max_messages_per_second=2, idle_timeout_s=0.5)
     with client.websocket_connect("/ws/lab") as ws:
-        hello = ws.receive_json()
+        hello = receive_lab(ws)
         assert hello["limits"]["max_messages_per_second"] == 2
         assert hello["limits"]["idle_timeout_s"] == 0.5
         for _ in range(6):  # a burst of 4 (two seconds' worth) passes, then the bucket is dry
             ws.send_json({"type": "pause"})
         codes = []
         while len(codes) < 6:
-            message = ws.receive_json()
+            message = receive_lab(ws)
             if message["type"] == "error":
                 codes.append(message["code"])
         assert sorted(codes) == ["not_started"] * 4 + ["rate_limited"] * 2

@@ -124,3 +124,42 @@ def test_the_lab_page_draws_a_curve_for_every_optimizer_the_race_runs():
     )
     # race_frame's `loss` and `val_acc` are keyed by these names; the page looks each one up.
     assert got == list(RACERS)
+
+
+@needs_node
+def test_the_lab_page_reads_a_binary_lab_message_as_the_server_wrote_it():
+    from playground_models.imagelab.snapshot import pack
+    from server.labloop import encode as lab_encode
+
+    weights = np.arange(24, dtype=np.float64).reshape(2, 3, 2, 2) / 8 - 1  # sent as float32
+    maps = np.array([[0, 7], [200, 255]], np.uint8)
+    message = {
+        "type": "frame", "epoch": 3, "val_loss": float("nan"),
+        "filters": [{"layer": 1, "weights": pack(weights)}, {"layer": 4}],
+        "maps": [{"layer": 2, "maps": pack(maps)}],
+    }
+    wire = lab_encode(message)
+    assert isinstance(wire, bytes)
+    arrays = ROOT / "frontend" / "static" / "lab" / "arrays.js"
+    got = _node_module(
+        f"import {{ decodeEnvelope }} from '{(JS / 'protocol.js').as_uri()}';"
+        f"import {{ labMessage, unpack }} from '{arrays.as_uri()}';"
+        "import { readFileSync } from 'node:fs';"
+        "const bytes = readFileSync(0);"
+        "const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);"
+        "const m = labMessage(decodeEnvelope(buf));"
+        "const w = unpack(m.filters[0].weights);"
+        "const maps = unpack(m.maps[0].maps);"
+        "console.log(JSON.stringify({ type: m.type, epoch: m.epoch, val_loss: m.val_loss,"
+        "  keys: Object.keys(m).sort(), second: m.filters[1],"
+        "  w: { type: w.data.constructor.name, shape: w.shape, values: [...w.data] },"
+        "  maps: { type: maps.data.constructor.name, shape: maps.shape, values: [...maps.data] } }));",
+        stdin=wire,
+    )
+    assert (got["type"], got["epoch"], got["val_loss"]) == ("frame", 3, None)
+    assert got["keys"] == ["epoch", "filters", "maps", "type", "val_loss"]  # no envelope table
+    assert got["second"] == {"layer": 4}
+    assert got["w"]["type"] == "Float32Array" and got["w"]["shape"] == [2, 3, 2, 2]
+    assert np.array_equal(np.array(got["w"]["values"], np.float32),
+                          weights.astype(np.float32).ravel())
+    assert got["maps"] == {"type": "Uint8Array", "shape": [2, 2], "values": [0, 7, 200, 255]}

@@ -25,6 +25,8 @@ import pytest
 import websockets
 from serverproc import free_port
 
+from server.client import lab_message
+
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "in8x8x1-conv8k3p1-relu-maxpool2-fc10"
 
@@ -112,7 +114,7 @@ def connect(url: str, reading: bool = True) -> Any:
 
 async def receive_until(ws: Any, kind: str) -> dict[str, Any]:
     while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        message = lab_message(await asyncio.wait_for(ws.recv(), 30))
         if message["type"] == kind:
             return message
         assert message["type"] != "error", message
@@ -124,7 +126,7 @@ async def start(ws: Any, preset: str) -> None:
     await ws.send(json.dumps({"type": "start", "url": f"preset={preset}"}))
     while True:
         try:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+            message = lab_message(await asyncio.wait_for(ws.recv(), 0.5))
         except TimeoutError:
             await ws.send(json.dumps({"type": "ping"}))
             continue
@@ -175,11 +177,11 @@ def test_sixteen_lab_clients_that_never_read_are_closed_after_the_idle_timeout(m
             started = time.monotonic()
             await asyncio.sleep(0.5)
             async with connect(server.lab) as ws:
-                full = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                full = lab_message(await asyncio.wait_for(ws.recv(), 10))
             assert full["code"] == "too_many_sessions"
             while True:  # a new learner is admitted once the stuck sessions are closed
                 async with connect(server.lab) as ws:
-                    first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    first = lab_message(await asyncio.wait_for(ws.recv(), 10))
                 if first["type"] == "hello":
                     return first["type"], time.monotonic() - started
                 assert time.monotonic() - started < idle + 10, "the lab stayed full"
@@ -213,7 +215,7 @@ def test_a_lab_client_that_sends_but_never_reads_costs_bounded_memory_and_is_clo
                 frames, closed = 0, False
                 try:
                     while True:  # read what is left: the server closed the session meanwhile
-                        if json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "frame":
+                        if lab_message(await asyncio.wait_for(ws.recv(), 5))["type"] == "frame":
                             frames += 1
                 except websockets.ConnectionClosed:
                     closed = True

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from loopback import LoopbackClient
+from loopback import LoopbackClient, receive_lab
 
 from server.admission import SessionBoard
 from server.app import create_app
@@ -24,7 +24,7 @@ def test_health_counts_a_lab_session_while_it_is_open(make_client):
     assert (_health(client)["lab_sessions"], _health(client)["lab_sessions_per_process"]) == (
         0, [0])
     with client.websocket_connect("/ws/lab") as ws:
-        assert ws.receive_json()["type"] == "hello"
+        assert receive_lab(ws)["type"] == "hello"
         health = _health(client)
         assert (health["lab_sessions"], health["lab_sessions_per_process"]) == (1, [1])
         assert health["sessions"] == 0  # a lab session is not a /ws one
@@ -52,12 +52,12 @@ def test_the_lab_cap_counts_the_other_processes_lab_sessions(board):
         assert (health["lab_sessions"], sorted(health["lab_sessions_per_process"])) == (2, [0, 2])
         assert health["sessions"] == 5
         with client.websocket_connect("/ws/lab") as ws:  # the lab is full, server-wide
-            refusal = ws.receive_json()
+            refusal = receive_lab(ws)
             assert (refusal["type"], refusal["code"]) == ("error", "too_many_sessions")
         with client.websocket_connect("/ws") as ws:  # /ws has its own cap and count
-            assert ws.receive_json()["type"] == "hello"
+            assert receive_lab(ws)["type"] == "hello"
         other.publish(1, "lab")  # one of the other process's lab sessions ended
         with client.websocket_connect("/ws/lab") as ws:
-            assert ws.receive_json()["type"] == "hello"
+            assert receive_lab(ws)["type"] == "hello"
             assert _health(client)["lab_sessions"] == 2
             assert other.counts("lab") == app.state.lab_registry.per_process()

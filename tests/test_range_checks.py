@@ -3,9 +3,8 @@ each is refused by name before it is used, and the session goes on."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from loopback import receive_lab
 
 from playground_models.params import PARAMS, Kind
 from server.cli import main
@@ -17,7 +16,7 @@ LISTS = {"networkShape": lambda v: [v], "removed": lambda v: [v], "points": lamb
 
 def _raw(ws, text: str) -> dict:
     ws.send_text(text)
-    return json.loads(ws.receive_text())
+    return receive_lab(ws)
 
 
 # --- the shared parser -------------------------------------------------------------------------

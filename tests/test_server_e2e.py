@@ -23,7 +23,7 @@ import websockets
 from serverproc import free_port, wait_for_health
 
 from server.app import TRANSPORT_MAX_BYTES, create_app
-from server.client import LiveClient
+from server.client import LiveClient, lab_message
 from server.settings import Settings
 from server.wsproto import ws_setting
 
@@ -168,7 +168,7 @@ def test_serve_with_two_processes_passes_its_settings_and_shares_the_session_cou
                 for _ in range(2):  # the image lab's: the 2nd is one too many, on either process
                     lab = await stack.enter_async_context(
                         websockets.connect(f"ws://127.0.0.1:{port}/ws/lab", open_timeout=10))
-                    replies.append(json.loads(await asyncio.wait_for(lab.recv(), 10)))
+                    replies.append(lab_message(await asyncio.wait_for(lab.recv(), 10)))
                     await asyncio.sleep(0.1)
                 health = [wait_for_health(url, 5) for _ in range(6)]
             return replies, health

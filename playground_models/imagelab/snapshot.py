@@ -1,8 +1,9 @@
-"""A lab frame: what the page draws after some training, as JSON with small packed arrays."""
+"""A lab frame: what the page draws after some training: JSON-ready values, and its arrays as
+`Packed` (the server sends a message that holds any in the binary envelope, docs/protocol.md)."""
 
 from __future__ import annotations
 
-import base64
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,22 +13,34 @@ from .parts import Parts, drain
 from .trainer import LabTrainer
 
 
-def pack(array: np.ndarray) -> dict[str, Any]:
-    """A small array as JSON: dtype, shape and little-endian bytes in base64."""
-    a = np.ascontiguousarray(array)
-    if a.dtype == np.float64:
+@dataclass(frozen=True, eq=False)
+class Packed:
+    """An array in a lab message: uint8 or int8 as it is, anything else as float32. Two are
+    equal when they would travel as the same bytes."""
+
+    array: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Packed):
+            return NotImplemented
+        a, b = self.array, other.array
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable contents
+
+
+def pack(array: np.ndarray) -> Packed:
+    a = np.asarray(array)
+    if a.dtype not in (np.uint8, np.int8, np.float32):
         a = a.astype(np.float32)
-    return {
-        "dtype": str(a.dtype),
-        "shape": list(a.shape),
-        "b64": base64.b64encode(a.astype(a.dtype.newbyteorder("<")).tobytes()).decode(),
-    }
+    return Packed(np.ascontiguousarray(a))
 
 
-# JSON a frame needs besides its arrays: metrics, predictions, the confusion matrix and the
-# keys of up to 41 layers' entries (measured: 7 KB with 40 layers), with room to spare.
+# JSON a frame needs besides its arrays: metrics, predictions, the confusion matrix, the
+# keys of up to 41 layers' entries and the envelope's table of arrays (measured: 7 KB with 40
+# layers), with room to spare.
 FRAME_OVERHEAD_BYTES = 16 * 1024
-BYTES_PER_VALUE = 16 / 3  # float32 in base64
+BYTES_PER_VALUE = 4  # float32 in the binary envelope
 
 
 def array_budget(max_bytes: int) -> tuple[int, int]:

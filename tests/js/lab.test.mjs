@@ -1,19 +1,35 @@
 // The image lab's array helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { unpack, range } from '../../frontend/static/lab/arrays.js';
+import { labMessage, unpack, range } from '../../frontend/static/lab/arrays.js';
 
-const b64 = (typed) => Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
+// A decoded envelope as decodeEnvelope gives it: the header, and typed arrays with their shape.
+function envelope(header, arrays) {
+  const out = {};
+  for (const [name, data] of Object.entries(arrays)) {
+    out[name] = data;
+    out[name].shape = [data.length];
+  }
+  return { header: { ...header, arrays: Object.keys(arrays).map((name) => ({ name })) }, arrays: out };
+}
 
-test('a packed array comes back with its type, values and shape', () => {
-  const f = unpack({ dtype: 'float32', shape: [2, 2], b64: b64(Float32Array.from([0.5, -1, 2, 3.25])) });
+test('a binary lab message has each array in its place and no envelope table', () => {
+  const w = Float32Array.from([0.5, -1, 2, 3.25]);
+  const u = Uint8Array.from([0, 255]);
+  const m = labMessage(envelope(
+    { type: 'frame', epoch: 2, filters: [{ layer: 0, weights: { $array: 'a0' } }, { layer: 3 }],
+      seen: { $array: 'a1' }, note: { kept: true } },
+    { a0: w, a1: u },
+  ));
+  assert.equal(m.arrays, undefined);
+  assert.equal(m.filters[0].weights, w);
+  assert.deepEqual(m.filters[1], { layer: 3 });
+  assert.equal(m.seen, u);
+  assert.deepEqual(m.note, { kept: true });
+  const f = unpack(m.filters[0].weights);
   assert.ok(f.data instanceof Float32Array);
   assert.deepEqual([...f.data], [0.5, -1, 2, 3.25]);
-  assert.deepEqual(f.shape, [2, 2]);
-  const i = unpack({ dtype: 'int32', shape: [3], b64: b64(Int32Array.from([-7, 0, 9])) });
-  assert.deepEqual([...i.data], [-7, 0, 9]);
-  const u = unpack({ dtype: 'uint8', shape: [2], b64: b64(Uint8Array.from([0, 255])) });
-  assert.deepEqual([...u.data], [0, 255]);
+  assert.deepEqual(f.shape, [4]);
 });
 
 test('the range is the smallest and largest value, over a slice when asked', () => {

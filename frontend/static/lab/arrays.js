@@ -1,14 +1,25 @@
-// Packed arrays from the lab server: {dtype, shape, b64} → a typed array with its shape.
+// Arrays in lab messages. A message that carries arrays comes as the binary envelope
+// (docs/protocol.md); its header names each array where it stands: {"$array": "a0"}.
 
-const TYPES = { float32: Float32Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array };
+/** A decoded envelope ({header, arrays}) as the message it is: each {"$array": name} replaced
+ * by that typed array (which carries its `.shape`). */
+export function labMessage({ header, arrays }) {
+  const resolve = (value) => {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (value && typeof value === 'object') {
+      const keys = Object.keys(value);
+      if (keys.length === 1 && keys[0] === '$array') return arrays[value.$array];
+      return Object.fromEntries(keys.map((k) => [k, resolve(value[k])]));
+    }
+    return value;
+  };
+  const { arrays: _table, ...message } = header;
+  return resolve(message);
+}
 
-/** Decode a packed array. Returns {data, shape}. */
-export function unpack(packed) {
-  const bin = atob(packed.b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  const Type = TYPES[packed.dtype] || Float32Array;
-  return { data: new Type(bytes.buffer), shape: packed.shape };
+/** An array of a lab message as {data, shape}. */
+export function unpack(array) {
+  return { data: array, shape: array.shape };
 }
 
 /** Smallest and largest value of a typed array (or of `len` values from `offset`). */

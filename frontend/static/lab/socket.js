@@ -1,7 +1,11 @@
-// The lab's WebSocket: JSON messages both ways (see docs/lab-protocol.md), reconnects on loss.
-// A session the server closed for idleness (code 1000) comes back at the next message sent.
+// The lab's WebSocket (see docs/lab-protocol.md): JSON messages both ways, and from the server
+// binary ones for messages that carry arrays (the envelope of the 2-D lab's frames); reconnects
+// on loss. A session the server closed for idleness (code 1000) comes back at the next message
+// sent.
 
 import { t } from "../js/i18n.js";
+import { decodeEnvelope } from "../js/protocol.js";
+import { labMessage } from "./arrays.js";
 
 export class LabSocket {
   /** `onMessage(msg)` gets every server message; `onStatus(text, open)` the connection state. */
@@ -24,7 +28,10 @@ export class LabSocket {
       this.onStatus(t("ui.connected"), true);
       if (this.onOpen) this.onOpen();
     };
-    ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
+    ws.binaryType = "arraybuffer";
+    ws.onmessage = (ev) => this.onMessage(
+      typeof ev.data === "string" ? JSON.parse(ev.data) : labMessage(decodeEnvelope(ev.data)),
+    );
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       if (ev.code === 1000) {
