@@ -276,3 +276,14 @@ def test_an_idle_tab_is_closed_by_the_server_and_comes_back_on_use(make_page, ma
     page.click("#step")
     probe.wait("netplay.frame.epoch === 1", timeout=10_000)
     assert probe.js("netplay.config.dataset") == "xor"
+
+
+def test_english_menus_show_readable_labels_not_identifiers(make_page):
+    probe = make_page()
+    page = probe.open("/")
+    option = "[data-param={}] select option[value={}]"
+    assert page.inner_text(option.format("init", "he")) == "He"
+    assert page.inner_text(option.format("loss", "auto")) == "Automatic"
+    assert page.inner_text(option.format("optimizer", "nesterov")) == "Nesterov momentum"
+    assert page.get_attribute(".tile[data-value=spiral3]", "title") == "Three-arm spiral"
+    assert page.input_value("[data-param=init] select") == "tf"  # values stay the link's

@@ -3,6 +3,7 @@
 // losses. The address bar holds the whole comparison (see playground_models/compare.py).
 
 import { decodeEnvelope } from './protocol.js';
+import { shortcutAllowed } from './keys.js';
 import { linkText, copyLink } from './urlstate.js';
 import { applyHidden } from './controls.js';
 import { Notices } from './notices.js';
@@ -156,7 +157,7 @@ function wire() {
     notices.show(ok ? t('ui.linkCopied') : t('ui.copyManually'), ok ? 'ok' : 'info');
   });
   document.addEventListener('keydown', (ev) => {
-    if (ev.target.closest('input, select, textarea')) return;
+    if (!shortcutAllowed(ev)) return;
     if (ev.key === ' ') { ev.preventDefault(); setPlaying(!playing); }
     else if (ev.key === 's') { setPlaying(false); step(1); }
     else if (ev.key === 'r') reset();

@@ -5,6 +5,15 @@
 // `only_when` work the same way for all of them.
 
 import { applies } from './state.js';
+import { t } from './i18n.js';
+
+/** A choice as people read it (`he` → "He: N(0, 2/fan_in)"), from the catalogue; the value
+ * itself where the catalogue has no label for it. */
+function choiceLabel(name, value) {
+  const key = `choice.${name}.${value}`;
+  const text = t(key);
+  return text === key ? value : text;
+}
 
 // Drawn elsewhere, by the view that owns the concept.
 const OWNED_ELSEWHERE = new Set(['networkShape', 'layerActivations', 'points', 'removed', 'seed']);
@@ -99,7 +108,7 @@ function makeSelect(p, onChange) {
     for (const o of sorted) {
       const opt = document.createElement('option');
       opt.value = o;
-      opt.textContent = numeric ? fmt(p, Number(o)) : o;
+      opt.textContent = numeric ? fmt(p, Number(o)) : choiceLabel(p.name, o);
       select.append(opt);
     }
   };
@@ -138,7 +147,7 @@ function makeTiles(p, onChange, drawPreview) {
     b.className = 'tile';
     b.dataset.value = choice;
     b.setAttribute('role', 'radio');
-    b.title = choice;
+    b.title = choiceLabel(p.name, choice);
     const c = document.createElement('canvas');
     c.width = c.height = 48;
     const span = document.createElement('span');

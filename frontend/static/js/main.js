@@ -9,7 +9,7 @@ import { MapView, outputGrid, knnGrid } from './boundary.js';
 import { DecimatedSeries, LineChart } from './losschart.js';
 import { NetworkView } from './network.js';
 import { ParamEditor } from './paramedit.js';
-import { t } from './i18n.js';
+import { t, langReady } from './i18n.js';
 import { RunControls, DEFAULT_SPEED } from './runcontrols.js';
 import { DataEditor } from './dataedit.js';
 import { linkText, hiddenFromLink, writeAddressBar, copyLink } from './urlstate.js';
@@ -274,7 +274,7 @@ Object.defineProperty(window, 'netplay', {
 
 // --- boot ----------------------------------------------------------------------------------
 async function boot() {
-  const schema = await getJSON('/api/schema');
+  const [schema] = await Promise.all([getJSON('/api/schema'), langReady()]);
   state.schema = Array.isArray(schema) ? schema : schema.params || schema.parameters || [];
   state.byName = Object.fromEntries(state.schema.map((p) => [p.name, p]));
   state.hidden = hiddenFromLink(linkText());

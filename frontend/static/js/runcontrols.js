@@ -1,6 +1,8 @@
 // Run controls: play/pause, step, reset, new seed, speed, the epoch and speed counters, the
 // divergence banner, and the keyboard (space, s, r).
 
+import { shortcutAllowed } from './keys.js';
+
 const SPEEDS = [1, 5, 10, 25, 50, 100, 250, 500, 1000];
 export const DEFAULT_SPEED = 25;
 
@@ -55,11 +57,7 @@ export class RunControls {
   }
 
   key(ev) {
-    const t = ev.target;
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if (t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName))) {
-      if (!(t instanceof HTMLInputElement && ['range', 'checkbox'].includes(t.type))) return;
-    }
+    if (!shortcutAllowed(ev)) return;
     const hidden = this.state.hidden;
     if (ev.key === ' ' && !hidden.has('playButton')) { ev.preventDefault(); this.toggle(); }
     else if (ev.key === 's' && !hidden.has('stepButton')) this.step();

@@ -1,6 +1,7 @@
 // The image lab page: one app-state object, the socket, and the views it feeds.
 
 import { unpack } from "./arrays.js";
+import { shortcutAllowed } from "../js/keys.js";
 import { currentLang, languageSwitch, loadLang, t, watchDom } from "../js/i18n.js";
 import { LineChart } from "./charts.js";
 import { ConvCalculator } from "./convcalc.js";
@@ -136,7 +137,7 @@ function wireControls() {
     socket.send({ type: "race", action: start ? "start" : "stop" });
   });
   document.addEventListener("keydown", (e) => {
-    if (e.code === "Space" && !["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName)) {
+    if (e.key === " " && shortcutAllowed(e)) {
       e.preventDefault();
       togglePlay();
     }
