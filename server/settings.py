@@ -165,7 +165,7 @@ class Settings(BaseModel):
     )
     lab_max_frame_kb: int = Field(
         _LAB.max_frame_kb, ge=32, le=65_536,
-        description="image lab: size of one frame, KB of JSON (fewer filters and feature maps "
+        description="image lab: size of one frame's message, kB (fewer filters and feature maps "
         "are sent when a net's would not fit)",
     )
     allowed_origins: tuple[str, ...] = Field(

@@ -34,7 +34,7 @@ class LabLimits:
     max_samples: int = 10_000  # generated digits: ~1 ms of CPU and 20 KB of peak memory each
     max_input_size: int = 4096  # H·W·C values: 64×64×1 or 32×32×3 (the data are grey 28×28)
     max_dream_cost: int = 10_000_000_000  # multiply-adds: ~0.4 s of one core; presets ≤ 0.51 G
-    max_frame_kb: int = 256  # JSON of one frame; the largest preset's is 170 KB
+    max_frame_kb: int = 256  # one frame's binary message; the largest preset's is 131 kB
     memory_check: MemoryCheck | None = None
 
     def to_json(self) -> dict[str, Any]:
