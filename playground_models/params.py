@@ -192,7 +192,8 @@ PARAMS: tuple[Param, ...] = (
       "gradient); L2 = ½λ·Σw².",
       choices=REGULARIZATIONS),
     P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", "Regularization rate λ",
-      "Strength of the penalty.", min=0.0, max=10.0, steps=REG_RATES),
+      "Strength of the penalty.", min=0.0, max=10.0, steps=REG_RATES,
+      only_when={"regularization": ("L1", "L2")}),  # with none, λ does nothing: not shown
     # --- mode (no control: a link key, shown as a badge) ----------------------------------
     P("compat", K.CHOICE, "netplay", E.REBUILD, "mode", "Engine",
       "tf: TensorFlow Playground mode, run exactly as TF Playground runs the link: its points "

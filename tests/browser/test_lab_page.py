@@ -304,3 +304,15 @@ def test_the_chinese_lab_has_no_english_left_and_its_switch_keeps_lang_in_the_li
     assert page.inner_text("#total") == "5,630 个参数"
     assert page.is_hidden("#banner")  # `lang` is no lab setting the server warns about
     assert probe.console_errors == [] and probe.foreign_requests == []
+
+
+def test_copy_link_works_without_the_clipboard_api(make_page):
+    # Plain http on a classroom's LAN is not a secure context: no navigator.clipboard there.
+    probe = make_page()
+    probe.page.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    page = probe.page
+    page.goto(probe.server.url + "/lab?preset=mlp")
+    _wait(page, lambda p: p.inner_text("#conn") == "Connected", 20, "the connection")
+    assert page.evaluate("navigator.clipboard === undefined")
+    page.click("#share")
+    _wait(page, lambda p: p.inner_text("#share") == "Copied", 5, "the copy")

@@ -344,3 +344,33 @@ def test_a_classroom_compare_link_hides_the_controls_it_names(make_page):
     assert page.is_visible("#step") and page.is_visible("#reset")
     assert "playButton_hide=true" in page.url and "sweep_hide=true" in page.url
     assert probe.console_errors == []
+
+
+@pytest.mark.parametrize("width", [390, 820])
+def test_the_lessons_list_opens_inside_a_phone_or_tablet_screen(make_page, width):
+    probe = make_page(width=width, height=844)
+    page = probe.open("/")
+    page.click("#lessons-button")
+    box = page.locator("#lesson-list").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert box["width"] >= min(300, width - 20)
+    first = page.locator("#lesson-list a").first.bounding_box()
+    assert first["x"] >= 0 and first["x"] + first["width"] <= width, first
+
+
+def test_a_one_run_lesson_pauses_where_it_says_to_look(make_page):
+    probe = make_page()
+    page = probe.open(lesson("knn").page_url())
+    probe.wait("document.getElementById('lesson-card') !== null")
+    watch = lesson("knn").epochs
+    page.select_option("#speed", "100")  # four epochs a frame: there in a second or two
+    page.click("#play")
+    probe.wait("netplay.runState === 'playing'")
+    probe.wait("netplay.runState === 'paused'", 60_000)
+    epoch = probe.js("netplay.frame.epoch")
+    assert watch <= epoch < watch + 20
+    said = re.search(r"Paused at epoch (\d+)", page.locator(".notice").last.inner_text())
+    assert said and watch <= int(said[1]) <= epoch  # frames already under way arrive after it
+    page.click("#play")  # once: play goes on past it
+    probe.wait(f"netplay.frame.epoch > {epoch + 20}")
+    assert probe.js("netplay.runState") == "playing"

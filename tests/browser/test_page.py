@@ -287,3 +287,13 @@ def test_english_menus_show_readable_labels_not_identifiers(make_page):
     assert page.inner_text(option.format("optimizer", "nesterov")) == "Nesterov momentum"
     assert page.get_attribute(".tile[data-value=spiral3]", "title") == "Three-arm spiral"
     assert page.input_value("[data-param=init] select") == "tf"  # values stay the link's
+
+
+def test_lambda_shows_only_with_a_penalty_for_it_to_scale(make_page):
+    probe = make_page()
+    page = probe.open("/?regularization=none&regularizationRate=0.3")
+    assert not page.is_visible("[data-param=regularizationRate]")  # it would do nothing
+    page.select_option("[data-param=regularization] select", "L1")
+    probe.wait("netplay.config.regularization === 'L1'")
+    page.locator("[data-param=regularizationRate]").wait_for(state="visible")
+    assert page.input_value("[data-param=regularizationRate] select") == "0.3"

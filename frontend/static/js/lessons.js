@@ -52,12 +52,37 @@ export function lessonMenu(lessons, { onOpen = null } = {}) {
   const toggle = (open) => {
     list.hidden = !open;
     button.setAttribute('aria-expanded', String(open));
+    if (open) keepInView(list);
   };
   button.addEventListener('click', (ev) => { ev.stopPropagation(); toggle(list.hidden); });
   document.addEventListener('click', (ev) => { if (!wrap.contains(ev.target)) toggle(false); });
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') toggle(false); });
   wrap.append(button, list);
   return wrap;
+}
+
+let watchEpoch = null; // the epoch the lesson on this page asks to watch until, once
+
+/** Pause where the lesson says to look (`epochs`), the first time play gets there; null: no
+ * lesson, or its card was closed. */
+export function watchUntil(epochs) { watchEpoch = epochs ?? null; }
+
+/** Whether playing should pause at `epoch` for the lesson; true once, then never again. */
+export function lessonPause(epoch) {
+  if (watchEpoch === null || epoch < watchEpoch) return false;
+  watchEpoch = null;
+  return true;
+}
+
+const MARGIN = 8; // px between an open list and the window's edges
+
+/** Narrow the list to the window and move it sideways until all of it shows (a phone). */
+function keepInView(list) {
+  list.style.right = '';
+  list.style.width = `${Math.min(340, window.innerWidth - 2 * MARGIN)}px`;
+  const { left, right } = list.getBoundingClientRect();
+  const shift = left < MARGIN ? MARGIN - left : Math.min(0, window.innerWidth - MARGIN - right);
+  if (shift) list.style.right = `${-shift}px`;
 }
 
 /** The card that shows a lesson's title, text and how long to watch it. */
@@ -75,7 +100,7 @@ export function lessonCard(lesson) {
   close.className = 'link-btn';
   close.textContent = '×';
   close.setAttribute('aria-label', t('ui.closeLesson'));
-  close.addEventListener('click', () => { card.remove(); dropPageKey('lesson'); });
+  close.addEventListener('click', () => { card.remove(); dropPageKey('lesson'); watchUntil(null); });
   head.append(title, close);
   const label = document.createElement('strong');
   label.textContent = `${t('ui.whatToWatch')}: `;

@@ -4,7 +4,7 @@
 // rewrites the address bar into its canonical form.
 
 import { loadLang, watchDom, languageSwitch, currentLang, t } from './i18n.js';
-import { fetchLessons, lessonMenu, lessonCard, linkLesson } from './lessons.js';
+import { fetchLessons, lessonMenu, lessonCard, linkLesson, watchUntil } from './lessons.js';
 
 const openedWith = linkLesson();
 
@@ -17,6 +17,7 @@ async function boot() {
   if (current) {
     const anchor = document.getElementById('notices') || document.querySelector('main');
     anchor?.after(lessonCard(current));
+    watchUntil(current.epochs);  // play pauses there once, as the comparison's lessons do
   }
   if (currentLang() !== 'en') translateComposite();
   watchDom(document.body);

@@ -16,6 +16,7 @@ import { linkText, hiddenFromLink, writeAddressBar, copyLink } from './urlstate.
 import { drawPreview } from './preview.js';
 import { Notices } from './notices.js';
 import { SweepPanel } from './sweeppanel.js';
+import { lessonPause } from './lessons.js';
 
 const $ = (id) => document.getElementById(id);
 const state = createState();
@@ -169,6 +170,10 @@ function onFrame(f) {
   dirty.output = dirty.network = dirty.charts = true;
   run.counters(h);
   showMetrics(h);
+  if (h.state === 'playing' && lessonPause(h.epoch)) {
+    send('pause');
+    notices.show(t('ui.lessonPaused', { epochs: h.epoch }), 'info', 10000);
+  }
 }
 
 function onMessage(msg) {

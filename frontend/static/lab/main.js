@@ -2,6 +2,7 @@
 
 import { unpack } from "./arrays.js";
 import { shortcutAllowed } from "../js/keys.js";
+import { copyLink } from "../js/urlstate.js";
 import { currentLang, languageSwitch, loadLang, t, watchDom } from "../js/i18n.js";
 import { LineChart } from "./charts.js";
 import { ConvCalculator } from "./convcalc.js";
@@ -119,12 +120,8 @@ function wireControls() {
   });
   $("clear-draw").addEventListener("click", () => pad.clear());
   $("share").addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(location.href);
-      $("share").textContent = t("lab.copied");
-    } catch {
-      $("share").textContent = t("lab.copyManually");
-    }
+    // As the other pages: the Clipboard API, else the copy command (plain http on a LAN).
+    $("share").textContent = (await copyLink()) ? t("lab.copied") : t("lab.copyManually");
     setTimeout(() => ($("share").textContent = t("ui.copyLink")), 1500);
   });
   $("dream").addEventListener("click", () => {
