@@ -26,7 +26,7 @@ LAB_SESSIONS = 16  # the lab's session cap (docs/lab-protocol.md: `too_many_sess
 # Twelve 64-channel 3×3 convolutions at 64×64, batch 128, 20,000 generated digits: 447,818
 # parameters and about 3 GB of activations per step, as a 215-character link asks for it.
 HUGE_NET = "in64x64x1-" + "conv64k3p1-relu-" * 12 + "maxpool8-fc10"
-HUGE_LINK = f"data=synth&samples=20000&batchSize=128&net={HUGE_NET}"
+HUGE_CONFIG = {"data": "synth", "samples": 20000, "batchSize": 128, "net": HUGE_NET}
 # Three 256-channel convolutions on the 8×8 digits: a dream climbs through all of them.
 DREAM_NET = "in8x8x1-" + "conv256k3p1-relu-" * 3 + "fc10"
 
@@ -45,14 +45,16 @@ async def _answer(lab: Any, kinds: tuple[str, ...], seconds: float) -> dict[str,
 
 
 def test_a_huge_lab_net_is_refused_or_bounded(attack_servers, attack_server):
-    """A lab link with a net far beyond what the machine can train: the server must answer
-    (a named error, or a bounded build) and free everything once the client leaves."""
+    """A start with a net far beyond what the machine can train: the server must answer (a
+    named error, or a bounded build) and free everything once the client leaves. Sent as a
+    `config`, which is strict; as a link the lab would open its default net instead, naming
+    the refused one (tests/test_imagelab_limits.py)."""
     was = before(attack_server, "lab")
 
     async def attack() -> dict[str, Any]:
         async with connect_lab(attack_server.url) as lab, lab.pinging():
             began = time.perf_counter()
-            await lab.send(type="start", url=HUGE_LINK)
+            await lab.send(type="start", config=HUGE_CONFIG)
             reply = await _answer(lab, ("config",), 5.0)
             return {"reply": reply and {k: reply.get(k) for k in ("type", "code", "field")},
                     "reply_s": reply and round(time.perf_counter() - began, 2),

@@ -102,17 +102,32 @@ def _trains_a_preset(ws) -> None:
     assert _until(ws, ("state",))["state"] == "paused"
 
 
-def test_the_huge_link_is_refused_before_anything_is_allocated(client):
+def test_the_huge_net_is_refused_before_anything_is_allocated(client):
     assert 560 <= len(HUGE_LINK) <= 600
+    config = dict(pair.split("=", 1) for pair in HUGE_LINK.split("&"))
     with client.websocket_connect("/ws/lab") as ws:
         assert receive_lab(ws)["type"] == "hello"
-        error, work = _refused(ws, {"type": "start", "url": HUGE_LINK})
+        error, work = _refused(ws, {"type": "start", "config": config})
         assert error["code"] == "bad_value" and error["field"] == "net"
         assert "12,288 values" in error["message"] and "lab_max_input_size" in error["message"]
         assert work.grew_mb < 32 and work.cpu_s < 1.0
         ws.send_json({"type": "play"})  # still no network: nothing was half-built
         assert _until(ws, ("error",))["code"] == "not_started"
         _trains_a_preset(ws)
+
+
+def test_the_huge_link_opens_the_default_net_naming_the_refused_one(client):
+    with client.websocket_connect("/ws/lab") as ws:
+        receive_lab(ws)
+        with Work() as work:
+            ws.send_json({"type": "start", "url": HUGE_LINK})
+            config = _until(ws, ("config",))
+        (note,) = [w for w in config["warnings"] if w.startswith("net: ")]
+        assert "12,288 values" in note and "lab_max_input_size" in note
+        assert config["config"]["net"] == LabConfig().net
+        assert config["config"]["optimizer"] == "adam"  # the rest of the link applies
+        print(f"huge link: {work.grew_mb:.0f} MB, {work.cpu_s:.2f} s of CPU")
+        assert work.grew_mb < 200 and work.cpu_s < 10
 
 
 def test_the_64_channel_64x64_net_with_batch_128_and_20000_samples_is_refused(client):

@@ -246,3 +246,35 @@ def test_the_lab_socket_limits_message_rate_and_closes_when_idle(make_client):
             last = json.loads(message["text"])
         assert last["code"] == "idle_timeout" and "0.5 s" in last["message"]
         assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("link", "field", "setting"), [
+    ("preset=nope&seed=4", "preset", "net"),
+    ("learningRate=100&batchSize=16", "learningRate", "learningRate"),
+    ("net=in24x24x1-conv8k99-fc10", "net", "net"),
+    ("net=in8x8x1-conv8k9-fc10&data=digits", "net", "net"),  # a kernel larger than its input
+    ("data=mnist&preset=lenet5", "data", "data"),  # without the optional extra (or with it)
+])
+def test_a_bad_lab_link_opens_at_defaults_naming_the_key_and_trains(client, link, field, setting):
+    from playground_models.imagelab import data as labdata
+    from playground_models.imagelab.config import LabConfig
+
+    if field == "data" and labdata.available()["mnist"]:
+        pytest.skip("MNIST is installed here: the link is good")
+    with client.websocket_connect("/ws/lab") as ws:
+        receive_lab(ws)
+        ws.send_json({"type": "start", "url": link})
+        ws.send_json({"type": "ping", "id": "started"})  # answered after the start's replies
+        replies = []
+        while not replies or replies[-1]["type"] != "pong":
+            replies.append(receive_lab(ws))
+        (config,) = [m for m in replies if m["type"] == "config"]
+        assert any(w.startswith(f"{field}: ") and w.endswith("it opens at its default")
+                   for w in config["warnings"]), config["warnings"]
+        assert config["config"][setting] == getattr(LabConfig(), setting)
+        if "batchSize=16" in link:
+            assert config["config"]["batchSize"] == 16  # the rest of the link applies
+        ws.send_json({"type": "step", "n": 1})
+        frame = _until(ws, "frame")
+        while frame["steps"] != 1:
+            frame = _until(ws, "frame")

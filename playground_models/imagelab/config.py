@@ -144,5 +144,25 @@ def parse_query(text: str) -> tuple[LabConfig, list[str]]:
     return LabConfig().with_changes(values), warnings
 
 
+def parse_link(text: str) -> tuple[LabConfig, list[str]]:
+    """A lab link as a page opens it: as `parse_query`, but a bad value leaves its key at the
+    default, with a warning naming it, and the rest of the link applies."""
+    from playground_models.urlcodec import split_pairs
+
+    values: dict[str, Any] = {}
+    warnings: list[str] = []
+    for key, value in split_pairs(text):
+        if key not in BY_NAME and key != "preset":
+            warnings.append(f"unknown key {key!r} ignored")
+            continue
+        try:
+            LabConfig().with_changes({**values, key: value})
+        except LabConfigError as err:
+            warnings.append(f"{err}; it opens at its default")
+            continue
+        values[key] = value
+    return LabConfig().with_changes(values), warnings
+
+
 def schema() -> list[dict[str, Any]]:
     return [p.schema() for p in LAB_PARAMS]

@@ -14,13 +14,14 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from . import data as labdata
 from . import inspection, snapshot
-from .config import LAB_PARAMS, LabConfig, LabConfigError, parse_query
+from .config import BY_NAME, LAB_PARAMS, LabConfig, LabConfigError, parse_link
 from .limits import LabLimits
 from .parts import Parts, run_until
 from .race import OptimizerRace
@@ -222,12 +223,24 @@ class LabSession:
         self._emit({"type": "pong", "id": m.get("id")})
 
     def _on_start(self, m: dict[str, Any]) -> Parts[None]:
-        warnings: list[str] = []
-        if m.get("url"):
-            config, warnings = parse_query(m["url"])
-        else:
-            config = LabConfig().with_changes(m.get("config") or {})
-        yield from self._build(config, warnings)
+        if not m.get("url"):
+            yield from self._build(LabConfig().with_changes(m.get("config") or {}), [])
+            return
+        # A link opens whatever it holds: a bad value, a net that does not fit, data that is
+        # not installed or a limit passed leaves that setting at its default, named.
+        config, warnings = parse_link(m["url"])
+        default = LabConfig()
+        for _ in range(len(LAB_PARAMS)):
+            try:
+                yield from self._build(config, warnings)
+                return
+            except (LabError, LabConfigError) as err:
+                field = err.field if isinstance(err, LabError) else err.key
+                if field not in BY_NAME or getattr(config, field) == getattr(default, field):
+                    raise
+                text = err.message.removeprefix(f"{field}: ")
+                warnings.append(f"{field}: {text}; it opens at its default")
+                config = replace(config, **{field: getattr(default, field)})
 
     def _build(self, config: LabConfig, warnings: list[str]) -> Parts[None]:
         summary = summarize(config.net, config.data)

@@ -316,3 +316,17 @@ def test_copy_link_works_without_the_clipboard_api(make_page):
     assert page.evaluate("navigator.clipboard === undefined")
     page.click("#share")
     _wait(page, lambda p: p.inner_text("#share") == "Copied", 5, "the copy")
+
+
+@pytest.mark.parametrize("link", ["preset=nope", "learningRate=100", "net=in24x24x1-conv8k99-fc10"])
+def test_a_bad_lab_link_opens_a_working_lab_naming_the_key(make_page, link):
+    probe = make_page()
+    page = probe.page
+    page.goto(f"{probe.server.url}/lab?{link}")
+    _wait(page, lambda p: p.is_visible("#banner"), 20, "the banner")
+    key = link.split("=")[0]
+    assert f"{key}: " in page.inner_text("#banner-text")
+    _wait(page, lambda p: "loading" not in (p.get_attribute("body", "class") or ""), 20, "the lab")
+    page.click("#play")  # it trains: the default net on the default data
+    _wait(page, lambda p: _number(p, "#epoch") >= 1, 60, "an epoch")
+    assert probe.console_errors == []
