@@ -20,7 +20,9 @@ HUGE = "9" * 5000  # beyond Python's 4,300-digit int parsing limit
 TWO_63, TWO_64 = 2**63, 2**64
 DEEP = "[" * 1000 + "]" * 1000
 DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
-TYPED = {"bad_json", "bad_message", "bad_value", "too_large", "not_started"}
+# The error codes the protocols name, and a lab link's warning naming the key it left at its
+# default (docs/lab-protocol.md, `start`).
+TYPED = {"bad_json", "bad_message", "bad_value", "too_large", "not_started", "warning"}
 
 LIVE_ATTACKS = [
     f'{{"type":"step","n":{HUGE}}}',
@@ -88,6 +90,9 @@ async def _answers(client: Any, attacks: list[str]) -> list[list[dict[str, Any]]
                 return replies
             if msg["type"] == "error":
                 got.append({"code": msg["code"], "field": msg["field"]})
+            elif msg["type"] == "config":  # a link opens at defaults, naming each bad key
+                got += [{"code": "warning", "field": w.split(":")[0]}
+                        for w in msg.get("warnings", []) if "opens at its default" in w]
         replies.append(got)
     return replies
 
