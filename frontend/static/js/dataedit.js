@@ -72,7 +72,9 @@ export class DataEditor {
 
   paint() {
     for (const b of this.picker.querySelectorAll('.swatch')) {
-      b.classList.toggle('selected', Number(b.dataset.value) === this.selected);
+      const on = Number(b.dataset.value) === this.selected;
+      b.classList.toggle('selected', on);
+      b.setAttribute('aria-pressed', String(on));  // which class a click adds, for screen readers
     }
   }
 

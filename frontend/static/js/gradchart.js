@@ -87,7 +87,7 @@ export function drawGradBars(canvas, norms) {
     ctx.fillRect(x + slot * 0.2, h - 12 - barH, slot * 0.6, barH);
     ctx.fillStyle = '#3c4043';
     ctx.fillText(formatNorm(v), x + slot / 2, h - 13 - barH);
-    ctx.fillStyle = '#80868b';
+    ctx.fillStyle = '#70757a';
     ctx.fillText(layerName(i), x + slot / 2, h);
   }
 }
@@ -103,7 +103,7 @@ export function drawGradHistory(canvas, history, range, xEnd) {
   const x1 = Math.max(xEnd, x0 + 1);
   const X = (x) => L + ((x - x0) / (x1 - x0)) * (w - L - R);
   const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
-  ctx.fillStyle = '#80868b';
+  ctx.fillStyle = '#70757a';
   ctx.strokeStyle = '#e8eaed';
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';

@@ -116,7 +116,7 @@ export class LineChart {
     const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
 
     ctx.font = '10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-    ctx.fillStyle = '#80868b';
+    ctx.fillStyle = '#70757a';
     ctx.strokeStyle = '#e8eaed';
     ctx.lineWidth = 1;
     ctx.textAlign = 'right';

@@ -127,7 +127,7 @@ export function drawOverlay(canvas, cards, log) {
   if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
   const X = (x) => L + (x / x1) * (w - L - R);
   const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
-  ctx.fillStyle = '#80868b';
+  ctx.fillStyle = '#70757a';
   ctx.strokeStyle = '#e8eaed';
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';

@@ -41,7 +41,7 @@ export function drawSweep(canvas, { labels, points, axis }) {
   const X = (k) => L + slot * (k + 0.5);
   const Y = (v) => T + ((hi - v) / hi) * (h - T - B);
 
-  ctx.fillStyle = '#80868b';
+  ctx.fillStyle = '#70757a';
   ctx.strokeStyle = '#e8eaed';
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
@@ -64,7 +64,7 @@ export function drawSweep(canvas, { labels, points, axis }) {
   ctx.fillText(axis, L + (w - L - R) / 2, h);
   if (!points.some(Boolean)) {
     ctx.textBaseline = 'middle';
-    ctx.fillStyle = '#80868b';
+    ctx.fillStyle = '#70757a';
     ctx.fillText(t('ui.sweepEmpty'), L + (w - L - R) / 2, T + (h - T - B) / 2);
     return { marks, best: null };
   }

@@ -112,7 +112,7 @@ export class LineChart {
     const X = (x) => pad.l + ((w - pad.l - pad.r) * x) / (xMax || 1);
     const Y = (y) => pad.t + (h - pad.t - pad.b) * (1 - (tf(y) - lo) / (hi - lo));
     ctx.strokeStyle = "#eceef0";
-    ctx.fillStyle = "#80868b";
+    ctx.fillStyle = "#70757a";
     ctx.font = "10px system-ui, sans-serif";
     ctx.lineWidth = 1;
     c.dataset.ticks = ticks.map((t) => t.text).join(" ");

@@ -123,7 +123,7 @@ export function drawConfusion(canvas, matrix) {
   ctx.textBaseline = "middle";
   for (let i = 0; i < n; i++) {
     const rowSum = matrix[i].reduce((a, b) => a + b, 0) || 1;
-    ctx.fillStyle = "#80868b";
+    ctx.fillStyle = "#70757a";
     ctx.fillText(String(i), pad / 2, pad + (i + 0.5) * cell);
     ctx.fillText(String(i), pad + (i + 0.5) * cell, pad / 2);
     for (let j = 0; j < n; j++) {
