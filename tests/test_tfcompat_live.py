@@ -160,3 +160,17 @@ def test_edits_reach_tf_weights_and_bad_ones_are_named(open_session):
     s.send(type="set_bias", layer=2, to=1, value=0.5)
     error = s.until("error")
     assert error["field"] == "to"
+
+
+def test_the_drawn_boundary_is_tf_network_output_on_the_grid():
+    from playground_models.grid import grid_points
+
+    state = parse("?compat=tf&dataset=xor&xTimesY=true&seed=9")
+    live = TfTrainer(state.experiment, state.hidden)
+    live.train_epochs(20)
+    snap = live.snapshot(grid_size=40, neuron_grid=20)
+    cells = grid_points(40)  # row 0 at the top
+    x = np.stack([cells[:, 0], cells[:, 1], cells[:, 0] * cells[:, 1]], axis=1)
+    np.testing.assert_allclose(snap.output.ravel(), np.clip(live.run.output(x), -1, 1), atol=1e-6)
+    # inputs (3), then 4 + 2 hidden neurons, each a 20×20 map
+    assert snap.neurons.shape == (3 + 4 + 2, 20, 20)

@@ -17,12 +17,15 @@ import math
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..datasets import DataSplit
 from ..experiment import ConfigError, Experiment
+from ..grid import grid_points
 from ..network import Architecture
-from ..params import BY_NAME, DOMAIN, Effect
+from ..params import BY_NAME, Effect
 from ..snapshot import Snapshot
+from ..snapshot import _pool as pool_maps
 from ..trainer import check_index, edit_value
 from .engine import TfConfig, TfRun, _features
 from .links import MODE_KEY, TF_KEYS
@@ -202,62 +205,24 @@ class TfTrainer:
 
     def snapshot(self, grid_size: int = 100, neuron_grid: int = 20) -> Snapshot:
         """The output and every node's value on the grid, on the page's [−1, 1] scale (row 0 at
-        the top), as TF Playground draws them."""
-        cells = self._cells(grid_size)
-        outs = self._node_values(cells)
+        the top), as TF Playground draws them: TF's own forward pass over the cells."""
+        outs, _ = self.run._forward(self._cells(grid_size))
         output = np.clip(np.nan_to_num(outs[-1][:, 0]), -1, 1).reshape(grid_size, grid_size)
         # Features show their shape (scaled by their largest magnitude), as in netplay's mode.
         inputs = outs[0] / np.maximum(np.abs(outs[0]).max(axis=0), 1e-12)
-        maps = [_pool(layer.T, grid_size, neuron_grid) for layer in (inputs, *outs[1:-1])]
-        neurons = np.clip(np.nan_to_num(np.concatenate(maps)), -1, 1) if maps else np.zeros(
-            (0, neuron_grid, neuron_grid))
+        rows = np.concatenate([layer.T for layer in (inputs, *outs[1:-1])])
+        maps = pool_maps(torch.from_numpy(rows), grid_size, neuron_grid).numpy()
         return Snapshot(
             output=output.astype(np.float32), classes=None, confidence=None,
-            neurons=neurons.astype(np.float32),
+            neurons=np.clip(np.nan_to_num(maps), -1, 1).astype(np.float32),
             weights=[w.copy() for w in self.run.weights],
             biases=[b.copy() for b in self.run.biases], curve=None,
         )
 
     def _cells(self, grid_size: int) -> np.ndarray:
-        """The inputs at the centres of a grid's cells, row-major from the top row."""
+        """TF's inputs at the grid's cell centres, row-major from the top row (kept per size)."""
         if self._grid is None or self._grid[0] != grid_size:
-            lo, hi = DOMAIN
-            step = (hi - lo) / grid_size
-            centres = lo + step * (np.arange(grid_size) + 0.5)
-            xs, ys = np.meshgrid(centres, centres[::-1])
-            points = np.stack([xs.ravel(), ys.ravel(), np.zeros(xs.size)], axis=1)
-            self._grid = (grid_size, _features(self.cfg.inputs, list(map(tuple, points)))[0])
+            xy = grid_points(grid_size)
+            points = [(x, y, 0.0) for x, y in xy]
+            self._grid = (grid_size, _features(self.cfg.inputs, points)[0])
         return self._grid[1]
-
-    def _node_values(self, x: np.ndarray) -> list[np.ndarray]:
-        """Inputs, then every layer's outputs, for rows of `x` (TF's node outputs)."""
-        outs = [x]
-        a = x
-        for layer, (w, b) in enumerate(zip(self.run.weights, self.run.biases, strict=True)):
-            z = a @ w.T + b
-            act = self.cfg.activation if layer < len(self.run.weights) - 1 else (
-                "linear" if self.cfg.regression else "tanh")
-            a = _activate(act, z)
-            outs.append(a)
-        return outs
-
-
-def _activate(name: str, z: np.ndarray) -> np.ndarray:
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "sigmoid":
-        with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-z))
-    return z
-
-
-def _pool(rows: np.ndarray, grid_size: int, neuron_grid: int) -> np.ndarray:
-    """Per-row maps [k, M, M] averaged down from rows of a G×G grid (G a multiple of M, or M)."""
-    maps = rows.reshape(-1, grid_size, grid_size)
-    if grid_size % neuron_grid == 0:
-        f = grid_size // neuron_grid
-        return maps.reshape(-1, neuron_grid, f, neuron_grid, f).mean(axis=(2, 4))
-    idx = (np.arange(neuron_grid) * grid_size) // neuron_grid
-    return maps[:, idx][:, :, idx]
