@@ -11,17 +11,12 @@ The claims each text makes are measured by `tests/test_lessons.py` on the lesson
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from .compare import CompareSpec, is_compare_url, parse_compare
+from .messages import message
 from .urlcodec import parse
-
-LANGS = ("en", "zh")
-LOCALES = Path(__file__).with_name("locales")
 
 # The overfitting setting the capacity lessons share: 200 noisy XOR points, half for training,
 # trained long enough (Adam, 300-600 epochs) that a wide net has time to memorise the noise.
@@ -168,17 +163,3 @@ def check_lesson(item: Lesson) -> None:
         parse(url, strict=True)
 
 
-@cache
-def catalogue(lang: str) -> dict[str, str]:
-    """Every message of one language, key → text. Unknown languages raise ValueError."""
-    if lang not in LANGS:
-        raise ValueError(f"lang: must be one of {', '.join(LANGS)}, got {lang!r}")
-    with (LOCALES / f"{lang}.json").open(encoding="utf-8") as f:
-        return json.load(f)
-
-
-def message(key: str, lang: str = "en", **values: Any) -> str:
-    """One text, with `{name}` placeholders filled; falls back to English, then to the key,
-    so a missing translation shows up as English rather than as an error on the page."""
-    text = catalogue(lang).get(key) or catalogue("en").get(key) or key
-    return text.format(**values) if values else text

@@ -2,7 +2,9 @@
 
 Every hyperparameter of the 2-D lab is one `Param` entry below. The table drives validation
 (`Experiment`), the share-URL codec (`urlcodec`), the JSON schema the server publishes, and the
-controls the page builds. Adding a hyperparameter is one entry here plus its effect.
+controls the page builds. Adding a hyperparameter is one entry here plus its effect, and its
+label and help in each message catalogue (`locales/*.json`, `param.<name>.label` and `.help`):
+the catalogues are the one source of every text shown.
 
 Names are the share-URL keys: TF Playground's where the concept is the same (`learningRate`,
 `networkShape`, ...), netplay's own beside them (`dropout`, `optimizer`, ...).
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from .messages import catalogue
 
 # The names and order of the training rules are the engines' (`rules.py`); re-exported here.
 from .rules import (
@@ -56,8 +60,6 @@ class Param:
     default: Any
     effect: Effect
     group: str  # where the page puts it: data, features, network, training, view
-    label: str
-    help: str = ""
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] = ()
@@ -68,6 +70,16 @@ class Param:
     steps: tuple[float, ...] = ()
     # Applies only when another parameter has one of these values, e.g. {"problem": ("classification",)}.
     only_when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The English label, from the message catalogue (`param.<name>.label`)."""
+        return catalogue("en")[f"param.{self.name}.label"]
+
+    @property
+    def help(self) -> str:
+        """The English help text, from the message catalogue (`param.<name>.help`)."""
+        return catalogue("en")[f"param.{self.name}.help"]
 
     def schema(self) -> dict[str, Any]:
         """A JSON-ready description for the page and `/api/schema`."""
@@ -112,108 +124,60 @@ P, K, E = Param, Kind, Effect
 
 PARAMS: tuple[Param, ...] = (
     # --- data ---------------------------------------------------------------------------
-    P("problem", K.CHOICE, "classification", E.REBUILD, "data", "Problem type",
-      "Classify points into classes, or regress a real value.",
+    P("problem", K.CHOICE, "classification", E.REBUILD, "data",
       choices=("classification", "regression")),
-    P("dataset", K.CHOICE, "circle", E.REBUILD, "data", "Dataset",
-      "Which 2-D classification data to generate.", choices=CLASSIFY_DATASETS,
+    P("dataset", K.CHOICE, "circle", E.REBUILD, "data", choices=CLASSIFY_DATASETS,
       only_when=CLASSIFY),
-    P("regDataset", K.CHOICE, "reg-plane", E.REBUILD, "data", "Dataset",
-      "Which regression data to generate; reg-sine is the 1-D curve y = x·sin x.",
+    P("regDataset", K.CHOICE, "reg-plane", E.REBUILD, "data",
       choices=REGRESS_DATASETS, only_when=REGRESS),
-    P("numClasses", K.INT, 3, E.REBUILD, "data", "Classes",
-      "Number of classes of the blobs dataset.", min=2, max=6,
-      only_when={"dataset": ("blobs",)}),
-    P("numSamples", K.INT, 500, E.REBUILD, "data", "Samples",
-      "Points generated in all, before the train/test split.", min=50, max=5000),
-    P("percTrainData", K.INT, 50, E.REBUILD, "data", "Training data",
-      "Share of the points used for training; the rest is the test set.",
-      min=10, max=90, unit="%"),
-    P("noise", K.INT, 0, E.REBUILD, "data", "Noise",
-      "TF Playground's noise: label noise for circle/xor/plane, spread for gauss, "
-      "jitter for spiral.", min=0, max=80, unit="%"),
-    P("jitter", K.FLOAT, 0.0, E.REBUILD, "data", "Input jitter",
-      "Gaussian noise added to every point's position (standard deviation, data units).",
-      min=0.0, max=3.0),
-    P("labelFlip", K.FLOAT, 0.0, E.REBUILD, "data", "Label flips",
-      "Fraction of training labels flipped to a wrong class.", min=0.0, max=0.5,
-      only_when=CLASSIFY),
-    P("seed", K.STRING, "1", E.REBUILD, "data", "Seed",
-      "Seeds the data, the initial weights, the shuffling and dropout.", max_len=32,
-      min_len=1),
-    P("points", K.POINTS, (), E.REBUILD, "data", "Added points",
-      "Points placed by hand, added to the training set: x,y,label;...", max_len=500),
+    P("numClasses", K.INT, 3, E.REBUILD, "data", min=2, max=6, only_when={"dataset": ("blobs",)}),
+    P("numSamples", K.INT, 500, E.REBUILD, "data", min=50, max=5000),
+    P("percTrainData", K.INT, 50, E.REBUILD, "data", min=10, max=90, unit="%"),
+    P("noise", K.INT, 0, E.REBUILD, "data", min=0, max=80, unit="%"),
+    P("jitter", K.FLOAT, 0.0, E.REBUILD, "data", min=0.0, max=3.0),
+    P("labelFlip", K.FLOAT, 0.0, E.REBUILD, "data", min=0.0, max=0.5, only_when=CLASSIFY),
+    P("seed", K.STRING, "1", E.REBUILD, "data", max_len=32, min_len=1),
+    P("points", K.POINTS, (), E.REBUILD, "data", max_len=500),
     # `max` keeps each index within a C int, so none overflows numpy; an index past the data
     # drops nothing.
-    P("removed", K.INDEX_LIST, (), E.REBUILD, "data", "Removed points",
-      "Indices of generated points removed by hand.", max=2**31 - 1, max_len=5000),
+    P("removed", K.INDEX_LIST, (), E.REBUILD, "data", max=2**31 - 1, max_len=5000),
     # --- features -----------------------------------------------------------------------
-    P("x", K.BOOL, True, E.REBUILD, "features", "X₁", "Input feature x₁."),
-    P("y", K.BOOL, True, E.REBUILD, "features", "X₂", "Input feature x₂."),
-    P("xSquared", K.BOOL, False, E.REBUILD, "features", "X₁²", "Input feature x₁²."),
-    P("ySquared", K.BOOL, False, E.REBUILD, "features", "X₂²", "Input feature x₂²."),
-    P("xTimesY", K.BOOL, False, E.REBUILD, "features", "X₁X₂", "Input feature x₁·x₂."),
-    P("sinX", K.BOOL, False, E.REBUILD, "features", "sin(X₁)", "Input feature sin x₁."),
-    P("sinY", K.BOOL, False, E.REBUILD, "features", "sin(X₂)", "Input feature sin x₂."),
-    P("preprocess", K.CHOICE, "none", E.REBUILD, "features", "Preprocessing",
-      "Center or standardize the features, with statistics of the training set only.",
+    P("x", K.BOOL, True, E.REBUILD, "features"),
+    P("y", K.BOOL, True, E.REBUILD, "features"),
+    P("xSquared", K.BOOL, False, E.REBUILD, "features"),
+    P("ySquared", K.BOOL, False, E.REBUILD, "features"),
+    P("xTimesY", K.BOOL, False, E.REBUILD, "features"),
+    P("sinX", K.BOOL, False, E.REBUILD, "features"),
+    P("sinY", K.BOOL, False, E.REBUILD, "features"),
+    P("preprocess", K.CHOICE, "none", E.REBUILD, "features",
       choices=("none", "center", "standardize")),
     # --- network ------------------------------------------------------------------------
-    P("networkShape", K.INT_LIST, (4, 2), E.REBUILD, "network", "Neurons per layer",
-      "Neurons in each hidden layer.", min=1, max=64, max_len=8),
-    P("activation", K.CHOICE, "tanh", E.REBUILD, "network", "Activation",
-      "Activation of the hidden layers.", choices=ACTIVATIONS),
-    P("layerActivations", K.CHOICE_LIST, (), E.REBUILD, "network", "Per-layer activations",
-      "Overrides the activation layer by layer (empty: all use Activation).",
-      choices=ACTIVATIONS, max_len=8),
-    P("init", K.CHOICE, "tf", E.REBUILD, "network", "Initialization",
-      "tf: U(−0.5, 0.5) weights and 0.1 biases, as TF Playground; small: N(0, 0.01²); "
-      "xavier; he.", choices=INITS),
-    P("initZero", K.BOOL, False, E.REBUILD, "network", "Zero init",
-      "TF Playground's switch: every weight and bias starts at 0."),
-    P("dropout", K.FLOAT, 0.0, E.LIVE, "network", "Dropout",
-      "Probability of dropping each hidden neuron during training.", min=0.0, max=0.9),
-    P("loss", K.CHOICE, "auto", E.LIVE, "network", "Loss",
-      "auto: softmax for classification, mse for regression.",
+    P("networkShape", K.INT_LIST, (4, 2), E.REBUILD, "network", min=1, max=64, max_len=8),
+    P("activation", K.CHOICE, "tanh", E.REBUILD, "network", choices=ACTIVATIONS),
+    P("layerActivations", K.CHOICE_LIST, (), E.REBUILD, "network", choices=ACTIVATIONS, max_len=8),
+    P("init", K.CHOICE, "tf", E.REBUILD, "network", choices=INITS),
+    P("initZero", K.BOOL, False, E.REBUILD, "network"),
+    P("dropout", K.FLOAT, 0.0, E.LIVE, "network", min=0.0, max=0.9),
+    P("loss", K.CHOICE, "auto", E.LIVE, "network",
       choices=("auto",) + CLASSIFY_LOSSES + REGRESS_LOSSES),
     # --- training -----------------------------------------------------------------------
-    P("optimizer", K.CHOICE, "sgd", E.LIVE, "training", "Optimizer",
-      "The update rule.", choices=OPTIMIZERS),
-    P("learningRate", K.FLOAT, 0.03, E.LIVE, "training", "Learning rate",
-      "Step size of each update.", min=1e-6, max=10.0, steps=LEARNING_RATES),
-    P("momentum", K.FLOAT, 0.9, E.LIVE, "training", "Momentum",
-      "Momentum of the momentum and Nesterov optimizers.", min=0.0, max=0.999,
+    P("optimizer", K.CHOICE, "sgd", E.LIVE, "training", choices=OPTIMIZERS),
+    P("learningRate", K.FLOAT, 0.03, E.LIVE, "training", min=1e-6, max=10.0, steps=LEARNING_RATES),
+    P("momentum", K.FLOAT, 0.9, E.LIVE, "training", min=0.0, max=0.999,
       only_when={"optimizer": MOMENTUM_OPTIMIZERS}),
-    P("batchSize", K.INT, 10, E.LIVE, "training", "Batch size",
-      "Training points per update.", min=1, max=1000),
-    P("regularization", K.CHOICE, "none", E.LIVE, "training", "Regularization",
-      "Penalty on the weights (never the biases): L1 = λ·Σ|w|, which sets weights exactly to 0 "
-      "(a weight an update carries across zero stops there and stays while λ outweighs its "
-      "gradient); L2 = ½λ·Σw².",
-      choices=REGULARIZATIONS),
-    P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", "Regularization rate λ",
-      "Strength of the penalty.", min=0.0, max=10.0, steps=REG_RATES,
+    P("batchSize", K.INT, 10, E.LIVE, "training", min=1, max=1000),
+    P("regularization", K.CHOICE, "none", E.LIVE, "training", choices=REGULARIZATIONS),
+    P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", min=0.0, max=10.0, steps=REG_RATES,
       only_when={"regularization": ("L1", "L2")}),  # with none, λ does nothing: not shown
     # --- mode (no control: a link key, shown as a badge) ----------------------------------
-    P("compat", K.CHOICE, "netplay", E.REBUILD, "mode", "Engine",
-      "tf: TensorFlow Playground mode, run exactly as TF Playground runs the link: its points "
-      "and starting weights from its seeded stream, per-example float64 training, the square "
-      "loss ½(o − t)² on a tanh output (linear for regression), L1 that prunes for good.",
-      choices=("netplay", "tf")),
+    P("compat", K.CHOICE, "netplay", E.REBUILD, "mode", choices=("netplay", "tf")),
     # --- view ---------------------------------------------------------------------------
-    P("showTestData", K.BOOL, False, E.VIEW, "view", "Show test data",
-      "Draw the test points over the boundary."),
-    P("discretize", K.BOOL, False, E.VIEW, "view", "Discretize output",
-      "Draw the boundary with hard class colours."),
-    P("knn", K.INT, 0, E.VIEW, "view", "k-NN baseline",
-      "Show the k-nearest-neighbour boundary of the same training data (0: off).",
-      min=0, max=50),
-    P("gridSize", K.INT, 100, E.VIEW, "view", "Grid resolution",
-      "Cells per side of the decision-boundary grid.", min=20, max=200),
-    P("hideText", K.BOOL, False, E.VIEW, "view", "Hide text",
-      "Hide the header and the explanations, for embedding."),
-    P("lang", K.CHOICE, "en", E.VIEW, "view", "Language", "Page language.",
-      choices=("en", "zh")),
+    P("showTestData", K.BOOL, False, E.VIEW, "view"),
+    P("discretize", K.BOOL, False, E.VIEW, "view"),
+    P("knn", K.INT, 0, E.VIEW, "view", min=0, max=50),
+    P("gridSize", K.INT, 100, E.VIEW, "view", min=20, max=200),
+    P("hideText", K.BOOL, False, E.VIEW, "view"),
+    P("lang", K.CHOICE, "en", E.VIEW, "view", choices=("en", "zh")),
 )
 
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}

@@ -14,10 +14,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from frontend import TEMPLATES
 from playground_models.imagelab import data as labdata
 from playground_models.imagelab.config import LabConfig, LabConfigError, schema
 from playground_models.imagelab.layers import SpecError
@@ -29,12 +27,12 @@ from playground_models.imagelab.summary import summarize
 from .admission import Registry, origin_allowed
 from .labloop import LabLink, Outbox, encode
 from .memory import MemoryCeiling, MemoryLimitError, release_soon
+from .pages import templates
 from .protocol import DEFAULT_MAX_DEPTH, MAX_INDEX, MAX_SAFE_INT, ProtocolError, load_json
 from .scheduler import Scheduler, owned_by
 from .settings import Settings
 
 router = APIRouter()
-templates = Jinja2Templates(directory=str(TEMPLATES))
 
 _DEFAULT_MESSAGE_BYTES = Settings.model_fields["max_message_bytes"].default
 

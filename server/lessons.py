@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontend import TEMPLATES
 from playground_models.compare import CompareSpec, Comparison, parse_compare, unknown_keys
 from playground_models.experiment import ConfigError
-from playground_models.lessons import LANGS, LESSONS, catalogue
+from playground_models.lessons import LESSONS
+from playground_models.messages import LANGS, catalogue
 from playground_models.network import Architecture
 
 from . import __version__

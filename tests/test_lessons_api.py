@@ -57,7 +57,7 @@ def test_compare_page_is_served(client):
     r = client.get("/compare?runs=2&r2.activation=sigmoid")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
-    assert "<title>netplay — compare runs</title>" in r.text
+    assert ">netplay — compare runs</title>" in r.text
     # The page that reads the link and drives /api/compare/step.
     assert '<script type="module" src="/static/js/compare.js"></script>' in r.text
     assert client.get("/static/js/compare.js").status_code == 200

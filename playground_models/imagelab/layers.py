@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import rules
+from ..messages import message
 
 Shape = tuple[int, ...]  # (C, H, W) for images, (N,) for flat vectors
 
@@ -179,6 +180,14 @@ class LayerInfo:
     error: str | None = None  # why the layer does not fit; it then passes its input through
     note: str | None = None  # fits, but worth knowing (e.g. a stride that skips pixels)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The catalogue key and values of each text above that is a sentence, so that a page can
+    # show it in its own language: {"note": {"key": "lab.note.stride", "values": {...}}}.
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def say(self, what: str, key: str, **values: Any) -> None:
+        """Set the text `what` (error, note, formula, shape_formula) from the catalogue."""
+        setattr(self, what, message(key, "en", **values))
+        self.messages[what] = {"key": key, "values": values}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -192,6 +201,7 @@ class LayerInfo:
             "shape_formula": self.shape_formula,
             "error": self.error,
             "note": self.note,
+            "messages": self.messages,
         }
 
 
@@ -222,27 +232,24 @@ def _conv(info: LayerInfo, layer: Layer) -> None:
     k, s = layer.kernel, layer.stride
     if layer.padding == "same":
         if s != 1:
-            info.error = "'same' padding needs stride 1 (give the padding as a number instead)"
+            info.say("error", "lab.error.samePad")
             return
         pad_text = "'same'"
         out_h, out_w, left = h, w, 0
-        info.shape_formula = f"'same' padding keeps {h}×{w}"
+        info.say("shape_formula", "lab.shape.same", size=f"{h}×{w}")
     else:
         p = layer.padding
         assert isinstance(p, int)
         pad_text = str(p)
         if k > h + 2 * p or k > w + 2 * p:
-            info.error = (
-                f"kernel {k}×{k} is larger than its input {h}×{w} with padding {p}; use a "
-                f"smaller kernel, more padding, or fewer pooling layers before it"
-            )
+            info.say("error", "lab.error.kernel", k=f"{k}×{k}", size=f"{h}×{w}", p=p)
             return
         out_h, left = _sliding(h, k, s, p)
         out_w, left_w = _sliding(w, k, s, p)
         left = max(left, left_w)
         info.shape_formula = f"({w} − {k} + 2·{p})/{s} + 1 = {out_w}"
         if left:
-            info.note = f"stride {s} does not tile the input: the last {left} pixel(s) are skipped"
+            info.say("note", "lab.note.stride", s=s, n=left)
     info.output_shape = (layer.filters, out_h, out_w)
     info.params = rules.dense_parameters(k * k * c, layer.filters)  # one filter: a k×k×c window
     info.formula = f"({k}·{k}·{c} + 1)·{layer.filters} = {info.params:,}"
@@ -253,24 +260,22 @@ def _pool(info: LayerInfo, layer: Layer) -> None:
     c, h, w = info.input_shape
     k, s = layer.kernel, layer.stride
     if k > h or k > w:
-        info.error = f"pool window {k}×{k} is larger than its input {h}×{w}"
+        info.say("error", "lab.error.pool", k=f"{k}×{k}", size=f"{h}×{w}")
         return
     out_h, left_h = _sliding(h, k, s, 0)
     out_w, left_w = _sliding(w, k, s, 0)
     info.output_shape = (c, out_h, out_w)
     info.shape_formula = f"({w} − {k})/{s} + 1 = {out_w}"
-    info.formula = "0 (pooling has no weights)"
+    info.say("formula", "lab.formula.pool")
     if max(left_h, left_w):
-        info.note = (
-            f"window does not tile the input: the last {max(left_h, left_w)} pixel(s) skipped"
-        )
+        info.say("note", "lab.note.window", n=max(left_h, left_w))
 
 
 def _res(info: LayerInfo, layer: Layer) -> None:
     c, h, w = info.input_shape
     f = layer.filters
     if h < 1 or w < 1:
-        info.error = "a residual block needs a spatial input"
+        info.say("error", "lab.error.res")
         return
     convs = 9 * c * f + 9 * f * f  # two 3×3 convs without biases (batch norm follows each)
     norms = 2 * 2 * f
@@ -280,7 +285,7 @@ def _res(info: LayerInfo, layer: Layer) -> None:
     info.params = convs + norms + shortcut
     short = "" if c == f else f" + ({c} + 1)·{f}"
     info.formula = f"3·3·{c}·{f} + 3·3·{f}·{f} + 2·2·{f}{short} = {info.params:,}"
-    info.shape_formula = f"'same' 3×3 convolutions keep {h}×{w}"
+    info.say("shape_formula", "lab.shape.res", size=f"{h}×{w}")
 
 
 def _layer(info: LayerInfo, layer: Layer) -> None:
@@ -288,7 +293,7 @@ def _layer(info: LayerInfo, layer: Layer) -> None:
     k = layer.kind
     spatial = len(shape) == 3
     if k in ("conv", "maxpool", "avgpool", "res") and not spatial:
-        info.error = f"{k} needs an image (H×W×C) input, but gets a flat vector of {shape[0]}"
+        info.say("error", "lab.error.flat", k=k, n=shape[0])
         return
     if k == "conv":
         _conv(info, layer)
@@ -302,16 +307,14 @@ def _layer(info: LayerInfo, layer: Layer) -> None:
         info.params = rules.dense_parameters(n_in, layer.filters)
         info.formula = f"({n_in} + 1)·{layer.filters} = {info.params:,}"
         if spatial:
-            info.shape_formula = f"flattens {shape_text(shape)} = {n_in} first"
+            info.say("shape_formula", "lab.shape.flatten", shape=shape_text(shape), n=n_in)
     elif k == "flatten":
         info.output_shape = (_flat(shape),)
         info.shape_formula = f"{shape_text(shape)} = {_flat(shape)}"
     elif k == "bn":
         channels = shape[0]
         info.params = 2 * channels
-        info.formula = (
-            f"2·{channels} = {info.params:,} (γ and β; running mean/variance not trained)"
-        )
+        info.say("formula", "lab.formula.bn", count=f"2·{channels} = {info.params:,}")
     else:  # activations and dropout keep their input's shape and have no weights
         info.formula = "0"
 

@@ -7,7 +7,7 @@ import { shortcutAllowed } from './keys.js';
 import { linkText, copyLink } from './urlstate.js';
 import { applyHidden } from './controls.js';
 import { Notices } from './notices.js';
-import { loadLang, watchDom, languageSwitch, t, currentLang } from './i18n.js';
+import { loadLang, applyKeys, languageSwitch, t, currentLang } from './i18n.js';
 import { fetchLessons, lessonMenu, lessonCard } from './lessons.js';
 import { RunCard, RUN_COLORS, runLabel, drawOverlay } from './runcard.js';
 import { sharedRange } from './gradchart.js';
@@ -182,6 +182,7 @@ Object.defineProperty(window, 'netplayCompare', {
 
 async function boot() {
   await loadLang();
+  applyKeys();
   const lessons = await fetchLessons();
   $('compare-tools').prepend(lessonMenu(lessons), languageSwitch());
   $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
@@ -214,7 +215,6 @@ async function boot() {
     baseName: cards[last].el.querySelector('h3 span').textContent,
     preset: lesson?.sweep && { ...lesson.sweep, epochs: lesson.epochs },
   });
-  watchDom(document.body);
   wire();
   await step(0);
   requestAnimationFrame(loop);

@@ -5,15 +5,7 @@
 // `only_when` work the same way for all of them.
 
 import { applies } from './state.js';
-import { t } from './i18n.js';
-
-/** A choice as people read it (`he` → "He: N(0, 2/fan_in)"), from the catalogue; the value
- * itself where the catalogue has no label for it. */
-function choiceLabel(name, value) {
-  const key = `choice.${name}.${value}`;
-  const text = t(key);
-  return text === key ? value : text;
-}
+import { t, choiceLabel, paramLabel, paramHelp } from './i18n.js';
 
 // Drawn elsewhere, by the view that owns the concept.
 const OWNED_ELSEWHERE = new Set(['networkShape', 'layerActivations', 'points', 'removed', 'seed']);
@@ -47,10 +39,10 @@ function field(p, inner, { inline = false } = {}) {
   const wrap = document.createElement('div');
   wrap.className = `field${inline ? ' field-inline' : ''}`;
   wrap.dataset.param = p.name;
-  if (p.help) wrap.title = p.help;
+  wrap.title = paramHelp(p.name);
   const label = document.createElement('label');
   label.className = 'field-label';
-  label.textContent = p.label;
+  label.textContent = paramLabel(p.name);
   label.htmlFor = `ctl-${p.name}`;
   if (inline) wrap.append(inner, label);
   else wrap.append(label, inner);
@@ -139,7 +131,7 @@ function makeTiles(p, onChange, drawPreview) {
   const grid = document.createElement('div');
   grid.className = 'tiles';
   grid.setAttribute('role', 'radiogroup');
-  grid.setAttribute('aria-label', p.label);
+  grid.setAttribute('aria-label', paramLabel(p.name));
   const buttons = {};
   for (const choice of p.choices) {
     const b = document.createElement('button');
@@ -151,7 +143,7 @@ function makeTiles(p, onChange, drawPreview) {
     const c = document.createElement('canvas');
     c.width = c.height = 48;
     const span = document.createElement('span');
-    span.textContent = choice.replace(/^reg-/, '');
+    span.textContent = t(`tile.${choice}`);
     b.append(c, span);
     b.addEventListener('click', () => onChange({ [p.name]: choice }));
     grid.append(b);

@@ -2,6 +2,7 @@
 // shift-click the other class, ctrl/⌘-click removes the nearest point. Edits are ordinary
 // `update`s of the `points` and `removed` parameters, so they travel in the share URL.
 
+import { t } from './i18n.js';
 import { numClasses } from './state.js';
 
 const REMOVE_RADIUS = 0.6; // data units: a ctrl-click farther than this from any point does nothing
@@ -49,19 +50,17 @@ export class DataEditor {
     this.picker.replaceChildren();
     const label = document.createElement('span');
     label.className = 'picker-label';
-    label.textContent = k === 1 ? 'Click adds value' : 'Click adds';
+    label.textContent = t(k === 1 ? 'ui.clickAddsValue' : 'ui.clickAdds');
     this.picker.append(label);
     if (hint) {
-      hint.textContent = oneD ? 'Click the plot to add a point at that height, ctrl-click to remove one.'
-        : k === 1 ? 'Click the plot to add a point of the chosen value, shift-click for the opposite value, ctrl-click to remove one.'
-          : 'Click the plot to add a point, shift-click for the other class, ctrl-click to remove one.';
+      hint.textContent = t(oneD ? 'ui.hintEditCurve' : k === 1 ? 'ui.hintEditValue' : 'ui.hintEdit');
     }
     const choices = k === 1 ? [[1, '+1'], [0, '−1']] : Array.from({ length: k }, (_, i) => [i, String(i)]);
     for (const [value, text] of choices) {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = `swatch swatch-${k === 1 ? (value ? 'pos' : 'neg') : value}`;
-      b.title = k === 1 ? `Click on the plot adds a point of value ${text}` : `Click on the plot adds class ${text}`;
+      b.title = k === 1 ? t('ui.clickAddsValueOf', { v: text }) : t('ui.clickAddsClass', { n: text });
       b.setAttribute('aria-label', b.title);
       b.dataset.value = value;
       b.addEventListener('click', () => { this.selected = value; this.paint(); });
@@ -105,7 +104,7 @@ export class DataEditor {
       const label = oneD ? round3(value) : this.labelFor(ev.shiftKey);
       const max = this.state.byName.points?.max_len ?? 500;
       if (cfg.points.length >= max) {
-        this.onNotice(`At most ${max} points can be added by hand.`);
+        this.onNotice(t('ui.pointsMax', { max }));
         return;
       }
       this.onChange({ points: [...cfg.points, [round3(x), round3(y), label]] });
@@ -133,7 +132,7 @@ export class DataEditor {
     if (gen.d >= REMOVE_RADIUS) return;
     const index = data?.[`${gen.set}Index`];
     if (!index) {
-      this.onNotice('This server does not say which generated point is which, so only points you added can be removed.');
+      this.onNotice(t('ui.removeOnlyAdded'));
       return;
     }
     this.onChange({ removed: [...cfg.removed, index[gen.i]] });

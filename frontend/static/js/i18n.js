@@ -1,15 +1,13 @@
 // Languages: the message catalogues (/api/locales/<lang>) and the page's language, carried in the
-// link as `lang=zh`. `t(key, values)` reads a message; `translateDom(root)` turns the English
-// texts other modules wrote (labels, buttons, notices) into the page language. It maps each
-// English catalogue text to its translation, so modules that write English stay correct in
-// every language without knowing about this one; a MutationObserver keeps up with later text.
+// link as `lang=zh`. One convention everywhere: page code writes `t(key, values)`, and the
+// templates mark each text with its key (`data-i18n="ui.data"`, `data-i18n-title="…"`), which
+// `applyKeys` fills in the page language. The catalogues are the only source of labels; a test
+// checks that every key the page uses exists in every catalogue.
 
 const LANGS = ['en', 'zh'];
 let messages = {};
 let english = {};
 let lang = 'en';
-let byEnglish = new Map();   // exact English text → translation
-let patterns = [];           // [RegExp, key, names] for texts with {placeholders}
 
 /** The language a link asks for (`lang=zh` in the query or hash), else English. */
 export function linkLang(loc = window.location) {
@@ -26,17 +24,27 @@ export function t(key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all));
 }
 
+/** A parameter's label and help, by name (`param.<name>.label`, `param.<name>.help`). */
+export function paramLabel(name) { return t(`param.${name}.label`); }
+export function paramHelp(name) { return t(`param.${name}.help`); }
+
+/** A choice as people read it (`he` → "He: N(0, 2/fan_in)"); the value itself where the
+ * catalogue has no label for it. */
+export function choiceLabel(name, value) {
+  const key = `choice.${name}.${value}`;
+  const text = t(key);
+  return text === key ? String(value) : text;
+}
+
 async function fetchCatalogue(code) {
   const r = await fetch(`/api/locales/${code}`, { headers: { Accept: 'application/json' } });
   if (!r.ok) throw new Error(`/api/locales/${code}: HTTP ${r.status}`);
   return (await r.json()).messages;
 }
 
-function escapeRe(s) { return s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'); }
-
 let loading = null;          // the promise of the last loadLang
 
-/** Load the catalogues for `code` (English always, as the fallback and the lookup key). */
+/** Load the catalogues for `code` (English always, as the fallback for a missing message). */
 export function loadLang(code = linkLang()) {
   loading = load(code);
   return loading;
@@ -49,98 +57,20 @@ async function load(code) {
   lang = LANGS.includes(code) ? code : 'en';
   english = await fetchCatalogue('en');
   messages = lang === 'en' ? english : await fetchCatalogue(lang);
-  byEnglish = new Map();
-  patterns = [];
-  if (lang !== 'en') {
-    for (const [key, text] of Object.entries(english)) {
-      if (!messages[key] || messages[key] === text) continue;
-      if (/\{\w+\}/.test(text)) {
-        const names = [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-        const re = new RegExp(`^${escapeRe(text).replace(/\\\{\w+\\\}|\{\w+\}/g, '(.+?)')}$`);
-        patterns.push([re, key, names]);
-      } else {
-        byEnglish.set(text, messages[key]);
-      }
-    }
-    // Choice values as the server writes them (`relu`) read as their label in this language.
-    for (const [key, text] of Object.entries(messages)) {
-      const m = key.match(/^choice\.[^.]+\.(.+)$/);
-      if (m && !byEnglish.has(m[1])) byEnglish.set(m[1], text);
-    }
-  }
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : lang;
   return lang;
 }
 
-/** The translation of one English text, or null when there is none. */
-export function translateText(text) {
-  const trimmed = text.trim();
-  if (!trimmed) return null;
-  const hit = byEnglish.get(trimmed);
-  if (hit !== undefined) return text.replace(trimmed, hit);
-  for (const [re, key, names] of patterns) {
-    const m = trimmed.match(re);
-    if (m) return text.replace(trimmed, t(key, Object.fromEntries(names.map((n, i) => [n, m[i + 1]]))));
-  }
-  return null;
-}
-
 const ATTRS = ['title', 'aria-label', 'placeholder'];
 
-function translateParams(root) {
-  // Controls built from the schema: label and help by parameter name, options by value.
-  for (const wrap of root.querySelectorAll?.('[data-param]') || []) {
-    const name = wrap.dataset.param;
-    const label = wrap.querySelector(':scope > label.field-label, :scope > .field-label');
-    const key = `param.${name}.label`;
-    if (label && messages[key] && label.textContent !== messages[key]) label.textContent = messages[key];
-    if (wrap.title && messages[`param.${name}.help`]) wrap.title = messages[`param.${name}.help`];
-    for (const opt of wrap.querySelectorAll('option')) {
-      const text = messages[`choice.${name}.${opt.value}`];
-      if (text && opt.textContent !== text) opt.textContent = text;
+/** Fill every marked text and attribute under `root` from the catalogue of the page language. */
+export function applyKeys(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const attr of ATTRS) {
+    for (const el of root.querySelectorAll(`[data-i18n-${attr}]`)) {
+      el.setAttribute(attr, t(el.getAttribute(`data-i18n-${attr}`)));
     }
   }
-}
-
-/** Translate every text node and labelled attribute under `root` (no-op in English). */
-export function translateDom(root = document.body) {
-  if (lang === 'en' || !root) return;
-  if (root.nodeType === Node.TEXT_NODE) {
-    const next = translateText(root.nodeValue);
-    if (next !== null && next !== root.nodeValue) root.nodeValue = next;
-    return;
-  }
-  if (root.nodeType !== Node.ELEMENT_NODE) return;
-  translateParams(root);
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (node.parentElement?.closest('script, style, [data-no-i18n]')) continue;
-    const next = translateText(node.nodeValue);
-    if (next !== null && next !== node.nodeValue) node.nodeValue = next;
-  }
-  for (const el of [root, ...root.querySelectorAll('[title], [aria-label], [placeholder]')]) {
-    for (const attr of ATTRS) {
-      const v = el.getAttribute?.(attr);
-      const next = v && translateText(v);
-      if (next && next !== v) el.setAttribute(attr, next);
-    }
-  }
-}
-
-/** Keep translating what other modules write after load. */
-export function watchDom(root = document.body) {
-  if (lang === 'en') return null;
-  translateDom(root);
-  const observer = new MutationObserver((records) => {
-    for (const r of records) {
-      if (r.type === 'characterData') translateDom(r.target);
-      else if (r.type === 'attributes') translateDom(r.target);
-      else for (const n of r.addedNodes) translateDom(n);
-    }
-  });
-  observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ATTRS });
-  if (document.title) document.title = translateText(document.title) ?? document.title;
-  return observer;
 }
 
 /** A link to the same page in another language (`lang=` replaced or added). */
@@ -155,7 +85,6 @@ export function languageSwitch() {
   const select = document.createElement('select');
   select.className = 'lang-switch';
   select.setAttribute('aria-label', t('ui.language'));
-  select.dataset.noI18n = '';
   for (const [code, label] of [['en', 'English'], ['zh', '中文']]) {
     const opt = document.createElement('option');
     opt.value = code;

@@ -35,7 +35,7 @@ async function getJSON(url) {
 }
 
 function send(type, fields) {
-  if (!conn?.send(type, fields)) notices.show('Not connected to the server yet — try again in a moment.', 'warn');
+  if (!conn?.send(type, fields)) notices.show(t('ui.notConnected'), 'warn');
 }
 
 /** Send parameter changes, keeping dependent values valid (loss vs. problem). */
@@ -56,7 +56,7 @@ const knnView = new MapView($('knn'), state, { axes: false, pointRadius: 2 });
 const lossChart = new LineChart($('loss-chart'), series, ['train_loss', 'test_loss']);
 const network = new NetworkView($('network'), state, {
   onChange: update,
-  onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = i === null ? 'Output' : 'Neuron output'; },
+  onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = t(i === null ? 'ui.output' : 'ui.neuronOutput'); },
 });
 // Hand edits of a weight or bias are not in the link, so the page says so once edited.
 const paramEditor = new ParamEditor(network, state, {
@@ -86,7 +86,7 @@ $('tab-loss').addEventListener('click', () => showCurves('loss'));
 $('tab-acc').addEventListener('click', () => showCurves('acc'));
 $('share').addEventListener('click', async () => {
   const ok = await copyLink();
-  notices.show(ok ? 'Link copied — whoever opens it gets this exact experiment.' : 'Copy the link from the address bar.', ok ? 'ok' : 'info');
+  notices.show(t(ok ? 'ui.linkCopied' : 'ui.copyManually'), ok ? 'ok' : 'info');
 });
 $('seed').addEventListener('change', (ev) => {
   const v = ev.target.value.trim();
@@ -131,9 +131,9 @@ function onConfig(msg) {
   for (const w of msg.warnings || []) {
     notices.show(t(changed ? 'ui.changeWarning' : 'ui.fromLink', { warning: w }), 'warn');
   }
-  const errors = (msg.errors || []).map((e) => e.message || `${e.field}: not usable`);
+  const errors = (msg.errors || []).map((e) => e.message || t('ui.notUsable', { field: e.field }));
   if (errors.length) {
-    notices.show(`Part of this link could not be used, so those settings start at their defaults — ${errors.join('; ')}.`, 'error', 0);
+    notices.show(t('ui.linkProblem', { errors: errors.join('; ') }), 'error', 0);
   }
   for (const h of msg.hidden || []) state.hidden.add(h);
   writeAddressBar(state.query, state.hidden);
@@ -141,7 +141,9 @@ function onConfig(msg) {
   $('seed').value = state.config.seed;
   const edits = (state.config.points?.length || 0) + (state.config.removed?.length || 0);
   $('edits').hidden = edits === 0;
-  $('edits-count').textContent = `${state.config.points?.length || 0} added, ${state.config.removed?.length || 0} removed`;
+  $('edits-count').textContent = t('ui.editsCount', {
+    added: state.config.points?.length || 0, removed: state.config.removed?.length || 0,
+  });
   $('knn-box').hidden = !(state.config.knn > 0);
   $('knn-k').textContent = state.config.knn;
   document.body.classList.toggle('classification', state.config.problem === 'classification');
@@ -155,7 +157,7 @@ function onData({ header, arrays }) {
     train: arrays.train, test: arrays.test, numClasses: header.num_classes, oneD: !!header.one_d,
     version: header.version, trainIndex: arrays.train_index || null, testIndex: arrays.test_index || null,
   };
-  $('counts').textContent = `${arrays.train.length / 3} train · ${arrays.test.length / 3} test points`;
+  $('counts').textContent = t('ui.pointCounts', { train: arrays.train.length / 3, test: arrays.test.length / 3 });
   dirty.output = dirty.rebuild = dirty.controls = true;
 }
 
@@ -182,7 +184,7 @@ function onMessage(msg) {
       state.limits = msg.limits;
       run.setLimits(msg.limits);
       if (msg.protocol !== PROTOCOL_VERSION) {
-        notices.show(`The server speaks protocol ${msg.protocol}; this page speaks ${PROTOCOL_VERSION}.`, 'error');
+        notices.show(t('ui.protocolMismatch', { server: msg.protocol, page: PROTOCOL_VERSION }), 'error');
         conn.close();
         return;
       }
@@ -193,6 +195,7 @@ function onMessage(msg) {
     case 'state':
       state.runState = msg.state;
       state.message = msg.message || '';
+      state.divergedAt = msg.diverged_at ?? null;
       run.sync();
       if (msg.epoch !== undefined) run.epoch.textContent = msg.epoch.toLocaleString('en-US');
       break;
@@ -209,14 +212,13 @@ function start() {
   // The server parses the link (query or TF Playground hash) and reports what it could not use.
   send('start', { url: linkText() });
   send('speed', { steps_per_frame: run.steps || DEFAULT_SPEED });
-  if (sessions > 1) notices.show('Reconnected — the experiment restarted from its link.', 'ok');
+  if (sessions > 1) notices.show(t('ui.reconnected'), 'ok');
 }
 
 function onStatus(s) {
   const pill = $('conn');
   pill.dataset.status = s;
-  pill.textContent = { open: 'Live', connecting: 'Connecting…', idle: 'Idle — closed by the server' }[s]
-    ?? 'Reconnecting…';
+  pill.textContent = t({ open: 'ui.live', connecting: 'ui.connecting', idle: 'ui.idleClosed' }[s] ?? 'ui.reconnecting');
   if (s === 'closed' || s === 'idle') { state.runState = 'paused'; run.sync(); }
 }
 
@@ -295,7 +297,7 @@ async function boot() {
   requestAnimationFrame(render);
 }
 
-boot().catch((err) => notices.show(`The page could not start: ${err.message}`, 'error', 0));
+boot().catch((err) => notices.show(t('ui.pageFailed', { error: err.message }), 'error', 0));
 
 // Exported for nothing but clarity of what this module owns.
 export { state, applies };

@@ -6,6 +6,7 @@
 import { cssColor, classColor, paintSigned } from './colors.js';
 import { paramLayout, shownValue } from './netparams.js';
 import { featureMap } from './features.js';
+import { t, paramLabel, choiceLabel } from './i18n.js';
 
 const NODE_MAX = 38;
 const NODE_MIN = 12;
@@ -88,9 +89,9 @@ export class NetworkView {
     const shapeParam = this.state.byName.networkShape || {};
     const maxLayers = shapeParam.max_len ?? 8;
     layersBar.append(
-      this.pm('+', 'Add a hidden layer', shape.length < maxLayers, () => this.setShape([...shape, 2])),
-      this.pm('−', 'Remove the last hidden layer', shape.length > 0, () => this.setShape(shape.slice(0, -1))),
-      el('span', 'net-layers-label', `${shape.length} hidden layer${shape.length === 1 ? '' : 's'}`),
+      this.pm('+', t('ui.addLayer'), shape.length < maxLayers, () => this.setShape([...shape, 2])),
+      this.pm('−', t('ui.removeLayer'), shape.length > 0, () => this.setShape(shape.slice(0, -1))),
+      el('span', 'net-layers-label', shape.length === 1 ? t('ui.hiddenLayer1') : t('ui.hiddenLayersN', { n: shape.length })),
     );
     this.layer.append(layersBar);
 
@@ -100,8 +101,8 @@ export class NetworkView {
       const isInput = col === 0;
       const isOutput = col === nCols - 1;
       if (!isInput && !isOutput) this.layerHeader(col - 1, shape, x, node);
-      if (isInput) this.caption('Features', x, node);
-      if (isOutput) this.caption(k > 2 ? 'Classes' : 'Output', x, node);
+      if (isInput) this.caption(t('ui.features'), x, node);
+      if (isOutput) this.caption(t(k > 2 ? 'ui.classes' : 'ui.output'), x, node);
       for (let r = 0; r < count; r++) {
         const y = HEAD + r * (node + gap);
         centres.push({ x: x + node / 2, y: y + node / 2, left: x, right: x + node });
@@ -119,8 +120,8 @@ export class NetworkView {
           c.classList.add('net-feature');
           c.classList.toggle('off', !on);
           c.dataset.param = p.name;
-          c.title = `${p.label}: ${on ? 'on' : 'off'} (click to toggle)`;
-          const label = el('div', 'net-feature-label', p.label);
+          c.title = t(on ? 'ui.featureOn' : 'ui.featureOff', { feature: paramLabel(p.name) });
+          const label = el('div', 'net-feature-label', paramLabel(p.name));
           label.style.top = `${y + node / 2}px`;
           label.style.right = `${W - x + 6}px`;
           label.dataset.param = p.name;
@@ -129,10 +130,10 @@ export class NetworkView {
           c.addEventListener('click', () => this.toggleFeature(p.name));
         } else if (!isOutput) {
           info.neuronIndex = neuronBase + hiddenIndex++;
-          c.title = `Layer ${col}, neuron ${r + 1} — hover to see its output large`;
+          c.title = t('ui.neuronTitle', { layer: col, n: r + 1 });
         } else {
           c.classList.add('net-output');
-          if (k > 2) c.title = `Class ${r}`;
+          if (k > 2) c.title = t('ui.classN', { n: r });
         }
         if (info.neuronIndex !== null) {
           c.addEventListener('pointerenter', () => this.onHover(info.neuronIndex));
@@ -191,10 +192,10 @@ export class NetworkView {
     const set = (v) => { const s = [...shape]; s[i] = v; this.setShape(s); };
     const btns = el('div', 'pm-row');
     btns.append(
-      this.pm('+', `Add a neuron to layer ${i + 1}`, n < max, () => set(n + 1)),
-      this.pm('−', `Remove a neuron from layer ${i + 1}`, n > min, () => set(n - 1)),
+      this.pm('+', t('ui.addNeuron', { layer: i + 1 }), n < max, () => set(n + 1)),
+      this.pm('−', t('ui.removeNeuron', { layer: i + 1 }), n > min, () => set(n - 1)),
     );
-    box.append(btns, el('div', 'net-layer-label', `${n} neuron${n === 1 ? '' : 's'}`));
+    box.append(btns, el('div', 'net-layer-label', n === 1 ? t('ui.neuron1') : t('ui.neuronsN', { n })));
     this.layer.append(box);
 
     // Per-layer activation (layerActivations), defaulting to the global activation.
@@ -203,10 +204,10 @@ export class NetworkView {
       const cfg = this.state.config;
       const sel = el('select', 'net-act');
       sel.dataset.param = 'layerActivations';
-      sel.title = `Activation of layer ${i + 1}`;
+      sel.title = t('ui.layerActivation', { layer: i + 1 });
       sel.setAttribute('aria-label', sel.title);
       for (const a of actParam.choices) {
-        const o = el('option', null, a);
+        const o = el('option', null, choiceLabel('activation', a));
         o.value = a;
         sel.append(o);
       }

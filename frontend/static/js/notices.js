@@ -1,6 +1,8 @@
 // Polite messages: link problems, server errors, "link copied". Each can be dismissed; most
 // fade on their own. Repeats of a showing message are not stacked.
 
+import { t } from './i18n.js';
+
 export class Notices {
   constructor(host) {
     this.host = host;
@@ -19,7 +21,7 @@ export class Notices {
     const x = document.createElement('button');
     x.type = 'button';
     x.className = 'notice-close';
-    x.setAttribute('aria-label', 'Dismiss');
+    x.setAttribute('aria-label', t('ui.dismiss'));
     x.textContent = '×';
     x.addEventListener('click', () => n.remove());
     n.append(span, x);

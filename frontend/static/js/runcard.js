@@ -6,7 +6,7 @@ import { MapView } from './boundary.js';
 import { DecimatedSeries, LineChart } from './losschart.js';
 import { GradHistory, drawGradBars, drawGradHistory } from './gradchart.js';
 import { fitCanvas } from './canvas.js';
-import { t } from './i18n.js';
+import { t, paramLabel, choiceLabel } from './i18n.js';
 
 // Run colours stay clear of the blue and orange that mean the two classes and a weight's sign.
 export const RUN_COLORS = ['#6a3d9a', '#1b7837', '#c51b7d', '#5d4037', '#37474f', '#8c6d00'];
@@ -18,8 +18,7 @@ const fmtAcc = (v) => (v === null || v === undefined ? '' : ` · ${t('ui.accurac
 export function runLabel(k, overrides) {
   const parts = Object.entries(overrides).map(([name, value]) => {
     const shown = Array.isArray(value) ? value.join(', ') : String(value);
-    const choice = t(`choice.${name}.${shown}`);
-    return `${t(`param.${name}.label`)} = ${choice.startsWith('choice.') ? shown : choice}`;
+    return `${paramLabel(name)} = ${choiceLabel(name, shown)}`;
   });
   return parts.join(' · ') || t('ui.run', { n: k + 1 });
 }

@@ -1,6 +1,7 @@
 // Run controls: play/pause, step, reset, new seed, speed, the epoch and speed counters, the
 // divergence banner, and the keyboard (space, s, r).
 
+import { t } from './i18n.js';
 import { shortcutAllowed } from './keys.js';
 
 const SPEEDS = [1, 5, 10, 25, 50, 100, 250, 500, 1000];
@@ -34,7 +35,7 @@ export class RunControls {
     for (const s of SPEEDS.filter((v) => v <= max)) {
       const o = document.createElement('option');
       o.value = s;
-      o.textContent = `${s} / frame`;
+      o.textContent = t('ui.perFrame', { n: s });
       this.speed.append(o);
     }
     this.speed.value = String(Math.min(current, max));
@@ -69,13 +70,13 @@ export class RunControls {
     const s = this.state.runState;
     const playing = s === 'playing';
     this.play.classList.toggle('playing', playing);
-    this.play.setAttribute('aria-label', playing ? 'Pause (space)' : 'Play (space)');
-    this.play.title = playing ? 'Pause (space)' : 'Play (space)';
+    const label = t(playing ? 'ui.pause' : 'ui.play');
+    this.play.setAttribute('aria-label', label);
+    this.play.title = label;
     const diverged = s === 'diverged';
     this.banner.hidden = !diverged;
     if (diverged) {
-      const m = this.state.message || 'training diverged — lower the learning rate';
-      $('banner-text').textContent = `Training ${m.replace(/^training /i, '')}.`.replace(/\.\.$/, '.');
+      $('banner-text').textContent = t('ui.diverged', { epoch: this.state.divergedAt ?? '?' });
     }
   }
 
@@ -83,7 +84,7 @@ export class RunControls {
     const e = header?.epoch ?? 0;
     this.epoch.textContent = e.toLocaleString('en-US');
     const sps = header?.steps_per_s;
-    this.rate.textContent = this.state.runState === 'playing' && sps ? `${formatRate(sps)} updates/s` : '';
+    this.rate.textContent = this.state.runState === 'playing' && sps ? t('ui.updatesPerSecond', { rate: formatRate(sps) }) : '';
   }
 }
 

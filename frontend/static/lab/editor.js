@@ -5,6 +5,13 @@ import { t } from "../js/i18n.js";
 
 const fmt = (n) => n.toLocaleString("en-US");
 
+/** One of a layer's texts in the page language: the server sends each sentence's catalogue key
+ * and values beside its English. */
+function said(layer, what) {
+  const m = layer.messages?.[what];
+  return m ? t(m.key, m.values) : layer[what] || "";
+}
+
 export class LayerEditor {
   /** `onBuild(net)` is called when the learner asks to train the edited network. */
   constructor(root, onBuild) {
@@ -84,7 +91,7 @@ export class LayerEditor {
     if (l.error) tr.className = "bad";
     else if (l.note) tr.className = "note";
     const shape = l.error ? "—" : l.output_shape.join("×");
-    const how = l.error || l.note || (l.params ? l.formula : l.shape_formula) || "";
+    const how = said(l, l.error ? "error" : l.note ? "note" : l.params ? "formula" : "shape_formula");
     tr.innerHTML = `<td class="idx">${l.index}</td><td><input class="tok" spellcheck="false"
       aria-label="${t("lab.layerN", { n: l.index })}"><span class="formula"></span></td>
       <td class="num">${shape}</td><td class="num">${l.params ? fmt(l.params) : ""}</td><td></td>`;

@@ -3,7 +3,7 @@
 import { unpack } from "./arrays.js";
 import { shortcutAllowed } from "../js/keys.js";
 import { copyLink } from "../js/urlstate.js";
-import { currentLang, languageSwitch, loadLang, t, watchDom } from "../js/i18n.js";
+import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
 import { LineChart } from "./charts.js";
 import { ConvCalculator } from "./convcalc.js";
 import { DrawPad } from "./draw.js";
@@ -24,6 +24,7 @@ const STEPS = {
 const GOOD_LR = { sgd: 0.03, momentum: 0.01, nesterov: 0.01, adagrad: 0.01, adadelta: 1, rmsprop: 0.001, adam: 0.003 };
 
 await loadLang(); // the views below write their first texts in the page's language
+applyKeys();
 
 const app = {
   state: "paused",
@@ -92,7 +93,7 @@ async function loadChoices() {
     $("preset").lastChild.dataset.net = p.net;
   }
   const opt = body.params.find((p) => p.name === "optimizer");
-  for (const o of opt.choices) $("optimizer").append(option(o));
+  for (const o of opt.choices) $("optimizer").append(option(o, choiceLabel("optimizer", o)));
   for (const [key, steps] of Object.entries(STEPS)) for (const v of steps) $(key).append(option(v));
 }
 
@@ -255,7 +256,6 @@ function onMessage(msg) {
 async function main() {
   $("conn").before(languageSwitch());
   if (currentLang() !== "en") document.querySelector(".nav-link").href = `/?lang=${currentLang()}`;
-  watchDom(document.body); // the page's own English, and the server's layer formulas and notes
   wireControls();
   await loadChoices();
   // Read the URL on every (re)connect: after the first config it holds the canonical link.
