@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import websockets
@@ -44,6 +46,27 @@ def wait_for_health(base: str, seconds: float) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def served(root: str | Path = ROOT) -> Iterator[str]:
+    """A real `netplay serve` of the tree at `root` on a free port, up and healthy: its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root, env=dict(os.environ, PYTHONPATH=str(root)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base, 60)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 async def canary(base: str, seconds: float) -> float:
@@ -137,26 +160,12 @@ def main() -> None:
     if args.lab_load:
         asyncio.run(lab_load(args.lab_load, args.labs, args.preset, args.seconds))
         return
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=args.root)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=args.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base, 60)
+    with served(args.root) as base:
         print(f"server up after {time.monotonic() - began:.1f} s", file=sys.stderr)
         result = measure(base, args.labs, args.preset, args.seconds, not args.no_alone, began)
         result["machine"] = f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
         result["wall_s"] = round(time.monotonic() - began, 1)
         print(json.dumps(result), flush=True)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

@@ -275,13 +275,14 @@ def generate(exp: Experiment) -> DataSplit:
 
     - `noise` (percent) acts inside the generator, as documented per dataset;
     - `jitter` adds N(0, jitter²) to every generated position (x₁ only for 1-D curves);
-    - the points are shuffled; those whose generation-order index is in `removed` are dropped
-      (indices past the end are ignored);
-    - the first round(n·percTrainData/100) go to training, at least 1 to each side;
+    - the points are shuffled; the first round(n·percTrainData/100) go to training, at least 1 to
+      each side;
     - `labelFlip` moves exactly round(n_train·labelFlip) training labels to another class;
+    - the generated points whose generation-order index is in `removed` are dropped from their
+      side (indices past the end are ignored), so removing one changes no other point;
     - the hand-placed `points` (x₁, x₂, label) are appended to the training set.
 
-    Raises ConfigError("removed") if fewer than 2 generated points are left to split.
+    Raises ConfigError("removed") if either side is left without a generated point.
     """
     name = exp.data_name
     classify = exp.is_classification
@@ -300,13 +301,8 @@ def generate(exp: Experiment) -> DataSplit:
     x = x + shift
 
     order = rng.permutation(n)
-    order = order[~np.isin(order, np.asarray(exp.removed, dtype=np.int64))]
-    if len(order) < 2:
-        raise ConfigError("removed", "leaves fewer than 2 generated points to split")
     x, y = x[order], y[order]
-
-    n_left = len(order)
-    n_train = min(max(_round_half_up(n_left * exp.percTrainData / 100.0), 1), n_left - 1)
+    n_train = min(max(_round_half_up(n * exp.percTrainData / 100.0), 1), n - 1)
     train_x, test_x = x[:n_train], x[n_train:]
     train_y, test_y = y[:n_train].copy(), y[n_train:]
     train_index, test_index = order[:n_train], order[n_train:]
@@ -316,6 +312,17 @@ def generate(exp: Experiment) -> DataSplit:
         which = rng.choice(n_train, size=flips, replace=False)
         # Adding 1..C-1 modulo C always lands on a different class, uniformly.
         train_y[which] = (train_y[which] + rng.integers(1, num_classes, flips)) % num_classes
+
+    # Removal comes after the split and the flips: a removed point takes nothing else with it,
+    # and every other point keeps its side and its label.
+    if exp.removed:
+        removed = np.asarray(exp.removed, dtype=np.int64)
+        keep_train, keep_test = ~np.isin(train_index, removed), ~np.isin(test_index, removed)
+        if not keep_train.any() or not keep_test.any():
+            side = "training" if not keep_train.any() else "test"
+            raise ConfigError("removed", f"leaves no generated point in the {side} set")
+        train_x, train_y, train_index = train_x[keep_train], train_y[keep_train], train_index[keep_train]
+        test_x, test_y, test_index = test_x[keep_test], test_y[keep_test], test_index[keep_test]
 
     if exp.points:
         pts = np.asarray(exp.points, dtype=np.float64)

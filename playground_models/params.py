@@ -50,6 +50,7 @@ class Effect(StrEnum):
 
     LIVE = "live"  # applied mid-training, weights kept
     REBUILD = "rebuild"  # data/model rebuilt from the same seed
+    DATA = "data"  # the data changes (points added or removed); weights and epoch kept
     VIEW = "view"  # display only; training is untouched
 
 
@@ -137,10 +138,10 @@ PARAMS: tuple[Param, ...] = (
     P("jitter", K.FLOAT, 0.0, E.REBUILD, "data", min=0.0, max=3.0),
     P("labelFlip", K.FLOAT, 0.0, E.REBUILD, "data", min=0.0, max=0.5, only_when=CLASSIFY),
     P("seed", K.STRING, "1", E.REBUILD, "data", max_len=32, min_len=1),
-    P("points", K.POINTS, (), E.REBUILD, "data", max_len=500),
+    P("points", K.POINTS, (), E.DATA, "data", max_len=500),
     # `max` keeps each index within a C int, so none overflows numpy; an index past the data
     # drops nothing.
-    P("removed", K.INDEX_LIST, (), E.REBUILD, "data", max=2**31 - 1, max_len=5000),
+    P("removed", K.INDEX_LIST, (), E.DATA, "data", max=2**31 - 1, max_len=5000),
     # --- features -----------------------------------------------------------------------
     P("x", K.BOOL, True, E.REBUILD, "features"),
     P("y", K.BOOL, True, E.REBUILD, "features"),

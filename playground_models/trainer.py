@@ -28,7 +28,6 @@ from .rng import stream
 from .snapshot import Snapshot, evaluate, take_snapshot
 
 # Data edits made by clicking keep the network training, as in ConvNetJS: only the data changes.
-DATA_EDIT_KEYS = frozenset({"points", "removed"})
 
 # Largest |value| a weight or bias may be set to by hand. The drawing saturates long before, and
 # a bound keeps one edit from overflowing float32 training on the very next step.
@@ -153,13 +152,12 @@ class Trainer:
         changes = new.changes_from(self.experiment)
         if not changes:
             return changes
-        structural = {k for k, e in changes.items() if e is Effect.REBUILD}
-        if structural - DATA_EDIT_KEYS:
+        if Effect.REBUILD in changes.values():
             self._build(new)
             return changes
         self.experiment = new
-        if structural:
-            self._load_data(new)
+        if Effect.DATA in changes.values():
+            self._load_data(new)  # points added or removed: the run goes on with the new data
         self.backend.configure(new)
         return changes
 

@@ -7,6 +7,7 @@ The event loop only ever sees finished `bytes` and small dicts.
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from collections import deque
@@ -24,7 +25,18 @@ from playground_models.urlcodec import serialize
 from . import frames
 from .drawing import DrawBudget, KnnBands, grid_levels
 
-NEURON_GRID = 20  # side of each neuron map, cells
+NEURON_GRID = 20  # side of each neuron map, cells, up to MAPS_AT_FULL_SIZE maps
+MAPS_AT_FULL_SIZE = 64
+MIN_NEURON_GRID = 8
+
+
+def neuron_grid(maps: int) -> int:
+    """The side of each neuron map for a net with `maps` of them: 20 cells up to 64 maps, then
+    fewer, so that the maps together stay near 64 × 20² values (a 64-wide layer's nodes are
+    drawn about 12 px wide), and never below 8."""
+    if maps <= MAPS_AT_FULL_SIZE:
+        return NEURON_GRID
+    return max(MIN_NEURON_GRID, int(NEURON_GRID * math.sqrt(MAPS_AT_FULL_SIZE / maps)))
 LIVE_KEYS = tuple(p.name for p in PARAMS if p.effect is Effect.LIVE)
 FRAME_COMPRESSION_LEVEL = 1  # a default frame: 14.1 → about 7 kB in 0.1 ms
 TRAIN_SHARE = 0.2  # of a playing frame's budget, kept for training however dear drawing is
@@ -59,6 +71,11 @@ class LiveRun:
         self._draw = DrawBudget(draw_budget_s)
         self._knn = KnnBands()  # k-NN only changes with the data, k and the grid
         self._metrics: dict[str, Any] | None = None  # the last computed, repeated while dear
+
+    @property
+    def neuron_grid(self) -> int:
+        exp = self.trainer.experiment
+        return neuron_grid(len(exp.features) + sum(exp.networkShape))
 
     def _trainer(self, exp: Experiment) -> Trainer | TfTrainer:
         if exp.compat == "tf":
@@ -201,7 +218,7 @@ class LiveRun:
             # pay one-off costs (caches, torch's warm-up) that make a net look heavier than it is.
             levels = grid_levels(asked)
             probe = levels[min(2, len(levels) - 1)]
-            t.snapshot(grid_size=probe, neuron_grid=NEURON_GRID)
+            t.snapshot(grid_size=probe, neuron_grid=self.neuron_grid)
             for _ in range(PROBES):
                 self._snapshot(probe)
         grid = draw.choose(asked, playing)
@@ -238,7 +255,7 @@ class LiveRun:
             "steps_per_frame": self.steps_per_frame,
             "metrics": {k: v for k, v in self._metrics.items() if k not in ("epoch", "steps")},
             "grid": grid,
-            "neuron_grid": NEURON_GRID,
+            "neuron_grid": self.neuron_grid,
             "reduced": reduced,
             "draw_ms": round((time.perf_counter() - started) * 1000, 1),
             "learning_rate": exp.learningRate,
@@ -249,7 +266,7 @@ class LiveRun:
     def _snapshot(self, grid: int) -> Any:
         """The trainer's snapshot at `grid`, its cost recorded for `DrawBudget`."""
         started = time.perf_counter()
-        snap = self.trainer.snapshot(grid_size=grid, neuron_grid=NEURON_GRID)
+        snap = self.trainer.snapshot(grid_size=grid, neuron_grid=self.neuron_grid)
         self._draw.record_grid(grid, time.perf_counter() - started)
         return snap
 

@@ -213,7 +213,7 @@ class Session(Pacing):
             effects = await self.scheduler.run(run.update, new)
             await self.channel.send(run.config_message(effects, warnings))
             rebuilt = any(e is Effect.REBUILD for e in effects.values())
-            if rebuilt:
+            if rebuilt or Effect.DATA in effects.values():
                 await self.channel.send_bytes(await self.scheduler.run(run.data))
             if was_diverged and not run.diverged:
                 run.state = "paused"

@@ -283,3 +283,24 @@ def test_row_indices_name_the_generated_point_that_removed_deletes():
     assert len(remaining) == len(split.train_x) + len(split.test_x) - 1
     assert not np.any(np.all(remaining == target, axis=1))
     assert sorted(split.test_index.tolist() + split.train_index[:-1].tolist()) == list(range(500))
+
+
+def test_removing_a_point_leaves_every_other_point_on_its_side_of_the_split():
+    # Removing training point 276 of gauss must not move a far-away test point into training.
+    exp = Experiment(dataset="gauss", seed="1", labelFlip=0.1)
+    before = generate(exp)
+    gone = int(before.train_index[0])
+    after = generate(exp.replace(removed=(gone,)))
+    assert after.train_index.tolist() == [i for i in before.train_index.tolist() if i != gone]
+    assert after.test_index.tolist() == before.test_index.tolist()
+    # The flipped labels stay the same points' labels.
+    kept = before.train_index != gone
+    assert np.array_equal(after.train_y, before.train_y[kept])
+    assert np.array_equal(after.train_x, before.train_x[kept])
+
+
+def test_removing_every_test_point_names_the_removed_key():
+    split = generate(Experiment(numSamples=50))
+    with pytest.raises(ConfigError) as err:
+        generate(Experiment(numSamples=50, removed=tuple(int(i) for i in split.test_index)))
+    assert err.value.key == "removed"

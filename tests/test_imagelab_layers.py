@@ -78,11 +78,42 @@ def test_every_preset_count_agrees_with_pytorch(name):
         assert tuple(x.shape[1:]) == row.output_shape, row.token
 
 
-def test_kernel_larger_than_input_is_a_clear_per_layer_error_and_later_layers_are_checked():
+def test_kernel_larger_than_input_is_a_clear_per_layer_error():
     rows = _rows("in8x8x1-conv4k9-relu-fc10")
     assert "kernel 9×9 is larger than its input 8×8" in rows[1].error
-    assert rows[2].error is None and rows[3].params == (64 + 1) * 10
+    assert rows[2].error is None and rows[3].error is None
     assert not fits(rows)
+
+
+def test_after_a_layer_that_does_not_fit_later_shapes_and_counts_are_unknown():
+    # The lab's default net with its first conv too large. Its second conv once showed
+    # (5·5·1 + 1)·16 = 416, as if the bad layer passed 24×24×1 through; its 8 input
+    # channels exist only if the first conv fits, so nothing after it can be counted.
+    rows = _rows("in24x24x1-conv8k29p2-relu-maxpool2-conv16k5p2-relu-maxpool3-fc10")
+    assert "kernel 29×29 is larger than its input 24×24" in rows[1].error
+    table = [(r.to_json()["output_shape"], r.to_json()["params"]) for r in rows]
+    assert table == [
+        ([24, 24, 1], 0),
+        (None, None),  # does not fit
+        (None, 0),  # relu and pooling have no weights, whatever their input
+        (None, 0),
+        (None, None),  # conv16k5p2: 16 filters of 5×5×?
+        (None, 0),
+        (None, 0),
+        ([10], None),  # an fc gives its N values, whatever its input; its count is unknown
+    ]
+    assert [r.to_json()["input_shape"] for r in rows[1:3]] == [[24, 24, 1], None]
+    assert all(r.messages["note"] == {"key": "lab.note.unknown", "values": {"n": 1}}
+               for r in rows[2:])
+    assert rows[7].error is None  # it does end with 10 values
+    assert total_params(rows) is None and not fits(rows)
+
+
+def test_an_fc_after_a_layer_that_does_not_fit_makes_later_layers_known_again():
+    rows = _rows("in8x8x1-conv4k9-fc20-relu-fc10")
+    assert rows[2].output_shape == (20,) and rows[2].params is None
+    assert rows[3].output_shape == (20,) and rows[3].note is None
+    assert rows[4].params == (20 + 1) * 10 and rows[4].note is None
 
 
 def test_pool_after_flat_input_and_a_wrong_ending_are_marked_not_raised():

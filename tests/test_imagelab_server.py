@@ -57,6 +57,22 @@ def test_presets_api_lists_presets_and_data_availability(client):
     assert {d["name"]: d["available"] for d in body["data"]}["digits"] is True
 
 
+def test_the_settings_table_shows_momentum_only_for_optimizers_that_use_it(client):
+    params = {p["name"]: p for p in client.get("/api/lab/presets").json()["params"]}
+    assert params["momentum"]["only_when"] == {"optimizer": ["momentum", "nesterov"]}
+    assert "only_when" not in params["learningRate"]
+
+
+def test_summary_api_leaves_what_follows_a_layer_that_does_not_fit_unknown(client):
+    net = "in24x24x1-conv8k29p2-relu-maxpool2-conv16k5p2-relu-maxpool3-fc10"
+    body = client.get("/api/lab/summary", params={"net": net}).json()
+    assert body["total_params"] is None and not body["fits"]
+    conv = body["layers"][4]
+    assert conv["layer"] == "conv16k5p2" and conv["params"] is None
+    assert conv["output_shape"] is None and conv["formula"] == ""
+    assert conv["note"] == "unknown until layer 1 fits"
+
+
 def test_lab_page_renders_and_links_back_to_the_2d_lab(client):
     page = client.get("/lab")
     assert page.status_code == 200
@@ -212,6 +228,7 @@ def test_netplay_summary_table_and_url_with_a_bad_layer():
     assert "(5·5·8 + 1)·16 = 3,216" in done.stdout
     bad = _netplay("http://localhost:8000/lab?net=in8x8x1-conv4k9-fc10")
     assert bad.returncode == 1 and "ERROR: kernel 9×9 is larger" in bad.stdout
+    assert "Total params: unknown" in bad.stdout
 
 
 def test_the_lab_socket_refuses_foreign_origins(make_client):

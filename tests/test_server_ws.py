@@ -128,6 +128,27 @@ def test_structural_update_rebuilds_from_the_seed(open_session):
     assert frame["epoch"] == 0 and frame["_arrays"]["neurons"].shape[0] == 7
 
 
+def test_a_data_edit_keeps_the_weights_and_the_epoch_and_says_so(open_session):
+    # Adding or removing points changes the data, not the run: the effect is `data` (not
+    # `rebuild`, which restarts at epoch 0), new data follows, and training goes on from here.
+    s = open_session()
+    s.start()
+    s.send(type="step", n=2)
+    before = s.until("frame")
+    s.send(type="update", changes={"points": [[1.5, -2.0, 1]]})
+    config = s.next()
+    assert config["effects"] == {"points": "data"}
+    data = s.next()
+    assert data["type"] == "data"
+    np.testing.assert_allclose(data["_arrays"]["train"][-1], [1.5, -2.0, 1])
+    frame = s.until("frame")
+    assert frame["epoch"] == before["epoch"] == 2
+    np.testing.assert_array_equal(frame["_arrays"]["weights"], before["_arrays"]["weights"])
+    s.send(type="update", changes={"removed": [int(data["_arrays"]["train_index"][0])]})
+    assert s.next()["effects"] == {"removed": "data"}
+    assert s.until("frame")["epoch"] == 2
+
+
 @pytest.mark.parametrize(("changes", "field"), [({"learningRate": -1}, "learningRate"),
                                                 ({"unknownKey": 1}, "unknownKey"),
                                                 ({"batchSize": "ten"}, "batchSize")])
@@ -379,3 +400,14 @@ def test_an_unknown_compression_is_refused_by_name(open_session, value):
     reply = s.next()
     assert reply["type"] == "error" and reply["field"] == "compression"
     s.start()  # and the session goes on
+
+
+def test_big_nets_get_smaller_neuron_maps_and_small_nets_keep_twenty(open_session):
+    # 512 hidden maps of 20×20 would be 205 kB a frame for nodes drawn 12 px wide.
+    s = open_session()
+    frame = s.start(networkShape=[64] * 8, activation="relu")
+    m = frame["neuron_grid"]
+    assert frame["_arrays"]["neurons"].shape == (2 + 512, m, m)
+    assert 8 <= m <= 10
+    frame = open_session().start(networkShape=[4, 2])
+    assert frame["neuron_grid"] == 20 and frame["_arrays"]["neurons"].shape[1:] == (20, 20)

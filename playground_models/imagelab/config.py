@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
 from ..experiment import ConfigError
-from ..rules import OPTIMIZERS
+from ..rules import MOMENTUM_OPTIMIZERS, OPTIMIZERS
 from .layers import SpecError, parse_net
 from .presets import DEFAULT_PRESET, PRESETS, preset_net
 
@@ -29,9 +30,11 @@ class LabParam:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] = ()
+    # Applies only when another setting has one of these values, as the 2-D lab's `only_when`.
+    only_when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def schema(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, ())}
+        return {k: v for k, v in asdict(self).items() if v not in (None, (), {})}
 
 
 LAB_PARAMS: tuple[LabParam, ...] = (
@@ -40,7 +43,8 @@ LAB_PARAMS: tuple[LabParam, ...] = (
     LabParam("net", "net", PRESETS[DEFAULT_PRESET].net, False, "Network"),
     LabParam("optimizer", "choice", "adam", True, "Optimizer", choices=OPTIMIZERS),
     LabParam("learningRate", "float", 0.003, True, "Learning rate", min=1e-6, max=10.0),
-    LabParam("momentum", "float", 0.9, True, "Momentum", min=0.0, max=0.999),
+    LabParam("momentum", "float", 0.9, True, "Momentum", min=0.0, max=0.999,
+             only_when={"optimizer": MOMENTUM_OPTIMIZERS}),
     LabParam("batchSize", "int", 32, True, "Batch size", min=1, max=512),
     LabParam("weightDecay", "float", 0.0001, True, "Weight decay (L2)", min=0.0, max=1.0),
     LabParam("seed", "string", "0", False, "Seed"),

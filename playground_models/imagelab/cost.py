@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .layers import Layer, LayerInfo, NetSpec
+from .layers import Layer, LayerInfo, NetSpec, total_params
 
 BYTES = 4  # float32
 # Live memory per value of a layer's output during a training step, by kind, fitted to real CPU
@@ -83,6 +83,9 @@ class NetCost:
 
 def net_cost(spec: NetSpec, infos: list[LayerInfo]) -> NetCost:
     """The cost of `spec` whose `analyze` rows (`infos`) all fit."""
+    params = total_params(infos)
+    if params is None:
+        raise ValueError("a net with a layer that does not fit has no cost")
     layers = infos[1:]
     input_values = _size(infos[0].output_shape)
     outputs = [_size(i.output_shape) for i in layers]
@@ -100,7 +103,7 @@ def net_cost(spec: NetSpec, infos: list[LayerInfo]) -> NetCost:
         [input_values] + [_size(i.input_shape) + n for i, n in zip(layers, outputs, strict=True)]
     )
     return NetCost(
-        params=sum(i.params for i in infos),
+        params=params,
         input_values=input_values,
         train_values=input_values + saved + BACKWARD_LARGEST * largest,
         eval_values=eval_peak,

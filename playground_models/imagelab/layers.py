@@ -16,7 +16,9 @@ Tokens (square kernels, as in the course):
     res{F}                  residual block: 3×3 conv-bn-relu-conv-bn plus a shortcut, then relu
 
 `analyze` never raises on a layer that does not fit: it marks that layer with a reason a learner
-understands and passes its input through unchanged, so every later layer is still checked.
+understands. What follows it has no known input, so its shapes and weight counts are left
+unknown (`UNKNOWN`, `None`) rather than made up, until an fc layer, whose output does not depend
+on its input, makes the shape known again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from .. import rules
 from ..messages import message
 
 Shape = tuple[int, ...]  # (C, H, W) for images, (N,) for flat vectors
+UNKNOWN: Shape = ()  # the shape after a layer that does not fit
+# Layers whose weight count depends on their input; the others have none, whatever it is.
+WEIGHTED = ("conv", "bn", "fc", "res")
 
 # The 2-D lab's activations, in its order, less the two a conv net has no use for.
 ACTIVATIONS = tuple(a for a in rules.ACTIVATIONS if a not in ("linear", "sine"))
@@ -167,18 +172,20 @@ def parse_net(text: str) -> NetSpec:
 
 @dataclass
 class LayerInfo:
-    """What `analyze` says about one layer. Shapes are (C, H, W) or (N,)."""
+    """What `analyze` says about one layer. Shapes are (C, H, W), (N,) or `UNKNOWN`."""
 
     index: int
     token: str
     kind: str
     input_shape: Shape
     output_shape: Shape
-    params: int = 0
+    params: int | None = 0  # None: unknown (the layer, or one before it, does not fit)
     formula: str = ""  # the parameter count with the numbers filled in
     shape_formula: str = ""  # how the output size came about
-    error: str | None = None  # why the layer does not fit; it then passes its input through
-    note: str | None = None  # fits, but worth knowing (e.g. a stride that skips pixels)
+    error: str | None = None  # why the layer does not fit; its output is then unknown
+    # Fits, but worth knowing (a stride that skips pixels); or, after a layer that does not fit,
+    # which one that is.
+    note: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # The catalogue key and values of each text above that is a sentence, so that a page can
     # show it in its own language: {"note": {"key": "lab.note.stride", "values": {...}}}.
@@ -194,8 +201,8 @@ class LayerInfo:
             "index": self.index,
             "layer": self.token,
             "kind": self.kind,
-            "input_shape": keras_shape(self.input_shape),
-            "output_shape": keras_shape(self.output_shape),
+            "input_shape": keras_shape(self.input_shape) if self.input_shape else None,
+            "output_shape": keras_shape(self.output_shape) if self.output_shape else None,
             "params": self.params,
             "formula": self.formula,
             "shape_formula": self.shape_formula,
@@ -319,22 +326,37 @@ def _layer(info: LayerInfo, layer: Layer) -> None:
         info.formula = "0"
 
 
+def _unknown(info: LayerInfo, layer: Layer, bad: int) -> None:
+    """A layer after layer `bad`, which does not fit: its input is unknown, and so is what
+    depends on it."""
+    info.params = None if layer.kind in WEIGHTED else 0
+    info.output_shape = (layer.filters,) if layer.kind == "fc" else UNKNOWN
+    info.say("note", "lab.note.unknown", n=bad)
+
+
 def analyze(spec: NetSpec, data_shape: Shape, num_classes: int = 10) -> list[LayerInfo]:
     """Shape and parameter count of every layer. The input row comes first (index 0).
 
-    A layer that does not fit gets `error` and passes its input through, so later layers are
-    still checked. The last layer must give `num_classes` values (the softmax is implied).
+    A layer that does not fit gets `error`; the layers after it have unknown shapes and counts
+    where those depend on it, and a note naming it. The last layer must give `num_classes`
+    values (the softmax is implied).
     """
     shape = spec.input_shape or data_shape
     infos = [LayerInfo(0, "in" + "x".join(map(str, keras_shape(shape))), "input", shape, shape)]
+    bad = 0  # the latest layer that does not fit
     for i, layer in enumerate(spec.layers, start=1):
         info = LayerInfo(i, layer.token, layer.kind, shape, shape)
-        _layer(info, layer)
-        if info.error is None:
-            shape = info.output_shape
+        if shape == UNKNOWN:
+            _unknown(info, layer, bad)
+        else:
+            _layer(info, layer)
+        if info.error is not None:
+            bad = i
+            info.output_shape, info.params = UNKNOWN, None
+        shape = info.output_shape
         infos.append(info)
     last = infos[-1]
-    if (len(shape) != 1 or shape[0] != num_classes) and last.error is None:
+    if shape != UNKNOWN and (len(shape) != 1 or shape[0] != num_classes) and last.error is None:
         last.error = (
             f"the network must end with {num_classes} values (one per class), e.g. "
             f"fc{num_classes}; it ends with {shape_text(shape)}"
@@ -342,8 +364,10 @@ def analyze(spec: NetSpec, data_shape: Shape, num_classes: int = 10) -> list[Lay
     return infos
 
 
-def total_params(infos: list[LayerInfo]) -> int:
-    return sum(i.params for i in infos if i.error is None)
+def total_params(infos: list[LayerInfo]) -> int | None:
+    """Weights and biases of every layer; None when a layer's count is unknown."""
+    counts = [i.params for i in infos]
+    return None if None in counts else sum(c for c in counts if c is not None)
 
 
 def fits(infos: list[LayerInfo]) -> bool:

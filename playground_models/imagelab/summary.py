@@ -30,12 +30,22 @@ def summarize(net: str, data: str = "digits") -> dict[str, Any]:
     }
 
 
+def _how(info: LayerInfo) -> str:
+    """The last column: why the layer does not fit, what is unknown, or how its numbers come."""
+    if info.error:
+        return f"ERROR: {info.error}"
+    if info.params is None or not info.output_shape:
+        return info.note or ""
+    return (info.formula if info.params else info.shape_formula) or ""
+
+
 def table(infos: list[LayerInfo]) -> str:
     """A Keras-like text table: layer, output shape, parameters, formula."""
     rows = [("#", "Layer", "Output shape", "Param #", "How")]
     for i in infos:
-        how = f"ERROR: {i.error}" if i.error else (i.formula if i.params else i.shape_formula)
-        rows.append((str(i.index), i.token, shape_text(i.output_shape), f"{i.params:,}", how or ""))
+        shape = shape_text(i.output_shape) if i.output_shape else "?"
+        count = "?" if i.params is None else f"{i.params:,}"
+        rows.append((str(i.index), i.token, shape, count, _how(i)))
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     rule = "─" * (sum(widths) + 3 * 4 + 24)
     lines = [rule]
@@ -51,7 +61,8 @@ def table(infos: list[LayerInfo]) -> str:
         if n == 0:
             lines.append(rule.replace("─", "═"))
     lines.append(rule)
-    lines.append(f"Total params: {total_params(infos):,}")
+    total = total_params(infos)
+    lines.append(f"Total params: {'unknown' if total is None else f'{total:,}'}")
     return "\n".join(lines)
 
 

@@ -201,8 +201,11 @@ def make_page(browser, live_server):
     """Factory of fresh pages, each in its own browser context (like a second person)."""
     contexts = []
 
-    def make(width: int = 1280, height: int = 720, server: ServerThread | None = None) -> PageProbe:
-        ctx = browser.new_context(viewport={"width": width, "height": height})
+    def make(width: int = 1280, height: int = 720, server: ServerThread | None = None,
+             touch: bool = False) -> PageProbe:
+        # `touch`: a phone's screen, with touch events and no hover (`(hover: none)` matches).
+        ctx = browser.new_context(viewport={"width": width, "height": height},
+                                  has_touch=touch, is_mobile=touch)
         contexts.append(ctx)
         return PageProbe(ctx, server or live_server)
 

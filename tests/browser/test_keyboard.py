@@ -49,3 +49,85 @@ def test_space_on_a_focused_button_of_the_comparison_presses_it(make_page):
     page.keyboard.press(" ")
     page.locator(".notice").first.wait_for()
     stays(page, lambda p: p.inner_text("#epoch") == epoch, 600, "no training after Space on Copy link")
+
+
+def _focused(page) -> dict:
+    return page.evaluate(
+        "(() => { const e = document.activeElement;"
+        " return { tag: e.tagName, role: e.getAttribute('role'), value: e.dataset.value,"
+        " param: e.dataset.param, col: e.dataset.col, row: e.dataset.row }; })()"
+    )
+
+
+def test_dataset_tiles_are_one_tab_stop_moved_by_the_arrow_keys(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=circle&seed=1")
+    tiles = page.locator("[data-param=dataset] .tile")
+    stops = [tiles.nth(i).get_attribute("tabindex") for i in range(tiles.count())]
+    assert stops.count("0") == 1 and page.get_attribute(".tile[data-value=circle]", "tabindex") == "0"
+    page.focus(".tile[data-value=circle]")
+    page.keyboard.press("ArrowRight")
+    probe.wait("netplay.config.dataset === 'xor'")
+    assert _focused(page)["value"] == "xor"
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")  # wraps round from the first to the last
+    probe.wait("netplay.config.dataset === 'random'")
+    probe.wait("document.querySelector('.tile[data-value=random]').tabIndex === 0")
+    assert _focused(page)["value"] == "random"
+
+
+def test_features_switch_from_the_keyboard_and_keep_the_focus(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=circle&seed=1")
+    feature = ".net-feature[data-param=xSquared]"
+    assert page.get_attribute(feature, "role") == "switch"
+    assert page.get_attribute(feature, "aria-checked") == "false"
+    page.focus(feature)
+    page.keyboard.press("Enter")
+    probe.wait("netplay.config.xSquared === true")
+    probe.wait(f"document.querySelector('{feature}').getAttribute('aria-checked') === 'true'")
+    # The diagram was rebuilt; the focus is back on the same switch, so Space switches it off.
+    probe.wait("document.activeElement.dataset.param === 'xSquared'")
+    page.keyboard.press(" ")
+    probe.wait("netplay.config.xSquared === false")
+    stays(page, _paused, 300, "paused after Space on a feature")
+
+
+def test_neurons_weights_and_biases_are_read_and_set_from_the_keyboard(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=circle&seed=1&networkShape=3,2")
+    first = page.locator(".net-node:not(.net-feature)").first
+    assert first.get_attribute("tabindex") == "0"
+    assert page.locator(".net-node:not(.net-feature)[tabindex='0']").count() == 1
+    first.focus()
+    # Focus shows the neuron's output large, as hover does.
+    probe.wait("document.getElementById('output-title').textContent !== 'Output'")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    assert (_focused(page)["col"], _focused(page)["row"]) == ("2", "1")
+    # W picks the first weight into this neuron (second neuron of layer 2): its value shows.
+    page.keyboard.press("w")
+    tip = page.locator(".param-tip")
+    tip.wait_for(state="visible")
+    assert tip.get_attribute("data-kind") == "weight"
+    assert (tip.get_attribute("data-layer"), tip.get_attribute("data-to")) == ("1", "1")
+    assert tip.get_attribute("data-from") == "0"
+    page.keyboard.press("w")
+    assert tip.get_attribute("data-from") == "1"
+    # Enter edits the weight picked; the server sets it.
+    page.keyboard.press("Enter")
+    page.locator(".param-edit-input").wait_for(state="visible")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("1.25")
+    page.keyboard.press("Enter")
+    # Weight (layer 1, to 1, from 1) of a 3→2 layer sits after the first layer's 2·3 weights.
+    probe.wait("Math.abs(netplay.weights[6 + 1 * 3 + 1] - 1.25) < 1e-6")
+    assert _focused(page)["col"] == "2"  # back on the neuron
+    page.keyboard.press("b")
+    assert tip.get_attribute("data-kind") == "bias"
+    # Space pins the neuron large; Escape lets the picked bias go.
+    page.keyboard.press(" ")
+    probe.wait("document.activeElement.getAttribute('aria-pressed') === 'true'")
+    page.keyboard.press("Escape")
+    tip.wait_for(state="hidden")
+    stays(page, _paused, 300, "paused after Space on a neuron")

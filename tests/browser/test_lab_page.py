@@ -330,3 +330,171 @@ def test_a_bad_lab_link_opens_a_working_lab_naming_the_key(make_page, link):
     page.click("#play")  # it trains: the default net on the default data
     _wait(page, lambda p: _number(p, "#epoch") >= 1, 60, "an epoch")
     assert probe.console_errors == []
+
+
+def _open_lab(probe, link: str):
+    page = probe.page
+    page.goto(f"{probe.server.url}/lab?{link}")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    return page
+
+
+def test_momentum_is_offered_only_for_optimizers_that_use_it(make_page):
+    probe = make_page()
+    page = _open_lab(probe, f"net={SMALL_NET}&optimizer=adam&seed=1")
+    assert page.is_hidden("[data-param=momentum]")
+    page.select_option("#optimizer", "nesterov")
+    _wait(page, lambda p: p.is_visible("[data-param=momentum]"), 10, "the momentum select")
+    page.select_option("#optimizer", "rmsprop")
+    _wait(page, lambda p: p.is_hidden("[data-param=momentum]"), 10, "momentum hidden again")
+    probe = make_page()
+    page = _open_lab(probe, f"net={SMALL_NET}&optimizer=momentum&seed=1")
+    assert page.is_visible("[data-param=momentum]")
+    assert probe.console_errors == []
+
+
+def test_switching_the_optimizer_says_which_learning_rate_it_set(make_page):
+    probe = make_page()
+    page = _open_lab(probe, f"net={SMALL_NET}&optimizer=sgd&learningRate=0.03&seed=1")
+    assert page.inner_text("#notices") == ""
+    page.select_option("#optimizer", "adam")
+    _wait(page, lambda p: p.input_value("#learningRate") == "0.003", 10, "Adam's rate")
+    _wait(page, lambda p: "0.003" in p.inner_text("#notices"), 10, "the notice")
+    assert "Adam" in page.inner_text("#notices")
+    assert "learningRate=0.003" in page.url
+    assert probe.console_errors == []
+
+
+def test_step_moves_the_epoch_counter_by_the_examples_it_trained(make_page):
+    probe = make_page()
+    page = _open_lab(probe, f"net={SMALL_NET}&batchSize=32&seed=1")
+    assert page.inner_text("#epoch") == "0"
+    train = int(re.search(r"— ([\d,]+) train", page.inner_text("#credit"))[1].replace(",", ""))
+    for steps in (1, 2):  # each Step trains 10 mini-batches of 32
+        page.click("#step")
+        done = 320 * steps / train
+        _wait(page, lambda p, done=done: _number(p, "#epoch") >= done - 0.01, 20, "a Step")
+        assert _number(page, "#epoch") == pytest.approx(done, abs=0.005)
+    assert probe.console_errors == []
+
+
+def test_a_small_train_loss_is_shown_readably(make_page):
+    from server.frames import decode, encode
+
+    def small_loss(message):
+        if isinstance(message, bytes):
+            header, arrays = decode(message)
+            if header["type"] == "frame" and header["train"]["loss"] is not None:
+                header["train"]["loss"] = 0.0000421
+                del header["arrays"]
+                return encode(header, arrays)
+        return message
+
+    def route(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda m: server.send(m))
+        server.on_message(lambda m: ws.send(small_loss(m)))
+
+    probe = make_page()
+    probe.page.route_web_socket(re.compile(r"/ws/lab$"), route)
+    page = _open_lab(probe, f"net={SMALL_NET}&seed=1")
+    page.click("#step")
+    _wait(page, lambda p: p.inner_text("#m-train-loss") != "—", 20, "a trained step")
+    assert page.inner_text("#m-train-loss") == "4.2e-5"
+    assert probe.console_errors == []
+
+
+def test_layers_after_one_that_does_not_fit_show_no_made_up_numbers(make_page):
+    probe = make_page()
+    page = _open_lab(probe, "seed=1")  # the default net, ConvNetJS's MNIST one
+    conv = page.locator("#layers tr").nth(4)
+    assert conv.locator("td.num").all_inner_texts() == ["12×12×16", "3,216"]
+    first = page.locator("#layers input.tok").nth(1)
+    first.fill("conv8k29p2")
+    first.press("Enter")
+    page.wait_for_selector("#layers tr.bad", timeout=10_000)
+    # Its input would have 8 channels only if layer 1 fitted: no count, no shape.
+    assert conv.locator("td.num").all_inner_texts() == ["—", "—"]
+    assert "unknown until layer 1 fits" in conv.inner_text()
+    assert "416" not in page.inner_text("#layers")
+    assert page.inner_text("#total") == "parameters unknown"
+    assert page.locator("#layers tr").nth(7).locator("td.num").all_inner_texts() == ["10", "—"]
+    assert probe.console_errors == []
+
+
+# Every rectangle and text drawn on the calculator's canvas since it was last cleared.
+RECORD_CALC = """
+window.calcOps = [];
+const proto = CanvasRenderingContext2D.prototype;
+for (const name of ["clearRect", "fillRect", "strokeRect", "fillText"]) {
+  const original = proto[name];
+  proto[name] = function (...args) {
+    if (this.canvas.id === "calc") {
+      if (name === "clearRect") window.calcOps = [];
+      const width = name === "fillText" ? this.measureText(args[0]).width : args[2];
+      window.calcOps.push({ name, args, width });
+    }
+    return original.apply(this, args);
+  };
+}
+"""
+
+
+def _set_calc(page, w: int, f: int, s: int, p: int) -> None:
+    for key, value in zip("wfsp", (w, f, s, p), strict=True):
+        page.fill(f"#c-{key}", str(value))
+
+
+@pytest.mark.parametrize(
+    ("w", "f", "s", "p", "out"), [(227, 11, 4, 0, 55), (1, 1, 1, 0, 1), (7, 3, 2, 1, 4)]
+)
+def test_the_convolution_calculator_draws_any_course_example_readably(
+    make_page, artifacts, w, f, s, p, out
+):
+    probe = make_page()
+    probe.page.add_init_script(RECORD_CALC)
+    page = _open_lab(probe, f"net={SMALL_NET}&seed=1")
+    page.locator(".p-calc").scroll_into_view_if_needed()
+    _set_calc(page, w, f, s, p)
+    assert page.evaluate("[...document.querySelectorAll('#c-w, #c-f, #c-s, #c-p')]"
+                         ".every((e) => e.checkValidity())")
+    formula = f"({w} − {f} + 2·{p}) / {s} + 1 = {out} → output {out}×{out}"
+    assert page.inner_text("#calc-formula") == formula
+    drawn(page)
+    ops = page.evaluate("window.calcOps")
+    size = page.evaluate("((c) => [c.width, c.height])(document.querySelector('#calc'))")
+    texts = [  # x, top, width, text
+        (o["args"][1], o["args"][2] - 11, o["width"], o["args"][0])
+        for o in ops
+        if o["name"] == "fillText"
+    ]
+    labels = [t for t in texts if len(t[3]) > 1]  # the input's and the output's, not padding zeros
+    assert {t[3] for t in labels} == {f"input {w}×{w}, padding {p}", f"output {out}×{out}"}
+    for x, y, width, _ in texts:
+        assert x >= 0 and x + width <= size[0] and y >= 0, texts
+    (a, b) = sorted(labels)
+    assert a[0] + a[2] <= b[0] or a[1] + 11 <= b[1], labels  # side by side, not on each other
+    rects = [o["args"] for o in ops if o["name"] == "fillRect"]
+    assert len(rects) < 2000  # a big grid is drawn to scale, not cell by cell
+    for x, y, width, height in rects:
+        assert x >= 0 and y >= 0 and x + width <= size[0] and y + height <= size[1]
+    output_x = next(t[0] for t in labels if t[3].startswith("output"))
+    grid = [r for r in rects if r[0] < output_x - 10]
+    grid_width = max(r[0] + r[2] for r in grid) - min(r[0] for r in grid)
+    assert grid_width >= min(150, 22 * (w + 2 * p) - 1)  # a big input uses the room it has
+    (window,) = [o["args"] for o in ops if o["name"] == "strokeRect"]
+    assert window[2] >= 4 and window[2] == pytest.approx(grid_width * f / (w + 2 * p), abs=2)
+    page.locator(".p-calc").screenshot(path=str(artifacts / f"lab-calc-{w}-{f}-{s}-{p}.png"))
+    assert probe.console_errors == []
+
+
+def test_the_convolution_calculator_names_an_input_it_cannot_use(make_page):
+    probe = make_page()
+    page = _open_lab(probe, f"net={SMALL_NET}&seed=1")
+    _set_calc(page, 5000, 3, 1, 0)
+    _wait(page, lambda p: "Input W" in p.inner_text("#calc-formula"), 5, "the error")
+    assert page.inner_text("#calc-formula") == "Input W must be a whole number from 1 to 256"
+    assert "bad" in page.get_attribute("#calc-formula", "class")
+    _set_calc(page, 7, 3, 2, 1)
+    assert page.inner_text("#calc-formula").endswith("= 4 → output 4×4")
+    assert probe.console_errors == []

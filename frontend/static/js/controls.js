@@ -150,14 +150,27 @@ function makeTiles(p, onChange, drawPreview) {
     buttons[choice] = b;
     drawPreview?.(p.name, choice, c);
   }
+  // A radio group is one tab stop: the arrow keys move the choice (WAI-ARIA's radio pattern).
+  grid.addEventListener('keydown', (ev) => {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[ev.key];
+    const i = p.choices.indexOf(ev.target.dataset?.value);
+    if (i < 0 || (step === undefined && ev.key !== 'Home' && ev.key !== 'End')) return;
+    ev.preventDefault();
+    const n = p.choices.length;
+    const next = ev.key === 'Home' ? 0 : ev.key === 'End' ? n - 1 : (i + step + n) % n;
+    buttons[p.choices[next]].focus();
+    onChange({ [p.name]: p.choices[next] });
+  });
   const wrap = field(p, grid);
   wrap.classList.add('field-tiles');
   return {
     el: wrap,
     set(v) {
+      const known = v in buttons;
       for (const [k, b] of Object.entries(buttons)) {
         b.classList.toggle('selected', k === v);
         b.setAttribute('aria-checked', k === v ? 'true' : 'false');
+        b.tabIndex = k === v || (!known && k === p.choices[0]) ? 0 : -1;
       }
     },
   };

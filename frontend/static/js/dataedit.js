@@ -5,6 +5,7 @@
 import { t } from './i18n.js';
 import { numClasses } from './state.js';
 
+const ERASE = 'erase';     // the picker's Remove button: a click or tap removes, as ctrl-click does
 const REMOVE_RADIUS = 0.6; // data units: a ctrl-click farther than this from any point does nothing
 
 function round3(v) {
@@ -53,7 +54,10 @@ export class DataEditor {
     label.textContent = t(k === 1 ? 'ui.clickAddsValue' : 'ui.clickAdds');
     this.picker.append(label);
     if (hint) {
-      hint.textContent = t(oneD ? 'ui.hintEditCurve' : k === 1 ? 'ui.hintEditValue' : 'ui.hintEdit');
+      // Touch screens have no shift or ctrl: there, the Remove button is the way to remove.
+      const touch = window.matchMedia?.('(hover: none)').matches;
+      hint.textContent = t(touch ? 'ui.hintEditTouch'
+        : oneD ? 'ui.hintEditCurve' : k === 1 ? 'ui.hintEditValue' : 'ui.hintEdit');
     }
     const choices = k === 1 ? [[1, '+1'], [0, '−1']] : Array.from({ length: k }, (_, i) => [i, String(i)]);
     for (const [value, text] of choices) {
@@ -66,15 +70,24 @@ export class DataEditor {
       b.addEventListener('click', () => { this.selected = value; this.paint(); });
       this.picker.append(b);
     }
+    const eraser = document.createElement('button');
+    eraser.type = 'button';
+    eraser.className = 'eraser';
+    eraser.textContent = t('ui.erase');
+    eraser.title = t('ui.eraseTitle');
+    eraser.addEventListener('click', () => { this.selected = this.selected === ERASE ? this.kept : ERASE; this.paint(); });
+    this.picker.append(eraser);
     this.paint();
   }
 
   paint() {
+    if (this.selected !== ERASE) this.kept = this.selected;  // what Remove goes back to
     for (const b of this.picker.querySelectorAll('.swatch')) {
       const on = Number(b.dataset.value) === this.selected;
       b.classList.toggle('selected', on);
       b.setAttribute('aria-pressed', String(on));  // which class a click adds, for screen readers
     }
+    this.picker.querySelector('.eraser')?.setAttribute('aria-pressed', String(this.selected === ERASE));
   }
 
   labelFor(shift) {
@@ -99,7 +112,7 @@ export class DataEditor {
       value = this.view.toDataY ? this.view.toDataY(py) : y;
       y = 0;
     }
-    if (ev.ctrlKey || ev.metaKey) this.remove(x, oneD ? value : y, oneD);
+    if (ev.ctrlKey || ev.metaKey || this.selected === ERASE) this.remove(x, oneD ? value : y, oneD);
     else {
       const label = oneD ? round3(value) : this.labelFor(ev.shiftKey);
       const max = this.state.byName.points?.max_len ?? 500;

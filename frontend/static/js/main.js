@@ -56,6 +56,7 @@ const knnView = new MapView($('knn'), state, { axes: false, pointRadius: 2 });
 const lossChart = new LineChart($('loss-chart'), series, ['train_loss', 'test_loss']);
 const network = new NetworkView($('network'), state, {
   onChange: update,
+  note: $('links-note'),
   onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = t(i === null ? 'ui.output' : 'ui.neuronOutput'); },
 });
 // Hand edits of a weight or bias are not in the link, so the page says so once edited.

@@ -12,6 +12,8 @@ const NODE_MAX = 38;
 const NODE_MIN = 12;
 const HEAD = 92;      // room above the columns for the +/− controls
 const FOOT = 30;      // room below for per-layer activation selects
+const MIN_SPACING = 46;   // px between columns, at least: a +/− pair and a narrow select fit
+const WIDE_SPACING = 84;  // px between columns where "8 neurons" and a full select fit
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -21,8 +23,9 @@ function el(tag, cls, text) {
 }
 
 export class NetworkView {
-  constructor(host, state, { onChange, onHover }) {
+  constructor(host, state, { onChange, onHover, note = null }) {
     this.host = host;
+    this.note = note;    // where the diagram says it draws only the strongest links
     this.state = state;
     this.onChange = onChange;
     this.onHover = onHover;
@@ -35,6 +38,11 @@ export class NetworkView {
     this.layout = null;  // {links, biases} of netparams.js, for the columns and model drawn
     this.layoutKey = '';
     this.highlight = null; // the link or bias square outlined (hovered or being edited)
+    this.pinned = null;    // the neuron shown large after a tap, a click or Space, until let go
+    this.current = null;   // {col, row}: the neuron that takes the keyboard focus in the diagram
+    this.refocus = null;   // what had focus before a rebuild replaced it: {param} or {col, row}
+    this.onNodeKey = null; // (node, event) → handled: weight keys, set by the ParamEditor
+    this.layer.addEventListener('keydown', (ev) => this.key(ev));
     new ResizeObserver(() => this.rebuild(true)).observe(host);
   }
 
@@ -62,7 +70,6 @@ export class NetworkView {
     if (!force && key === this.shapeKey) return;
     this.shapeKey = key;
 
-    const W = this.host.clientWidth || 400;
     const counts = [feats.length, ...shape, outs];
     const maxCount = Math.max(...counts);
     const availH = Math.max(240, (this.host.parentElement?.clientHeight || 420) - HEAD - FOOT - 16);
@@ -72,9 +79,16 @@ export class NetworkView {
     this.host.style.height = `${H}px`;
     this.nodeSize = node;
 
+    // Columns at least MIN_SPACING apart: past that the diagram grows wider than its panel and
+    // scrolls sideways (a phone, or eight layers), rather than crowding its labels and selects.
     const left = 54;
-    const right = W - node - 12;
     const nCols = counts.length;
+    const need = left + (nCols - 1) * MIN_SPACING + node + 12;
+    const fits = this.host.parentElement?.clientWidth || 400;
+    this.host.style.minWidth = need > fits ? `${need}px` : '';
+    const W = Math.max(this.host.clientWidth || 400, need);
+    const right = W - node - 12;
+    this.spacing = nCols > 1 ? (right - left) / (nCols - 1) : right - left;
     const colX = counts.map((_, i) => (nCols === 1 ? left : left + ((right - left) * i) / (nCols - 1)));
 
     this.layer.replaceChildren();
@@ -121,6 +135,11 @@ export class NetworkView {
           c.classList.toggle('off', !on);
           c.dataset.param = p.name;
           c.title = t(on ? 'ui.featureOn' : 'ui.featureOff', { feature: paramLabel(p.name) });
+          // A switch for the keyboard and screen readers too (Enter or Space toggles it).
+          c.tabIndex = 0;
+          c.setAttribute('role', 'switch');
+          c.setAttribute('aria-checked', String(on));
+          c.setAttribute('aria-label', paramLabel(p.name));
           const label = el('div', 'net-feature-label', paramLabel(p.name));
           label.style.top = `${y + node / 2}px`;
           label.style.right = `${W - x + 6}px`;
@@ -135,9 +154,21 @@ export class NetworkView {
           c.classList.add('net-output');
           if (k > 2) c.title = t('ui.classN', { n: r });
         }
+        if (!isInput) {
+          // Neurons are one tab stop; the arrow keys move between them (see `key`).
+          c.tabIndex = -1;
+          c.setAttribute('role', 'button');
+          c.setAttribute('aria-label', c.title || t('ui.output'));
+          c.setAttribute('aria-describedby', 'net-keys');
+          c.setAttribute('aria-pressed', 'false');
+          c.addEventListener('focus', () => { this.current = { col, row: r }; this.show(info); });
+          c.addEventListener('blur', () => this.onHover(this.pinned));
+          // A tap (touch has no hover) or a click pins the neuron large; again lets it go.
+          c.addEventListener('click', () => this.pin(info));
+        }
         if (info.neuronIndex !== null) {
-          c.addEventListener('pointerenter', () => this.onHover(info.neuronIndex));
-          c.addEventListener('pointerleave', () => this.onHover(null));
+          c.addEventListener('pointerenter', (ev) => { if (ev.pointerType === 'mouse') this.onHover(info.neuronIndex); });
+          c.addEventListener('pointerleave', (ev) => { if (ev.pointerType === 'mouse') this.onHover(this.pinned); });
         }
         this.layer.append(c);
         this.nodes.push(info);
@@ -155,8 +186,70 @@ export class NetworkView {
     this.W = W;
     this.H = H;
     this.layout = null;
+    this.pinned = null;  // neuron numbers change with the net
+    this.onHover(null);
+    this.rovingFocus();
     this.fillDisabledFeatures();
     this.draw();
+  }
+
+  /** The one neuron the Tab key lands on, and the focus put back where a rebuild took it. */
+  rovingFocus() {
+    const neurons = this.nodes.filter((n) => n.col > 0);
+    const cur = this.current;
+    const target = neurons.find((n) => cur && n.col === cur.col && n.row === cur.row) ?? neurons[0];
+    if (target) target.canvas.tabIndex = 0;
+    const back = this.refocus;
+    this.refocus = null;
+    if (!back || (document.activeElement && document.activeElement !== document.body)) return;
+    const el = back.param
+      ? this.nodes.find((n) => n.feature === back.param)?.canvas
+      : target?.canvas;
+    el?.focus();
+  }
+
+  /** The node at (col, row), rows clamped to the column. */
+  nodeAt(col, row) {
+    const column = this.nodes.filter((n) => n.col === col);
+    return column[Math.max(0, Math.min(row, column.length - 1))];
+  }
+
+  show(info) { this.onHover(info.neuronIndex ?? this.pinned); }
+
+  pin(info) {
+    if (info.neuronIndex === null) return;
+    this.pinned = this.pinned === info.neuronIndex ? null : info.neuronIndex;
+    for (const n of this.nodes) n.canvas.setAttribute?.('aria-pressed', String(n.neuronIndex !== null && n.neuronIndex === this.pinned));
+    this.onHover(this.pinned);
+  }
+
+  /** Keys in the diagram: Enter/Space toggles a feature; on a neuron the arrows move, Space
+   * pins it large, and W / B / Enter read and edit its weights and bias (the ParamEditor). */
+  key(ev) {
+    const info = this.nodes.find((n) => n.canvas === ev.target);
+    if (!info || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (info.feature) {
+      if (ev.key !== 'Enter' && ev.key !== ' ') return;
+      ev.preventDefault();
+      this.refocus = { param: info.feature };
+      this.toggleFeature(info.feature);
+      return;
+    }
+    if (this.onNodeKey?.(info, ev)) { ev.preventDefault(); return; }
+    const lastCol = Math.max(...this.nodes.map((n) => n.col));
+    const move = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] }[ev.key];
+    if (move) {
+      ev.preventDefault();
+      const col = Math.max(1, Math.min(lastCol, info.col + move[0]));
+      const next = this.nodeAt(col, info.row + move[1]);
+      if (!next || next === info) return;
+      info.canvas.tabIndex = -1;
+      next.canvas.tabIndex = 0;
+      next.canvas.focus();
+    } else if (ev.key === ' ' || ev.key === 'Enter') {
+      ev.preventDefault();
+      this.pin(info);
+    }
   }
 
   outputCount() {
@@ -195,7 +288,11 @@ export class NetworkView {
       this.pm('+', t('ui.addNeuron', { layer: i + 1 }), n < max, () => set(n + 1)),
       this.pm('−', t('ui.removeNeuron', { layer: i + 1 }), n > min, () => set(n - 1)),
     );
-    box.append(btns, el('div', 'net-layer-label', n === 1 ? t('ui.neuron1') : t('ui.neuronsN', { n })));
+    // Where columns are close, the label is the bare count (the title keeps the words).
+    const words = n === 1 ? t('ui.neuron1') : t('ui.neuronsN', { n });
+    const label = el('div', 'net-layer-label', this.spacing < WIDE_SPACING ? String(n) : words);
+    label.title = words;
+    box.append(btns, label);
     this.layer.append(box);
 
     // Per-layer activation (layerActivations), defaulting to the global activation.
@@ -215,6 +312,7 @@ export class NetworkView {
       sel.value = acts[i];
       sel.classList.toggle('custom', acts[i] !== cfg.activation);
       sel.style.left = `${x + node / 2}px`;
+      if (this.spacing < WIDE_SPACING) sel.style.width = `${Math.max(40, Math.floor(this.spacing) - 6)}px`;
       sel.style.bottom = '4px';
       sel.addEventListener('change', () => {
         const next = [...acts];
@@ -318,25 +416,102 @@ export class NetworkView {
     const { links, biases: squares } = this.paramLayout();
     // L1 prunes: a weight it has set to exactly 0 is drawn as a thin dashed line.
     const l1 = this.state.config?.regularization === 'L1' && (this.state.frame?.header.epoch ?? 0) > 0;
+    // Links of about the same weight share one path and one stroke: a 64-wide net has tens of
+    // thousands of links, and one stroke each is what made big nets crawl. A weight is drawn
+    // at 1/LINK_STEPS of its value, finer than the eye tells apart in width or colour.
+    const buckets = new Map();
+    const pruned = [];
+    const floor = weights && links.length > LINK_BUDGET ? strongest(links, weights, biases) : null;
+    this.linksDrawn = floor ? 0 : links.length;
     for (const link of links) {
       const w = weights ? shownValue(link, weights, biases) : 0; // grey until the first frame
       if (!Number.isFinite(w)) continue;
-      if (l1 && w === 0) this.prunedLink(link, link === this.highlight);
-      else this.link(link, w, link === this.highlight);
+      if (floor) {
+        if (Math.abs(w) < floor[link.layer]) continue;
+        this.linksDrawn++;
+      }
+      if (l1 && w === 0) { pruned.push(link); continue; }
+      const q = Math.round(Math.max(-LINK_MAX, Math.min(LINK_MAX, w)) * LINK_STEPS);
+      let bucket = buckets.get(q);
+      if (!bucket) buckets.set(q, (bucket = []));
+      bucket.push(link);
     }
-    for (const sq of biases ? squares : []) {
+    // Faint links first, so that the strong ones are drawn on top.
+    for (const q of [...buckets.keys()].sort((x, y) => Math.abs(x) - Math.abs(y))) {
+      const w = q / LINK_STEPS;
+      this.linkPath(buckets.get(q));
+      ctx.strokeStyle = weightsDrawn(w);
+      ctx.lineWidth = linkWidth(w);
+      ctx.stroke();
+    }
+    if (pruned.length) {
+      this.linkPath(pruned);
+      ctx.setLineDash([3, 3]);
+      ctx.strokeStyle = '#9aa0a6';
+      ctx.lineWidth = 1;
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    const hl = this.highlight;
+    if (hl && 'w' in hl && links.includes(hl)) {
+      const w = weights ? shownValue(hl, weights, biases) : 0;
+      if (l1 && w === 0) this.prunedLink(hl, true);
+      else this.link(hl, w, true);
+    }
+    this.drawBiases(squares, weights, biases);
+    this.sayLinks(links.length);
+  }
+
+  sayLinks(total) {
+    if (!this.note) return;
+    const culled = this.linksDrawn < total;
+    const text = culled ? t('ui.linksShown', { shown: this.linksDrawn.toLocaleString('en-US'), total: total.toLocaleString('en-US') }) : '';
+    if (this.note.textContent !== text) this.note.textContent = text;
+    this.note.hidden = !culled;
+  }
+
+  /** The bias squares, batched like the links: one fill per shade, one stroke for the frames. */
+  drawBiases(squares, weights, biases) {
+    if (!biases) return;
+    const ctx = this.lctx;
+    const shades = new Map();
+    for (const sq of squares) {
       const b = shownValue(sq, weights, biases);
-      if (Number.isFinite(b)) this.bias(sq.rect, b, sq === this.highlight);
+      if (!Number.isFinite(b)) continue;
+      const q = Math.round(Math.max(-1, Math.min(1, b)) * LINK_STEPS);
+      if (!shades.has(q)) shades.set(q, []);
+      shades.get(q).push(sq.rect);
+    }
+    for (const [q, rects] of shades) {
+      ctx.beginPath();
+      for (const r of rects) ctx.rect(r.x, r.y, r.w, r.h);
+      ctx.fillStyle = cssColor(q / LINK_STEPS);
+      ctx.fill();
+    }
+    ctx.beginPath();
+    for (const rects of shades.values()) for (const r of rects) ctx.rect(r.x, r.y, r.w, r.h);
+    ctx.strokeStyle = '#9aa0a6';
+    ctx.lineWidth = 0.6;
+    ctx.stroke();
+    const hl = this.highlight;
+    if (hl && 'b' in hl && squares.includes(hl)) this.bias(hl.rect, shownValue(hl, weights, biases), true);
+  }
+
+  /** One path of many links (each a cubic curve from its source to its target). */
+  linkPath(links) {
+    const ctx = this.lctx;
+    ctx.beginPath();
+    for (const { s, d } of links) {
+      const mx = (s.right + d.left) / 2;
+      ctx.moveTo(s.right, s.y);
+      ctx.bezierCurveTo(mx, s.y, mx, d.y, d.left, d.y);
     }
   }
 
-  link({ s, d }, w, outlined) {
+  link(link, w, outlined) {
     const ctx = this.lctx;
-    const mx = (s.right + d.left) / 2;
-    const width = 0.5 + Math.min(Math.abs(w), 3) * 1.1;
-    ctx.beginPath();
-    ctx.moveTo(s.right, s.y);
-    ctx.bezierCurveTo(mx, s.y, mx, d.y, d.left, d.y);
+    const width = linkWidth(w);
+    this.linkPath([link]);
     if (outlined) {
       ctx.strokeStyle = '#202124';
       ctx.lineWidth = width + 3;
@@ -369,6 +544,32 @@ export class NetworkView {
     ctx.strokeRect(r.x, r.y, r.w, r.h);
   }
 }
+
+// Past this many links (a 64-wide net has 28,672) the diagram draws the strongest of each
+// layer, as many in all: drawing every one costs more than a frame. The page says so.
+export const LINK_BUDGET = 1000;
+
+/** Per layer, the smallest |w| still drawn: each layer keeps its share of LINK_BUDGET. */
+function strongest(links, weights, biases) {
+  const byLayer = new Map();
+  for (const link of links) {
+    const w = Math.abs(shownValue(link, weights, biases));
+    if (!byLayer.has(link.layer)) byLayer.set(link.layer, []);
+    byLayer.get(link.layer).push(Number.isFinite(w) ? w : 0);
+  }
+  const floor = {};
+  for (const [layer, values] of byLayer) {
+    const keep = Math.max(1, Math.ceil((LINK_BUDGET * values.length) / links.length));
+    const sorted = Float64Array.from(values).sort();
+    floor[layer] = sorted[Math.max(0, sorted.length - keep)];
+  }
+  return floor;
+}
+
+const LINK_MAX = 3;     // |w| past which a link is drawn no wider (nor darker)
+const LINK_STEPS = 32;  // links are drawn at w rounded to 1/32
+
+function linkWidth(w) { return 0.5 + Math.min(Math.abs(w), LINK_MAX) * 1.1; }
 
 // Near-zero weights would vanish into the light background; keep them faintly visible.
 function weightsDrawn(w) {

@@ -1,10 +1,11 @@
 // Reading and setting one weight or bias in the network diagram, as in TF Playground: hovering a
 // link (or a bias square) shows its value from the latest frame, and keeps it current while the
-// net trains; clicking opens a small number field where Enter sends `set_weight` / `set_bias`
-// (docs/protocol.md) and Escape cancels.
+// net trains; clicking (or tapping) opens a small number field where Enter sends `set_weight` /
+// `set_bias` (docs/protocol.md) and Escape cancels. From the keyboard, W and B on a focused
+// neuron pick its weights and bias, and Enter opens the field.
 
 import { t, langReady } from './i18n.js';
-import { paramAt, shownValue, editMessage } from './netparams.js';
+import { paramAt, shownValue, editMessage, linkPoint } from './netparams.js';
 
 const MAX_VALUE = 1000;  // the largest |value| the server takes (docs/protocol.md, set_weight)
 const TOLERANCE = 5;     // px from a link's curve that still counts as on it
@@ -56,7 +57,35 @@ export class ParamEditor {
     this.error.setAttribute('role', 'alert');
     this.box.append(label, this.keys, this.error);
     view.host.append(this.tip, this.box);
+    view.onNodeKey = (node, ev) => this.nodeKey(node, ev);
+    this.tip.setAttribute('aria-live', 'polite');  // a value picked by keyboard is read out
     langReady().then(() => this.listen());
+  }
+
+  /** The keyboard's way to what a pointer hovers: on a focused neuron, W steps through the
+   * weights into it, B picks its bias, Enter edits the one picked and Escape lets it go. */
+  nodeKey(node, ev) {
+    const key = ev.key.toLowerCase();
+    if (key === 'enter' && this.hovered && this.pickedFor === node) {
+      this.returnFocus = node.canvas;
+      this.open(this.hovered);
+      return true;
+    }
+    if (key === 'escape' && this.hovered) { this.hover(null); return true; }
+    if (key !== 'w' && key !== 'b') return false;
+    const centre = this.view.columns[node.col]?.[node.row];
+    this.layout = this.view.paramLayout();
+    const mine = key === 'w'
+      ? this.layout.links.filter((l) => l.d === centre)
+      : this.layout.biases.filter((b) => b.d === centre);
+    if (!mine.length) return true;
+    const i = mine.indexOf(this.hovered);
+    const item = mine[(i + 1) % mine.length];
+    const p = 'w' in item ? linkPoint(item.s, item.d, 0.5) : { x: item.rect.x, y: item.rect.y };
+    this.at = p;
+    this.pickedFor = node;
+    this.hover(item);
+    return true;
   }
 
   listen() {
@@ -160,6 +189,10 @@ export class ParamEditor {
     this.input.blur();
     this.view.setHighlight(this.hovered);
     this.refresh();
+    // Back to the neuron the keyboard came from, so the next W or arrow goes on from there.
+    const back = this.returnFocus;
+    this.returnFocus = null;
+    if (back?.isConnected) back.focus();
   }
 
   /** Put a box right of (x, y) in the diagram, or left of it where the right has no room. */

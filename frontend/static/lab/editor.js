@@ -77,7 +77,9 @@ export class LayerEditor {
     this.applyBtn.classList.toggle("dirty", dirty && ok);
     this.applyBtn.disabled = !ok;
     this.applyBtn.textContent = t(dirty ? "lab.buildTrain" : "lab.build");
-    this.total.textContent = t("lab.parameters", { n: fmt(summary.total_params) });
+    this.total.textContent = summary.total_params == null
+      ? t("lab.parametersUnknown")
+      : t("lab.parameters", { n: fmt(summary.total_params) });
     this.msg.textContent = over.length
       ? over.map((o) => o.message).join("; ")
       : summary.fits
@@ -88,13 +90,17 @@ export class LayerEditor {
 
   row(l) {
     const tr = document.createElement("tr");
+    // After a layer that does not fit, what depends on it is unknown (null): "—", never a guess.
+    const unknown = l.output_shape == null || l.params == null;
     if (l.error) tr.className = "bad";
+    else if (unknown) tr.className = "unknown";
     else if (l.note) tr.className = "note";
-    const shape = l.error ? "—" : l.output_shape.join("×");
+    const shape = l.output_shape == null ? "—" : l.output_shape.join("×");
+    const params = l.params == null ? "—" : l.params ? fmt(l.params) : "";
     const how = said(l, l.error ? "error" : l.note ? "note" : l.params ? "formula" : "shape_formula");
     tr.innerHTML = `<td class="idx">${l.index}</td><td><input class="tok" spellcheck="false"
       aria-label="${t("lab.layerN", { n: l.index })}"><span class="formula"></span></td>
-      <td class="num">${shape}</td><td class="num">${l.params ? fmt(l.params) : ""}</td><td></td>`;
+      <td class="num">${shape}</td><td class="num">${params}</td><td></td>`;
     const input = tr.querySelector("input");
     input.value = this.tokens[l.index] ?? l.layer;
     tr.querySelector(".formula").textContent = how;

@@ -4,6 +4,8 @@ import { unpack } from "./arrays.js";
 import { shortcutAllowed } from "../js/keys.js";
 import { copyLink } from "../js/urlstate.js";
 import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
+import { Notices } from "../js/notices.js";
+import { applies } from "../js/state.js";
 import { LineChart } from "./charts.js";
 import { ConvCalculator } from "./convcalc.js";
 import { DrawPad } from "./draw.js";
@@ -11,6 +13,7 @@ import { LayerEditor } from "./editor.js";
 import { paint } from "./images.js";
 import { drawConfusion, drawFilters, drawMaps, drawPredictions } from "./inspect.js";
 import { RaceView } from "./race.js";
+import { fmtEpochs, fmtLoss } from "./readout.js";
 import { LabSocket } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -20,7 +23,9 @@ const STEPS = {
   batchSize: [1, 4, 8, 16, 20, 32, 64, 128, 256],
   weightDecay: [0, 0.00001, 0.0001, 0.001, 0.01, 0.1],
 };
-// A learning rate that suits each optimizer, set along with it (Adadelta wants about 1).
+// A learning rate that suits each optimizer, set along with it (Adadelta wants about 1). A
+// learner who picks an optimizer expects to see it train, not stall or blow up at the previous
+// one's rate, so the rate comes along; a notice names it, and another can be picked at once.
 const GOOD_LR = { sgd: 0.03, momentum: 0.01, nesterov: 0.01, adagrad: 0.01, adadelta: 1, rmsprop: 0.001, adam: 0.003 };
 
 await loadLang(); // the views below write their first texts in the page's language
@@ -33,6 +38,9 @@ const app = {
   examples: null,
   example: 0,
   lastPreds: null,
+  params: [], // the settings table (/api/lab/presets)
+  trainSize: 0, // training examples: one epoch
+  rateFor: null, // the optimizer whose learning rate was just set along with it
 };
 
 const socket = new LabSocket(onMessage, (text, open) => {
@@ -52,6 +60,7 @@ const curves = {
     { name: "test", color: "#0877bd", dash: true },
   ], { label: t("lab.chart.accuracy"), yRange: [0, 1] }),
 };
+const notices = new Notices($("notices"));
 const pad = new DrawPad($("draw"), $("probs"), $("seen"), $("guess"), (m) => socket.send(m));
 const race = new RaceView($("race-loss"), $("race-acc"), $("race-key"));
 new ConvCalculator($("h-calc").closest("section"));
@@ -92,6 +101,7 @@ async function loadChoices() {
     $("preset").append(option(p.name, `${known(`lab.presetOf.${p.name}`, p.title)} · ${p.total_params.toLocaleString()}`));
     $("preset").lastChild.dataset.net = p.net;
   }
+  app.params = body.params;
   const opt = body.params.find((p) => p.name === "optimizer");
   for (const o of opt.choices) $("optimizer").append(option(o, choiceLabel("optimizer", o)));
   for (const [key, steps] of Object.entries(STEPS)) for (const v of steps) $(key).append(option(v));
@@ -106,6 +116,7 @@ function wireControls() {
   }
   $("optimizer").addEventListener("change", () => {
     const name = $("optimizer").value;
+    app.rateFor = name;
     update({ optimizer: name, learningRate: GOOD_LR[name] });
   });
   $("preset").addEventListener("change", () => {
@@ -157,6 +168,15 @@ function onConfig(msg) {
   editor.batchSize = c.batchSize;
   for (const key of ["data", "optimizer", "learningRate", "momentum", "batchSize", "weightDecay"]) setSelect(key, c[key]);
   $("seed").value = c.seed;
+  for (const p of app.params) {
+    const field = document.querySelector(`.lab-trainbar [data-param="${p.name}"]`);
+    if (field) field.hidden = !applies(p, c); // momentum, for the optimizers that use it
+  }
+  if (app.rateFor === c.optimizer && msg.changed?.includes("learningRate")) {
+    const optimizer = choiceLabel("optimizer", c.optimizer);
+    notices.show(t("lab.rateSet", { rate: c.learningRate, optimizer }), "info", 10000);
+  }
+  app.rateFor = null;
   const preset = [...$("preset").options].find((o) => o.dataset.net === c.net);
   $("preset").value = preset ? preset.value : "";
   history.replaceState(null, "", `?${msg.query}${currentLang() === "en" ? "" : `&lang=${currentLang()}`}`);
@@ -164,6 +184,7 @@ function onConfig(msg) {
   app.layers = msg.summary.layers;
   editor.setRunning(c.net, c.data, msg.summary);
   app.examples = unpack(msg.examples);
+  app.trainSize = msg.sizes.train;
   app.example = 0;
   curves.loss.clear();
   curves.acc.clear();
@@ -184,9 +205,10 @@ function onConfig(msg) {
 }
 
 function onFrame(f) {
-  $("epoch").textContent = f.epoch;
+  $("epoch").textContent = fmtEpochs(f.examples, app.trainSize);
+  $("epoch").title = t("lab.chart.examples", { n: f.examples.toLocaleString() });
   $("rate").textContent = f.examples_per_s ? t("lab.rate", { n: Math.round(f.examples_per_s).toLocaleString() }) : "";
-  $("m-train-loss").textContent = f.train.loss == null ? "—" : f.train.loss.toFixed(3);
+  $("m-train-loss").textContent = fmtLoss(f.train.loss);
   $("m-val-acc").textContent = f.val.acc == null ? "—" : `${(100 * f.val.acc).toFixed(1)}%`;
   $("m-test-acc").textContent = f.test.acc == null ? "—" : `${(100 * f.test.acc).toFixed(1)}%`;
   $("m-rate").textContent = f.examples_per_s ? Math.round(f.examples_per_s).toLocaleString() : "—";
