@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .messages import in_lang, said
 from .params import (
     BY_NAME,
     CLASSIFY_LOSSES,
@@ -29,9 +30,17 @@ class ConfigError(ValueError):
         self.key = key
         self.message = message
 
+    def in_lang(self, lang: str) -> str:
+        """`key: message`, the message said in `lang` where the catalogue has it."""
+        return f"{self.key}: {in_lang(self.message, lang)}"
+
 
 def _bounds_text(p: Param) -> str:
     return f"between {_num(p.min)} and {_num(p.max)}"
+
+
+def _bounds(p: Param) -> dict[str, str]:
+    return {"min": _num(p.min), "max": _num(p.max)}
 
 
 def _shown(value: Any) -> str:
@@ -76,29 +85,29 @@ def coerce(p: Param, value: Any) -> Any:
 
 def _coerce_bool(p: Param, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(p.name, f"must be true or false, got {_shown(value)}")
+        raise ConfigError(p.name, said("err.bool", got=_shown(value)))
     return value
 
 
 def _coerce_number(p: Param, value: Any) -> float | int:
     if not _is_number(value):
-        raise ConfigError(p.name, f"must be a number {_bounds_text(p)}, got {_shown(value)}")
+        raise ConfigError(p.name, said("err.numberBetween", **_bounds(p), got=_shown(value)))
     if not _finite(value):
-        raise ConfigError(p.name, f"must be a finite number {_bounds_text(p)}")
+        raise ConfigError(p.name, said("err.finiteBetween", **_bounds(p)))
     if p.kind is Kind.INT:
         if float(value) != int(value):
-            raise ConfigError(p.name, f"must be a whole number {_bounds_text(p)}")
+            raise ConfigError(p.name, said("err.wholeBetween", **_bounds(p)))
         value = int(value)
     else:
         value = float(value)
     if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
-        raise ConfigError(p.name, f"must be {_bounds_text(p)}, got {_num(value)}")
+        raise ConfigError(p.name, said("err.between", **_bounds(p), got=_num(value)))
     return value
 
 
 def _coerce_choice(p: Param, value: Any) -> str:
     if value not in p.choices:
-        raise ConfigError(p.name, f"must be one of {', '.join(p.choices)}; got {_shown(value)}")
+        raise ConfigError(p.name, said("err.oneOf", choices=", ".join(p.choices), got=_shown(value)))
     return value
 
 

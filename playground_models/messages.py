@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 LANGS = ("en", "zh")
 LOCALES = Path(__file__).with_name("locales")
@@ -25,8 +25,36 @@ def catalogue(lang: str) -> dict[str, str]:
         return json.load(f)
 
 
-def message(key: str, lang: str = "en", **values: Any) -> str:
+def message(key: str, lang: str = "en", /, **values: Any) -> str:
     """One text, with `{name}` placeholders filled; falls back to English, then to the key,
     so a missing translation shows up as English rather than as an error on the page."""
     text = catalogue(lang).get(key) or catalogue("en").get(key) or key
     return text.format(**values) if values else text
+
+
+class Said(str):
+    """A sentence in English that knows its catalogue key and values, so that whoever shows it
+    can say it in another language (`in_lang`). It is a `str`: code that only logs or compares
+    it needs to know nothing of this."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, key: str, /, **values: Any) -> Self:
+        text = super().__new__(cls, message(key, "en", **values))
+        text.key = key
+        text.values = values
+        return text
+
+
+def said(key: str, /, **values: Any) -> Said:
+    """The English sentence of `key` with its values, ready to be said in any language."""
+    return Said(key, **values)
+
+
+def in_lang(text: str, lang: str) -> str:
+    """`text` in `lang` where it is a `Said`; any other text as it is."""
+    if isinstance(text, Said) and lang in LANGS and lang != "en":
+        # A value may be a sentence itself ("{field}: {error}; …"): it is said in `lang` too.
+        return message(text.key, lang, **{k: in_lang(v, lang) for k, v in text.values.items()})
+    return str(text)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 from .experiment import ConfigError, Experiment, coerce
+from .messages import said
 from .params import BY_NAME, PARAMS, VESTIGIAL_KEYS, Kind, Param
 from .tfcompat import links as tf_links
 
@@ -59,9 +60,9 @@ def _parse_number(p: Param, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(p.name, f"must be a number, got {text!r}") from None
+        raise ConfigError(p.name, said("err.number", got=repr(text))) from None
     if not math.isfinite(value):
-        raise ConfigError(p.name, f"must be a finite number, got {text!r}")
+        raise ConfigError(p.name, said("err.finite", got=repr(text)))
     return value
 
 
@@ -76,7 +77,7 @@ def _read_bool(p: Param, text: str) -> bool:
         return True
     if low in ("false", "0"):
         return False
-    raise ConfigError(p.name, f"must be true or false, got {text!r}")
+    raise ConfigError(p.name, said("err.bool", got=repr(text)))
 
 
 def _read_number(p: Param, text: str) -> float | int:
@@ -173,7 +174,7 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
             continue
         p = BY_NAME.get(key)
         if p is None:
-            warnings.append(f"unknown key {key!r}, ignored")
+            warnings.append(said("warn.unknownKey", key=repr(key)))
             continue
         if tf_mode and key in tf_links.TF_KEYS and key != "networkShape" and not text_value.strip():
             continue  # TF leaves a key with an empty value at its default

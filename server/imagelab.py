@@ -92,6 +92,7 @@ class Start(_Message):
     type: Literal["start"]
     config: dict[str, Any] | None = None
     url: Annotated[str, Field(max_length=4000)] | None = None
+    lang: Literal["en", "zh"] = "en"
 
 
 class Update(_Message):

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from playground_models.experiment import ConfigError, Experiment
+from playground_models.messages import in_lang
 from playground_models.network import Architecture
 from playground_models.params import Effect
 from playground_models.tfcompat.engine import TfConfig
@@ -129,7 +130,8 @@ class Session(Pacing):
         except ProtocolError as err:
             await self.channel.send(err.reply())
         except ConfigError as err:
-            await self.channel.send_error("bad_value", err.key, str(err))
+            lang = self.run.experiment.lang if self.run is not None else "en"
+            await self.channel.send_error("bad_value", err.key, err.in_lang(lang))
         except WebSocketDisconnect:
             raise
         except asyncio.CancelledError:
@@ -170,7 +172,8 @@ class Session(Pacing):
         if m.url is not None:
             shared = parse_url(m.url)  # bad values fall back to defaults, as the page does
             exp, hidden, warnings = shared.experiment, shared.hidden, shared.warnings
-            errors = [{"field": e.key, "message": str(e)} for e in shared.errors]
+            errors = [{"field": e.key, "message": e.in_lang(exp.lang)} for e in shared.errors]
+            warnings = [in_lang(w, exp.lang) for w in warnings]
         else:
             exp = Experiment(m.config or {})
         if exp.compat == "tf":  # a value TF cannot run opens at its default, named

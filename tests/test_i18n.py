@@ -136,3 +136,52 @@ def test_a_layer_note_goes_with_its_key_so_the_page_can_say_it_in_chinese():
     assert re.search(r"[一-鿿]", message(note["key"], "zh", **note["values"]))
     assert pool.messages["formula"]["key"] == "lab.formula.pool"
     assert conv.to_json()["messages"]["note"] == note
+
+
+# --- what the server says, in the page's language ------------------------------------------------
+
+CHINESE = re.compile(r"[一-鿿]")
+
+
+def test_the_2d_server_names_bad_link_values_and_unknown_keys_in_chinese(open_session):
+    s = open_session()
+    s.send(type="start", url="lang=zh&learningRate=abc&noise=999&bogus=1")
+    config = s.next()
+    assert [e["field"] for e in config["errors"]] == ["learningRate", "noise"]
+    number = config["errors"][0]["message"]
+    assert number == "learningRate: " + message("err.number", "zh", got="'abc'")
+    assert CHINESE.search(config["errors"][1]["message"]) and "999" in config["errors"][1]["message"]
+    assert config["warnings"] == [message("warn.unknownKey", "zh", key="'bogus'")]
+    # A later bad change is said in the session's language too.
+    s.send(type="update", changes={"activation": "swish"})
+    error = s.until("error")
+    assert error["field"] == "activation" and CHINESE.search(error["message"])
+    assert "swish" in error["message"]
+
+
+def test_the_2d_server_keeps_english_for_english_pages(open_session):
+    s = open_session()
+    s.send(type="start", url="learningRate=abc&bogus=1")
+    config = s.next()
+    assert config["errors"][0]["message"] == "learningRate: must be a number, got 'abc'"
+    assert config["warnings"] == ["unknown key 'bogus', ignored"]
+
+
+def test_the_image_lab_says_its_link_warnings_and_errors_in_the_page_language(client):
+    from loopback import receive_lab
+
+    def until(ws, kind):
+        while (m := receive_lab(ws))["type"] != kind:
+            pass
+        return m
+
+    with client.websocket_connect("/ws/lab") as ws:
+        receive_lab(ws)
+        ws.send_json({"type": "start", "url": "preset=mlp&learningRate=100&bogus=1", "lang": "zh"})
+        warnings = until(ws, "config")["warnings"]
+        assert len(warnings) == 2 and all(CHINESE.search(w) for w in warnings)
+        assert warnings[0].startswith("learningRate：") and "100" in warnings[0]
+        assert warnings[1] == message("lab.warn.unknownKey", "zh", key="'bogus'")
+        ws.send_json({"type": "update", "changes": {"optimizer": "lion"}})
+        error = until(ws, "error")
+        assert error["field"] == "optimizer" and CHINESE.search(error["message"])

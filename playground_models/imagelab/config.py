@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..experiment import ConfigError
+from ..messages import said
 from ..rules import MOMENTUM_OPTIMIZERS, OPTIMIZERS
 from .layers import SpecError, parse_net
 from .presets import DEFAULT_PRESET, PRESETS, preset_net
@@ -102,21 +103,21 @@ def check(key: str, value: Any) -> Any:
         raise LabConfigError(key, f"unknown setting; known: {', '.join(BY_NAME)}")
     if p.kind == "choice":
         if value not in p.choices:
-            raise LabConfigError(key, f"must be one of {', '.join(p.choices)}, got {value!r}")
+            raise LabConfigError(key, said("lab.err.oneOf", choices=", ".join(p.choices), got=repr(value)))
         return value
     if p.kind in ("float", "int"):
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise LabConfigError(key, f"must be a number, got {value!r}") from None
+                raise LabConfigError(key, said("err.number", got=repr(value))) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise LabConfigError(key, f"must be a number, got {value!r}")
+            raise LabConfigError(key, said("err.number", got=repr(value)))
         if not math.isfinite(value) or not p.min <= value <= p.max:  # type: ignore[operator]
-            raise LabConfigError(key, f"must be between {p.min:g} and {p.max:g}, got {value!r}")
+            raise LabConfigError(key, said("err.between", min=f"{p.min:g}", max=f"{p.max:g}", got=repr(value)))
         if p.kind == "int":
             if value != int(value):
-                raise LabConfigError(key, f"must be a whole number, got {value!r}")
+                raise LabConfigError(key, said("lab.err.whole", got=repr(value)))
             return int(value)
         return float(value)
     if p.kind == "net":
@@ -144,7 +145,7 @@ def parse_query(text: str) -> tuple[LabConfig, list[str]]:
         if key in BY_NAME or key == "preset":
             values[key] = value
         else:
-            warnings.append(f"unknown key {key!r} ignored")
+            warnings.append(said("lab.warn.unknownKey", key=repr(key)))
     return LabConfig().with_changes(values), warnings
 
 
@@ -157,12 +158,12 @@ def parse_link(text: str) -> tuple[LabConfig, list[str]]:
     warnings: list[str] = []
     for key, value in split_pairs(text):
         if key not in BY_NAME and key != "preset":
-            warnings.append(f"unknown key {key!r} ignored")
+            warnings.append(said("lab.warn.unknownKey", key=repr(key)))
             continue
         try:
             LabConfig().with_changes({**values, key: value})
         except LabConfigError as err:
-            warnings.append(f"{err}; it opens at its default")
+            warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
             continue
         values[key] = value
     return LabConfig().with_changes(values), warnings

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..messages import Said, in_lang, said
 from . import data as labdata
 from . import inspection, snapshot
 from .config import BY_NAME, LAB_PARAMS, LabConfig, LabConfigError, parse_link
@@ -55,6 +56,7 @@ class LabSession:
         self.state = "paused"  # paused, playing, racing, diverged
         self.version = 0
         self.example = 0
+        self.lang = "en"  # the page's language (`start`'s `lang`): the one warnings are said in
         self._seq = 0
         self._closed = False
 
@@ -206,7 +208,8 @@ class LabSession:
             )
         except LabConfigError as err:
             self._emit(
-                {"type": "error", "code": "bad_value", "field": err.key, "message": str(err)}
+                {"type": "error", "code": "bad_value", "field": err.key,
+                 "message": err.in_lang(self.lang)}
             )
         except Exception as err:  # noqa: BLE001 — a bug must not end the session
             self._internal_error(kind, err)
@@ -223,6 +226,7 @@ class LabSession:
         self._emit({"type": "pong", "id": m.get("id")})
 
     def _on_start(self, m: dict[str, Any]) -> Parts[None]:
+        self.lang = m.get("lang") or "en"
         if not m.get("url"):
             yield from self._build(LabConfig().with_changes(m.get("config") or {}), [])
             return
@@ -238,8 +242,10 @@ class LabSession:
                 field = err.field if isinstance(err, LabError) else err.key
                 if field not in BY_NAME or getattr(config, field) == getattr(default, field):
                     raise
-                text = err.message.removeprefix(f"{field}: ")
-                warnings.append(f"{field}: {text}; it opens at its default")
+                text = err.message
+                if not isinstance(text, Said):
+                    text = text.removeprefix(f"{field}: ")
+                warnings.append(said("lab.warn.atDefault", field=field, error=text))
                 config = replace(config, **{field: getattr(default, field)})
 
     def _build(self, config: LabConfig, warnings: list[str]) -> Parts[None]:
@@ -269,7 +275,7 @@ class LabSession:
             "config": t.config.to_dict(),
             "query": t.config.query,
             "version": self.version,
-            "warnings": warnings,
+            "warnings": [in_lang(w, self.lang) for w in warnings],
             "summary": summary,
             "device": t.device.type,
             "data_shape": list(t.data.shape),

@@ -248,13 +248,20 @@ def test_page_reconnects_after_a_server_restart_and_resumes_from_its_url(browser
     try:
         probe = PageProbe(ctx, srv)
         page = probe.open("/?dataset=xor&learningRate=0.1&seed=restart")
-        probe.page.click("#step")
-        probe.wait("netplay.frame.epoch === 1")
-        srv.stop()
+        probe.page.click("#play")
+        probe.wait("/updates\\/s/.test(document.getElementById('rate').textContent)")
+        probe.wait("netplay.frame.epoch >= 1")
+        srv.stop()  # while it plays
         probe.wait("!netplay.connected")
-        assert page.inner_text("#conn") == "Reconnecting…"
+        probe.wait("document.getElementById('conn').textContent === 'Reconnecting…'")
+        # No stale rate, and a control pressed meanwhile says what happened, not "not yet".
+        assert page.inner_text("#rate") == ""
+        page.click("#step")
+        assert "lost" in page.inner_text("#notices")
+        assert "yet" not in page.inner_text("#notices")
         srv.start()
         probe.wait("netplay.connected && netplay.frame && netplay.frame.epoch === 0", timeout=15_000)
+        assert "Reconnected" in page.inner_text("#notices")
         cfg = probe.js("netplay.config")
         assert (cfg["dataset"], cfg["learningRate"], cfg["seed"]) == ("xor", 0.1, "restart")
         # The reconnect itself logs a failed WebSocket attempt or two; nothing else may.

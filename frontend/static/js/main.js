@@ -35,7 +35,8 @@ async function getJSON(url) {
 }
 
 function send(type, fields) {
-  if (!conn?.send(type, fields)) notices.show(t('ui.notConnected'), 'warn');
+  // Before the first connection the page is still starting; after it, the connection was lost.
+  if (!conn?.send(type, fields)) notices.show(t(sessions > 0 ? 'ui.connectionLost' : 'ui.notConnected'), 'warn');
 }
 
 /** Send parameter changes, keeping dependent values valid (loss vs. problem). */
@@ -159,6 +160,7 @@ function onData({ header, arrays }) {
     version: header.version, trainIndex: arrays.train_index || null, testIndex: arrays.test_index || null,
   };
   $('counts').textContent = t('ui.pointCounts', { train: arrays.train.length / 3, test: arrays.test.length / 3 });
+  document.body.classList.toggle('multi-class', header.num_classes > 2);  // no orange–blue legend
   dirty.output = dirty.rebuild = dirty.controls = true;
 }
 
@@ -201,7 +203,8 @@ function onMessage(msg) {
       if (msg.epoch !== undefined) run.epoch.textContent = msg.epoch.toLocaleString('en-US');
       break;
     case 'error':
-      notices.show(msg.field ? `${msg.field}: ${msg.message}` : msg.message, 'error');
+      // A message names its field itself ("learningRate: must be …"); others get it in front.
+      notices.show(!msg.field || msg.message.startsWith(`${msg.field}:`) ? msg.message : `${msg.field}: ${msg.message}`, 'error');
       dirty.controls = dirty.rebuild = true; // put the controls back to what the server holds
       break;
     default: break;
@@ -220,7 +223,11 @@ function onStatus(s) {
   const pill = $('conn');
   pill.dataset.status = s;
   pill.textContent = t({ open: 'ui.live', connecting: 'ui.connecting', idle: 'ui.idleClosed' }[s] ?? 'ui.reconnecting');
-  if (s === 'closed' || s === 'idle') { state.runState = 'paused'; run.sync(); }
+  if (s === 'closed' || s === 'idle') {
+    state.runState = 'paused';
+    run.sync();
+    run.rate.textContent = '';  // no training is measured while there is no server
+  }
 }
 
 // --- drawing -------------------------------------------------------------------------------

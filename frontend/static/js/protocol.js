@@ -64,7 +64,8 @@ export class Connection {
       return;
     }
     const buffer = this.inflate ? await inflate(data) : data;
-    if (this.ws === ws) this.h.onBinary?.(decodeEnvelope(buffer));
+    // A frame still being inflated when its socket closed is old news: the page has paused.
+    if (this.ws === ws && ws.readyState === WebSocket.OPEN) this.h.onBinary?.(decodeEnvelope(buffer));
   }
 
   open() {
