@@ -215,6 +215,17 @@ def make_page(browser, live_server):
 
 
 @pytest.fixture
+def restartable(browser) -> Iterator[PageProbe]:
+    """A page on a server of its own, which the test may stop and start again (`probe.server`)."""
+    srv = ServerThread(_free_port())
+    srv.start()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield PageProbe(ctx, srv)
+    ctx.close()
+    srv.stop()
+
+
+@pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

@@ -500,25 +500,15 @@ def test_the_convolution_calculator_names_an_input_it_cannot_use(make_page):
     assert probe.console_errors == []
 
 
-def test_the_lab_says_it_restarted_after_the_server_came_back(browser):
-    from conftest import PageProbe, ServerThread, _free_port
-
-    srv = ServerThread(_free_port())
+def test_the_lab_says_it_restarted_after_the_server_came_back(restartable):
+    srv, page = restartable.server, restartable.page
+    page.goto(f"{srv.url}/lab?net={SMALL_NET}&seed=1")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    page.click("#step")
+    _wait(page, lambda p: p.inner_text("#m-train-loss") != "—", 20, "a trained step")
+    srv.stop()
+    _wait(page, lambda p: p.get_attribute("#conn", "data-status") != "open", 10, "the loss")
     srv.start()
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        probe = PageProbe(ctx, srv)
-        page = probe.page
-        page.goto(f"{srv.url}/lab?net={SMALL_NET}&seed=1")
-        page.wait_for_selector("#filters canvas", timeout=20_000)
-        page.click("#step")
-        _wait(page, lambda p: p.inner_text("#m-train-loss") != "—", 20, "a trained step")
-        srv.stop()
-        _wait(page, lambda p: p.get_attribute("#conn", "data-status") != "open", 10, "the loss")
-        srv.start()
-        _wait(page, lambda p: p.get_attribute("#conn", "data-status") == "open", 20, "the return")
-        # The run starts again from the link; the page says so rather than resetting silently.
-        _wait(page, lambda p: "Reconnected" in p.inner_text("#notices"), 10, "the notice")
-    finally:
-        ctx.close()
-        srv.stop()
+    _wait(page, lambda p: p.get_attribute("#conn", "data-status") == "open", 20, "the return")
+    # The run starts again from the link; the page says so rather than resetting silently.
+    _wait(page, lambda p: "Reconnected" in p.inner_text("#notices"), 10, "the notice")

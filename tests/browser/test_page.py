@@ -239,36 +239,27 @@ def test_screenshots_of_trained_spiral_and_tablet(make_page, artifacts):
     shutil.copyfile(path, artifacts / "screenshot.png")
 
 
-def test_page_reconnects_after_a_server_restart_and_resumes_from_its_url(browser):
-    from conftest import PageProbe, ServerThread, _free_port
-
-    srv = ServerThread(_free_port())
+def test_page_reconnects_after_a_server_restart_and_resumes_from_its_url(restartable):
+    probe, srv = restartable, restartable.server
+    page = probe.open("/?dataset=xor&learningRate=0.1&seed=restart")
+    probe.page.click("#play")
+    probe.wait("/updates\\/s/.test(document.getElementById('rate').textContent)")
+    probe.wait("netplay.frame.epoch >= 1")
+    srv.stop()  # while it plays
+    probe.wait("!netplay.connected")
+    probe.wait("document.getElementById('conn').textContent === 'Reconnecting…'")
+    # No stale rate, and a control pressed meanwhile says what happened, not "not yet".
+    assert page.inner_text("#rate") == ""
+    page.click("#step")
+    assert "lost" in page.inner_text("#notices")
+    assert "yet" not in page.inner_text("#notices")
     srv.start()
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    try:
-        probe = PageProbe(ctx, srv)
-        page = probe.open("/?dataset=xor&learningRate=0.1&seed=restart")
-        probe.page.click("#play")
-        probe.wait("/updates\\/s/.test(document.getElementById('rate').textContent)")
-        probe.wait("netplay.frame.epoch >= 1")
-        srv.stop()  # while it plays
-        probe.wait("!netplay.connected")
-        probe.wait("document.getElementById('conn').textContent === 'Reconnecting…'")
-        # No stale rate, and a control pressed meanwhile says what happened, not "not yet".
-        assert page.inner_text("#rate") == ""
-        page.click("#step")
-        assert "lost" in page.inner_text("#notices")
-        assert "yet" not in page.inner_text("#notices")
-        srv.start()
-        probe.wait("netplay.connected && netplay.frame && netplay.frame.epoch === 0", timeout=15_000)
-        assert "Reconnected" in page.inner_text("#notices")
-        cfg = probe.js("netplay.config")
-        assert (cfg["dataset"], cfg["learningRate"], cfg["seed"]) == ("xor", 0.1, "restart")
-        # The reconnect itself logs a failed WebSocket attempt or two; nothing else may.
-        assert [e for e in probe.console_errors if "WebSocket" not in e] == []
-    finally:
-        ctx.close()
-        srv.stop()
+    probe.wait("netplay.connected && netplay.frame && netplay.frame.epoch === 0", timeout=15_000)
+    assert "Reconnected" in page.inner_text("#notices")
+    cfg = probe.js("netplay.config")
+    assert (cfg["dataset"], cfg["learningRate"], cfg["seed"]) == ("xor", 0.1, "restart")
+    # The reconnect itself logs a failed WebSocket attempt or two; nothing else may.
+    assert [e for e in probe.console_errors if "WebSocket" not in e] == []
 
 
 def test_an_idle_tab_is_closed_by_the_server_and_comes_back_on_use(make_page, make_server):
