@@ -26,6 +26,11 @@ class Backend(Protocol):
         """Apply live settings from the next update on; a new optimizer type starts fresh."""
         ...
 
+    def set_learning_rate(self, lr: float) -> None:
+        """Train at `lr` from the next update on (the schedule's rate; `configure` sets the
+        experiment's own `learningRate` again)."""
+        ...
+
     def tensors(self) -> list[torch.Tensor]:
         """[W₁, b₁, …] sharing the training state: snapshots read the live weights."""
         ...

@@ -18,6 +18,7 @@ from .params import (
     Kind,
     Param,
 )
+from .schedules import Schedule
 
 SEED_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -283,6 +284,17 @@ class Experiment(Mapping[str, Any]):
     @property
     def features(self) -> tuple[str, ...]:
         return tuple(f for f in FEATURES if self._values[f])
+
+    @property
+    def lr_schedule(self) -> Schedule:
+        v = self._values
+        return Schedule(v["schedule"], gamma=v["lrStepGamma"], step_epochs=v["lrStepEpochs"],
+                        decay=v["lrDecay"], cycle_epochs=v["lrCycleEpochs"],
+                        warmup_epochs=v["lrWarmupEpochs"])
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate in force at `epoch`, after the schedule."""
+        return self.lr_schedule.rate(self._values["learningRate"], epoch)
 
     @property
     def loss_name(self) -> str:

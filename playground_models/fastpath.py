@@ -228,6 +228,9 @@ class FastBackend:
             self._step[0] = 0
         self._apply(exp)
 
+    def set_learning_rate(self, lr: float) -> None:
+        self._spec.lr = lr
+
     def tensors(self) -> list[torch.Tensor]:
         return self._tensors
 

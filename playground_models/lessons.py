@@ -126,6 +126,14 @@ LESSONS: tuple[Lesson, ...] = (
         grad_norms=True,
     ),
     Lesson(
+        # Measured on seeds 1–5: over the last 100 of 300 epochs the train loss varies 0.06–0.13
+        # (std) at the constant rate and 0.001–0.009 with the step schedule.
+        "lr-decay",
+        "runs=2&dataset=spiral&networkShape=8,6&learningRate=1"
+        "&r1.schedule=constant&r2.schedule=step&r2.lrStepEpochs=50&r2.lrStepGamma=0.3",
+        epochs=300,
+    ),
+    Lesson(
         "hinge-softmax",
         "runs=2&dataset=gauss&networkShape=&r1.loss=softmax&r2.loss=hinge",
         epochs=100,

@@ -28,6 +28,7 @@ from .rules import (
     OPTIMIZERS,
     REGRESS_LOSSES,
     REGULARIZATIONS,
+    SCHEDULES,
 )
 
 
@@ -167,6 +168,17 @@ PARAMS: tuple[Param, ...] = (
     P("momentum", K.FLOAT, 0.9, E.LIVE, "training", min=0.0, max=0.999,
       only_when={"optimizer": MOMENTUM_OPTIMIZERS}),
     P("batchSize", K.INT, 10, E.LIVE, "training", min=1, max=1000),
+    P("schedule", K.CHOICE, "constant", E.LIVE, "training", choices=SCHEDULES),
+    P("lrStepGamma", K.FLOAT, 0.5, E.LIVE, "training", min=0.01, max=1.0,
+      steps=(0.1, 0.2, 0.3, 0.5, 0.7, 0.9), only_when={"schedule": ("step",)}),
+    P("lrStepEpochs", K.INT, 100, E.LIVE, "training", min=1, max=100_000,
+      steps=(10, 20, 50, 100, 200, 500, 1000), only_when={"schedule": ("step",)}),
+    P("lrDecay", K.FLOAT, 0.99, E.LIVE, "training", min=0.5, max=1.0,
+      steps=(0.9, 0.95, 0.98, 0.99, 0.995, 0.999), only_when={"schedule": ("exponential",)}),
+    P("lrCycleEpochs", K.INT, 500, E.LIVE, "training", min=1, max=100_000,
+      steps=(50, 100, 200, 500, 1000, 2000, 5000), only_when={"schedule": ("cosine", "warmup-cosine")}),
+    P("lrWarmupEpochs", K.INT, 20, E.LIVE, "training", min=1, max=10_000,
+      steps=(5, 10, 20, 50, 100, 200), only_when={"schedule": ("warmup-cosine",)}),
     P("regularization", K.CHOICE, "none", E.LIVE, "training", choices=REGULARIZATIONS),
     P("regularizationRate", K.FLOAT, 0.0, E.LIVE, "training", min=0.0, max=10.0, steps=REG_RATES,
       only_when={"regularization": ("L1", "L2")}),  # with none, λ does nothing: not shown

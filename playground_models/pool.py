@@ -320,6 +320,10 @@ class PooledBackend:
     def closed(self) -> bool:
         return not self._finalizer.alive
 
+    def set_learning_rate(self, lr: float) -> None:
+        with self.pool.lock:
+            self.pool.lr[self.row] = lr
+
     def configure(self, exp: Experiment) -> None:
         """Live settings. A new optimizer or batch size means another pool: the row moves,
         keeping its optimizer state unless the optimizer type changed (as the other paths)."""

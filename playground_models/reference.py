@@ -42,6 +42,10 @@ class ReferenceBackend:
             if "momentum" in group and exp.optimizer in MOMENTUM_OPTIMIZERS:
                 group["momentum"] = exp.momentum
 
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     def tensors(self) -> list[torch.Tensor]:
         return [p.detach() for p in self.params]
 

@@ -66,6 +66,10 @@ REGRESS_LOSSES = ("mse", "mae", "huber")
 LOSSES = CLASSIFY_LOSSES + REGRESS_LOSSES
 HUBER_DELTA = 1.0
 REGULARIZATIONS = ("none", "L1", "L2")
+# Learning-rate schedules, stepped once per epoch as torch.optim.lr_scheduler steps them
+# (`schedules.py` has the formulas; every engine trains at the rate they give).
+SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup-cosine")
+WARMUP_START_FACTOR = 0.1  # warm-up climbs linearly from 10 % of the learning rate
 INITS = ("tf", "small", "xavier", "he")
 
 

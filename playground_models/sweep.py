@@ -30,6 +30,7 @@ ROUND = 6  # as `netplay run`
 MAX_POINTS = 64
 MAX_EPOCHS = 100_000
 METRIC_KEYS = ("train_loss", "test_loss", "reg_loss", "train_acc", "test_acc")
+LIST_KINDS = (Kind.INT_LIST, Kind.CHOICE_LIST, Kind.INDEX_LIST, Kind.POINTS)
 
 
 def _sweepable(param: str) -> Param:
@@ -49,7 +50,7 @@ def parse_values(param: str, text: str) -> list[Any]:
     shapes: `3,6,20`).
     """
     p = _sweepable(param)
-    is_list = p.kind in (Kind.INT_LIST, Kind.CHOICE_LIST, Kind.INDEX_LIST, Kind.POINTS)
+    is_list = p.kind in LIST_KINDS
     separator = ";" if is_list and ";" in text else ","
     items = [t.strip() for t in text.split(separator)]
     if not text.strip() or any(t == "" for t in items) and not is_list:
@@ -61,9 +62,12 @@ def value_list(param: str, items: Sequence[str]) -> list[Any]:
     """Values given one by one, each written as in a link (`8,8` is one two-layer shape)."""
     p = _sweepable(param)
     if not items:
-        raise ConfigError("--values", f"give at least one {param} value")
+        raise ConfigError("--values", "give at least one value to try")
     if len(items) > MAX_POINTS:
         raise ConfigError("--values", f"at most {MAX_POINTS} values")
+    for k, item in enumerate(items, 1):
+        if not item.strip() and p.kind not in LIST_KINDS:  # an empty shape: no hidden layer
+            raise ConfigError("--values", f"value {k} is empty: give each value to try")
     return [parse_value(p, t.strip()) for t in items]
 
 

@@ -111,6 +111,8 @@ class Trainer:
         self.epoch = 0
         self.steps = 0
         self.diverged_at: int | None = None
+        self.learning_rate = exp.learningRate  # the rate in force: the backend was built at it
+        self._follow_schedule()
 
     def close(self) -> None:
         """Give back what the backend holds outside this trainer (a pool row); idempotent."""
@@ -159,7 +161,16 @@ class Trainer:
         if Effect.DATA in changes.values():
             self._load_data(new)  # points added or removed: the run goes on with the new data
         self.backend.configure(new)
+        self.learning_rate = new.learningRate
+        self._follow_schedule()
         return changes
+
+    def _follow_schedule(self) -> None:
+        """Train at the schedule's rate for this epoch (a no-op while it is the same)."""
+        lr = self.experiment.learning_rate_at(self.epoch)
+        if lr != self.learning_rate:
+            self.backend.set_learning_rate(lr)
+            self.learning_rate = lr
 
     # --- training ------------------------------------------------------------------------
     def train_steps(self, n: int, stop_at_epoch_end: bool = False) -> int:
@@ -198,6 +209,7 @@ class Trainer:
             return False
         self.epoch += 1
         self._restart_epoch()
+        self._follow_schedule()
         return True
 
     @property

@@ -258,7 +258,7 @@ class LiveRun:
             "neuron_grid": self.neuron_grid,
             "reduced": reduced,
             "draw_ms": round((time.perf_counter() - started) * 1000, 1),
-            "learning_rate": exp.learningRate,
+            "learning_rate": t.learning_rate,  # in force: the schedule's rate this epoch
             "live": {k: exp[k] for k in LIVE_KEYS},
         }
         return self._pack(header, frames.snapshot_arrays(snap, knn))

@@ -62,8 +62,10 @@ class SweepBody(BaseModel):
     url: str = Field(max_length=MAX_URL_CHARS)  # the base experiment: a share link or its query
     param: str = Field(max_length=64)
     # One string per value, written as in a link: "0.003", "relu", "8,8" (a two-layer shape).
-    values: list[Annotated[str, Field(max_length=400)]] = Field(min_length=1, max_length=MAX_POINTS)
-    epochs: int = Field(ge=1)  # per value; the upper bound is the `max_sweep_epochs` setting
+    # An empty list, an empty value and fewer than 1 epoch are refused by `_plan`, in words a
+    # learner reads ("give at least one value to try"), rather than by the model's bounds.
+    values: list[Annotated[str, Field(max_length=400)]] = Field(max_length=MAX_POINTS)
+    epochs: int  # per value, from 1 to the `max_sweep_epochs` setting
 
 
 class SweepsBusy(Exception):
@@ -216,6 +218,12 @@ class Sweeps:
 
 def _plan(body: SweepBody, settings: Settings) -> SweepPlan:
     """The checked sweep, or `ConfigError` naming the field (or link key) that is wrong."""
+    if body.epochs < 1:
+        raise ConfigError(
+            "epochs",
+            "give how many epochs to train each value: a whole number from 1 to "
+            f"{settings.max_sweep_epochs}, got {body.epochs}",
+        )
     if body.epochs > settings.max_sweep_epochs:
         raise ConfigError("epochs", f"at most {settings.max_sweep_epochs} epochs per value here")
     values = value_list(body.param, body.values)

@@ -11,6 +11,7 @@ import re
 from functools import cache
 from itertools import pairwise
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -207,6 +208,16 @@ def test_init_lesson_small_init_stalls_where_he_learns():
     assert abs(curves[0][0]["train_loss"] - small) < 1e-3  # it never moved
     small_norms, he_norms = (layer_gradient_norms(t) for t in comparison.trainers)
     assert small_norms[0] < 1e-6 < he_norms[0]
+
+
+def test_lr_decay_lesson_the_constant_rate_keeps_jumping_and_the_decayed_one_settles():
+    curves, comparison = trained("lr-decay")
+    last = [np.array([m["train_loss"] for m in c[-100:]]) for c in curves]
+    assert last[0].std() > 0.05 and last[1].std() < 0.01
+    assert last[0].std() > 10 * last[1].std()
+    assert final(curves, "train_loss")[1] < final(curves, "train_loss")[0]
+    # The second run trained at the scheduled rate: 1 × 0.3⁶ after 300 epochs.
+    assert comparison.trainers[1].learning_rate == pytest.approx(0.3**6)
 
 
 def test_hinge_lesson_hinge_loss_stops_at_zero_while_softmax_keeps_pushing():

@@ -12,6 +12,7 @@ from playground_models.lessons import lesson
 from playground_models.sweep import plan_sweep, sweep
 
 LAMBDAS = ["0", "0.01", "0.3"]
+EPOCHS_WANTED = "give how many epochs to train each value: a whole number from 1 to 2000"
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +58,7 @@ def test_a_shape_sweep_takes_one_link_written_shape_per_value(client, overfittin
         ({}, {"param": "foo"}, "param", "bad_value", "'foo' is not a parameter"),
         ({}, {"param": "showTestData", "values": ["true"]}, "param", "bad_value", "view"),
         ({}, {"values": ["0", "99"]}, "regularizationRate", "bad_value", "between 0 and 10"),
-        ({}, {"values": []}, "values", "bad_value", "at least 1"),
         ({}, {"values": [0.1]}, "values.0", "bad_message", "string"),
-        ({}, {"epochs": 0}, "epochs", "bad_value", "greater than or equal to 1"),
         ({"max_sweep_epochs": 50}, {"epochs": 51}, "epochs", "bad_value", "at most 50 epochs"),
         ({"max_sweep_values": 2}, {}, "values", "bad_value", "at most 2 values"),
         ({}, {"url": "learningRate=abc"}, "learningRate", "bad_value", "must be a number"),
@@ -98,6 +97,30 @@ def test_a_missing_field_is_named(client):
         "field": "values",
         "message": "Field required",
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"values": []}, "values", "give at least one value to try"),
+        ({"values": [""]}, "values", "value 1 is empty: give each value to try"),
+        ({"values": ["0.1", " "]}, "values", "value 2 is empty: give each value to try"),
+        ({"epochs": 0}, "epochs", f"{EPOCHS_WANTED}, got 0"),
+        ({"epochs": -3}, "epochs", f"{EPOCHS_WANTED}, got -3"),
+    ],
+)
+def test_an_empty_field_is_refused_in_plain_words(client, body, field, message):
+    request = {"url": "dataset=xor", "param": "dropout", "values": ["0"], "epochs": 5}
+    r = post_sweep(client, **{**request, **body})
+    assert r.status_code == 422
+    assert r.json()["error"] == {"code": "bad_value", "field": field, "message": message}
+
+
+def test_an_empty_shape_is_a_value_a_depth_sweep_takes(client):
+    got = lines(
+        post_sweep(client, url="dataset=xor", param="networkShape", values=["", "3"], epochs=2)
+    )
+    assert [r["value"] for r in got] == [[], [3]]
 
 
 def test_a_server_training_max_sweeps_refuses_another_until_one_ends(make_client):

@@ -80,6 +80,11 @@ class TfTrainer:
         self._build(exp)
 
     # --- building ------------------------------------------------------------------------
+    @property
+    def learning_rate(self) -> float:
+        """TF Playground has no schedules: its rate is the link's."""
+        return self.experiment.learningRate
+
     def _build(self, exp: Experiment) -> None:
         self.experiment = exp
         self.cfg = TfConfig.from_experiment(exp, self.hidden)

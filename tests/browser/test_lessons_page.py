@@ -60,7 +60,7 @@ def test_lesson_menu_opens_a_compare_lesson_and_a_one_run_lesson(make_page, arti
     probe = make_page(1300, 1000)
     page = probe.open("/")
     page.click("#lessons-button")
-    assert page.locator("#lesson-list a").count() == 10
+    assert page.locator("#lesson-list a").count() == 11
     page.click("#lesson-list a[data-lesson='regularization']")
     compare_ready(probe)
     assert page.url.split("?")[0].endswith("/compare")
@@ -374,3 +374,162 @@ def test_a_one_run_lesson_pauses_where_it_says_to_look(make_page):
     page.click("#play")  # once: play goes on past it
     probe.wait(f"netplay.frame.epoch > {epoch + 20}")
     assert probe.js("netplay.runState") == "playing"
+
+
+TINY_LOSS = "runs=2&dataset=gauss&optimizer=adam&learningRate=0.1&networkShape=8&r2.activation=sigmoid"
+
+# An init script that records every text drawn partly outside its canvas (in CSS pixels).
+RECORD_CANVAS_OVERFLOW = """
+window.canvasOverflow = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+  const w = this.measureText(String(text)).width;
+  const align = this.textAlign;
+  const left = align === 'right' || align === 'end' ? x - w : align === 'center' ? x - w / 2 : x;
+  const width = this.canvas.width / this.getTransform().a;
+  if (left < -0.5 || left + w > width + 0.5) {
+    window.canvasOverflow.push({ text: String(text), left, right: left + w, width, canvas: this.canvas.className });
+  }
+  return fillText.call(this, text, x, y, ...rest);
+};
+"""
+
+
+def open_compare(probe, link: str):
+    probe.page.goto(probe.server.url + "/compare?" + link)
+    compare_ready(probe)
+    return probe.page
+
+
+def test_the_log_checkbox_sets_the_scale_of_every_loss_chart(make_page):
+    probe = make_page()
+    page = open_compare(probe, "runs=2&dataset=xor&r2.activation=sigmoid")
+    page.click("#step")
+    probe.wait("window.netplayCompare.epoch >= 1")
+    assert page.is_checked("#log-scale")
+    assert probe.js("window.netplayCompare.logScale") == {"overlay": True, "cards": [True, True]}
+    page.uncheck("#log-scale")
+    probe.drawn()
+    assert probe.js("window.netplayCompare.logScale") == {"overlay": False, "cards": [False, False]}
+    assert "every loss chart" in page.inner_text(".overlay-panel .chart-head")
+
+
+def test_a_cards_accuracy_says_it_is_the_test_accuracy(make_page):
+    probe = make_page()
+    page = open_compare(probe, "runs=2&dataset=xor&r2.activation=sigmoid")
+    metrics = page.locator(".run-metrics").all_inner_texts()
+    assert len(metrics) == 2
+    for line in metrics:
+        assert re.fullmatch(r"Train [\d.]+ · Test [\d.]+ · Test accuracy [\d.]+ %", line), line
+    page.goto(probe.server.url + "/compare?runs=2&dataset=xor&r2.activation=sigmoid&lang=zh")
+    compare_ready(probe)
+    assert "测试准确率" in page.inner_text(".run-metrics")
+
+
+def test_the_lesson_pause_notice_covers_no_card(make_page, artifacts):
+    probe = make_page(1280, 720)
+    page = probe.page
+    page.goto(probe.server.url + lesson("centering").page_url())
+    compare_ready(probe)
+    page.click("#play")
+    probe.wait("!window.netplayCompare.playing && !!document.querySelector('.notice')")
+    probe.drawn()
+    page.screenshot(path=str(artifacts / "compare-paused.png"))
+    notice = page.locator(".notice").first.bounding_box()
+    assert "Paused at epoch 20" in page.inner_text("#notices")
+    assert notice["y"] >= 0 and notice["y"] + notice["height"] <= 720  # in view when it comes
+    for card in page.locator(".run-card").all():
+        box = card.bounding_box()
+        apart = (notice["y"] + notice["height"] <= box["y"] or box["y"] + box["height"] <= notice["y"]
+                 or notice["x"] + notice["width"] <= box["x"] or box["x"] + box["width"] <= notice["x"])
+        assert apart, (notice, box)
+
+
+def test_every_axis_label_fits_its_chart_even_for_tiny_losses(make_page, artifacts):
+    probe = make_page(1280, 900)
+    probe.page.add_init_script(RECORD_CANVAS_OVERFLOW)
+    probe.page.add_init_script(RECORD_CANVAS_TEXT)
+    page = open_compare(probe, TINY_LOSS)
+    page.select_option("#speed", "20")
+    page.click("#play")
+    probe.wait("window.netplayCompare.epoch >= 20")
+    page.click("#play")
+    probe.wait("!window.netplayCompare.playing")
+    probe.drawn()
+    page.uncheck("#log-scale")
+    probe.drawn()
+    page.check("#log-scale")
+    probe.drawn()
+    page.screenshot(path=str(artifacts / "compare-tiny-loss.png"), full_page=True)
+    assert min(m["test_loss"] for m in probe.js("window.netplayCompare.history")[0]) < 1e-3
+    assert any("e-" in text for text in canvas_texts(probe))  # small ticks are drawn ...
+    assert probe.js("window.canvasOverflow") == []  # ... and every one within its canvas
+
+
+@pytest.mark.parametrize(
+    ("link", "selects"),
+    [
+        ("/compare?runs=2", "#sweep select, .topbar select"),
+        ("/compare?runs=2&lang=zh", "#sweep select, .topbar select"),
+        ("/", "#sweep select"),
+        ("/?lang=zh", "#sweep select"),
+    ],
+)
+def test_every_select_of_the_sweep_and_compare_controls_shows_its_choices_whole(
+    make_page, link, selects
+):
+    probe = make_page(1280, 900)
+    probe.page.goto(probe.server.url + link)
+    probe.wait("window.netplaySweep && document.querySelector('#sweep select') !== null")
+    probe.drawn()
+    # A select as wide as it would be with no limit on its width shows every option whole.
+    cut = page_selects_cut(probe, selects)
+    assert cut == []
+
+
+def page_selects_cut(probe, selects: str) -> list:
+    """The selects narrower than their longest option, with their width and the one needed."""
+    return probe.page.evaluate(
+        """(selects) => [...document.querySelectorAll(selects)].flatMap((s) => {
+            const shown = s.getBoundingClientRect().width;
+            const [maxWidth, width] = [s.style.maxWidth, s.style.width];
+            s.style.maxWidth = 'none';
+            s.style.width = 'max-content';
+            const needed = s.getBoundingClientRect().width;
+            [s.style.maxWidth, s.style.width] = [maxWidth, width];
+            return shown + 0.5 < needed ? [[s.name || s.id || s.className, shown, needed]] : [];
+        })""",
+        selects,
+    )
+
+
+def test_a_multi_class_plot_shows_no_orange_blue_legend(make_page):
+    probe = make_page()
+    page = probe.open("/?dataset=spiral3")
+    probe.wait("document.querySelector('#class-picker .swatch-2') !== null")  # three classes
+    probe.drawn()
+    assert not page.is_visible(".plot-box .legend")  # the classes are hues, not −1 … 1
+    page = probe.open("/?dataset=circle")
+    probe.drawn()
+    assert page.is_visible(".plot-box .legend")
+
+
+def test_a_1d_regression_card_draws_its_curve_along_x1_with_no_x2_axis(make_page, artifacts):
+    probe = make_page()
+    page = open_compare(probe, "runs=2&problem=regression&regDataset=reg-sine&r2.activation=sigmoid")
+    page.click("#step")
+    probe.wait("window.netplayCompare.epoch >= 1")
+    probe.drawn()
+    page.locator(".run-card").first.screenshot(path=str(artifacts / "compare-reg-sine.png"))
+    assert probe.js("window.netplayCompare.views") == ["curve", "curve"]
+    # The curve view's pale background, where a 2-D map would paint the prediction at (-6, 6).
+    corner = page.evaluate(
+        """() => {
+            const c = document.querySelector('.run-card canvas.plot');
+            return [...c.getContext('2d').getImageData(3, 3, 1, 1).data];
+        }"""
+    )
+    assert corner == [251, 251, 252, 255]
+    page = open_compare(probe, "runs=2&dataset=xor&r2.activation=sigmoid")
+    probe.drawn()
+    assert probe.js("window.netplayCompare.views") == ["map", "map"]

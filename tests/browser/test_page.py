@@ -295,3 +295,21 @@ def test_lambda_shows_only_with_a_penalty_for_it_to_scale(make_page):
     probe.wait("netplay.config.regularization === 'L1'")
     page.locator("[data-param=regularizationRate]").wait_for(state="visible")
     assert page.input_value("[data-param=regularizationRate] select") == "0.3"
+
+
+def test_a_learning_rate_schedule_is_a_control_and_its_rate_shows_under_the_loss_chart(make_page):
+    probe = make_page(1440, 900)
+    page = probe.open("/?dataset=xor&learningRate=0.1&schedule=step&lrStepEpochs=2&seed=s")
+    assert page.is_visible("[data-param=schedule]")
+    assert page.is_visible("[data-param=lrStepEpochs]") and not page.is_visible("[data-param=lrDecay]")
+    assert page.inner_text("#lr-now") == "learning rate now 0.1"
+    page.click("#step")
+    page.click("#step")
+    probe.wait("netplay.frame.epoch === 2")
+    probe.wait("document.getElementById('lr-now').textContent === 'learning rate now 0.05'")
+    # Back to constant: the readout goes, as the schedule's settings do.
+    page.select_option("[data-param=schedule] select", "constant")
+    probe.wait("netplay.config.schedule === 'constant'")
+    probe.wait("document.getElementById('lr-now').hidden")
+    assert not page.is_visible("[data-param=lrStepEpochs]")
+    assert probe.js("netplay.frame.epoch") == 2  # live: the run goes on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import RECORD_CANVAS_TEXT
 
 from playground_models.lessons import lesson
 from playground_models.sweep import sweep
@@ -114,3 +115,87 @@ def test_a_flat_sweep_says_to_train_longer(make_page):
     assert probe.js("window.netplaySweep.status").endswith(
         "Every value ends within 2 % of the others: train longer (more epochs) or try a wider range."
     )
+
+
+def open_compare_sweep(probe, link: str = "runs=2&dataset=xor&r2.activation=sigmoid"):
+    """The compare page's sweep panel (it extends the comparison's last run)."""
+    probe.page.goto(probe.server.url + "/compare?" + link)
+    probe.wait("window.netplaySweep && document.querySelector('#sweep form') !== null")
+    return probe.page
+
+
+def submit(probe, values: str | None = None, epochs: str | None = None) -> str:
+    page = probe.page
+    if values is not None:
+        page.fill("#sweep input[name=values]", values)
+    if epochs is not None:
+        page.fill("#sweep input[name=epochs]", epochs)
+    page.click("#sweep button[type=submit]")
+    probe.wait("!window.netplaySweep.running", 60_000)
+    return probe.js("window.netplaySweep.status")
+
+
+def status_kind(page) -> str:
+    return page.get_attribute("#sweep .sweep-status", "data-kind")
+
+
+def test_the_status_always_tells_of_the_latest_attempt(make_page):
+    probe = make_page()
+    page = open_compare_sweep(probe)
+    page.select_option("#sweep select[name=param]", "width")
+    assert submit(probe, "2, two") == "Give whole numbers separated by commas."
+    # A different mistake replaces it (the browser's own check of the number field used to
+    # stop the form before the page saw it, leaving the first message up).
+    assert submit(probe, "2, 3", "0") == (
+        "“Epochs per value” must be a whole number of epochs, 1 or more, not “0”."
+    )
+    assert submit(probe, epochs="2.5").endswith("not “2.5”.")
+    assert status_kind(page) == "error"
+    assert page.get_attribute("#sweep input[name=epochs]", "aria-invalid") == "true"
+    # A sweep that trains says how it ended, and nothing of the mistakes before it.
+    done = submit(probe, epochs="3")
+    assert done.startswith("Lowest test loss") and status_kind(page) == ""
+    assert page.get_attribute("#sweep input[name=epochs]", "aria-invalid") is None
+    assert submit(probe, values=" , ") == (
+        "“Values” is empty: give the values to try, separated by commas."
+    )
+    assert [p["value"] for p in probe.js("window.netplaySweep.points")] == [[2, 2], [3, 3]]
+
+
+def test_an_empty_field_is_named_in_plain_words_before_anything_is_sent(make_page):
+    probe = make_page()
+    page = open_compare_sweep(probe)
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/api/sweep") else None)
+    assert submit(probe, epochs="") == (
+        "“Epochs per value” is empty: give how many epochs to train each value, 1 or more."
+    )
+    assert page.get_attribute("#sweep input[name=epochs]", "aria-invalid") == "true"
+    assert submit(probe, values="", epochs="5") == (
+        "“Values” is empty: give the values to try, separated by commas."
+    )
+    assert page.get_attribute("#sweep input[name=values]", "aria-invalid") == "true"
+    assert sent == []
+    assert probe.console_errors == []
+
+
+def test_a_learning_rate_sweep_over_decades_is_drawn_on_a_log_axis(make_page):
+    probe = make_page()
+    probe.page.add_init_script(RECORD_CANVAS_TEXT)
+    open_compare_sweep(probe)
+    points = run_sweep(probe, "learningRate", "0.001, 0.1, 1", 2)
+    assert [p["value"] for p in points] == [0.001, 0.1, 1.0]
+    probe.drawn()
+    marks = probe.js("window.netplaySweep.marks")
+    xs = [m["train_loss"][0] for m in marks["marks"]]
+    # Two decades from 0.001 to 0.1, one from 0.1 to 1: twice the distance.
+    assert abs((xs[1] - xs[0]) / (xs[2] - xs[1]) - 2) < 0.01, xs
+    assert marks["log"] is True
+    drawn = set(probe.js("[...window.canvasTexts]"))
+    assert {"0.001", "0.01", "0.1", "1", "Learning rate (log scale)"} <= drawn, drawn
+
+    # Values within a decade keep one even column each.
+    points = run_sweep(probe, "learningRate", "0.02, 0.03, 0.1", 2)
+    marks = probe.js("window.netplaySweep.marks")
+    xs = [m["train_loss"][0] for m in marks["marks"]]
+    assert marks["log"] is False and abs((xs[1] - xs[0]) - (xs[2] - xs[1])) < 0.5

@@ -19,3 +19,19 @@ export function fitCanvas(canvas, fallbackW = 200, fallbackH = 50) {
   ctx.font = FONT;
   return [ctx, w, h];
 }
+
+/** A tick's number in a few characters: `0.69`, `0.0031`, `1200`, and far from 1 with an
+ * exponent (`6.4e-5`, `2.5e4`), so that it fits the margin beside the plot. */
+export function tickText(v) {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e4) return String(Number(v.toPrecision(2)));
+  return v.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
+}
+
+/** The left margin that holds `texts` drawn right-aligned `gap` pixels before the plot, and
+ * never less than `least`. */
+export function marginFor(ctx, texts, least, gap = 4) {
+  const wide = Math.max(0, ...texts.map((s) => ctx.measureText(s).width));
+  return Math.max(least, Math.ceil(wide) + gap + 2);
+}

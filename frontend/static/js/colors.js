@@ -6,9 +6,12 @@ const NEG = [245, 147, 34];   // #f59322
 const MID = [232, 234, 235];  // #e8eaeb
 const POS = [8, 119, 189];    // #0877bd
 
-// Classes beyond two: Okabe–Ito hues, with classes 0 and 1 kept orange and blue.
+// Classes beyond two: classes 0 and 1 orange and blue, then Okabe–Ito's bluish green and
+// reddish purple, then maroon and navy, which stay apart from every other class (also faded on
+// the map, and for each common colour-vision deficiency: tests/js/palette.test.mjs) where
+// Okabe–Ito's vermillion and sky blue were near the orange and the blue.
 export const CLASS_COLORS = [
-  [245, 147, 34], [8, 119, 189], [0, 158, 115], [204, 121, 167], [213, 94, 0], [86, 180, 233],
+  [245, 147, 34], [8, 119, 189], [0, 158, 115], [204, 121, 167], [128, 0, 0], [0, 0, 117],
 ];
 
 function makeLut(strength) {

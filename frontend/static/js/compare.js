@@ -140,8 +140,9 @@ async function loop() {
 function render() {
   if (dirty) {
     const gradRange = sharedRange(cards.map((c) => c.gradHistory));
-    for (const c of cards) c.draw(gradRange);
-    drawOverlay($('overlay'), cards, $('log-scale').checked);
+    const log = $('log-scale').checked;  // one checkbox for every loss chart of the page
+    for (const c of cards) { c.setLog(log); c.draw(gradRange); }
+    drawOverlay($('overlay'), cards, log);
     dirty = false;
   }
   requestAnimationFrame(render);
@@ -176,6 +177,8 @@ Object.defineProperty(window, 'netplayCompare', {
       return cards.map((c) => ({ width: c.map.canvas.width, cssWidth: c.map.canvas.clientWidth, radius: c.map.r }));
     },
     get link() { return link; },
+    get views() { return cards.map((c) => c.view ?? null); },
+    get logScale() { return { overlay: $('log-scale').checked, cards: cards.map((c) => c.chart.log) }; },
     get ready() { return cards.length > 0 && !!cards[0].state.data; },
   }),
 });

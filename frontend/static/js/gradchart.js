@@ -3,7 +3,7 @@
 // read as the first layer's line sitting decades below the last one's.
 
 import { DecimatedSeries } from './losschart.js';
-import { fitCanvas } from './canvas.js';
+import { fitCanvas, marginFor } from './canvas.js';
 import { t } from './i18n.js';
 
 const BAR_RANGE = [-8, 1];   // log₁₀ scale of the bars, fixed so that runs compare by eye
@@ -95,8 +95,12 @@ export function drawGradBars(canvas, norms) {
 /** Every layer's norm over the epochs up to `xEnd`, log scale over `range` (log₁₀ decades). */
 export function drawGradHistory(canvas, history, range, xEnd) {
   const [ctx, w, h] = fitCanvas(canvas);
-  const L = 34, R = 6, T = 6, B = 14;
+  const R = 6, T = 6, B = 14;
   const [lo, hi] = range;
+  const every = Math.ceil((hi - lo) / 4);
+  const decades = [];
+  for (let d = hi; d >= lo; d -= every) decades.push(d);
+  const L = marginFor(ctx, decades.map((d) => `1e${d}`), 34);
   const s = history?.series;
   const n = s?.length ?? 0;
   const x0 = n ? s.x[0] : 0;
@@ -108,8 +112,7 @@ export function drawGradHistory(canvas, history, range, xEnd) {
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  const every = Math.ceil((hi - lo) / 4);
-  for (let d = hi; d >= lo; d -= every) {
+  for (const d of decades) {
     const y = Math.round(Y(d)) + 0.5;
     ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(w - R, y); ctx.stroke();
     ctx.fillText(`1e${d}`, L - 4, y);

@@ -4,6 +4,7 @@
 // Each redraw walks at most CAPACITY points, however long training has run.
 
 import { t } from './i18n.js';
+import { FONT, marginFor, tickText } from './canvas.js';
 
 export const CAPACITY = 600;
 
@@ -93,8 +94,9 @@ export class LineChart {
     const { ctx, w, h, series: s } = this;
     ctx.clearRect(0, 0, w, h);
     const n = s.length;
-    const L = 34, R = 6, T = 6, B = 14;
-    const tf = this.log && !this.fixedRange ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
+    const R = 6, T = 6, B = 14;
+    const logAxis = this.log && !this.fixedRange;
+    const tf = logAxis ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
     let lo = Infinity, hi = -Infinity;
     if (this.fixedRange) [lo, hi] = this.fixedRange;
     else {
@@ -109,23 +111,24 @@ export class LineChart {
       if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
       if (!this.log) lo = Math.min(lo, 0);
     }
+    ctx.font = FONT;
+    const ticks = [lo, (lo + hi) / 2, hi].map((v) => [v, tickText(logAxis ? 10 ** v : v)]);
+    const L = marginFor(ctx, ticks.map(([, text]) => text), 34);
     const x0 = n ? s.x[0] : 0;
     const last = xEnd ?? (n ? s.x[n - 1] : 0);
     const x1 = Math.max(last, x0 + 1);
     const X = (x) => L + ((x - x0) / (x1 - x0)) * (w - L - R);
     const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
 
-    ctx.font = '10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
     ctx.fillStyle = '#70757a';
     ctx.strokeStyle = '#e8eaed';
     ctx.lineWidth = 1;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const v of [lo, (lo + hi) / 2, hi]) {
+    for (const [v, text] of ticks) {
       const y = Math.round(Y(v)) + 0.5;
       ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(w - R, y); ctx.stroke();
-      const shown = this.log ? 10 ** v : v;
-      ctx.fillText(shown >= 100 || shown === 0 ? shown.toFixed(0) : shown.toPrecision(2), L - 4, y);
+      ctx.fillText(text, L - 4, y);
     }
     ctx.textAlign = 'left';
     ctx.textBaseline = 'bottom';

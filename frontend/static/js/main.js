@@ -113,6 +113,15 @@ function showMetrics(h) {
   if (counted) $('zero-weights').textContent = t('ui.zeroWeights', { zero, total: m.weights });
 }
 
+/** Under the loss chart, the learning rate a schedule has set for this epoch. */
+function showRate(h) {
+  const scheduled = (state.config?.schedule ?? 'constant') !== 'constant';
+  $('lr-now').hidden = !scheduled;
+  if (scheduled && h.learning_rate !== undefined) {
+    $('lr-now').textContent = t('ui.lrNow', { lr: Number(h.learning_rate.toPrecision(3)) });
+  }
+}
+
 /** TensorFlow Playground mode: the badge, and the loss named as TF's square loss. */
 function showMode(tf) {
   $('mode-badge').hidden = !tf;
@@ -175,6 +184,7 @@ function onFrame(f) {
   dirty.output = dirty.network = dirty.charts = true;
   run.counters(h);
   showMetrics(h);
+  showRate(h);
   if (h.state === 'playing' && lessonPause(h.epoch)) {
     send('pause');
     notices.show(t('ui.lessonPaused', { epochs: h.epoch }), 'info', 10000);

@@ -5,14 +5,16 @@
 import { MapView } from './boundary.js';
 import { DecimatedSeries, LineChart } from './losschart.js';
 import { GradHistory, drawGradBars, drawGradHistory } from './gradchart.js';
-import { fitCanvas } from './canvas.js';
+import { fitCanvas, marginFor, tickText } from './canvas.js';
 import { t, paramLabel, choiceLabel } from './i18n.js';
 
-// Run colours stay clear of the blue and orange that mean the two classes and a weight's sign.
-export const RUN_COLORS = ['#6a3d9a', '#1b7837', '#c51b7d', '#5d4037', '#37474f', '#8c6d00'];
+// Run colours stay clear of the blue and orange that mean the two classes and a weight's sign,
+// and apart from each other also for red-green colour blindness (tests/js/palette.test.mjs):
+// purple, green, magenta, near-black, dusty rose, maroon.
+export const RUN_COLORS = ['#6a3d9a', '#1b7837', '#c51b7d', '#202124', '#a67970', '#800000'];
 
 const fmtLoss = (v) => (v === null || v === undefined ? '—' : v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3));
-const fmtAcc = (v) => (v === null || v === undefined ? '' : ` · ${t('ui.accuracy')} ${(100 * v).toFixed(1)} %`);
+const fmtAcc = (v) => (v === null || v === undefined ? '' : ` · ${t('ui.testAccuracy')} ${(100 * v).toFixed(1)} %`);
 
 /** A run's name in the page language: `Neurons per layer = 20`, from its overrides. */
 export function runLabel(k, overrides) {
@@ -63,6 +65,7 @@ export class RunCard {
   clear() {
     this.series.clear();
     this.grid = null;
+    this.curve = null;
     this.gradNorms = null;
     this.gradHistory = null;
   }
@@ -78,9 +81,13 @@ export class RunCard {
     this.gradHistory.push(epoch, norms);
   }
 
-  /** The run's state after a step: its boundary grid, metrics and current gradient norms. */
+  /** The run's state after a step: its boundary grid (or, for 1-D regression, its curve along
+   * x₁), metrics and current gradient norms. */
   update(run, arrays) {
     const k = this.k;
+    // 1-D data has no x₂: the run is drawn as the lab draws it, target against x₁.
+    this.curve = arrays[`curve${k}`] ?? null;
+    if (this.state.data) this.state.data.oneD = !!this.curve;
     this.grid = arrays[`classes${k}`]
       ? { classes: arrays[`classes${k}`], confidence: arrays[`confidence${k}`], k: run.num_classes }
       : arrays[`output${k}`] ? { signed: arrays[`output${k}`] } : null;
@@ -99,19 +106,23 @@ export class RunCard {
   /** Redraw everything; `gradRange` is the log₁₀ range shared by every card's history. Both
    * charts span epoch 0 to the current epoch, whichever epochs their samples fall on. */
   draw(gradRange) {
-    this.map.drawMap(this.grid);
+    this.view = this.curve ? 'curve' : 'map';
+    if (this.curve) this.map.drawCurve(this.curve); else this.map.drawMap(this.grid);
     this.chart.draw(this.epoch);
     drawGradBars(this.grads, this.gradNorms);
     drawGradHistory(this.gradsHistory, this.gradHistory, gradRange, this.epoch);
   }
 
   resize() { this.map.resize(); this.chart.resize(); }
+
+  /** Draw the loss curve on a log scale (the page's one checkbox sets every loss chart). */
+  setLog(on) { this.chart.log = on; }
 }
 
 /** Every run's test loss over epochs, one colour per run (log scale by default). */
 export function drawOverlay(canvas, cards, log) {
   const [ctx, w, h] = fitCanvas(canvas);
-  const L = 40, R = 8, T = 8, B = 16;
+  const R = 8, T = 8, B = 16;
   const f = log ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
   let lo = Infinity, hi = -Infinity;
   const x1 = Math.max(1, ...cards.map((c) => c.epoch ?? 0));
@@ -124,17 +135,18 @@ export function drawOverlay(canvas, cards, log) {
   }
   if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
   if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+  const ticks = [lo, (lo + hi) / 2, hi].map((v) => [v, tickText(log ? 10 ** v : v)]);
+  const L = marginFor(ctx, ticks.map(([, text]) => text), 40);
   const X = (x) => L + (x / x1) * (w - L - R);
   const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
   ctx.fillStyle = '#70757a';
   ctx.strokeStyle = '#e8eaed';
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (const v of [lo, (lo + hi) / 2, hi]) {
+  for (const [v, text] of ticks) {
     const y = Math.round(Y(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(w - R, y); ctx.stroke();
-    const shown = log ? 10 ** v : v;
-    ctx.fillText(shown.toPrecision(2), L - 4, y);
+    ctx.fillText(text, L - 4, y);
   }
   ctx.textAlign = 'left';
   ctx.textBaseline = 'bottom';

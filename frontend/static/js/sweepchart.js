@@ -1,9 +1,10 @@
-// The sweep's chart: final train and test loss against the swept value. The values sit evenly
-// spaced in the order given (λ runs over decades and starts at 0, which no log axis can show),
-// each labelled with its value; the lowest test loss is ringed. This is where the capacity
-// curve shows: train loss moving one way, test loss dipping and coming back up.
+// The sweep's chart: final train and test loss against the swept value; the lowest test loss
+// is ringed. This is where the capacity curve shows: train loss moving one way, test loss dipping
+// and coming back up. Values that span more than a decade (learning rates, λ) sit on a log axis,
+// a 0 among them just left of the decades (no log axis holds 0); other values sit evenly spaced
+// in the order given, each labelled with its value.
 
-import { fitCanvas } from './canvas.js';
+import { fitCanvas, marginFor, tickText } from './canvas.js';
 import { t } from './i18n.js';
 
 export const SWEEP_STYLE = {
@@ -13,6 +14,41 @@ export const SWEEP_STYLE = {
   diverged: '#c5221f',
 };
 const L = 44, R = 14, T = 16, B = 34;
+const PAD = 0.04;        // of the plot's width, left and right of the outermost values on a log axis
+const ZERO_GAP = 0.1;    // between a 0 and the smallest positive value on a log axis
+
+/**
+ * Where the values sit along the x axis: `at[k]` is value k's place from 0 (left) to 1 (right),
+ * `ticks` the axis's marks `{at, text}` (text '' for a minor mark) and `log` whether the scale
+ * is logarithmic: when every value is a number ≥ 0 and the positive ones span more than a decade.
+ */
+export function sweepAxis(labels) {
+  const values = labels.map(Number);
+  const positive = values.filter((v) => v > 0);
+  const lo = Math.min(...positive), hi = Math.max(...positive);
+  const log = labels.length > 1 && values.every((v) => Number.isFinite(v) && v >= 0)
+    && positive.length > 1 && hi / lo > 10 * (1 + 1e-9);
+  if (!log) {
+    const at = labels.map((_, k) => (k + 0.5) / labels.length);
+    return { log, at, ticks: labels.map((text, k) => ({ at: at[k], text })) };
+  }
+  const [u0, u1] = [Math.log10(lo), Math.log10(hi)];
+  const left = PAD + (values.includes(0) ? ZERO_GAP : 0);
+  const place = (v) => (v === 0 ? PAD : left + ((1 - PAD - left) * (Math.log10(v) - u0)) / (u1 - u0));
+  const ticks = values.includes(0) ? [{ at: PAD, text: '0' }] : [];
+  const decades = [];
+  for (let d = Math.ceil(u0 - 1e-9); d <= Math.floor(u1 + 1e-9); d++) decades.push(d);
+  // Within about one decade a single power of ten is not enough to read by: 2× and 5× too.
+  const named = decades.length > 1 ? [1] : [1, 2, 5];
+  for (let d = Math.floor(u0); d <= Math.ceil(u1); d++) {
+    for (let m = 1; m < 10; m++) {
+      const v = Number((m * 10 ** d).toPrecision(1));
+      if (v < lo * (1 - 1e-9) || v > hi * (1 + 1e-9)) continue;
+      ticks.push({ at: place(v), text: named.includes(m) ? tickText(v) : '' });
+    }
+  }
+  return { log, at: values.map(place), ticks };
+}
 
 /** A round step for about `n` ticks between 0 and `hi`. */
 function tickStep(hi, n = 4) {
@@ -26,19 +62,23 @@ const finite = (v) => v !== null && v !== undefined && Number.isFinite(v);
 /**
  * Draw the sweep: `labels` (one per value, as shown on the x axis), `points` (per value null
  * while it trains, else the server's record), `axis` (the parameter's name).
- * Returns where each value's points were drawn, in CSS pixels, and the best value's index.
+ * Returns where each value's points were drawn, in CSS pixels, the best value's index and
+ * whether the x axis is logarithmic.
  */
 export function drawSweep(canvas, { labels, points, axis }) {
   const [ctx, w, h] = fitCanvas(canvas, 400, 200);
   const marks = labels.map(() => ({ train_loss: null, test_loss: null }));
-  const n = labels.length;
+  const scale = sweepAxis(labels);
   let hi = 0;
   for (const p of points) for (const key of ['train_loss', 'test_loss']) if (p && finite(p[key])) hi = Math.max(hi, p[key]);
   hi = hi > 0 ? hi * 1.08 : 1;
   const step = tickStep(hi);
   hi = Math.ceil(hi / step - 1e-9) * step;
-  const slot = (w - L - R) / Math.max(n, 1);
-  const X = (k) => L + slot * (k + 0.5);
+  const yTicks = [];
+  for (let v = 0; v <= hi + 1e-9; v += step) yTicks.push(v);
+  const left = marginFor(ctx, yTicks.map(tickText), L, 6);
+  const plotW = w - left - R;
+  const X = (k) => left + scale.at[k] * plotW;
   const Y = (v) => T + ((hi - v) / hi) * (h - T - B);
 
   ctx.fillStyle = '#70757a';
@@ -46,27 +86,41 @@ export function drawSweep(canvas, { labels, points, axis }) {
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (let v = 0; v <= hi + 1e-9; v += step) {
+  for (const v of yTicks) {
     const y = Math.round(Y(v)) + 0.5;
-    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(w - R, y); ctx.stroke();
-    ctx.fillText(Number(v.toPrecision(3)).toString(), L - 6, y);
+    ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(w - R, y); ctx.stroke();
+    ctx.fillText(tickText(v), left - 6, y);
   }
   ctx.textAlign = 'left';
   ctx.textBaseline = 'top';
   ctx.fillText(t('ui.finalLoss'), 4, 0);
   ctx.textAlign = 'center';
-  const every = Math.max(1, Math.ceil(Math.max(...labels.map((s) => ctx.measureText(s).width), 0) / (slot - 6)));
-  labels.forEach((label, k) => {
-    if (k % every === 0) ctx.fillText(label, X(k), h - B + 5);
-  });
+  const bottom = h - B;
+  if (scale.log) {  // a mark per power of ten (and its multiples), labelled where it says so
+    for (const tick of scale.ticks) {
+      const x = Math.round(left + tick.at * plotW) + 0.5;
+      ctx.strokeStyle = tick.text ? '#dadce0' : '#e8eaed';
+      ctx.beginPath(); ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + (tick.text ? 4 : 2.5)); ctx.stroke();
+      if (tick.text) ctx.fillText(tick.text, x, bottom + 5);
+    }
+  } else {
+    const slot = plotW / Math.max(labels.length, 1);
+    const every = Math.max(1, Math.ceil(Math.max(...labels.map((s) => ctx.measureText(s).width), 0) / (slot - 6)));
+    scale.ticks.forEach((tick, k) => {
+      if (k % every === 0) ctx.fillText(tick.text, left + tick.at * plotW, bottom + 5);
+    });
+  }
   ctx.fillStyle = '#5f6368';
   ctx.textBaseline = 'bottom';
-  ctx.fillText(axis, L + (w - L - R) / 2, h);
+  ctx.fillText(scale.log ? t('ui.sweepAxisLog', { param: axis }) : axis, left + plotW / 2, h);
   if (!points.some(Boolean)) {
     ctx.textBaseline = 'middle';
     ctx.fillStyle = '#70757a';
-    ctx.fillText(t('ui.sweepEmpty'), L + (w - L - R) / 2, T + (h - T - B) / 2);
-    return { marks, best: null };
+    const empty = t('ui.sweepEmpty');
+    // Over the plot's middle, moved in from an edge it would cross on a narrow chart.
+    const half = ctx.measureText(empty).width / 2;
+    ctx.fillText(empty, Math.min(Math.max(left + plotW / 2, half), w - half), T + (h - T - B) / 2);
+    return { marks, best: null, log: scale.log };
   }
 
   let best = null;
@@ -79,12 +133,14 @@ export function drawSweep(canvas, { labels, points, axis }) {
     ctx.lineWidth = 1.6;
     ctx.beginPath();
     let pen = false;
-    points.forEach((p, k) => {
-      if (!p || !finite(p[key])) { pen = false; return; }
+    // Left to right: on a log axis the values need not have been given in order.
+    for (const k of labels.map((_, i) => i).sort((a, b) => scale.at[a] - scale.at[b])) {
+      const p = points[k];
+      if (!p || !finite(p[key])) { pen = false; continue; }
       marks[k][key] = [X(k), Y(p[key])];
       if (pen) ctx.lineTo(X(k), Y(p[key])); else ctx.moveTo(X(k), Y(p[key]));
       pen = true;
-    });
+    }
     ctx.stroke();
     ctx.setLineDash([]);
     for (const m of marks) {
@@ -108,5 +164,5 @@ export function drawSweep(canvas, { labels, points, axis }) {
     ctx.arc(x, y, 7, 0, 2 * Math.PI);
     ctx.stroke();
   }
-  return { marks, best };
+  return { marks, best, log: scale.log };
 }

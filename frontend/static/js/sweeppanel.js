@@ -20,6 +20,24 @@ const DEFAULT_EPOCHS = 300;
 
 const kindLabel = (kind) => ({ width: t('ui.sweepWidth'), depth: t('ui.sweepDepth') }[kind] ?? t(`param.${kind}.label`));
 
+/** A mistake in one of the panel's fields: `field` is the input's name, the message says why. */
+class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** The epochs field as a whole number ≥ 1; throws a FieldError naming the field. */
+export function sweepEpochs(text) {
+  const shown = text.trim();
+  const field = t('ui.sweepEpochs');
+  if (!shown) throw new FieldError('epochs', t('ui.sweepEpochsEmpty', { field }));
+  const n = Number(shown);
+  if (!Number.isInteger(n) || n < 1) throw new FieldError('epochs', t('ui.sweepEpochsWhole', { field, value: shown }));
+  return n;
+}
+
 /**
  * The request for one sweep from the panel's fields: `link` (the base), `param` and `values` as
  * /api/sweep takes them, `labels` for the x axis and `note` (a remark to show, or '').
@@ -27,11 +45,11 @@ const kindLabel = (kind) => ({ width: t('ui.sweepWidth'), depth: t('ui.sweepDept
  */
 export function sweepRequest(kind, text, base) {
   const labels = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!labels.length) throw new Error(t('ui.sweepNoValues'));
+  if (!labels.length) throw new FieldError('values', t('ui.sweepNoValues', { field: t('ui.sweepValues') }));
   if (kind === 'width' || kind === 'depth') {
     const numbers = labels.map(Number);
     const least = kind === 'width' ? 1 : 0;
-    if (numbers.some((v) => !Number.isInteger(v) || v < least)) throw new Error(t('ui.sweepWholeNumbers'));
+    if (numbers.some((v) => !Number.isInteger(v) || v < least)) throw new FieldError('values', t('ui.sweepWholeNumbers'));
     const shape = base.config?.networkShape ?? [];
     const shapes = kind === 'width'
       ? numbers.map((v) => Array(Math.max(shape.length, 1)).fill(v))
@@ -39,7 +57,7 @@ export function sweepRequest(kind, text, base) {
     return { link: base.link, param: 'networkShape', values: shapes.map((s) => s.join(',')), labels, note: '' };
   }
   const bad = labels.find((s) => !Number.isFinite(Number(s)));
-  if (bad !== undefined) throw new Error(t('ui.sweepNotNumber', { value: bad }));
+  if (bad !== undefined) throw new FieldError('values', t('ui.sweepNotNumber', { value: bad }));
   // λ does nothing without a penalty: sweep it with L2 rather than draw a flat line.
   if (kind === 'regularizationRate' && base.config?.regularization === 'none') {
     return { link: `${base.link}&regularization=L2`, param: kind, values: labels, labels, note: t('ui.sweepUsesL2') };
@@ -63,12 +81,13 @@ async function* readLines(response) {
   if (text.trim()) yield JSON.parse(text);
 }
 
-/** The server's reason, with the parameter named as the panel names it. */
+/** The server's reason, with the parameter and the panel's fields named as the panel names them. */
 async function errorText(response, param, label) {
   try {
     const e = (await response.json()).error;
     const message = e.message.split(`${param}:`).join(`${label}:`);
-    const name = e.field === param ? label : e.field;
+    const fields = { [param]: label, values: t('ui.sweepValues'), epochs: t('ui.sweepEpochs') };
+    const name = fields[e.field] ?? e.field;
     return !name || message.startsWith(`${name}:`) ? message : `${name}: ${message}`;
   } catch {
     return `HTTP ${response.status}`;
@@ -107,7 +126,7 @@ export class SweepPanel {
     this.host.innerHTML = `
       <h2></h2>
       <p class="hint small sweep-hint"></p>
-      <form class="sweep-form">
+      <form class="sweep-form" novalidate>
         <label class="field"><span class="field-label"></span><select name="param"></select></label>
         <label class="field sweep-values"><span class="field-label"></span><input name="values" type="text" spellcheck="false" autocomplete="off"></label>
         <label class="field sweep-epochs"><span class="field-label"></span><input name="epochs" type="number" min="1" step="1"></label>
@@ -153,16 +172,30 @@ export class SweepPanel {
     this.status.dataset.kind = kind;
   }
 
+  /** Mark the field at fault (or none) for assistive technology and the eye. */
+  markInvalid(name = null) {
+    for (const input of [this.form.elements.values, this.form.elements.epochs]) {
+      if (input.name === name) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    }
+  }
+
+  // Every press of Run replaces the status: the form is `novalidate`, so the page checks the
+  // fields itself and nothing (the browser's own bubble included) stops a press unseen.
   async run() {
     if (this.running) return;
     const f = this.form.elements;
-    let request;
+    let request, epochs;
     try {
       request = sweepRequest(f.param.value, f.values.value, this.base());
+      epochs = sweepEpochs(f.epochs.value);
     } catch (err) {
+      this.markInvalid(err.field);
       this.setStatus(err.message, 'error');
+      if (err.field) f[err.field].focus();
       return;
     }
+    this.markInvalid();
     this.running = true;
     this.button.disabled = true;
     const n = request.labels.length;
@@ -172,7 +205,7 @@ export class SweepPanel {
       const r = await fetch('/api/sweep', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ url: request.link, param: request.param, values: request.values, epochs: Number(f.epochs.value) }),
+        body: JSON.stringify({ url: request.link, param: request.param, values: request.values, epochs }),
       });
       // A refused sweep leaves the last curve on screen.
       if (!r.ok) throw new Error(await errorText(r, request.param, axis));
@@ -196,7 +229,7 @@ export class SweepPanel {
   /** "Lowest test loss 0.174 at λ = 0.01", after the note (if any). */
   summary(note) {
     const best = this.marks?.best;
-    if (best === null || best === undefined) return note;
+    if (best === null || best === undefined) return [note, t('ui.sweepAllDiverged')].filter(Boolean).join(' ');
     const p = this.result.points[best];
     const text = t('ui.sweepBest', { loss: p.test_loss.toFixed(3), param: this.result.axis, value: this.result.labels[best] });
     // A flat curve says nothing yet: the runs stopped before the parameter mattered.
