@@ -156,6 +156,32 @@ def parse_compare(text: str) -> CompareSpec:
     return CompareSpec(state.experiment, tuple(overrides), state.hidden, lesson, state.warnings)
 
 
+def open_compare(text: str) -> tuple[CompareSpec, list[ConfigError]]:
+    """A compare link as a page opens it: as `parse_compare`, but each bad part is left out and
+    named — a bad value at its default, `runs` out of range at 2, settings of a run past `runs`
+    dropped — and the rest applies. A link that describes no comparison at all still raises."""
+    pairs = split_pairs(text)
+    errors: list[ConfigError] = []
+    while True:
+        try:
+            return parse_compare(_query(pairs)), errors
+        except ConfigError as err:
+            kept = _without(pairs, err.key)
+            if kept == pairs:
+                raise
+            errors.append(err)
+            pairs = kept
+
+
+def _without(pairs: list[tuple[str, str]], field: str) -> list[tuple[str, str]]:
+    """The link's pairs without the part `field` names (see `open_compare`)."""
+    if field == "runs":
+        return [("runs", str(MIN_RUNS)) if k == "runs" else (k, v) for k, v in pairs]
+    if re.fullmatch(r"r\d+", field):  # "names run 5 but runs=2": that run's settings go
+        return [(k, v) for k, v in pairs if not k.startswith(f"{field}.")]
+    return [(k, v) for k, v in pairs if k != field]
+
+
 def _parse_run(
     shared: Sequence[tuple[str, str]], own: Sequence[tuple[str, str]], k: int
 ) -> Experiment:

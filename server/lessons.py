@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -29,10 +29,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontend import TEMPLATES
-from playground_models.compare import CompareSpec, Comparison, parse_compare, unknown_keys
+from playground_models.compare import (
+    CompareSpec,
+    Comparison,
+    open_compare,
+    parse_compare,
+    unknown_keys,
+)
 from playground_models.experiment import ConfigError
 from playground_models.lessons import LESSONS
-from playground_models.messages import LANGS, catalogue
+from playground_models.messages import LANGS, catalogue, in_lang
 from playground_models.network import Architecture
 
 from . import __version__
@@ -101,13 +107,14 @@ class CompareBody(BaseModel):
     client: str = Field("page", max_length=40)
     epoch: int = Field(0, ge=0, le=MAX_EPOCH)  # what the page holds now
     epochs: int = Field(1, ge=0, le=MAX_EPOCHS_PER_STEP)  # how many more to train
+    lang: Literal["en", "zh"] = "en"  # the page's: the language bad parts are named in
 
 
 @router.post("/api/compare/parse")
 async def compare_parse(body: CompareBody) -> Response:
     """The runs of a compare link: canonical link, labels, each run's one-run link."""
     try:
-        spec = parse_compare(body.url)
+        spec, errors = open_compare(body.url)  # bad parts open at their defaults, named
     except ConfigError as err:
         return _error(err.key, err.message, warnings=unknown_keys(body.url))
     return JSONResponse(
@@ -122,7 +129,8 @@ async def compare_parse(body: CompareBody) -> Response:
             "run_urls": spec.run_urls(),
             "runs": [exp.to_json() for exp in spec.experiments],
             "hidden": sorted(spec.hidden),
-            "warnings": spec.warnings,
+            "warnings": [in_lang(w, body.lang) for w in spec.warnings],
+            "errors": [{"field": e.key, "message": e.in_lang(body.lang)} for e in errors],
         }
     )
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from playground_models.compare import Comparison
 from playground_models.gradients import layer_gradient_norms
 from playground_models.lessons import lesson
@@ -23,12 +27,12 @@ def test_lesson_menu_and_catalogues_in_both_languages(client):
 def test_compare_parse_names_the_bad_key(client):
     ok = client.post("/api/compare/parse", json={"url": LINK}).json()
     assert ok["labels"] == ["loss=softmax", "loss=hinge"] and len(ok["run_urls"]) == 2
-    bad = client.post("/api/compare/parse", json={"url": "runs=2&r2.dropout=2"})
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "r2.dropout"
-    # An error does not hide the unknown keys beside it: they come back as warnings.
-    both = client.post("/api/compare/parse", json={"url": "r5.x=1&foo=bar&runs=2"}).json()
-    assert both["error"]["field"] == "r5"
-    assert both["error"]["warnings"] == ["unknown key 'foo', ignored"]
+    bad = client.post("/api/compare/parse", json={"url": "runs=2&r2.dropout=2"}).json()
+    assert [e["field"] for e in bad["errors"]] == ["r2.dropout"] and ok["errors"] == []
+    # A link with no comparison in it is refused; its unknown keys still come back as warnings.
+    none = client.post("/api/compare/parse", json={"url": "foo=bar&lesson=x"}).json()
+    assert none["error"]["field"] == "runs"
+    assert none["error"]["warnings"] == ["unknown key 'foo', ignored"]
 
 
 def test_compare_steps_continue_or_replay_to_the_same_numbers(client):
@@ -98,3 +102,34 @@ def test_a_late_step_carries_gradient_norms_only_on_sampled_epochs(client):
     assert [row[0]["epoch"] for row in history] == list(range(401, 409))
     assert [row[0]["epoch"] for row in history if "grad_norms" in row[0]] == [404, 408]
     assert all(("grad_norms" in run) == ("grad_norms" in row[0]) for row in history for run in row)
+
+
+@pytest.mark.parametrize(("link", "named", "runs"), [
+    ("runs=2&r2.learningRate=abc", ["r2.learningRate"], 2),
+    ("runs=9&r2.activation=relu", ["runs"], 2),
+    ("runs=2&r5.x=false&r2.activation=relu", ["r5"], 2),
+    ("runs=3&learningRate=-1&r3.dropout=2&r2.activation=nope", None, 3),
+    ("runs=2&lesson=NOPE&r2.activation=relu", ["lesson"], 2),
+])
+def test_a_compare_link_with_bad_parts_opens_at_defaults_and_names_them(client, link, named, runs):
+    body = client.post("/api/compare/parse", json={"url": link + "&bogus=1"}).json()
+    assert len(body["runs"]) == runs
+    fields = [e["field"] for e in body["errors"]]
+    if named is not None:
+        assert fields == named
+    else:
+        assert sorted(fields) == ["learningRate", "r2.activation", "r3.dropout"]
+    assert all(e["message"].startswith(f"{e['field']}: ") for e in body["errors"])
+    assert body["warnings"] == ["unknown key 'bogus', ignored"]
+    assert "bogus" not in body["url"] and "abc" not in body["url"]  # the canonical link is clean
+
+
+def test_bad_compare_parts_are_named_in_the_page_language(client):
+    body = client.post("/api/compare/parse",
+                       json={"url": "runs=2&r2.learningRate=abc", "lang": "zh"}).json()
+    assert re.search(r"[一-鿿]", body["errors"][0]["message"])
+
+
+def test_a_link_that_names_no_comparison_still_says_so(client):
+    bad = client.post("/api/compare/parse", json={"url": "lesson=nope"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "runs"

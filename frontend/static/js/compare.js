@@ -191,12 +191,16 @@ async function boot() {
   $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
   $('speed').value = speedFromLink(linkText());
   $('speed').addEventListener('change', () => writeAddressBar(link));
-  const r = await post('/api/compare/parse', { url: withoutSpeed(linkText()), client });
+  const r = await post('/api/compare/parse', { url: withoutSpeed(linkText()), client, lang: currentLang() });
   const spec = await r.json();
   link = spec.url;
   writeAddressBar(link);
   applyHidden(new Set(spec.hidden)); // classroom links: `playButton_hide=true` and the like
   for (const w of spec.warnings) notices.show(w, 'warn');
+  // Bad parts of the link opened at their defaults (the address bar now holds the rest).
+  if (spec.errors?.length) {
+    notices.show(t('ui.linkProblem', { errors: spec.errors.map((e) => e.message).join('; ') }), 'error', 0);
+  }
   lesson = lessons.find((l) => l.id === spec.lesson) ?? null;
   stopAt = lesson?.epochs ?? null;
   if (lesson) $('notices').after(lessonCard(lesson));
@@ -208,14 +212,14 @@ async function boot() {
     const span = document.createElement('span');
     const dot = document.createElement('i');
     dot.style.background = RUN_COLORS[c.k % RUN_COLORS.length];
-    span.append(dot, c.el.querySelector('h3 span').textContent);
+    span.append(dot, c.el.querySelector('h2 span').textContent);
     return span;
   }));
   // The sweep extends the comparison from its last run (a lesson names what to sweep).
   const last = cards.length - 1;
   new SweepPanel($('sweep'), {
     base: () => ({ link: spec.run_urls[last], config: spec.runs[last] }),
-    baseName: cards[last].el.querySelector('h3 span').textContent,
+    baseName: cards[last].el.querySelector('h2 span').textContent,
     preset: lesson?.sweep && { ...lesson.sweep, epochs: lesson.epochs },
   });
   wire();

@@ -33,17 +33,17 @@ export class RunCard {
     const card = document.createElement('section');
     card.className = 'run-card';
     card.dataset.run = String(k + 1);
-    card.innerHTML = '<h3><i></i><span></span></h3><canvas class="plot"></canvas>'
+    card.innerHTML = '<h2 class="run-title"><i></i><span></span></h2><canvas class="plot"></canvas>'
       + '<canvas class="chart"></canvas><p class="run-metrics"></p>'
       + '<p class="grads-title"></p><canvas class="grads"></canvas>'
       + '<p class="grads-title grads-history-title"></p><canvas class="grads-history"></canvas>';
-    card.querySelector('h3 i').style.background = RUN_COLORS[k % RUN_COLORS.length];
-    card.querySelector('h3 span').textContent = label;
+    card.querySelector('h2 i').style.background = RUN_COLORS[k % RUN_COLORS.length];
+    card.querySelector('h2 span').textContent = label;
     if (config?.compat === 'tf') {  // this run trains on TensorFlow Playground's own engine
       const mode = document.createElement('b');
       mode.className = 'mode-name';
       mode.textContent = t('ui.tfMode');
-      card.querySelector('h3').append(mode);
+      card.querySelector('h2').append(mode);
     }
     card.querySelector('.grads-title').textContent = t('ui.gradNorms');
     card.querySelector('.grads-history-title').textContent = t('ui.gradHistory');
