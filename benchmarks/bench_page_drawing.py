@@ -16,7 +16,7 @@ import json
 import os
 import time
 
-from bench_fairness import served
+from bench_fairness import ROOT, served
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -68,11 +68,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--width", type=int, default=1440)
+    ap.add_argument("--root", default=str(ROOT), help="the netplay tree to serve (compare commits)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     out: dict = {"machine": f"{os.cpu_count()} CPUs", "width": args.width}
-    with served() as base, sync_playwright() as pw:
+    with served(args.root) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for name, link in NETS.items():
             context = browser.new_context(viewport={"width": args.width, "height": 900})

@@ -30,8 +30,13 @@ export class NetworkView {
     this.onChange = onChange;
     this.onHover = onHover;
     this.links = el('canvas', 'net-links');
+    // Every node's map is drawn into this one canvas, under the nodes' own (empty) canvases,
+    // which stay for hover, focus and taps: one canvas to composite, not one per neuron.
+    this.maps = el('canvas', 'net-maps');
+    this.stage = document.createElement('canvas');  // the maps at their own size, side by side
+    this.pending = [];   // nodes whose map was painted since the last flushMaps
     this.layer = el('div', 'net-nodes');
-    host.append(this.links, this.layer);
+    host.append(this.links, this.maps, this.layer);
     this.nodes = [];     // {canvas, ctx, img, col, row, neuronIndex, bias}
     this.columns = [];   // per column: [{x, y}] centres
     this.shapeKey = '';
@@ -126,13 +131,14 @@ export class NetworkView {
         c.style.width = c.style.height = `${node}px`;
         c.dataset.col = col;
         c.dataset.row = r;
-        const info = { canvas: c, col, row: r, neuronIndex: null, feature: null };
+        const info = { canvas: c, col, row: r, x, y, neuronIndex: null, feature: null, off: false };
         if (isInput) {
           const p = feats[r];
           info.feature = p.name;
           const on = this.isInput(p.name);
           c.classList.add('net-feature');
           c.classList.toggle('off', !on);
+          info.off = !on;
           c.dataset.param = p.name;
           c.title = t(on ? 'ui.featureOn' : 'ui.featureOff', { feature: paramLabel(p.name) });
           // A switch for the keyboard and screen readers too (Enter or Space toggles it).
@@ -183,6 +189,13 @@ export class NetworkView {
     this.links.style.height = `${H}px`;
     this.lctx = this.links.getContext('2d');
     this.lctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.maps.width = this.links.width;
+    this.maps.height = this.links.height;
+    this.maps.style.width = `${W}px`;
+    this.maps.style.height = `${H}px`;
+    this.mctx = this.maps.getContext('2d');
+    this.mctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.pending = [];
     this.W = W;
     this.H = H;
     this.layout = null;
@@ -347,15 +360,40 @@ export class NetworkView {
     for (const n of this.nodes) {
       if (n.feature && n.neuronIndex === null) this.paintNode(n, featureMap(n.feature, m), m);
     }
+    this.flushMaps();
   }
 
   paintNode(n, values, m) {
-    const c = n.canvas;
-    if (c.width !== m) { c.width = c.height = m; n.img = null; }
-    const ctx = c.getContext('2d');
-    if (!n.img) n.img = ctx.createImageData(m, m);
+    if (!n.img || n.img.width !== m) n.img = new ImageData(m, m);
     paintSigned(values, n.img, !!this.state.config?.discretize);
-    ctx.putImageData(n.img, 0, 0);
+    this.pending.push(n);
+  }
+
+  /** Draw the maps painted since the last call: each size's maps side by side on the stage in
+   * one go, then each scaled into its node's square of the maps canvas. */
+  flushMaps() {
+    const ctx = this.mctx;
+    if (!ctx) return;
+    const size = this.nodeSize;
+    const bySide = new Map();
+    for (const n of this.pending) {
+      const m = n.img.width;
+      if (!bySide.has(m)) bySide.set(m, []);
+      bySide.get(m).push(n);
+    }
+    this.pending = [];
+    const sctx = this.stage.getContext('2d');
+    for (const [m, nodes] of bySide) {
+      this.stage.width = m * nodes.length;
+      this.stage.height = m;
+      nodes.forEach((n, i) => sctx.putImageData(n.img, i * m, 0));
+      nodes.forEach((n, i) => {
+        ctx.clearRect(n.x, n.y, size, size);
+        ctx.globalAlpha = n.off ? 0.28 : 1;  // a feature switched off is drawn faint
+        ctx.drawImage(this.stage, i * m, 0, m, m, n.x, n.y, size, size);
+      });
+      ctx.globalAlpha = 1;
+    }
   }
 
   /** Repaint maps and links from the last frame. Cost: one pass over neurons and weights. */
@@ -375,16 +413,22 @@ export class NetworkView {
     for (const n of this.nodes) {
       if (n.col !== outCol) continue;
       if (k > 2) {
-        const ctx = n.canvas.getContext('2d');
-        n.canvas.width = n.canvas.height = 1;
-        ctx.fillStyle = classColor(n.row);
-        ctx.fillRect(0, 0, 1, 1);
+        this.mctx.fillStyle = classColor(n.row);
+        this.mctx.fillRect(n.x, n.y, this.nodeSize, this.nodeSize);
       } else if (a.output) {
         const G = a.output.shape[0];
         this.paintNode(n, a.output, G);
       }
     }
-    this.drawLinks(a.weights, a.biases);
+    this.flushMaps();
+    // A net past the link budget redraws its links ten times a second, not every frame: its
+    // maps stay live, and the page keeps up (docs/benchmarks.md, page drawing).
+    const now = performance.now();
+    if (this.linksDrawn === undefined || this.linksDrawn >= this.paramLayout().links.length
+        || now - (this.linksAt ?? 0) >= BIG_NET_LINKS_MS) {
+      this.linksAt = now;
+      this.drawLinks(a.weights, a.biases);
+    }
   }
 
   /** The links and bias squares as drawn now (recomputed when the layout or model changed). */
@@ -548,6 +592,7 @@ export class NetworkView {
 // Past this many links (a 64-wide net has 28,672) the diagram draws the strongest of each
 // layer, as many in all: drawing every one costs more than a frame. The page says so.
 export const LINK_BUDGET = 1000;
+const BIG_NET_LINKS_MS = 100;  // how often a net past the budget redraws its links
 
 /** Per layer, the smallest |w| still drawn: each layer keeps its share of LINK_BUDGET. */
 function strongest(links, weights, biases) {
