@@ -131,3 +131,61 @@ def test_neurons_weights_and_biases_are_read_and_set_from_the_keyboard(make_page
     page.keyboard.press("Escape")
     tip.wait_for(state="hidden")
     stays(page, _paused, 300, "paused after Space on a neuron")
+
+
+# Every control a pointer can use, and how a page marks it.
+CONTROLS = ("button, select, input, textarea, a[href], [role=button], [role=switch], [role=radio],"
+            " [role=tab], canvas#output, .pred, .net-feature")
+TAB_THROUGH = """(() => {
+  const id = (e) => e.id || `${e.tagName}.${e.className}.${e.dataset.param || ''}.${e.dataset.value || ''}`
+    + `.${e.dataset.col || ''}.${e.dataset.row || ''}.${[...e.parentNode.children].indexOf(e)}`;
+  const shown = (e) => { const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && !e.closest('[hidden]') && !e.disabled
+      && getComputedStyle(e).visibility !== 'hidden'; };
+  return { id: id.toString(), controls: [...document.querySelectorAll(SEL)].filter(shown)
+    .map((e) => ({ id: id(e), tab: e.tabIndex, roving: !!e.closest('.tiles, .net-nodes') })) };
+})()"""
+PAGES = {
+    "/?dataset=circle&networkShape=3,2": "window.netplay && window.netplay.ready",
+    "/compare?runs=2&r2.activation=relu": "window.netplayCompare && window.netplayCompare.ready",
+    "/lab?preset=mlp": "!document.body.classList.contains('loading') && !!document.querySelector('.pred')",
+}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_the_tab_key_reaches_every_control_of_every_page(make_page, path):
+    probe = make_page(1440, 900)
+    page = probe.page
+    page.goto(probe.server.url + path)
+    probe.wait(PAGES[path])
+    found = page.evaluate(TAB_THROUGH.replace("SEL", repr(CONTROLS)))
+    ident = found["id"]
+    reached = set()
+    for _ in range(len(found["controls"]) + 20):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate(f"(({ident})(document.activeElement))"))
+    # A roving group (dataset tiles, neurons) is one Tab stop; its arrows are tested above.
+    missed = [c["id"] for c in found["controls"] if c["id"] not in reached and not c["roving"]]
+    assert missed == []
+    stuck = [c["id"] for c in found["controls"] if c["tab"] < 0 and not c["roving"]]
+    assert stuck == []
+
+
+def test_points_are_added_and_removed_on_the_plot_from_the_keyboard(make_page):
+    probe = make_page(1440, 900)
+    page = probe.open("/?dataset=circle&seed=1")
+    page.focus("#output")
+    assert page.is_visible(".plot-cursor") and page.is_visible("#plot-keys")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    probe.wait("netplay.config.points.length === 1")
+    x, y, label = probe.js("netplay.config.points[0]")
+    assert x == pytest.approx(3 * 12 / 12, abs=0.05) and y == pytest.approx(1.0, abs=0.05)
+    assert label == 1  # the class the picker holds
+    page.keyboard.press("Shift+Enter")
+    probe.wait("netplay.config.points.length === 2 && netplay.config.points[1][2] === 0")
+    page.keyboard.press("Delete")
+    probe.wait("netplay.config.points.length === 1")
+    stays(page, _paused, 300, "paused while editing from the keyboard")

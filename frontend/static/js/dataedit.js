@@ -33,6 +33,16 @@ export class DataEditor {
     this.onNotice = onNotice;
     this.selected = 1;
     view.canvas.addEventListener('click', (ev) => this.click(ev));
+    view.canvas.tabIndex = 0;
+    view.canvas.setAttribute('aria-describedby', 'plot-keys');
+    view.canvas.addEventListener('keydown', (ev) => this.onKey(ev));
+    this.cursor = null;  // {px, py}: where Enter adds a point, from the keyboard
+    this.cursorEl = document.createElement('div');
+    this.cursorEl.className = 'plot-cursor';
+    this.cursorEl.hidden = true;
+    view.canvas.after(this.cursorEl);
+    view.canvas.addEventListener('focus', () => this.showCursor());
+    view.canvas.addEventListener('blur', () => this.showCursor());
     view.canvas.addEventListener('contextmenu', (ev) => { if (ev.ctrlKey) ev.preventDefault(); });
   }
 
@@ -98,11 +108,48 @@ export class DataEditor {
   }
 
   click(ev) {
+    const rect = this.view.canvas.getBoundingClientRect();
+    this.edit(ev.clientX - rect.left, ev.clientY - rect.top, ev.ctrlKey || ev.metaKey, ev.shiftKey);
+  }
+
+  /** The plot from the keyboard: the arrows move a cursor (Shift: finer), Enter adds a point
+   * there (Shift+Enter: the other class), Delete removes the nearest point. */
+  onKey(ev) {
+    const g = this.view.geom;
+    const step = (ev.shiftKey ? 1 / 48 : 1 / 12) * g.size;
+    const move = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[ev.key];
+    const c = this.cursor ?? { px: g.pad + g.size / 2, py: g.pad + g.size / 2 };  // the centre
+    if (move) {
+      const clamp = (v) => Math.max(g.pad, Math.min(g.pad + g.size, v));
+      this.cursor = { px: clamp(c.px + move[0] * step), py: clamp(c.py + move[1] * step) };
+    } else if (ev.key === 'Enter') {
+      this.edit(c.px, c.py, false, ev.shiftKey);
+    } else if (ev.key === 'Delete' || ev.key === 'Backspace') {
+      this.edit(c.px, c.py, true, false);
+    } else {
+      return;
+    }
+    ev.preventDefault();
+    this.cursor = this.cursor ?? c;
+    this.showCursor();
+  }
+
+  showCursor() {
+    const el = this.cursorEl;
+    const focused = document.activeElement === this.view.canvas;
+    el.hidden = !focused;
+    if (el.hidden) return;
+    const g = this.view.geom;
+    this.cursor = this.cursor ?? { px: g.pad + g.size / 2, py: g.pad + g.size / 2 };  // the centre
+    const c = this.cursor;
+    el.style.left = `${this.view.canvas.offsetLeft + c.px}px`;
+    el.style.top = `${this.view.canvas.offsetTop + c.py}px`;
+  }
+
+  /** Add a point at (px, py) of the plot, or remove the nearest one. */
+  edit(px, py, remove, shift) {
     const cfg = this.state.config;
     if (!cfg || this.state.hidden.has('dataEditing')) return;
-    const rect = this.view.canvas.getBoundingClientRect();
-    const px = ev.clientX - rect.left;
-    const py = ev.clientY - rect.top;
     const g = this.view.geom;
     if (px < g.pad || py < g.pad || px > g.pad + g.size || py > g.pad + g.size) return;
     const oneD = !!this.state.data?.oneD;
@@ -112,9 +159,9 @@ export class DataEditor {
       value = this.view.toDataY ? this.view.toDataY(py) : y;
       y = 0;
     }
-    if (ev.ctrlKey || ev.metaKey || this.selected === ERASE) this.remove(x, oneD ? value : y, oneD);
+    if (remove || this.selected === ERASE) this.remove(x, oneD ? value : y, oneD);
     else {
-      const label = oneD ? round3(value) : this.labelFor(ev.shiftKey);
+      const label = oneD ? round3(value) : this.labelFor(shift);
       const max = this.state.byName.points?.max_len ?? 500;
       if (cfg.points.length >= max) {
         this.onNotice(t('ui.pointsMax', { max }));

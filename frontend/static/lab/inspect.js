@@ -95,6 +95,15 @@ export function drawPredictions(root, examples, preds, selected, onPick) {
         el.append(tile(examples.data, h, w, i * h * w, { mode: "ink" }, 28));
         for (let r = 0; r < 3; r++) el.append(Object.assign(document.createElement("div"), { className: "row" }));
         el.addEventListener("click", () => onPick(i));
+        // A button for the keyboard too: Enter or Space picks the example.
+        el.tabIndex = 0;
+        el.setAttribute("role", "button");
+        el.setAttribute("aria-label", `${t("lab.pickExample")} ${i}`);
+        el.addEventListener("keydown", (ev) => {
+          if (ev.key !== "Enter" && ev.key !== " ") return;
+          ev.preventDefault();
+          onPick(i);
+        });
         return el;
       }),
     );
