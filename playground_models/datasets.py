@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .experiment import ConfigError, Experiment
+from .params import ONE_D_DATASETS
 from .rng import stream
 
 TAU = 2.0 * np.pi
@@ -262,7 +263,7 @@ GENERATORS: dict[str, Generator] = {
     "reg-gauss": reg_gauss,
     "reg-sine": reg_sine,
 }
-ONE_D = frozenset({"reg-sine"})
+ONE_D = frozenset(ONE_D_DATASETS)
 
 
 def _round_half_up(value: float) -> int:

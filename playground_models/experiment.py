@@ -12,8 +12,10 @@ from .params import (
     BY_NAME,
     CLASSIFY_LOSSES,
     FEATURES,
+    ONE_D_DATASETS,
     PARAMS,
     REGRESS_LOSSES,
+    X2_FEATURES,
     Effect,
     Kind,
     Param,
@@ -204,8 +206,9 @@ class Experiment(Mapping[str, Any]):
 
     def _check_together(self) -> None:
         v = self._values
-        if not any(v[f] for f in FEATURES):
-            raise ConfigError("x", "at least one input feature must be on")
+        if not self.features:
+            raise ConfigError("x", "at least one input feature of x₁ must be on: this curve has "
+                              "no x₂" if self.one_d else "at least one input feature must be on")
         loss = v["loss"]
         if v["problem"] == "classification" and loss not in ("auto",) + CLASSIFY_LOSSES:
             raise ConfigError("loss", f"{loss} is a regression loss; use softmax or hinge")
@@ -282,8 +285,18 @@ class Experiment(Mapping[str, Any]):
         return 3 if d == "spiral3" else 2
 
     @property
+    def one_d(self) -> bool:
+        """Whether the data is a 1-D curve: x₁ only, so no feature of x₂ is an input."""
+        return not self.is_classification and self._values["regDataset"] in ONE_D_DATASETS
+
+    @property
+    def feature_choices(self) -> tuple[str, ...]:
+        """The features that can be inputs for this data."""
+        return tuple(f for f in FEATURES if not (self.one_d and f in X2_FEATURES))
+
+    @property
     def features(self) -> tuple[str, ...]:
-        return tuple(f for f in FEATURES if self._values[f])
+        return tuple(f for f in self.feature_choices if self._values[f])
 
     @property
     def lr_schedule(self) -> Schedule:

@@ -114,6 +114,9 @@ CLASSIFY_DATASETS = (
 )
 REGRESS_DATASETS = ("reg-plane", "reg-gauss", "reg-sine")
 FEATURES = ("x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
+# A 1-D curve has only x₁ (its x₂ is 0): the features of x₂ are no inputs there.
+ONE_D_DATASETS = ("reg-sine",)
+X2_FEATURES = ("y", "ySquared", "xTimesY", "sinY")
 
 # TF Playground's dropdown values, kept as the page's suggested steps.
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)

@@ -134,6 +134,7 @@ class Trainer:
         return {
             "layers": list(self.arch.sizes),
             "features": list(exp.features),
+            "feature_choices": list(exp.feature_choices),
             "activations": list(self.arch.activations),
             "num_classes": exp.num_classes,
             "parameters": self.arch.num_parameters,

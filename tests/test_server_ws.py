@@ -411,3 +411,15 @@ def test_big_nets_get_smaller_neuron_maps_and_small_nets_keep_twenty(open_sessio
     assert 8 <= m <= 10
     frame = open_session().start(networkShape=[4, 2])
     assert frame["neuron_grid"] == 20 and frame["_arrays"]["neurons"].shape[1:] == (20, 20)
+
+
+def test_a_1d_curve_has_no_x2_inputs_and_says_which_features_it_can_take(open_session):
+    s = open_session()
+    s.send(type="start", config={"problem": "regression", "regDataset": "reg-sine"})
+    config = s.next()
+    assert config["config"]["y"] is True  # the link's switch stays, but x₂ is no input here
+    assert config["model"]["features"] == ["x"] and config["model"]["layers"][0] == 1
+    assert config["model"]["feature_choices"] == ["x", "xSquared", "sinX"]
+    s.send(type="update", changes={"x": False})
+    error = s.until("error")
+    assert error["field"] == "x" and "no x₂" in error["message"]

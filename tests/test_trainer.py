@@ -471,9 +471,10 @@ def test_one_d_regression_snapshot_has_a_curve_over_the_domain():
     assert snap.curve.shape == (200, 2)
     assert snap.curve[0, 0] == -6 and snap.curve[-1, 0] == 6
     assert snap.output.shape == (20, 20) and snap.classes is None
-    # the curve is the network at (x₁, 0): check one point by hand
+    # the curve is the network at x₁, its only input (a 1-D curve has no x₂): one point by hand
+    assert t.experiment.features == ("x",)
     w = [p.astype(np.float64) for p in _weights(t)]
-    x = np.array([[snap.curve[57, 0], 0.0]])
+    x = np.array([[snap.curve[57, 0]]])
     assert snap.curve[57, 1] == pytest.approx(_numpy_scores(w, x)[0, 0], rel=1e-5, abs=1e-6)
 
 

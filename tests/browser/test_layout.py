@@ -78,3 +78,13 @@ def test_eight_layers_keep_their_labels_and_selects_apart(make_page):
     # Short labels where room is short; the words stay in the title.
     assert page.inner_text(".net-layer-label") == "8"
     assert page.get_attribute(".net-layer-label", "title") == "8 neurons"
+
+
+def test_a_1d_curve_lists_only_the_features_of_x1(make_page):
+    probe = make_page()
+    page = probe.open("/?problem=regression&regDataset=reg-sine")
+    rows = page.locator(".net-feature").evaluate_all("(els) => els.map((e) => e.dataset.param)")
+    assert rows == ["x", "xSquared", "sinX"]
+    # Back on 2-D data all seven come back.
+    page = probe.open("/?problem=regression&regDataset=reg-plane")
+    assert page.locator(".net-feature").count() == 7

@@ -51,8 +51,12 @@ export class NetworkView {
     new ResizeObserver(() => this.rebuild(true)).observe(host);
   }
 
+  /** The feature rows of the diagram: those that can be inputs for this data (a 1-D curve has
+   * no x₂, so none of x₂'s features), as the server's model says. */
   featureParams() {
-    return this.state.schema.filter((p) => p.group === 'features' && p.kind === 'bool');
+    const choices = this.state.model?.feature_choices;
+    return this.state.schema.filter((p) => p.group === 'features' && p.kind === 'bool'
+      && (!choices || choices.includes(p.name)));
   }
 
   /** Whether feature `name` feeds the network: on, and in TensorFlow Playground mode not
@@ -70,7 +74,7 @@ export class NetworkView {
     const feats = this.featureParams();
     const k = this.state.model?.num_classes ?? 2;
     const outs = this.outputCount();
-    const key = JSON.stringify([shape, feats.map((p) => cfg[p.name]), outs, k, cfg.layerActivations, cfg.activation,
+    const key = JSON.stringify([shape, feats.map((p) => [p.name, cfg[p.name]]), outs, k, cfg.layerActivations, cfg.activation,
       [...this.state.hidden].sort()]);
     if (!force && key === this.shapeKey) return;
     this.shapeKey = key;
