@@ -102,3 +102,25 @@ def test_a_live_change_of_schedule_applies_at_once_and_a_link_keeps_it():
     link = serialize(t.experiment)
     assert "schedule=exponential" in link and "lrDecay=0.9" in link
     assert parse(link, strict=True).experiment.lr_schedule == Schedule("exponential", decay=0.9)
+
+
+def test_the_image_lab_trains_at_the_scheduled_rate_epoch_by_epoch():
+    from playground_models.imagelab.config import LabConfig
+    from playground_models.imagelab.trainer import LabTrainer
+
+    config = LabConfig(net="in8x8x1-fc10", data="digits", optimizer="sgd", learningRate=0.2,
+                       schedule="step", lrStepEpochs=1, lrStepGamma=0.5, batchSize=256)
+    lab = LabTrainer(config, torch.device("cpu"))
+    per_epoch = -(-lab.n_train // 256)  # updates in one epoch
+    seen = []
+    for _ in range(3 * per_epoch + 1):
+        lab.step(1)
+        seen.append((lab.epoch, lab.optimizer.param_groups[0]["lr"]))
+    assert seen[-1][0] == 3
+    for epoch, lr in seen:
+        assert lr == pytest.approx(0.2 * 0.5**epoch)
+    # A live change of schedule applies at once, at the epoch the run is in.
+    lab.update(LabConfig(**{**config.to_dict(), "schedule": "constant"}))
+    assert lab.optimizer.param_groups[0]["lr"] == 0.2 and lab.learning_rate == 0.2
+    lab.update(LabConfig(**{**config.to_dict(), "schedule": "exponential", "lrDecay": 0.9}))
+    assert lab.learning_rate == pytest.approx(0.2 * 0.9**3)

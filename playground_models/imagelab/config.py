@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 from ..experiment import ConfigError
 from ..messages import said
-from ..rules import MOMENTUM_OPTIMIZERS, OPTIMIZERS
+from ..rules import MOMENTUM_OPTIMIZERS, OPTIMIZERS, SCHEDULES
+from ..schedules import Schedule
 from .layers import SpecError, parse_net
 from .presets import DEFAULT_PRESET, PRESETS, preset_net
 
@@ -48,6 +49,18 @@ LAB_PARAMS: tuple[LabParam, ...] = (
              only_when={"optimizer": MOMENTUM_OPTIMIZERS}),
     LabParam("batchSize", "int", 32, True, "Batch size", min=1, max=512),
     LabParam("weightDecay", "float", 0.0001, True, "Weight decay (L2)", min=0.0, max=1.0),
+    # Learning-rate schedules, as the 2-D lab's (`playground_models/schedules.py`).
+    LabParam("schedule", "choice", "constant", True, "LR schedule", choices=SCHEDULES),
+    LabParam("lrStepGamma", "float", 0.5, True, "Step factor", min=0.01, max=1.0,
+             only_when={"schedule": ("step",)}),
+    LabParam("lrStepEpochs", "int", 100, True, "Epochs per step", min=1, max=100_000,
+             only_when={"schedule": ("step",)}),
+    LabParam("lrDecay", "float", 0.99, True, "Decay per epoch", min=0.5, max=1.0,
+             only_when={"schedule": ("exponential",)}),
+    LabParam("lrCycleEpochs", "int", 500, True, "Cosine epochs", min=1, max=100_000,
+             only_when={"schedule": ("cosine", "warmup-cosine")}),
+    LabParam("lrWarmupEpochs", "int", 20, True, "Warm-up epochs", min=1, max=10_000,
+             only_when={"schedule": ("warmup-cosine",)}),
     LabParam("seed", "string", "0", False, "Seed"),
 )
 BY_NAME = {p.name: p for p in LAB_PARAMS}
@@ -68,7 +81,19 @@ class LabConfig:
     momentum: float = 0.9
     batchSize: int = 32
     weightDecay: float = 0.0001
+    schedule: str = "constant"
+    lrStepGamma: float = 0.5
+    lrStepEpochs: int = 100
+    lrDecay: float = 0.99
+    lrCycleEpochs: int = 500
+    lrWarmupEpochs: int = 20
     seed: str = "0"
+
+    @property
+    def lr_schedule(self) -> Schedule:
+        return Schedule(self.schedule, gamma=self.lrStepGamma, step_epochs=self.lrStepEpochs,
+                        decay=self.lrDecay, cycle_epochs=self.lrCycleEpochs,
+                        warmup_epochs=self.lrWarmupEpochs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

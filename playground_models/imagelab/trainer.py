@@ -117,6 +117,7 @@ class LabTrainer:
         self.steps = 0
         self.examples = 0
         self.epoch = 0
+        self._follow_schedule()
         self.diverged = False
         self._order: torch.Tensor | None = None
         self._epoch_x: torch.Tensor | None = None
@@ -151,13 +152,23 @@ class LabTrainer:
         old, self.config = self.config, config
         if config.optimizer != old.optimizer:
             self.optimizer = self._optimizer()
+            self._follow_schedule()
             return
         for group in self.optimizer.param_groups:
-            group["lr"] = config.learningRate
+            group["lr"] = self.learning_rate
             if "momentum" in group and config.optimizer in MOMENTUM_OPTIMIZERS:
                 group["momentum"] = config.momentum
         # Only the first group (weights) decays; biases and norms stay exempt.
         self.optimizer.param_groups[0]["weight_decay"] = config.weightDecay
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate in force: the schedule's, at this epoch (one scheduler step per epoch)."""
+        return self.config.lr_schedule.rate(self.config.learningRate, self.epoch)
+
+    def _follow_schedule(self) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
 
     def reset(self) -> None:
         """Back to the exact initial weights of this seed; shuffling and dropout restart too."""
@@ -168,12 +179,15 @@ class LabTrainer:
         self.steps = self.examples = self.epoch = self._pos = self._seen = 0
         self._epoch_x = self._epoch_y = None
         self.diverged = False
+        self._follow_schedule()
         self.take_train_metrics()
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._epoch_x is None or self._epoch_y is None or self._pos >= self.n_train:
             if self._epoch_x is not None:
                 self.epoch += 1
+                if self.config.schedule != "constant":
+                    self._follow_schedule()
             order = torch.randperm(self.n_train, generator=self.shuffle_gen).to(self.device)
             self._epoch_x = self.x["train"].index_select(0, order)
             self._epoch_y = self.y["train"].index_select(0, order)

@@ -512,3 +512,16 @@ def test_the_lab_says_it_restarted_after_the_server_came_back(restartable):
     _wait(page, lambda p: p.get_attribute("#conn", "data-status") == "open", 20, "the return")
     # The run starts again from the link; the page says so rather than resetting silently.
     _wait(page, lambda p: "Reconnected" in p.inner_text("#notices"), 10, "the notice")
+
+
+def test_the_lab_takes_a_learning_rate_schedule_from_its_link_and_its_menu(make_page):
+    probe = make_page(1280, 900)
+    page = probe.page
+    page.goto(f"{probe.server.url}/lab?preset=mlp&schedule=step&lrStepEpochs=5")
+    page.wait_for_selector("#filters", timeout=20_000)
+    _wait(page, lambda p: p.input_value("#schedule") == "step", 20, "the link's schedule")
+    assert "schedule=step" in page.url and "lrStepEpochs=5" in page.url
+    page.select_option("#schedule", "cosine")
+    _wait(page, lambda p: "schedule=cosine" in p.url, 10, "the new schedule in the link")
+    labels = page.locator("#schedule option").all_inner_texts()
+    assert labels == ["Constant", "Step", "Exponential", "Cosine", "Warm-up + cosine"]

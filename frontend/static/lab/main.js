@@ -104,14 +104,16 @@ async function loadChoices() {
   app.params = body.params;
   const opt = body.params.find((p) => p.name === "optimizer");
   for (const o of opt.choices) $("optimizer").append(option(o, choiceLabel("optimizer", o)));
+  const schedule = body.params.find((p) => p.name === "schedule");
+  for (const o of schedule.choices) $("schedule").append(option(o, choiceLabel("schedule", o)));
   for (const [key, steps] of Object.entries(STEPS)) for (const v of steps) $(key).append(option(v));
 }
 
 function wireControls() {
-  for (const key of ["data", "momentum", "batchSize", "weightDecay", "learningRate"]) {
+  for (const key of ["data", "momentum", "batchSize", "weightDecay", "learningRate", "schedule"]) {
     $(key).addEventListener("change", () => {
       const raw = $(key).value;
-      update({ [key]: key === "data" ? raw : Number(raw) });
+      update({ [key]: key === "data" || key === "schedule" ? raw : Number(raw) });
     });
   }
   $("optimizer").addEventListener("change", () => {
@@ -166,7 +168,7 @@ function onConfig(msg) {
   app.config = msg.config;
   const c = msg.config;
   editor.batchSize = c.batchSize;
-  for (const key of ["data", "optimizer", "learningRate", "momentum", "batchSize", "weightDecay"]) setSelect(key, c[key]);
+  for (const key of ["data", "optimizer", "learningRate", "momentum", "batchSize", "weightDecay", "schedule"]) setSelect(key, c[key]);
   $("seed").value = c.seed;
   for (const p of app.params) {
     const field = document.querySelector(`.lab-trainbar [data-param="${p.name}"]`);
