@@ -525,3 +525,24 @@ def test_the_lab_takes_a_learning_rate_schedule_from_its_link_and_its_menu(make_
     _wait(page, lambda p: "schedule=cosine" in p.url, 10, "the new schedule in the link")
     labels = page.locator("#schedule option").all_inner_texts()
     assert labels == ["Constant", "Step", "Exponential", "Cosine", "Warm-up + cosine"]
+
+
+def test_a_digit_is_drawn_from_the_keyboard(make_page):
+    probe = make_page(1280, 900)
+    page = probe.page
+    page.goto(f"{probe.server.url}/lab?net={SMALL_NET}&seed=1")
+    page.wait_for_selector("#filters canvas", timeout=20_000)
+    hint = page.inner_text("#guess")
+    page.focus("#draw")
+    assert page.is_visible(".pen-cursor") and page.is_visible("#draw-keys")
+    page.keyboard.press(" ")  # the pen goes down: Space draws, it does not play
+    for _ in range(4):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press(" ")
+    assert "down" not in page.get_attribute(".pen-cursor", "class")
+    _wait(page, lambda p: p.inner_text("#guess") != hint, 10, "a guess for the stroke")
+    ink = page.evaluate("(() => { const c = document.getElementById('draw');"
+                        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                        " let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 128; return n; })()")
+    assert ink > 100
+    assert "playing" not in (page.get_attribute("#play", "class") or "")

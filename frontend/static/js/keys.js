@@ -5,7 +5,7 @@
 const SPACE_USERS = [
   'button', 'a[href]', 'summary', 'input', 'select', 'textarea', '[contenteditable]',
   '[role=button]', '[role=radio]', '[role=tab]', '[role=checkbox]', '[role=switch]',
-  '[role=option]', '[role=menuitem]',
+  '[role=option]', '[role=menuitem]', '[role=application]',
 ].join(', ');
 const TEXT_USERS = [
   'input:not([type=range]):not([type=checkbox]):not([type=radio]):not([type=button])',

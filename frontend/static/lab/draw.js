@@ -36,7 +36,49 @@ export class DrawPad {
     };
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
+    this.keyboardPen();
     this.renderProbs(null);
+  }
+
+  /** Drawing from the keyboard: Space puts the pen down or lifts it, the arrow keys move it
+   * (drawing while it is down); a ring shows where it is. */
+  keyboardPen() {
+    const canvas = this.canvas;
+    canvas.tabIndex = 0;
+    canvas.setAttribute("role", "application");  // its keys are its own, Space included
+    canvas.setAttribute("aria-describedby", "draw-keys");
+    this.pen = { x: canvas.width / 2, y: canvas.height / 2, down: false };
+    this.penEl = document.createElement("div");
+    this.penEl.className = "pen-cursor";
+    this.penEl.hidden = true;
+    canvas.after(this.penEl);
+    const show = () => {
+      this.penEl.hidden = document.activeElement !== canvas;
+      const scale = canvas.clientWidth / canvas.width;
+      this.penEl.style.left = `${canvas.offsetLeft + this.pen.x * scale}px`;
+      this.penEl.style.top = `${canvas.offsetTop + this.pen.y * scale}px`;
+      this.penEl.classList.toggle("down", this.pen.down);
+    };
+    canvas.addEventListener("focus", show);
+    canvas.addEventListener("blur", show);
+    canvas.addEventListener("keydown", (ev) => {
+      const move = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[ev.key];
+      const step = canvas.width / 14;
+      if (ev.key === " ") {
+        this.pen.down = !this.pen.down;
+        this.last = null;
+        if (this.pen.down) this.stroke([this.pen.x, this.pen.y]);
+      } else if (move) {
+        const clamp = (v) => Math.max(0, Math.min(canvas.width, v));
+        this.pen.x = clamp(this.pen.x + move[0] * step);
+        this.pen.y = clamp(this.pen.y + move[1] * step);
+        if (this.pen.down) this.stroke([this.pen.x, this.pen.y]);
+      } else {
+        return;
+      }
+      ev.preventDefault();
+      show();
+    });
   }
 
   clear() {
