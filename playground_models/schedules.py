@@ -18,17 +18,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .params import BY_NAME
 from .rules import SCHEDULES, WARMUP_START_FACTOR
 
 
 @dataclass(frozen=True)
 class Schedule:
-    name: str = "constant"
-    gamma: float = 0.5        # step: the factor at each step
-    step_epochs: int = 100    # step: epochs between steps
-    decay: float = 0.99       # exponential: the factor per epoch
-    cycle_epochs: int = 500   # cosine: epochs from the rate down to 0
-    warmup_epochs: int = 20   # warm-up: epochs of the linear climb
+    # Defaults are the parameter table's (`params.py`), where the links' keys live.
+    name: str = BY_NAME["schedule"].default
+    gamma: float = BY_NAME["lrStepGamma"].default       # step: the factor at each step
+    step_epochs: int = BY_NAME["lrStepEpochs"].default  # step: epochs between steps
+    decay: float = BY_NAME["lrDecay"].default           # exponential: the factor per epoch
+    cycle_epochs: int = BY_NAME["lrCycleEpochs"].default  # cosine: epochs down to 0
+    warmup_epochs: int = BY_NAME["lrWarmupEpochs"].default  # warm-up: epochs of the climb
 
     def __post_init__(self) -> None:
         if self.name not in SCHEDULES:

@@ -168,7 +168,10 @@ class Trainer:
 
     def _follow_schedule(self) -> None:
         """Train at the schedule's rate for this epoch (a no-op while it is the same)."""
-        lr = self.experiment.learning_rate_at(self.epoch)
+        exp = self.experiment
+        if exp.schedule == "constant" and self.learning_rate == exp.learningRate:
+            return  # every epoch of the fast path passes here: nothing to build
+        lr = exp.learning_rate_at(self.epoch)
         if lr != self.learning_rate:
             self.backend.set_learning_rate(lr)
             self.learning_rate = lr

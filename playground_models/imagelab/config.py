@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 from ..experiment import ConfigError
 from ..messages import said
-from ..rules import MOMENTUM_OPTIMIZERS, OPTIMIZERS, SCHEDULES
+from ..params import BY_NAME as PARAMS_2D
+from ..rules import MOMENTUM_OPTIMIZERS, OPTIMIZERS
 from ..schedules import Schedule
 from .layers import SpecError, parse_net
 from .presets import DEFAULT_PRESET, PRESETS, preset_net
@@ -39,6 +40,17 @@ class LabParam:
         return {k: v for k, v in asdict(self).items() if v not in (None, (), {})}
 
 
+SCHEDULE_KEYS = ("schedule", "lrStepGamma", "lrStepEpochs", "lrDecay", "lrCycleEpochs",
+                 "lrWarmupEpochs")
+
+
+def schedule_param(name: str) -> LabParam:
+    """A schedule setting as the 2-D lab's parameter table has it: one rule for both labs."""
+    p = PARAMS_2D[name]
+    return LabParam(name, p.kind.value, p.default, True, p.label, min=p.min, max=p.max,
+                    choices=p.choices, only_when=dict(p.only_when))
+
+
 LAB_PARAMS: tuple[LabParam, ...] = (
     LabParam("data", "choice", "digits", False, "Data", choices=("digits", "synth", "mnist")),
     LabParam("samples", "int", 3000, False, "Generated digits", min=200, max=20000),
@@ -49,18 +61,8 @@ LAB_PARAMS: tuple[LabParam, ...] = (
              only_when={"optimizer": MOMENTUM_OPTIMIZERS}),
     LabParam("batchSize", "int", 32, True, "Batch size", min=1, max=512),
     LabParam("weightDecay", "float", 0.0001, True, "Weight decay (L2)", min=0.0, max=1.0),
-    # Learning-rate schedules, as the 2-D lab's (`playground_models/schedules.py`).
-    LabParam("schedule", "choice", "constant", True, "LR schedule", choices=SCHEDULES),
-    LabParam("lrStepGamma", "float", 0.5, True, "Step factor", min=0.01, max=1.0,
-             only_when={"schedule": ("step",)}),
-    LabParam("lrStepEpochs", "int", 100, True, "Epochs per step", min=1, max=100_000,
-             only_when={"schedule": ("step",)}),
-    LabParam("lrDecay", "float", 0.99, True, "Decay per epoch", min=0.5, max=1.0,
-             only_when={"schedule": ("exponential",)}),
-    LabParam("lrCycleEpochs", "int", 500, True, "Cosine epochs", min=1, max=100_000,
-             only_when={"schedule": ("cosine", "warmup-cosine")}),
-    LabParam("lrWarmupEpochs", "int", 20, True, "Warm-up epochs", min=1, max=10_000,
-             only_when={"schedule": ("warmup-cosine",)}),
+    # Learning-rate schedules: the 2-D lab's settings, taken from its table (`schedule_param`).
+    *(schedule_param(name) for name in SCHEDULE_KEYS),
     LabParam("seed", "string", "0", False, "Seed"),
 )
 BY_NAME = {p.name: p for p in LAB_PARAMS}
@@ -81,12 +83,12 @@ class LabConfig:
     momentum: float = 0.9
     batchSize: int = 32
     weightDecay: float = 0.0001
-    schedule: str = "constant"
-    lrStepGamma: float = 0.5
-    lrStepEpochs: int = 100
-    lrDecay: float = 0.99
-    lrCycleEpochs: int = 500
-    lrWarmupEpochs: int = 20
+    schedule: str = PARAMS_2D["schedule"].default
+    lrStepGamma: float = PARAMS_2D["lrStepGamma"].default
+    lrStepEpochs: int = PARAMS_2D["lrStepEpochs"].default
+    lrDecay: float = PARAMS_2D["lrDecay"].default
+    lrCycleEpochs: int = PARAMS_2D["lrCycleEpochs"].default
+    lrWarmupEpochs: int = PARAMS_2D["lrWarmupEpochs"].default
     seed: str = "0"
 
     @property
