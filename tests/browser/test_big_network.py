@@ -47,3 +47,37 @@ def test_a_small_net_draws_every_link_and_says_nothing(make_page):
     probe = make_page()
     page = probe.open("/?seed=1&networkShape=4,2")
     assert not page.is_visible("#links-note")
+
+
+# Records each clearing of the links canvas: its x and width, in CSS pixels.
+RECORD_CLEARS = """
+window.clears = [];
+const clear = CanvasRenderingContext2D.prototype.clearRect;
+CanvasRenderingContext2D.prototype.clearRect = function (x, y, w, h) {
+  if (this.canvas.classList.contains('net-links')) window.clears.push([Math.round(x), Math.round(w)]);
+  return clear.call(this, x, y, w, h);
+};
+"""
+
+
+def test_while_playing_the_biggest_net_redraws_its_links_a_few_layers_at_a_time(make_page):
+    # A whole redraw of its strongest links took its rasteriser about 25 ms, and one such frame
+    # in every few was a long task (docs/benchmarks.md): it is spread over five frames.
+    probe = make_page(1440, 900)
+    probe.page.add_init_script(RECORD_CLEARS)
+    page = probe.open(BIGGEST)
+    width = probe.js("document.querySelector('canvas.net-links').getBoundingClientRect().width")
+    page.click("#play")
+    probe.wait("netplay.frame.epoch >= 30")
+    page.click("#play")
+    probe.wait("netplay.runState === 'paused'")
+    probe.drawn()
+    clears = probe.js("window.clears")
+    stripes = [c for c in clears if c[1] < width / 2]
+    # Nine layers of links (into each of the 8 hidden layers, and the output), two per turn.
+    assert len({x for x, _ in stripes}) == 9
+    for x, w in stripes:
+        assert 30 < w < width / 8, (x, w)
+    assert len(stripes) >= 3 * len([c for c in clears if c[1] >= width / 2])  # mostly stripes
+    assert clears[-1] == [0, round(width)]  # paused: every layer drawn from the same frame
+    assert probe.console_errors == []

@@ -210,6 +210,7 @@ function onMessage(msg) {
       state.message = msg.message || '';
       state.divergedAt = msg.diverged_at ?? null;
       run.sync();
+      dirty.network = true;  // a big net's links, drawn a few layers per frame, all at once
       if (msg.epoch !== undefined) run.epoch.textContent = msg.epoch.toLocaleString('en-US');
       break;
     case 'error':

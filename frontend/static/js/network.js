@@ -425,13 +425,21 @@ export class NetworkView {
       }
     }
     this.flushMaps();
-    // A net past the link budget redraws its links ten times a second, not every frame: its
-    // maps stay live, and the page keeps up (docs/benchmarks.md, page drawing).
+    // A net past the link budget redraws its links ten times a second, a few layers per frame
+    // in turn: a whole redraw of its strongest links costs the rasteriser about 25 ms (wide
+    // strokes), a fifth of it fits a frame (docs/benchmarks.md, page drawing). The maps stay
+    // live every frame.
+    const { links, layers } = this.paramLayout();
     const now = performance.now();
-    if (this.linksDrawn === undefined || this.linksDrawn >= this.paramLayout().links.length
-        || now - (this.linksAt ?? 0) >= BIG_NET_LINKS_MS) {
-      this.linksAt = now;
+    if (links.length <= LINK_BUDGET || this.linksOf !== this.layout || this.state.runState !== 'playing') {
       this.drawLinks(a.weights, a.biases);
+    } else if (this.nextLayer > 0 || now - this.sweptAt >= BIG_NET_LINKS_MS) {
+      if (this.nextLayer === 0) this.sweptAt = now;
+      const end = Math.min(layers.length, this.nextLayer + Math.ceil(layers.length / LAYER_TURNS));
+      const turn = [];
+      for (let l = this.nextLayer; l < end; l++) turn.push(l);
+      this.nextLayer = end % layers.length;
+      this.drawLinks(a.weights, a.biases, turn);
     }
   }
 
@@ -439,12 +447,13 @@ export class NetworkView {
   paramLayout() {
     const cfg = this.state.config;
     const layers = this.state.model?.layers;
-    if (!cfg || !layers || !this.columns.length) return { links: [], biases: [] };
+    if (!cfg || !layers || !this.columns.length) return { links: [], biases: [], layers: [] };
     const inputRows = this.featureParams().map((p, r) => (this.isInput(p.name) ? r : -1)).filter((r) => r >= 0);
     const k = this.state.model?.num_classes ?? 2;
     const key = JSON.stringify([layers, inputRows, k]);
     if (!this.layout || key !== this.layoutKey) {
-      this.layout = paramLayout(this.columns, layers, inputRows, k, this.nodeSize);
+      this.layout = { ...paramLayout(this.columns, layers, inputRows, k, this.nodeSize) };
+      this.layout.layers = linkLayers(this.layout);
       this.layoutKey = key;
     }
     return this.layout;
@@ -458,10 +467,34 @@ export class NetworkView {
     if (this.lctx) this.drawLinks(a.weights, a.biases);
   }
 
-  drawLinks(weights, biases) {
+  /**
+   * Draw the links and bias squares: all of them, or only those of the layers listed. A
+   * layer's links and squares lie in its own stripe, between two columns of nodes, so one
+   * stripe is cleared and redrawn without touching the others.
+   */
+  drawLinks(weights, biases, only = null) {
     const ctx = this.lctx;
-    ctx.clearRect(0, 0, this.W, this.H);
-    const { links, biases: squares } = this.paramLayout();
+    const layout = this.paramLayout();
+    const { links, layers } = layout;
+    if (only === null) {
+      ctx.clearRect(0, 0, this.W, this.H);
+      this.linksOf = layout;
+      this.nextLayer = 0;
+      this.sweptAt = performance.now();
+    }
+    for (const l of only ?? layers.keys()) {
+      const layer = layers[l];
+      if (only !== null) ctx.clearRect(layer.x0, 0, layer.x1 - layer.x0, this.H);
+      const keep = Math.max(1, Math.ceil((LINK_BUDGET * layer.links.length) / links.length));
+      layer.drawn = this.drawLayer(layer, weights, biases, links.length > LINK_BUDGET ? keep : 0);
+    }
+    this.linksDrawn = layers.reduce((sum, layer) => sum + (layer.drawn ?? 0), 0);
+    this.sayLinks(links.length);
+  }
+
+  /** One layer's links (the `keep` strongest, or all for 0) and bias squares; how many links. */
+  drawLayer(layer, weights, biases, keep) {
+    const ctx = this.lctx;
     // L1 prunes: a weight it has set to exactly 0 is drawn as a thin dashed line.
     const l1 = this.state.config?.regularization === 'L1' && (this.state.frame?.header.epoch ?? 0) > 0;
     // Links of about the same weight share one path and one stroke: a 64-wide net has tens of
@@ -469,15 +502,12 @@ export class NetworkView {
     // at 1/LINK_STEPS of its value, finer than the eye tells apart in width or colour.
     const buckets = new Map();
     const pruned = [];
-    const floor = weights && links.length > LINK_BUDGET ? strongest(links, weights, biases) : null;
-    this.linksDrawn = floor ? 0 : links.length;
-    for (const link of links) {
+    const floor = weights && keep ? strongest(layer.links, weights, biases, keep) : -Infinity;
+    let drawn = 0;
+    for (const link of layer.links) {
       const w = weights ? shownValue(link, weights, biases) : 0; // grey until the first frame
-      if (!Number.isFinite(w)) continue;
-      if (floor) {
-        if (Math.abs(w) < floor[link.layer]) continue;
-        this.linksDrawn++;
-      }
+      if (!Number.isFinite(w) || Math.abs(w) < floor) continue;
+      drawn++;
       if (l1 && w === 0) { pruned.push(link); continue; }
       const q = Math.round(Math.max(-LINK_MAX, Math.min(LINK_MAX, w)) * LINK_STEPS);
       let bucket = buckets.get(q);
@@ -501,13 +531,13 @@ export class NetworkView {
       ctx.setLineDash([]);
     }
     const hl = this.highlight;
-    if (hl && 'w' in hl && links.includes(hl)) {
+    if (hl && 'w' in hl && layer.links.includes(hl)) {
       const w = weights ? shownValue(hl, weights, biases) : 0;
       if (l1 && w === 0) this.prunedLink(hl, true);
       else this.link(hl, w, true);
     }
-    this.drawBiases(squares, weights, biases);
-    this.sayLinks(links.length);
+    this.drawBiases(layer.squares, weights, biases);
+    return drawn;
   }
 
   sayLinks(total) {
@@ -596,23 +626,38 @@ export class NetworkView {
 // Past this many links (a 64-wide net has 28,672) the diagram draws the strongest of each
 // layer, as many in all: drawing every one costs more than a frame. The page says so.
 export const LINK_BUDGET = 1000;
-const BIG_NET_LINKS_MS = 100;  // how often a net past the budget redraws its links
+const LAYER_TURNS = 5;  // a net past the budget redraws its links over this many frames
+const BIG_NET_LINKS_MS = 100;  // and starts doing so this often
 
 /** Per layer, the smallest |w| still drawn: each layer keeps its share of LINK_BUDGET. */
-function strongest(links, weights, biases) {
-  const byLayer = new Map();
-  for (const link of links) {
+/** The smallest |w| among the `keep` strongest of these links. */
+function strongest(links, weights, biases, keep) {
+  const values = new Float64Array(links.length);
+  links.forEach((link, i) => {
     const w = Math.abs(shownValue(link, weights, biases));
-    if (!byLayer.has(link.layer)) byLayer.set(link.layer, []);
-    byLayer.get(link.layer).push(Number.isFinite(w) ? w : 0);
+    values[i] = Number.isFinite(w) ? w : 0;
+  });
+  values.sort();
+  return values[Math.max(0, values.length - keep)];
+}
+
+/** The links and bias squares of each layer, with the stripe of the canvas they lie in. */
+function linkLayers({ links, biases }) {
+  const layers = [];
+  const of = (l) => (layers[l] ??= { links: [], squares: [], x0: Infinity, x1: -Infinity });
+  for (const link of links) {
+    const layer = of(link.layer);
+    layer.links.push(link);
+    layer.x0 = Math.min(layer.x0, Math.floor(link.s.right) - 1);
+    layer.x1 = Math.max(layer.x1, Math.ceil(link.d.left) + 1);
   }
-  const floor = {};
-  for (const [layer, values] of byLayer) {
-    const keep = Math.max(1, Math.ceil((LINK_BUDGET * values.length) / links.length));
-    const sorted = Float64Array.from(values).sort();
-    floor[layer] = sorted[Math.max(0, sorted.length - keep)];
+  for (const sq of biases) {
+    const layer = of(sq.layer);
+    layer.squares.push(sq);
+    layer.x0 = Math.min(layer.x0, Math.floor(sq.rect.x) - 2);
+    layer.x1 = Math.max(layer.x1, Math.ceil(sq.rect.x + sq.rect.w) + 2);
   }
-  return floor;
+  return layers.filter(Boolean);
 }
 
 const LINK_MAX = 3;     // |w| past which a link is drawn no wider (nor darker)
