@@ -48,11 +48,11 @@ def mean_loss(name: str, scores: torch.Tensor, target: torch.Tensor,
         mean = per_sample.mean(dim=1)
     else:
         mean = torch.where(valid, per_sample, 0.0).sum(dim=1) / valid.sum(dim=1).clamp_min(1)
-    return 0.5 * mean if name == "mse" else mean
+    return 0.5 * mean if name in ("mse", "square") else mean
 
 
 def _per_sample_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Each sample's loss, [R, B] (for mse without its ½, applied after the mean)."""
+    """Each sample's loss, [R, B] (for mse and square without their ½, applied after the mean)."""
     if name == "softmax":
         r, b, c = scores.shape
         return F.cross_entropy(scores.reshape(r * b, c), target.reshape(r * b),
@@ -61,6 +61,9 @@ def _per_sample_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> t
         correct = scores.gather(2, target[..., None])
         margins = (scores - correct + 1.0).clamp_min(0.0)
         return margins.sum(dim=2) - 1.0
+    if name == "square":  # each sample's mean over its outputs; the ½ as in `network.data_loss`
+        signs = 2.0 * F.one_hot(target, scores.shape[2]).to(scores.dtype) - 1.0
+        return ((torch.tanh(scores) - signs) ** 2).mean(dim=2)
     out = scores[..., 0]
     if name == "mse":
         return (out - target) ** 2

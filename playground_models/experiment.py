@@ -211,9 +211,9 @@ class Experiment(Mapping[str, Any]):
                               "no x₂" if self.one_d else "at least one input feature must be on")
         loss = v["loss"]
         if v["problem"] == "classification" and loss not in ("auto",) + CLASSIFY_LOSSES:
-            raise ConfigError("loss", f"{loss} is a regression loss; use softmax or hinge")
+            raise ConfigError("loss", said("err.regressionLoss", loss=loss, choices=", ".join(CLASSIFY_LOSSES)))
         if v["problem"] == "regression" and loss not in ("auto",) + REGRESS_LOSSES:
-            raise ConfigError("loss", f"{loss} is a classification loss; use mse, mae or huber")
+            raise ConfigError("loss", said("err.classificationLoss", loss=loss, choices=", ".join(REGRESS_LOSSES)))
         acts = v["layerActivations"]
         if acts and len(acts) != len(v["networkShape"]):
             raise ConfigError(

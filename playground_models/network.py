@@ -105,6 +105,9 @@ def data_loss(name: str, scores: torch.Tensor, target: torch.Tensor) -> torch.Te
         correct = scores.gather(1, target[:, None])
         margins = (scores - correct + 1.0).clamp_min(0.0)
         return (margins.sum(dim=1) - 1.0).mean()  # the j = y term contributes exactly 1
+    if name == "square":
+        signs = 2.0 * F.one_hot(target, scores.shape[1]).to(scores.dtype) - 1.0
+        return 0.5 * ((torch.tanh(scores) - signs) ** 2).mean()
     out = scores[:, 0]
     if name == "mse":
         return 0.5 * ((out - target) ** 2).mean()  # ½(o − t)², as TF Playground reports it

@@ -61,7 +61,9 @@ MOMENTUM_OPTIMIZERS = tuple(n for n, r in OPTIMIZER_RULES.items() if r.momentum)
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leakyrelu", "elu", "gelu", "sine")
 LEAKY_RELU_SLOPE = 0.01
-CLASSIFY_LOSSES = ("softmax", "hinge")
+# square: TF Playground's loss for classification, ½(tanh(s) − t)² with t = +1 for the true class
+# and −1 for the others, averaged over the outputs (one output per class, as the other losses).
+CLASSIFY_LOSSES = ("softmax", "hinge", "square")
 REGRESS_LOSSES = ("mse", "mae", "huber")
 LOSSES = CLASSIFY_LOSSES + REGRESS_LOSSES
 HUBER_DELTA = 1.0

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -37,7 +38,7 @@ from playground_models.compare import (
     unknown_keys,
 )
 from playground_models.experiment import ConfigError
-from playground_models.lessons import LESSONS
+from playground_models.lessons import BY_ID, LESSONS
 from playground_models.messages import LANGS, catalogue, in_lang
 from playground_models.network import Architecture
 
@@ -110,11 +111,23 @@ class CompareBody(BaseModel):
     lang: Literal["en", "zh"] = "en"  # the page's: the language bad parts are named in
 
 
+def lesson_link(url: str) -> str:
+    """A compare lesson's whole link for a link that names only the lesson (`lesson=ID`, with
+    `lang` or not: the short link a teacher writes on the board); any other link as it is."""
+    pairs = parse_qsl(url.lstrip("?"), keep_blank_values=True)
+    keys = {k for k, _ in pairs}
+    if "lesson" in keys and keys <= {"lesson", "lang"}:
+        item = BY_ID.get(dict(pairs)["lesson"])
+        if item is not None and item.is_compare:
+            return f"{item.url}&lesson={item.id}"
+    return url
+
+
 @router.post("/api/compare/parse")
 async def compare_parse(body: CompareBody) -> Response:
     """The runs of a compare link: canonical link, labels, each run's one-run link."""
     try:
-        spec, errors = open_compare(body.url)  # bad parts open at their defaults, named
+        spec, errors = open_compare(lesson_link(body.url))  # bad parts open at their defaults, named
     except ConfigError as err:
         return _error(err.key, err.message, warnings=unknown_keys(body.url))
     return JSONResponse(

@@ -68,11 +68,13 @@ def test_every_activation_matches_reference_after_one_epoch(activation: str) -> 
         NET_A.replace(loss="softmax", dataset="blobs", numClasses=4),
         NET_A.replace(loss="hinge"),
         NET_A.replace(loss="hinge", dataset="spiral3", networkShape=[6, 6]),
+        NET_A.replace(loss="square"),
+        NET_A.replace(loss="square", dataset="spiral3", networkShape=[6, 6], activation="relu"),
         NET_A.replace(problem="regression", loss="mse"),
         NET_A.replace(problem="regression", loss="mae", regDataset="reg-gauss"),
         NET_A.replace(problem="regression", loss="huber", regDataset="reg-sine", learningRate=0.1),
     ],
-    ids=["softmax-4", "hinge-2", "hinge-3", "mse", "mae", "huber"],
+    ids=["softmax-4", "hinge-2", "hinge-3", "square-2", "square-3", "mse", "mae", "huber"],
 )
 def test_every_loss_matches_reference_after_one_epoch(exp: Experiment) -> None:
     assert_one_epoch_agrees(exp)

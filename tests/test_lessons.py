@@ -220,6 +220,16 @@ def test_lr_decay_lesson_the_constant_rate_keeps_jumping_and_the_decayed_one_set
     assert comparison.trainers[1].learning_rate == pytest.approx(0.3**6)
 
 
+def test_square_loss_lesson_square_learns_slower_than_cross_entropy():
+    curves, comparison = trained("square-softmax")
+    assert [t.experiment.loss_name for t in comparison.trainers] == ["square", "softmax"]
+    # Training accuracy at epochs 200 and 300 (the lesson's numbers, seed 1): square behind.
+    for epoch, lead in ((200, 0.05), (300, 0.1)):
+        square, softmax = (run[epoch - 1]["train_acc"] for run in curves)
+        assert softmax - square >= lead, (epoch, square, softmax)
+    assert final(curves, "train_acc")[1] >= 0.75
+
+
 def test_hinge_lesson_hinge_loss_stops_at_zero_while_softmax_keeps_pushing():
     item = lesson("hinge-softmax")
     comparison = Comparison(item.spec())

@@ -8,7 +8,7 @@ import pytest
 
 from playground_models.compare import Comparison
 from playground_models.gradients import layer_gradient_norms
-from playground_models.lessons import lesson
+from playground_models.lessons import LESSONS, lesson
 from server.frames import decode
 from server.lessons import grad_sampled
 
@@ -17,7 +17,7 @@ LINK = "runs=2&dataset=gauss&r1.loss=softmax&r2.loss=hinge"
 
 def test_lesson_menu_and_catalogues_in_both_languages(client):
     zh = client.get("/api/lessons?lang=zh").json()
-    assert zh["lang"] == "zh" and len(zh["lessons"]) == 11
+    assert zh["lang"] == "zh" and len(zh["lessons"]) == len(LESSONS) == 12
     assert zh["lessons"][0]["page_url"].startswith("/compare?runs=3&")
     assert client.get("/api/lessons?lang=xx").json()["lang"] == "en"
     assert client.get("/api/locales/zh").json()["messages"]["ui.lessons"] == "课程"
@@ -133,3 +133,17 @@ def test_bad_compare_parts_are_named_in_the_page_language(client):
 def test_a_link_that_names_no_comparison_still_says_so(client):
     bad = client.post("/api/compare/parse", json={"url": "lesson=nope"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "runs"
+
+
+def test_a_link_of_only_a_lesson_name_opens_that_lesson(client):
+    # What a teacher writes on the board: /compare?lesson=square-softmax
+    for url in ("lesson=square-softmax", "?lesson=square-softmax&lang=zh"):
+        got = client.post("/api/compare/parse", json={"url": url}).json()
+        assert got["lesson"] == "square-softmax" and got["errors"] == []
+        assert [run["loss"] for run in got["runs"]] == ["square", "softmax"]
+        assert "&dataset=spiral3&" in got["url"] and "&r1.loss=square&r2.loss=softmax" in got["url"]
+    # An unknown lesson, or a lesson with other keys, is read as the link it is.
+    bad = client.post("/api/compare/parse", json={"url": "lesson=nope"}).json()
+    assert bad["error"]["field"] == "runs"
+    mixed = client.post("/api/compare/parse", json={"url": "lesson=square-softmax&seed=2"}).json()
+    assert mixed["error"]["field"] == "runs"

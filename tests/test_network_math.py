@@ -102,6 +102,13 @@ def _hinge_np(s, y):
     return np.maximum(margins, 0).sum(axis=1).mean(), grad / n
 
 
+def _square_np(s, y):
+    n, c = s.shape
+    t = np.where(np.eye(c)[y] > 0, 1.0, -1.0)
+    o = np.tanh(s)
+    return 0.5 * ((o - t) ** 2).mean(), (o - t) * (1 - o**2) / (n * c)
+
+
 def _regression_np(name, o, t):
     d = o[:, 0] - t
     n = len(t)
@@ -117,6 +124,7 @@ def _regression_np(name, o, t):
 LOSS_CASES = {
     "softmax": (SCORES, CLASSES, lambda s, y: _softmax_np(s, y)),
     "hinge": (SCORES, CLASSES, lambda s, y: _hinge_np(s, y)),
+    "square": (SCORES, CLASSES, lambda s, y: _square_np(s, y)),
     "mse": (OUT, TARGET, lambda o, t: _regression_np("mse", o, t)),
     "mae": (OUT, TARGET, lambda o, t: _regression_np("mae", o, t)),
     "huber": (OUT, TARGET, lambda o, t: _regression_np("huber", o, t)),
@@ -155,6 +163,16 @@ def test_course_example_multiclass_hinge_loss_is_2_9():
     scores = torch.tensor([[3.2, 5.1, -1.7]], dtype=torch.float64)
     # max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9 + 0
     assert float(data_loss("hinge", scores, torch.tensor([0]))) == pytest.approx(2.9, abs=1e-12)
+
+
+def test_square_loss_is_tf_playgrounds_half_squared_error_on_tanh_outputs():
+    # One sample of class 1 with scores (0, atanh 0.5): outputs 0 and 0.5 against targets −1, +1.
+    scores = torch.tensor([[0.0, math.atanh(0.5)]], dtype=torch.float64)
+    want = 0.5 * ((0.0 + 1.0) ** 2 + (0.5 - 1.0) ** 2) / 2
+    assert float(data_loss("square", scores, torch.tensor([1]))) == pytest.approx(want, rel=1e-12)
+    saturated = torch.tensor([[-20.0, 20.0]], dtype=torch.float64)
+    assert float(data_loss("square", saturated, torch.tensor([1]))) == pytest.approx(0.0, abs=1e-12)
+    assert float(data_loss("square", saturated, torch.tensor([0]))) == pytest.approx(2.0, rel=1e-12)
 
 
 def test_hinge_loss_is_zero_once_every_margin_is_met():

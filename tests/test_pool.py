@@ -45,6 +45,7 @@ def test_a_row_matches_the_reference_after_one_epoch(optimizer):
 @pytest.mark.parametrize("changes", [
     {"activation": "relu", "regularization": "L1", "regularizationRate": 0.003},
     {"loss": "hinge", "activation": "sigmoid"},
+    {"loss": "square", "optimizer": "rmsprop", "learningRate": 0.01},
     {"problem": "regression", "regDataset": "reg-plane", "activation": "elu", "loss": "huber"},
     {"dataset": "blobs", "numClasses": 3, "activation": "gelu", "optimizer": "adam"},
 ])

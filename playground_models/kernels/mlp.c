@@ -121,6 +121,22 @@ static float loss_and_grad(int loss, const float *s, int B, int C, const int64_t
         }
         return total / (float)B;
     }
+    if (loss == LOSS_SQUARE) {
+        /* ½ mean over samples and outputs of (tanh s_j − t_j)², t = +1 at the label, −1 elsewhere */
+        float norm = 1.0f / ((float)B * (float)C);
+        for (int r = 0; r < B; r++) {
+            const float *sr = s + r * C;
+            float *dr = ds + r * C;
+            int64_t y = cls[rows[r]];
+            for (int j = 0; j < C; j++) {
+                float o = tanhf(sr[j]);
+                float d = o - (j == y ? 1.0f : -1.0f);
+                total += d * d;
+                dr[j] = norm * d * (1.0f - o * o);
+            }
+        }
+        return 0.5f * (total * norm);
+    }
     for (int r = 0; r < B; r++) { /* regression: one output */
         float d = s[r] - val[rows[r]];
         float ad = fabsf(d);
