@@ -16,11 +16,13 @@ import numpy as np
 import torch
 
 from .experiment import Experiment
+from .network import BatchNorm
 
 
 @runtime_checkable
 class Backend(Protocol):
     path: str  # "reference", "fast" or "batched": reported in frames and `model_info`
+    norm: BatchNorm | None  # batch normalization's state, on the reference path alone
 
     def configure(self, exp: Experiment) -> None:
         """Apply live settings from the next update on; a new optimizer type starts fresh."""

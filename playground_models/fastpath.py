@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from .experiment import Experiment
-from .network import Architecture
+from .network import Architecture, BatchNorm
 from .rules import ACTIVATIONS, LOSSES, OPTIMIZERS, REGULARIZATIONS, c_header, dropout_factors
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,7 @@ class FastBackend:
     """A `backend.Backend` on the C kernel; parameters and optimizer state are numpy arrays."""
 
     path = "fast"
+    norm: BatchNorm | None = None  # batch norm trains on the reference path (`trainer.select_backend`)
 
     def __init__(self, arch: Architecture, params: Sequence[np.ndarray], exp: Experiment):
         kernel = _load()

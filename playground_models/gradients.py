@@ -30,7 +30,9 @@ def layer_gradient_norms(trainer: Trainer) -> list[float | None]:
     # Clones, so that asking for gradients never touches the optimizer's own tensors.
     params = [p.detach().clone().requires_grad_(True) for p in trainer.parameters()]
     with torch.enable_grad():
-        scores = forward(params, trainer.arch.activations, trainer.x_train)
+        # With batch norm, the whole training set is the batch, as in a training step.
+        norm = trainer.norm.by_batch if trainer.norm is not None else None
+        scores = forward(params, trainer.arch.activations, trainer.x_train, normalize=norm)
         loss = data_loss(exp.loss_name, scores, trainer.y_train)
         grads = torch.autograd.grad(loss, params[0::2], allow_unused=True)
     norms: list[float | None] = []

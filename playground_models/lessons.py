@@ -112,6 +112,15 @@ LESSONS: tuple[Lesson, ...] = (
         grad_norms=True,
     ),
     Lesson(
+        # Measured on seeds 1–5 at epoch 100: without batch norm the train loss is 0.692–0.693
+        # and the first layer's gradient 5e-6–2e-5; with it the test accuracy is 0.97–1.00 and
+        # that gradient 0.02–0.14.
+        "batch-norm",
+        f"runs=2&{DEEP_CIRCLE}&init=xavier&activation=sigmoid&r1.batchNorm=false&r2.batchNorm=true",
+        epochs=100,
+        grad_norms=True,
+    ),
+    Lesson(
         # x₁² and x₂² are never negative: off-centre inputs without moving the data off the
         # [-6, 6]² plot, so the boundary is still drawn where the points are.
         "centering",

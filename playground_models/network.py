@@ -18,7 +18,13 @@ import torch.nn.functional as F
 
 from .experiment import Experiment
 from .rng import stream
-from .rules import HUBER_DELTA, LEAKY_RELU_SLOPE, parameter_count
+from .rules import (
+    BATCH_NORM_EPS,
+    BATCH_NORM_MOMENTUM,
+    HUBER_DELTA,
+    LEAKY_RELU_SLOPE,
+    parameter_count,
+)
 
 ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
@@ -73,22 +79,72 @@ def initial_parameters(arch: Architecture, exp: Experiment) -> list[np.ndarray]:
     return params
 
 
+class BatchNorm:
+    """Batch normalization of every hidden layer's pre-activation, in front of its activation,
+    as `torch.nn.BatchNorm1d` does it: in training a batch is normalized by its own mean and
+    (biased) variance and the running estimates move towards them (momentum 0.1, unbiased
+    variance); everywhere else (the boundary, the neuron maps, losses and accuracy) the running
+    estimates are used. γ (`gamma`) and β (`beta`) are trained with the weights. A batch of one
+    sample has no spread to normalize by: it is normalized with the running estimates."""
+
+    def __init__(self, widths: Sequence[int]):
+        self.gamma = [torch.ones(w, requires_grad=True) for w in widths]
+        self.beta = [torch.zeros(w, requires_grad=True) for w in widths]
+        self.mean = [torch.zeros(w) for w in widths]
+        self.var = [torch.ones(w) for w in widths]
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [*self.gamma, *self.beta]
+
+    def train(self, i: int, z: torch.Tensor) -> torch.Tensor:
+        """Layer `i`'s pre-activations [n, width] normalized by their batch, moving the running
+        estimates: what a training step does."""
+        if z.shape[0] < 2:
+            scale, shift = self.scale_shift(i, grad=True)
+            return z * scale + shift
+        return F.batch_norm(z, self.mean[i], self.var[i], self.gamma[i], self.beta[i],
+                            training=True, momentum=BATCH_NORM_MOMENTUM, eps=BATCH_NORM_EPS)
+
+    def by_batch(self, i: int, z: torch.Tensor) -> torch.Tensor:
+        """As `train`, leaving the running estimates alone (a look at training's gradients)."""
+        if z.shape[0] < 2:
+            return self.infer(i, z)
+        return F.batch_norm(z, None, None, self.gamma[i], self.beta[i], training=True,
+                            eps=BATCH_NORM_EPS)
+
+    def infer(self, i: int, z: torch.Tensor) -> torch.Tensor:
+        """Layer `i`'s pre-activations normalized by the running estimates."""
+        scale, shift = self.scale_shift(i)
+        return z * scale + shift
+
+    def scale_shift(self, i: int, grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer `i`'s normalization with the running estimates, as z·scale + shift."""
+        gamma, beta = (self.gamma[i], self.beta[i]) if grad else (self.gamma[i].detach(), self.beta[i].detach())
+        scale = gamma / torch.sqrt(self.var[i] + BATCH_NORM_EPS)
+        return scale, beta - self.mean[i] * scale
+
+
 def forward(
     params: Sequence[torch.Tensor],
     activations: Sequence[str],
     x: torch.Tensor,
     masks: Sequence[torch.Tensor] | None = None,
     record: list[torch.Tensor] | None = None,
+    normalize: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Output scores [n, outputs] for inputs [n, features].
 
     `masks` (one per hidden layer, already scaled by 1/(1−p)) apply dropout; `record` receives
-    every hidden layer's activations [n, width].
+    every hidden layer's activations [n, width]; `normalize(i, z)` (a `BatchNorm` method)
+    normalizes hidden layer i's pre-activations.
     """
     h = x
     n_hidden = len(activations)
     for i in range(n_hidden):
-        h = ACTIVATION_FUNCTIONS[activations[i]](h @ params[2 * i].T + params[2 * i + 1])
+        z = h @ params[2 * i].T + params[2 * i + 1]
+        if normalize is not None:
+            z = normalize(i, z)
+        h = ACTIVATION_FUNCTIONS[activations[i]](z)
         if record is not None:
             record.append(h)
         if masks is not None:

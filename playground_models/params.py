@@ -163,6 +163,7 @@ PARAMS: tuple[Param, ...] = (
     P("init", K.CHOICE, "tf", E.REBUILD, "network", choices=INITS),
     P("initZero", K.BOOL, False, E.REBUILD, "network"),
     P("dropout", K.FLOAT, 0.0, E.LIVE, "network", min=0.0, max=0.9),
+    P("batchNorm", K.BOOL, False, E.REBUILD, "network"),
     P("loss", K.CHOICE, "auto", E.LIVE, "network",
       choices=("auto",) + CLASSIFY_LOSSES + REGRESS_LOSSES),
     # --- training -----------------------------------------------------------------------

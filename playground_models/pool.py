@@ -32,7 +32,7 @@ import torch
 
 from .batched import BatchedRows, weight_mask
 from .experiment import Experiment
-from .network import Architecture
+from .network import Architecture, BatchNorm
 from .rules import dropout_masks, parameter_count
 
 # Parameters a pool holds at most (per tensor: parameters and two optimizer states): a pool of a
@@ -293,6 +293,7 @@ class PooledBackend:
     """A `backend.Backend` that is one row of a pool."""
 
     path = "batched"
+    norm: BatchNorm | None = None  # batch norm trains on the reference path (`trainer.select_backend`)
 
     def __init__(self, pools: PoolSet, arch: Architecture, params: Sequence[np.ndarray],
                  exp: Experiment):

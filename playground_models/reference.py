@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .experiment import Experiment
-from .network import Architecture, data_loss, forward, l1_zeros, regularization
+from .network import Architecture, BatchNorm, data_loss, forward, l1_zeros, regularization
 from .rules import MOMENTUM_OPTIMIZERS, dropout_masks, torch_optimizer
 
 
@@ -28,14 +28,19 @@ class ReferenceBackend:
     def __init__(self, arch: Architecture, params: Sequence[np.ndarray], exp: Experiment):
         self.arch = arch
         self.params = [torch.tensor(p, requires_grad=True) for p in params]
+        self.norm = BatchNorm(arch.sizes[1:-1]) if exp.batchNorm else None
         self.exp = exp
-        self.optimizer = make_optimizer(exp, self.params)
+        self.optimizer = make_optimizer(exp, self._trained())
+
+    def _trained(self) -> list[torch.Tensor]:
+        """What the optimizer steps: the weights and biases, and batch norm's γ and β."""
+        return self.params + (self.norm.parameters() if self.norm is not None else [])
 
     def configure(self, exp: Experiment) -> None:
         """Apply live settings. A new optimizer type starts with fresh state."""
         old, self.exp = self.exp, exp
         if exp.optimizer != old.optimizer:
-            self.optimizer = make_optimizer(exp, self.params)
+            self.optimizer = make_optimizer(exp, self._trained())
             return
         for group in self.optimizer.param_groups:
             group["lr"] = exp.learningRate
@@ -80,7 +85,8 @@ class ReferenceBackend:
             masks = None
             if p_drop > 0 and widths:
                 masks = [torch.from_numpy(m) for m in dropout_masks(dropout_rng, len(idx), widths, p_drop)]
-            scores = forward(self.params, self.arch.activations, x[rows], masks)
+            scores = forward(self.params, self.arch.activations, x[rows], masks,
+                             normalize=self.norm.train if self.norm is not None else None)
             loss = data_loss(loss_name, scores, y[rows]) + regularization(
                 exp.regularization, exp.regularizationRate, weights
             )

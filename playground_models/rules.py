@@ -67,6 +67,9 @@ CLASSIFY_LOSSES = ("softmax", "hinge", "square")
 REGRESS_LOSSES = ("mse", "mae", "huber")
 LOSSES = CLASSIFY_LOSSES + REGRESS_LOSSES
 HUBER_DELTA = 1.0
+# Batch normalization of the hidden layers, as torch.nn.BatchNorm1d's defaults.
+BATCH_NORM_MOMENTUM = 0.1
+BATCH_NORM_EPS = 1e-5
 REGULARIZATIONS = ("none", "L1", "L2")
 # Learning-rate schedules, stepped once per epoch as torch.optim.lr_scheduler steps them
 # (`schedules.py` has the formulas; every engine trains at the rate they give).

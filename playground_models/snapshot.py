@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 
 from .features import feature_matrix
 from .grid import grid_points
-from .network import ACTIVATION_FUNCTIONS, data_loss, forward, regularization
+from .network import ACTIVATION_FUNCTIONS, BatchNorm, data_loss, forward, regularization
 from .params import DOMAIN
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ class Snapshot:
     curve: np.ndarray | None  # float32 [C, 2]: x₁ and the prediction, 1-D regression only
 
 
+def _inferred(trainer: Trainer) -> Callable[[int, torch.Tensor], torch.Tensor] | None:
+    """Batch norm as used outside training (its running estimates), where the net has it."""
+    return trainer.norm.infer if trainer.norm is not None else None
+
+
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
@@ -47,7 +53,7 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
     out: dict[str, Any] = {"epoch": trainer.epoch, "steps": trainer.steps}
     for name, x, y in (("train", trainer.x_train, trainer.y_train),
                        ("test", trainer.x_test, trainer.y_test)):
-        scores = forward(params, acts, x)
+        scores = forward(params, acts, x, normalize=_inferred(trainer))
         out[f"{name}_loss"] = _finite(float(data_loss(exp.loss_name, scores, y)))
         if exp.is_classification:
             out[f"{name}_acc"] = float((scores.argmax(dim=1) == y).double().mean())
@@ -91,7 +97,8 @@ def grid_inputs(trainer: Trainer, grid_size: int, neuron_grid: int) -> tuple[tor
 
 
 def _grid_forward(
-    params: list[torch.Tensor], activations: tuple[str, ...], x_rows: torch.Tensor
+    params: list[torch.Tensor], activations: tuple[str, ...], x_rows: torch.Tensor,
+    norm: BatchNorm | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """`network.forward` on the grid with points as columns: scores [C, P] and every hidden
     layer [width, P]. W @ X with thousands of columns is one efficient matrix product, where
@@ -99,7 +106,11 @@ def _grid_forward(
     h = x_rows
     hidden = []
     for i, act in enumerate(activations):
-        h = ACTIVATION_FUNCTIONS[act](torch.addmm(params[2 * i + 1][:, None], params[2 * i], h))
+        z = torch.addmm(params[2 * i + 1][:, None], params[2 * i], h)
+        if norm is not None:  # the running estimates, as everywhere outside training
+            scale, shift = norm.scale_shift(i)
+            z = z * scale[:, None] + shift[:, None]
+        h = ACTIVATION_FUNCTIONS[act](z)
         hidden.append(h)
     n = len(activations)
     return torch.addmm(params[2 * n + 1][:, None], params[2 * n], h), hidden
@@ -110,7 +121,7 @@ def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapsho
     exp = trainer.experiment
     params = trainer.parameters()
     x_rows, feature_maps = grid_inputs(trainer, grid_size, neuron_grid)
-    scores, hidden = _grid_forward(params, trainer.arch.activations, x_rows)
+    scores, hidden = _grid_forward(params, trainer.arch.activations, x_rows, trainer.norm)
 
     out = None
     output = classes = confidence = None
@@ -140,7 +151,7 @@ def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapsho
         xs = np.linspace(*DOMAIN, CURVE_POINTS)
         line = np.stack([xs, np.zeros_like(xs)], axis=1)
         lx = torch.from_numpy(trainer.preprocess(feature_matrix(line, exp.features)).astype(np.float32))
-        pred = forward(params, trainer.arch.activations, lx)[:, 0].numpy()
+        pred = forward(params, trainer.arch.activations, lx, normalize=_inferred(trainer))[:, 0].numpy()
         curve = np.stack([xs, pred], axis=1).astype(np.float32)
 
     return Snapshot(

@@ -20,7 +20,7 @@ from .backend import Backend
 from .datasets import DataSplit, generate
 from .experiment import Experiment
 from .features import Preprocessor, feature_matrix
-from .network import Architecture, initial_parameters
+from .network import Architecture, BatchNorm, initial_parameters
 from .params import Effect
 from .pool import Job, PooledBackend, PoolSet, RunPool
 from .reference import ReferenceBackend
@@ -47,7 +47,10 @@ def select_backend(
     arch: Architecture, params: list[np.ndarray], exp: Experiment, pools: PoolSet | None = None
 ) -> Backend:
     """The training path for an experiment. It depends on the experiment alone, and on whether
-    the trainer's owner trains its runs in pools (a server option, `playground_models.pool`)."""
+    the trainer's owner trains its runs in pools (a server option, `playground_models.pool`).
+    Batch normalization is on the reference path alone: a net with it always trains there."""
+    if exp.batchNorm:
+        return ReferenceBackend(arch, params, exp)
     if pools is not None:
         return PooledBackend(pools, arch, params, exp)
     if fastpath.supports(exp):
@@ -262,6 +265,11 @@ class Trainer:
     def parameters(self) -> list[torch.Tensor]:
         """[W₁, b₁, …] as tensors sharing the training state (do not modify)."""
         return self.backend.tensors()
+
+    @property
+    def norm(self) -> BatchNorm | None:
+        """Batch normalization's state (γ, β, running estimates), where the net has it."""
+        return self.backend.norm
 
     def metrics(self) -> dict[str, Any]:
         return evaluate(self)

@@ -17,7 +17,7 @@ LINK = "runs=2&dataset=gauss&r1.loss=softmax&r2.loss=hinge"
 
 def test_lesson_menu_and_catalogues_in_both_languages(client):
     zh = client.get("/api/lessons?lang=zh").json()
-    assert zh["lang"] == "zh" and len(zh["lessons"]) == len(LESSONS) == 12
+    assert zh["lang"] == "zh" and len(zh["lessons"]) == len(LESSONS) == 13
     assert zh["lessons"][0]["page_url"].startswith("/compare?runs=3&")
     assert client.get("/api/lessons?lang=xx").json()["lang"] == "en"
     assert client.get("/api/locales/zh").json()["messages"]["ui.lessons"] == "课程"
