@@ -19,7 +19,7 @@ from .settings import Settings
 
 
 class Registry:
-    """The live sessions of one kind (`ws` or `lab`) of one app; with a `board`, also those of
+    """The live sessions of one kind (`ws`, `lab` or `seq`) of one app; with a `board`, also those of
     the server's other processes. `total()` is what the kind's session cap limits and
     `/api/health` reports."""
 
@@ -51,7 +51,7 @@ class Registry:
 
 
 # The kinds of session a board counts, in slot order.
-KINDS = ("ws", "lab")
+KINDS = ("ws", "lab", "seq")
 # One slot per server process: (pid, live sessions of each kind), little-endian int64s.
 _SLOT = struct.Struct("<q" + "q" * len(KINDS))
 _KIND = struct.Struct("<q")

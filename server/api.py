@@ -207,6 +207,7 @@ async def health(request: Request) -> dict[str, Any]:
         "sessions_per_process": registry.per_process(),
         "lab_sessions": lab.total(),
         "lab_sessions_per_process": lab.per_process(),
+        "seq_sessions": request.app.state.seq_registry.total(),
         "protocol": PROTOCOL_VERSION,
         "version": __version__,
         "grouped": pools.stats() if pools is not None else None,

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground_models.pool import PoolSet
 
-from . import __version__, api, imagelab, lessons, pages, sweeps
+from . import __version__, api, imagelab, lessons, pages, seqlab, sweeps
 from .admission import Registry, SessionBoard
 from .hosts import HostCheck, HostPolicy
 from .memory import MemoryCeiling
@@ -130,6 +130,7 @@ def create_app(
     app.state.registry = Registry(board)  # /ws sessions, capped by max_sessions
     # The image lab's, capped by lab_max_sessions; on the same board, as a kind of its own.
     app.state.lab_registry = Registry(board, "lab")
+    app.state.seq_registry = Registry(board, "seq")  # the sequence lab's, by seq_max_sessions
     app.state.sweeps = sweeps.Sweeps(settings)
     # One ceiling per process, for every kind of session (the image lab asks it too).
     app.state.memory = MemoryCeiling(settings.max_memory_mb)
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(imagelab.router)
+    app.include_router(seqlab.router)
     app.include_router(lessons.router)
     app.include_router(sweeps.router)
     pages.mount_static(app)

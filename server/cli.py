@@ -10,17 +10,23 @@ import sys
 def _cmd_run(args: argparse.Namespace) -> int:
     from playground_models.experiment import ConfigError
     from playground_models.headless import run_epochs
+    from playground_models.seqlab.config import SeqConfigError
+    from playground_models.seqlab.headless import is_seq_link, run_link
 
     def warn(message: str) -> None:  # unknown keys: reported, then ignored
         print(f"netplay run: warning: {message}", file=sys.stderr)
 
     try:
-        for record in run_epochs(args.url, args.epochs, warn, grad_norms=args.grad_norms):
+        if is_seq_link(args.url):  # a sequence-lab link: `--steps` updates, a record per 100
+            records = run_link(args.url, args.steps, warn)
+        else:
+            records = run_epochs(args.url, args.epochs, warn, grad_norms=args.grad_norms)
+        for record in records:
             if args.json:
                 print(json.dumps(record, separators=(",", ":")), flush=True)
             else:
                 print(_pretty(record), flush=True)
-    except ConfigError as err:
+    except (ConfigError, SeqConfigError) as err:
         print(f"netplay run: {err}", file=sys.stderr)
         return 2
     return 0
@@ -79,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train an experiment headlessly and print its metrics")
     run.add_argument("url", help="a share link, or its query/hash part (key=value&...)")
     run.add_argument("--epochs", type=int, default=100, help="epochs to train (default 100)")
+    run.add_argument(
+        "--steps", type=int, default=1000,
+        help="a sequence-lab link (/seq?...): updates to train, a record every 100 (default 1000)",
+    )
     run.add_argument("--json", action="store_true", help="one JSON object per epoch")
     run.add_argument(
         "--grad-norms", action="store_true", help="add each weight matrix's gradient norm"

@@ -155,12 +155,13 @@ def _error(code: str, field: str | None, message: str) -> dict[str, Any]:
 
 
 def parse_client_message(
-    text: str, max_bytes: int = _DEFAULT_MESSAGE_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
+    text: str, max_bytes: int = _DEFAULT_MESSAGE_BYTES, max_depth: int = DEFAULT_MAX_DEPTH,
+    models: TypeAdapter[Any] = _client_message,
 ) -> dict[str, Any]:
     """A checked client message as a dict, or an `error` message (`type` == "error").
 
     Parsing is `/ws`'s, bounded the same way (nesting depth, integer size, no NaN), so no text
-    can make it raise."""
+    can make it raise. `models` are the socket's messages (the sequence lab passes its own)."""
     if len(text) > max_bytes or len(text.encode()) > max_bytes:
         return _error("too_large", None, f"messages are limited to {max_bytes} bytes")
     try:
@@ -170,7 +171,7 @@ def parse_client_message(
     if not isinstance(raw, dict) or "type" not in raw:
         return _error("bad_message", "type", "a message is a JSON object with a 'type'")
     try:
-        return _client_message.validate_python(raw).model_dump(exclude_none=True)
+        return models.validate_python(raw).model_dump(exclude_none=True)
     except ValidationError as err:
         first = err.errors()[0]
         loc = [str(p) for p in first["loc"]]

@@ -20,12 +20,11 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from fastapi import WebSocket
 
-from playground_models.imagelab.session import LabSession
 from playground_models.imagelab.snapshot import Packed
 
 from . import frames
@@ -37,6 +36,20 @@ log = logging.getLogger("netplay.imagelab")
 CLOSE_GRACE_S = 1.0  # for the last message and the close frame to a client that may not read
 ARRAY_REF = "$array"  # in a binary lab message, where an array of the envelope stands
 Parse = Callable[[str], dict[str, Any]]
+FRAME_KINDS = ("frame", "race_frame", "compare_frame")  # the session builds the next after each
+
+
+class Worked(Protocol):
+    """What `LabLink` drives: the image lab's `LabSession`, the sequence lab's `SeqSession`."""
+
+    @property
+    def takes_messages(self) -> bool: ...
+    @property
+    def busy(self) -> bool: ...
+    def work(self, budget_s: float, message: dict[str, Any] | None = None,
+             stop_early: Callable[[], bool] | None = None) -> None: ...
+    def frame_sent(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class Outbox:
@@ -79,9 +92,10 @@ class Outbox:
 
 
 class LabLink:
-    """Runs one accepted `/ws/lab` connection until the client leaves, idles or stalls."""
+    """Runs one accepted `/ws/lab` (or `/ws/seq`) connection until the client leaves, idles or
+    stalls."""
 
-    def __init__(self, ws: WebSocket, session: LabSession, outbox: Outbox,
+    def __init__(self, ws: WebSocket, session: Worked, outbox: Outbox,
                  scheduler: Scheduler, settings: Settings, parse: Parse):
         self.ws, self.session, self.outbox = ws, session, outbox
         self.scheduler, self.settings, self.parse = scheduler, settings, parse
@@ -170,7 +184,7 @@ class LabLink:
                     await self.ws.send_bytes(payload)
                 else:
                     await self.ws.send_text(payload)
-            if kind in ("frame", "race_frame"):
+            if kind in FRAME_KINDS:
                 self.session.frame_sent()  # only now may the session build the next frame
 
     async def _goodbye(self, text: str, sender: asyncio.Task[None]) -> None:

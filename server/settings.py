@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from playground_models.imagelab.limits import LabLimits
 from playground_models.params import BY_NAME, MAX_PARAMETERS
+from playground_models.seqlab.limits import SeqLimits
 from playground_models.sweep import MAX_EPOCHS, MAX_POINTS
 
 from .protocol import DEFAULT_MAX_DEPTH
@@ -24,6 +25,7 @@ ENV_PREFIX = "NETPLAY_"
 _HOST_ENTRY = re.compile(r"^(\*|\.?[A-Za-z0-9\-_.:\[\]]{1,253})$")
 _FRAME_SOURCE = re.compile(r"^('none'|'self'|\*|[A-Za-z0-9.*:/\-\[\]_]{1,300})$")
 _LAB = LabLimits()  # the image lab's defaults, with the reasons for each
+_SEQ = SeqLimits()  # the sequence lab's
 
 
 class Settings(BaseModel):
@@ -167,6 +169,19 @@ class Settings(BaseModel):
         _LAB.max_frame_kb, ge=32, le=65_536,
         description="image lab: size of one frame's message, kB (fewer filters and feature maps "
         "are sent when a net's would not fit)",
+    )
+    seq_max_sessions: int = Field(
+        16, ge=1, le=10_000,
+        description="sequence-lab sessions at once, of all --processes (a comparison trains two nets)",
+    )
+    seq_max_parameters: int = Field(
+        _SEQ.max_parameters, ge=1, le=100_000_000,
+        description="weights and biases of one sequence-lab network",
+    )
+    seq_max_step_macs: int = Field(
+        _SEQ.max_step_macs, ge=1_000, le=10**13,
+        description="sequence lab: multiply-adds of one training step (batch × steps × the "
+        "cell's work), which runs whole on a shared worker",
     )
     allowed_origins: tuple[str, ...] = Field(
         (),

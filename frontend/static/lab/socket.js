@@ -8,9 +8,11 @@ import { decodeEnvelope } from "../js/protocol.js";
 import { labMessage } from "./arrays.js";
 
 export class LabSocket {
-  /** `onMessage(msg)` gets every server message; `onStatus(text, open)` the connection state. */
-  constructor(onMessage, onStatus) {
+  /** `onMessage(msg)` gets every server message; `onStatus(text, open)` the connection state;
+   * `path` is the lab's socket (the sequence lab's is /ws/seq). */
+  constructor(onMessage, onStatus, path = "/ws/lab") {
     this.onMessage = onMessage;
+    this.path = path;
     this.onStatus = onStatus;
     this.ws = null;
     this.onOpen = null;
@@ -20,7 +22,7 @@ export class LabSocket {
 
   connect() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}/ws/lab`);
+    const ws = new WebSocket(`${proto}://${location.host}${this.path}`);
     this.ws = ws;
     this.onStatus(t("ui.connecting"), false);
     ws.onopen = () => {

@@ -1,0 +1,62 @@
+"""The sequence lab without a server: `netplay run "/seq?…"` and the RNN-vs-LSTM measurement.
+
+A run reports every `every` updates the mean training loss and accuracy since the last report
+and the test set's, as one JSON-ready record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from .config import SeqConfig, SeqConfigError, parse_link
+from .trainer import SeqTrainer
+
+REPORT_EVERY = 100  # updates between two records of `netplay run`
+
+
+def is_seq_link(url: str) -> bool:
+    """Whether `url` is a sequence-lab link (its path is `/seq`)."""
+    return urlsplit(url).path.rstrip("/").endswith("/seq") or url.startswith("seq?")
+
+
+def run_steps(config: SeqConfig, steps: int, every: int = REPORT_EVERY) -> Iterator[dict[str, Any]]:
+    """Train `steps` updates of `config`, a record after each `every` (and the last)."""
+    trainer = SeqTrainer(config)
+    start = time.perf_counter()
+    while trainer.steps < steps and not trainer.diverged:
+        trainer.step(min(every, steps - trainer.steps))
+        train, test = trainer.take_train_metrics(), trainer.evaluate()
+        yield {
+            "step": trainer.steps,
+            "examples": trainer.examples,
+            "train_loss": train.loss,
+            "train_acc": train.acc,
+            "test_loss": test.loss,
+            "test_acc": test.acc,
+            "grad_norm": trainer.grad_norm,
+            "diverged": trainer.diverged,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+
+
+def run_link(url: str, steps: int, warn: Callable[[str], None]) -> Iterator[dict[str, Any]]:
+    """`netplay run` of a sequence-lab link. A bad value is an error (`SeqConfigError`), as a
+    2-D link's is; unknown keys are warnings."""
+    query = urlsplit(url).query if "?" in url else url
+    config, warnings = parse_link(query)
+    for text in warnings:
+        if "opens at its default" in text:  # headless, a bad value is not silently replaced
+            raise SeqConfigError("link", text)
+        warn(text)
+    yield from run_steps(config, steps)
+
+
+def final_accuracy(config: SeqConfig, steps: int) -> float:
+    """Test accuracy after `steps` updates (0 for a run that diverged)."""
+    acc = 0.0
+    for record in run_steps(config, steps, every=steps):
+        acc = 0.0 if record["diverged"] else record["test_acc"]
+    return acc

@@ -1,0 +1,130 @@
+"""The sequence lab's routes: the `/seq` page, its settings table and the `/ws/seq` socket.
+
+The lab plugs into the image lab's shell: the same message parsing (one pydantic model per
+`type`, a named `error` for a bad one), the same connection driver (`LabLink`, its bounded
+`Outbox`, jobs on the shared `Scheduler`) and a registry of its own kind, capped by
+`seq_max_sessions`. Its training is `SeqSession` (`playground_models/seqlab/session.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, Response
+from pydantic import Field, TypeAdapter
+
+from playground_models.seqlab.config import SeqConfigError, schema
+from playground_models.seqlab.findings import FINDINGS
+from playground_models.seqlab.limits import SeqLimits
+from playground_models.seqlab.session import PROTOCOL_VERSION, SeqSession
+
+from .admission import Registry, origin_allowed
+from .imagelab import Bare, Ping, Start, Step, Update, _Message, _scheduler, _settings
+from .imagelab import parse_client_message as _parse
+from .labloop import LabLink, Outbox, encode
+from .memory import MemoryCeiling, MemoryLimitError, release_soon
+from .pages import templates
+from .scheduler import owned_by
+from .settings import Settings
+
+router = APIRouter()
+
+
+class Compare(_Message):
+    type: Literal["compare"]
+    action: Literal["start", "stop"]
+
+
+ClientMessage = Annotated[Start | Update | Bare | Step | Compare | Ping,
+                          Field(discriminator="type")]
+_client_message: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+
+
+def parse_client_message(text: str, max_bytes: int, max_depth: int) -> dict[str, Any]:
+    """A checked `/ws/seq` message as a dict, or an `error` message naming the field."""
+    return _parse(text, max_bytes, max_depth, _client_message)
+
+
+def seq_registry(app: Any) -> Registry:
+    """The app's sequence-lab sessions; a router on a bare app gets one of this process."""
+    registry = getattr(app.state, "seq_registry", None)
+    if registry is None:
+        registry = app.state.seq_registry = Registry(kind="seq")
+    return registry
+
+
+def seq_limits(settings: Settings, memory: MemoryCeiling | None = None) -> SeqLimits:
+    """The sequence lab's limits from the server's settings, with its memory ceiling."""
+    ceiling = memory or MemoryCeiling(settings.max_memory_mb)
+
+    def memory_check(extra: int, field: str, what: str) -> None:
+        try:
+            ceiling.check(extra, field, what)
+        except MemoryLimitError as err:
+            raise SeqConfigError(err.field or field, err.message) from None
+
+    return SeqLimits(max_parameters=settings.seq_max_parameters,
+                     max_step_macs=settings.seq_max_step_macs, memory_check=memory_check)
+
+
+@router.get("/seq", response_class=HTMLResponse, include_in_schema=False)
+async def seq_page(request: Request) -> Response:
+    """The sequence lab. Its settings come from the share URL, read by the page itself."""
+    return templates.TemplateResponse(request, "seq.html", {"protocol": PROTOCOL_VERSION})
+
+
+@router.get("/api/seq/params")
+async def seq_params(request: Request) -> dict[str, Any]:
+    """The settings table, this server's limits and the measured RNN-vs-LSTM finding."""
+    settings = _settings(request.app)
+    return {"params": schema(), "limits": seq_limits(settings).to_json(),
+            "findings": FINDINGS}
+
+
+@router.websocket("/ws/seq")
+async def seq_socket(ws: WebSocket) -> None:
+    settings = _settings(ws.app)
+    if not origin_allowed(ws, settings):
+        await ws.close(code=1008)  # before accept: the handshake gets a 403
+        return
+    await ws.accept()
+    registry = seq_registry(ws.app)
+    if registry.total() >= settings.seq_max_sessions:
+        await ws.send_json({"type": "error", "code": "too_many_sessions", "field": None,
+                            "message": "the sequence lab is full; try later"})
+        await ws.close(code=1013)
+        return
+    loop = asyncio.get_running_loop()
+    outbox = Outbox(settings.lab_queue_messages)
+
+    def send(message: dict[str, Any]) -> None:  # on a worker thread, in a session's job
+        payload = encode(message)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody reads any more
+            loop.call_soon_threadsafe(outbox.push, message["type"], payload)
+
+    limits = seq_limits(settings, getattr(ws.app.state, "memory", None))
+    session = SeqSession(send, limits=limits)
+    registry.add(session)
+    try:
+        await ws.send_json({
+            "type": "hello", "protocol": PROTOCOL_VERSION, "server": "netplay-seq",
+            "limits": {"max_message_bytes": settings.max_message_bytes,
+                       "max_messages_per_second": settings.max_messages_per_second,
+                       "idle_timeout_s": settings.idle_timeout_s,
+                       "max_sessions": settings.seq_max_sessions, **limits.to_json()},
+        })
+
+        def parse_message(text: str) -> dict[str, Any]:
+            return parse_client_message(text, settings.max_message_bytes, settings.max_json_depth)
+
+        with owned_by("lab"):  # its jobs take their turn with the image lab's, fairly
+            await LabLink(ws, session, outbox, _scheduler(ws, settings), settings,
+                          parse_message).serve()
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        registry.discard(session)
+        release_soon()
