@@ -22,6 +22,10 @@ from .network import SeqNet, unroll
 TEST_SEQUENCES = 256  # the fixed test set: accuracy in steps of 0.4 %
 INSPECT_SEQUENCES = 32  # test sequences the per-step gradients and gates are averaged over
 SHOWN_UNITS = 64  # hidden units a frame's heatmap carries at most (the first ones)
+# An LSTM's forget gate starts nearly open, σ(3) ≈ 0.95, so that at first its cell keeps most
+# of what it holds over tens of steps. At 1 (another common choice) the LSTMs of seeds 1 and 2
+# were still at chance on `remember` at N = 50 after 1,000 updates; at 3 seed 1 learned it.
+FORGET_BIAS = 3.0
 
 
 def _generator(seed: str, name: str) -> torch.Generator:
@@ -41,10 +45,10 @@ class SeqTrainer:
             bound = 1.0 / math.sqrt(config.hidden)
             for p in self.net.parameters():
                 p.uniform_(-bound, bound, generator=init)
-            if config.cell == "lstm":  # the forget gate starts open, as is usual for an LSTM:
-                for name, p in self.net.rnn.named_parameters():  # the cell keeps what it holds
+            if config.cell == "lstm":  # torch's gate order: input, forget, cell, output
+                for name, p in self.net.rnn.named_parameters():
                     if name.startswith("bias_ih"):
-                        p[config.hidden : 2 * config.hidden] = 1.0
+                        p[config.hidden : 2 * config.hidden] = FORGET_BIAS
         self.initial_state = {k: v.clone() for k, v in self.net.state_dict().items()}
         self.test = tasks.make_batch(task, config.length, TEST_SEQUENCES,
                                      _generator(config.seed, "test"), config.noise)

@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/", "/compare?runs=2&r2.learningRate=0.1", "/lab?preset=mlp"]
+PAGES = ["/", "/compare?runs=2&r2.learningRate=0.1", "/lab?preset=mlp", "/seq?length=10&hidden=8"]
 
 
 def _luminance(css: str) -> float:
@@ -58,6 +58,7 @@ READY = {
     "/": "window.netplay.ready",
     "/compare?runs=2&r2.learningRate=0.1": "window.netplayCompare && window.netplayCompare.ready",
     "/lab?preset=mlp": "!document.body.classList.contains('loading')",
+    "/seq?length=10&hidden=8": "document.body.dataset.frames > 0",
 }
 
 

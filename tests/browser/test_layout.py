@@ -15,6 +15,7 @@ PAGES = {
     "compare": ("/compare?runs=3&r2.activation=relu&r3.learningRate=0.1",
                 "window.netplayCompare && window.netplayCompare.ready"),
     "image-lab": ("/lab?preset=mlp", "!document.body.classList.contains('loading')"),
+    "seq-lab": ("/seq?length=10&hidden=8", "document.body.dataset.frames > 0"),
 }
 
 # Visible elements whose box leaves the viewport sideways, skipping those inside a box that

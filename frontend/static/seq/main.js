@@ -48,6 +48,8 @@ const views = {
   compareGrad: new StepChart($("compare-grad"), [{ name: "rnn", color: RNN }, { name: "lstm", color: LSTM }], { log: true }),
 };
 
+for (const view of Object.values(views)) view.draw(); // axes and "no data yet" before a frame
+
 function option(value, label = String(value)) {
   const o = document.createElement("option");
   o.value = String(value);

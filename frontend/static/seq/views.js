@@ -18,6 +18,7 @@ function fit(canvas) {
   ctx.clearRect(0, 0, w, h);
   ctx.font = "10px system-ui, sans-serif";
   ctx.fillStyle = "#70757a";
+  ctx.textAlign = "left"; // the context keeps what the last drawing set
   return { ctx, w, h };
 }
 
