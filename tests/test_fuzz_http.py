@@ -37,6 +37,7 @@ ROUTES = {
     "/api/sweep": ("POST", ["url", "param", "values", "epochs"]),
     "/api/lab/presets": ("GET", []),
     "/api/lab/summary": ("GET", ["net", "preset", "data"]),
+    "/api/seq/params": ("GET", []),
 }
 
 

@@ -9,7 +9,7 @@ import torch
 
 from playground_models.seqlab import tasks
 from playground_models.seqlab.config import SeqConfig, SeqConfigError, parse_link
-from playground_models.seqlab.findings import FINDINGS, threshold
+from playground_models.seqlab.findings import FINDINGS, summary
 from playground_models.seqlab.limits import SeqLimits, parameters, step_macs
 from playground_models.seqlab.network import SeqNet, parameter_count, unroll
 from playground_models.seqlab.trainer import SeqTrainer
@@ -125,9 +125,14 @@ def test_limits_are_checked_from_the_settings_alone():
     assert err.value.key == "length" and step_macs(SeqConfig(hidden=16, length=200)) > 5_000_000
 
 
-def test_the_findings_threshold_needs_every_seed():
+def test_the_findings_say_from_which_n_the_lstm_learns_on_every_seed_and_the_rnn_does_not():
     table = {10: {"rnn": (1.0, 1.0), "lstm": (1.0, 1.0)},
-             30: {"rnn": (0.3, 0.95), "lstm": (1.0, 1.0)},
-             60: {"rnn": (0.3, 0.25), "lstm": (1.0, 0.92)}}
-    assert threshold(table) == (60, 10)
+             30: {"rnn": (0.3, 0.95), "lstm": (1.0, 0.91)},
+             60: {"rnn": (0.3, 0.25), "lstm": (1.0, 0.92)},
+             90: {"rnn": (0.3, 0.25), "lstm": (1.0, 0.3)}}
+    found = summary(table)
+    assert (found["n_from"], found["n_upto"]) == (30, 60)
+    assert found["rows"][3] == {"n": 90, "rnn": 0, "lstm": 1}
     assert FINDINGS["seeds"] == ["1", "2", "3", "4", "5"]
+    for n, runs in FINDINGS["measured"].items():  # every N was measured on every seed
+        assert len(runs["rnn"]) == len(runs["lstm"]) == 5, n

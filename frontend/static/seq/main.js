@@ -82,9 +82,10 @@ async function loadChoices() {
   }
   for (const [key, values] of Object.entries(CHOICES)) for (const v of values) $(key).append(option(v, key === "clip" && v === 0 ? t("seq.clipOff") : String(v)));
   const f = app.findings;
-  $("lesson").textContent = f.n_fails === null
-    ? t("seq.lesson.none", { steps: f.steps, seeds: f.seeds.join(", ") })
-    : t("seq.lesson", { n: f.n_fails, ok: f.n_ok, steps: f.steps, seeds: f.seeds.join(", ") });
+  const count = f.seeds.length;
+  const rows = f.rows.map((r) => t("seq.lesson.row", { ...r, count })).join("; ");
+  const values = { steps: f.steps.toLocaleString(), seeds: f.seeds.join(", "), rows, from: f.n_from, upto: f.n_upto };
+  $("lesson").textContent = t(f.n_from === null ? "seq.lesson.none" : "seq.lesson", values);
 }
 
 function wireControls() {
