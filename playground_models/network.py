@@ -100,8 +100,8 @@ class BatchNorm:
         """Layer `i`'s pre-activations [n, width] normalized by their batch, moving the running
         estimates: what a training step does."""
         if z.shape[0] < 2:
-            scale, shift = self.scale_shift(i, grad=True)
-            return z * scale + shift
+            return F.batch_norm(z, self.mean[i], self.var[i], self.gamma[i], self.beta[i],
+                                training=False, eps=BATCH_NORM_EPS)
         return F.batch_norm(z, self.mean[i], self.var[i], self.gamma[i], self.beta[i],
                             training=True, momentum=BATCH_NORM_MOMENTUM, eps=BATCH_NORM_EPS)
 
@@ -113,15 +113,15 @@ class BatchNorm:
                             eps=BATCH_NORM_EPS)
 
     def infer(self, i: int, z: torch.Tensor) -> torch.Tensor:
-        """Layer `i`'s pre-activations normalized by the running estimates."""
-        scale, shift = self.scale_shift(i)
-        return z * scale + shift
+        """Layer `i`'s pre-activations [n, width] normalized by the running estimates."""
+        return F.batch_norm(z, self.mean[i], self.var[i], self.gamma[i].detach(),
+                            self.beta[i].detach(), training=False, eps=BATCH_NORM_EPS)
 
-    def scale_shift(self, i: int, grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """Layer `i`'s normalization with the running estimates, as z·scale + shift."""
-        gamma, beta = (self.gamma[i], self.beta[i]) if grad else (self.gamma[i].detach(), self.beta[i].detach())
-        scale = gamma / torch.sqrt(self.var[i] + BATCH_NORM_EPS)
-        return scale, beta - self.mean[i] * scale
+    def scale_shift(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer `i`'s normalization with the running estimates, as z·scale + shift (for
+        pre-activations laid out as columns)."""
+        scale = self.gamma[i].detach() / torch.sqrt(self.var[i] + BATCH_NORM_EPS)
+        return scale, self.beta[i].detach() - self.mean[i] * scale
 
 
 def forward(

@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground_models.datasets import generate
 from playground_models.experiment import ConfigError, Experiment
+from playground_models.export import MAX_EPOCHS as MAX_EXPORT_EPOCHS
+from playground_models.export import export_script, script_name
 from playground_models.params import PARAMS
 from playground_models.urlcodec import HIDEABLE_CONTROLS, SharedState, parse, serialize
 
@@ -126,6 +128,18 @@ async def parse_post(body: ParseBody) -> dict[str, Any] | JSONResponse:
     return _parsed(SharedState(exp))
 
 
+def _link_experiment(request: Request, url: str) -> Experiment | JSONResponse:
+    """A link's experiment, read strictly, within this server's data limit; else the error."""
+    try:
+        exp = parse(url, strict=True).experiment
+    except ConfigError as err:
+        return error_response("bad_value", err.key, str(err))
+    limit = request.app.state.settings.max_samples
+    if exp.numSamples + len(exp.points) > limit:
+        return error_response("bad_value", "numSamples", f"this server allows {limit} data points")
+    return exp
+
+
 @router.get("/preview", response_model=None)
 async def preview(
     request: Request,
@@ -134,17 +148,31 @@ async def preview(
 ) -> Response:
     """The data of a config, for the dataset thumbnails: up to `max_points` rows per split of
     [x₁, x₂, label] in data units (domain [−6, 6]²), rounded to 0.001."""
-    try:
-        exp = parse(url, strict=True).experiment
-    except ConfigError as err:
-        return error_response("bad_value", err.key, str(err))
-    limit = request.app.state.settings.max_samples
-    if exp.numSamples + len(exp.points) > limit:
-        return error_response("bad_value", "numSamples", f"this server allows {limit} data points")
+    exp = _link_experiment(request, url)
+    if isinstance(exp, JSONResponse):
+        return exp
     body = await request.app.state.previews.get(
         serialize(exp), max_points, request.app.state.scheduler
     )
     return Response(body, media_type="application/json")
+
+
+@router.get("/export", response_model=None)
+async def export(
+    request: Request,
+    url: str = Query("", max_length=MAX_URL_CHARS),
+    epochs: int = Query(100, ge=1, le=MAX_EXPORT_EPOCHS),
+) -> Response:
+    """A link's experiment as one PyTorch script (`netplay export`), as a file to download."""
+    exp = _link_experiment(request, url)
+    if isinstance(exp, JSONResponse):
+        return exp
+    try:  # the data is generated and written out: a job for the shared workers
+        script = await request.app.state.scheduler.run(export_script, exp, epochs)
+    except ConfigError as err:
+        return error_response("bad_value", err.key, str(err))
+    return Response(script, media_type="text/x-python; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{script_name(exp)}"'})
 
 
 class Previews:

@@ -32,6 +32,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from playground_models.compare import is_compare_url
+    from playground_models.experiment import ConfigError
+    from playground_models.export import export_script
+    from playground_models.urlcodec import parse
+
+    try:
+        if is_compare_url(args.url):
+            raise ConfigError("runs", "a comparison has several runs: export one run's link "
+                              "(`netplay run` of the comparison names them)")
+        state = parse(args.url, strict=True)
+        for message in state.warnings:
+            print(f"netplay export: warning: {message}", file=sys.stderr)
+        script = export_script(state.experiment, args.epochs)
+    except ConfigError as err:
+        print(f"netplay export: {err}", file=sys.stderr)
+        return 2
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(script)
+    else:
+        sys.stdout.write(script)
+    return 0
+
+
 def _pretty(record: dict) -> str:
     return "  ".join(
         f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()
@@ -94,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--grad-norms", action="store_true", help="add each weight matrix's gradient norm"
     )
     run.set_defaults(func=_cmd_run)
+
+    export = sub.add_parser(
+        "export", help="write an experiment as a PyTorch script that trains it to the same numbers"
+    )
+    export.add_argument("url", help="a share link, or its query/hash part (key=value&...)")
+    export.add_argument("--epochs", type=int, default=100, help="epochs the script trains (default 100)")
+    export.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    export.set_defaults(func=_cmd_export)
 
     summary = sub.add_parser("summary", help="layer table of an image-lab network")
     summary.add_argument("url", nargs="?", help="an image-lab share link or query")

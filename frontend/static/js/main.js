@@ -86,6 +86,11 @@ function showCurves(which) {
 }
 $('tab-loss').addEventListener('click', () => showCurves('loss'));
 $('tab-acc').addEventListener('click', () => showCurves('acc'));
+// The script trains as far as this run has (at least one epoch), from the link in the address bar.
+$('export').addEventListener('click', () => {
+  const epochs = Math.max(1, state.frame?.header.epoch ?? 0);
+  $('export').href = `/api/export?${new URLSearchParams({ url: location.search.slice(1), epochs })}`;
+});
 $('share').addEventListener('click', async () => {
   const ok = await copyLink();
   notices.show(t(ok ? 'ui.linkCopied' : 'ui.copyManually'), ok ? 'ok' : 'info');
