@@ -63,6 +63,19 @@ def plain_rate(config: SeqConfig, seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
+def frame_ms(config: SeqConfig) -> float:
+    """Milliseconds of what a frame computes: the test set's metrics and the inside views
+    (`SeqTrainer.evaluate` and `inspect`), best of five."""
+    trainer = SeqTrainer(config)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        trainer.evaluate()
+        trainer.inspect()
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best
+
+
 def speed(args: argparse.Namespace) -> None:
     for cell in CELLS:
         config = SeqConfig(cell=cell, length=args.length)
@@ -73,7 +86,8 @@ def speed(args: argparse.Namespace) -> None:
         print(json.dumps({"cell": cell, "length": args.length, "hidden": config.hidden,
                           "batch": config.batchSize, "engine_steps_per_s": round(max(engine), 1),
                           "plain_steps_per_s": round(max(plain), 1),
-                          "ratio": round(max(engine) / max(plain), 3)}), flush=True)
+                          "ratio": round(max(engine) / max(plain), 3),
+                          "frame_ms": round(frame_ms(config), 1)}), flush=True)
 
 
 def compare(args: argparse.Namespace) -> None:

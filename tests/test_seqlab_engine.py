@@ -73,12 +73,12 @@ def test_the_rnns_gradient_vanishes_through_time_and_the_lstms_does_not():
     for cell in ("rnn", "lstm"):
         grad = SeqTrainer(SeqConfig(cell=cell, length=40, seed="1")).inspect()["grad"]
         ratios[cell] = grad[0] / grad[-1]
-    assert ratios["rnn"] < 1e-6 and ratios["lstm"] > 1e-2, ratios
+    assert ratios["rnn"] < 1e-9 and ratios["lstm"] > 0.05, ratios  # 1.8e-11 and 0.16
 
 
 def test_on_remember_at_n_25_the_lstm_learns_and_the_rnn_stays_at_chance():
     # seed 3 (docs/benchmarks.md): within 200 updates the LSTM is right every time and the
-    # RNN, whose gradient at the first step is a millionth of the last's, guesses (chance 25 %)
+    # RNN, whose gradient fades through time (above), guesses (chance 25 %)
     acc = {}
     for cell in ("rnn", "lstm"):
         trainer = SeqTrainer(SeqConfig(cell=cell, length=25, seed="3"))

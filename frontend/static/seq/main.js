@@ -85,7 +85,9 @@ async function loadChoices() {
   const count = f.seeds.length;
   const rows = f.rows.map((r) => t("seq.lesson.row", { ...r, count })).join("; ");
   const values = { steps: f.steps.toLocaleString(), seeds: f.seeds.join(", "), rows, from: f.n_from, upto: f.n_upto };
-  $("lesson").textContent = t(f.n_from === null ? "seq.lesson.none" : "seq.lesson", values);
+  const beyond = f.n_from !== null && f.rows.some((r) => r.n > f.n_upto && r.lstm < count);
+  $("lesson").textContent = t(f.n_from === null ? "seq.lesson.none" : "seq.lesson", values)
+    + (beyond ? ` ${t("seq.lesson.beyond", values)}` : "");
 }
 
 function wireControls() {
