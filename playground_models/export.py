@@ -291,6 +291,8 @@ def _training(exp: Experiment) -> str:
     lines += ["    model.train()", "    return out", "", ""]
     loop = [
         "model = Net(initial_parameters())",
+        "# To go on from weights saved by the page (Download: weights), add:",
+        "# model.load_state_dict(safetensors.torch.load_file(\"weights.safetensors\"), strict=False)",
         optimizer,
         "shuffle = stream(\"shuffle\")",
     ]

@@ -1,10 +1,16 @@
 """The page's *PyTorch script* link downloads the experiment in the address bar as a script
 that trains as far as the run has (playground_models/export.py; tests/test_export.py runs such
-scripts)."""
+scripts); *Download* saves the weights on screen as safetensors and the data as CSV."""
 
 from __future__ import annotations
 
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
 import pytest
+import torch
 
 pytestmark = pytest.mark.browser
 
@@ -32,3 +38,45 @@ def test_a_classroom_link_can_hide_it(make_page):
     page = make_page().open("/?exportButton_hide=true")
     assert not page.is_visible("#export")
     assert page.is_visible("#share")
+
+
+def _read_safetensors(raw: bytes) -> tuple[dict, dict]:
+    """(header, {name: array}) of a safetensors file, read by its format's definition."""
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])
+    body = raw[8 + size:]
+    arrays = {name: np.frombuffer(body[a:b], dtype="<f4").reshape(info["shape"])
+              for name, info in header.items() if name != "__metadata__"
+              for a, b in [info["data_offsets"]]}
+    return header, arrays
+
+
+def test_the_weights_and_data_download_as_the_page_holds_them(make_page, tmp_path):
+    probe = make_page()
+    page = probe.open("/?seed=3&networkShape=3&numSamples=100")
+    page.click("#step")
+    probe.wait("netplay.frame.epoch >= 1")
+    with page.expect_download() as info:
+        page.click("#dl-weights")
+    assert info.value.suggested_filename == "netplay_circle_3_epoch1.safetensors"
+    header, arrays = _read_safetensors(Path(info.value.path()).read_bytes())
+    assert header["__metadata__"]["epoch"] == "1" and "networkShape=3" in header["__metadata__"]["link"]
+    assert {k: v.shape for k, v in arrays.items()} == {
+        "weights.0": (3, 2), "biases.0": (3,), "weights.1": (2, 3), "biases.1": (2,)}
+    flat_w = np.concatenate([arrays["weights.0"].ravel(), arrays["weights.1"].ravel()])
+    np.testing.assert_array_equal(flat_w, np.float32(probe.js("netplay.weights")))
+    np.testing.assert_array_equal(np.concatenate([arrays["biases.0"], arrays["biases.1"]]),
+                                  np.float32(probe.js("netplay.biases")))
+    # The same weights load into the exported script's Net.
+    with page.expect_download() as script_info:
+        page.click("#export")
+    namespace = runpy.run_path(str(script_info.value.path()))  # it trains its one epoch, too
+    net = namespace["Net"](namespace["initial_parameters"]())
+    net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in arrays.items()})
+
+    with page.expect_download() as data_info:
+        page.click("#dl-data")
+    lines = Path(data_info.value.path()).read_text().splitlines()
+    assert lines[0] == "x1,x2,label,split" and len(lines) == 1 + 100
+    assert sum(line.endswith(",train") for line in lines) == 50
+    assert {line.split(",")[2] for line in lines[1:]} == {"0", "1"}

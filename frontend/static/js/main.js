@@ -17,6 +17,7 @@ import { drawPreview } from './preview.js';
 import { Notices } from './notices.js';
 import { SweepPanel } from './sweeppanel.js';
 import { lessonPause } from './lessons.js';
+import { dataCsv, layerTensors, safetensors, save } from './downloads.js';
 
 const $ = (id) => document.getElementById(id);
 const state = createState();
@@ -90,6 +91,24 @@ $('tab-acc').addEventListener('click', () => showCurves('acc'));
 $('export').addEventListener('click', () => {
   const epochs = Math.max(1, state.frame?.header.epoch ?? 0);
   $('export').href = `/api/export?${new URLSearchParams({ url: location.search.slice(1), epochs })}`;
+});
+// The weights of the frame on screen, named as the exported script's Net names them, and the data.
+const fileBase = () => {
+  const cfg = state.config;
+  const data = cfg.problem === 'regression' ? cfg.regDataset : cfg.dataset;
+  return `netplay_${data}_${cfg.networkShape.join('x') || 'linear'}`;
+};
+$('dl-weights').addEventListener('click', () => {
+  if (!state.frame || !state.model) return;
+  const { weights, biases } = state.frame.arrays;
+  const epoch = String(state.frame.header.epoch);
+  const tensors = layerTensors(state.model.layers, weights, biases);
+  save(`${fileBase()}_epoch${epoch}.safetensors`,
+    safetensors(tensors, { link: location.search.slice(1), epoch }), 'application/octet-stream');
+});
+$('dl-data').addEventListener('click', () => {
+  if (!state.data) return;
+  save(`${fileBase()}.csv`, dataCsv(state.data, state.config.problem === 'regression'), 'text/csv');
 });
 $('share').addEventListener('click', async () => {
   const ok = await copyLink();
