@@ -192,3 +192,31 @@ def test_netplay_run_trains_a_sequence_link_and_prints_json(capsys):
 def test_netplay_run_names_a_bad_value_in_a_sequence_link(capsys):
     assert main(["run", "/seq?cell=tree"]) == 2
     assert "cell: must be one of rnn, gru, lstm" in capsys.readouterr().err
+
+
+HOSTILE = [
+    ('{"type": "update", "changes": {"length": 1e400}}', "length"),
+    ('{"type": "update", "changes": {"hidden": "NaN"}}', "hidden"),
+    ('{"type": "update", "changes": {"task": ["remember"]}}', "task"),
+    ('{"type": "update", "changes": {"seed": "../../etc"}}', "seed"),
+    ('{"type": "update", "changes": {"layers": true}}', "layers"),
+    ('{"type": "update", "changes": {"nope": 1}}', "nope"),
+    ('{"type": "update", "changes": []}', "changes"),
+    ('{"type": "step", "n": 99999999999999999999999}', "n"),
+    ('{"type": "step", "n": 5, "extra": 1}', "extra"),
+    ('{"type": "compare"}', "action"),
+    ('{"type": "ping", "id": 9007199254740993}', "id"),
+    ('{"type": "start", "url": "' + "x" * 5000 + '"}', "url"),
+    ("[" * 100 + "]" * 100, None),
+]
+
+
+def test_hostile_messages_get_an_error_naming_the_field_and_the_session_goes_on(client):
+    with client.websocket_connect("/ws/seq") as ws:
+        _started(ws, "length=3&hidden=4")
+        for text, field in HOSTILE:
+            ws.send_text(text)
+            error = _until(ws, "error")
+            assert error["field"] == field and error["code"] != "internal", (text[:60], error)
+        ws.send_json({"type": "ping", "id": 7})
+        assert _until(ws, "pong")["id"] == 7

@@ -269,9 +269,9 @@ class SeqSession:
 
 
 def _looked_at(trainer: SeqTrainer) -> Parts[dict[str, Any]]:
-    """A trainer's metrics and what it does inside, in two pieces."""
-    train, test = trainer.take_train_metrics(), trainer.evaluate()
-    yield
+    """A trainer's metrics and what it does inside, in pieces."""
+    train = trainer.take_train_metrics()
+    test = yield from trainer.evaluate_in_parts()
     inside = trainer.inspect()
     return {
         "cell": trainer.config.cell,

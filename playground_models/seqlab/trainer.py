@@ -12,6 +12,7 @@ import math
 import numpy as np
 import torch
 
+from ..imagelab.parts import Parts, drain
 from ..imagelab.trainer import Metrics
 from ..rng import stream_seed
 from ..rules import torch_optimizer
@@ -20,6 +21,7 @@ from .config import SeqConfig
 from .network import SeqNet, unroll
 
 TEST_SEQUENCES = 256  # the fixed test set: accuracy in steps of 0.4 %
+EVAL_CHUNK = 64  # test sequences evaluated per piece of a frame
 INSPECT_SEQUENCES = 32  # test sequences the per-step gradients and gates are averaged over
 SHOWN_UNITS = 64  # hidden units a frame's heatmap carries at most (the first ones)
 # An LSTM's forget gate starts nearly open, σ(3) ≈ 0.95, so that at first its cell keeps most
@@ -113,15 +115,25 @@ class SeqTrainer:
         self._loss_sum, self._correct, self._answers, self._batches = 0.0, 0, 0, 0
         return m
 
-    @torch.no_grad()
     def evaluate(self) -> Metrics:
         """Loss and accuracy on the fixed test set."""
-        self.net.eval()
-        loss, correct = tasks.loss_and_correct(self.config.task, self.net(self.test.x),
-                                               self.test.y)
-        value = loss.item()
-        return Metrics(value if math.isfinite(value) else None,
-                       int(correct) / tasks.answers(self.config.task, self.test.y))
+        return drain(self.evaluate_in_parts())
+
+    def evaluate_in_parts(self) -> Parts[Metrics]:
+        """`evaluate`, `EVAL_CHUNK` sequences a piece (a frame's job stays short at N = 200)."""
+        task, x, y = self.config.task, self.test.x, self.test.y
+        loss_sum, correct, answers = 0.0, 0, 0
+        for start in range(0, len(x), EVAL_CHUNK):
+            with torch.no_grad():  # entered and left within one piece: grad mode is per thread
+                self.net.eval()
+                part_y = y[start : start + EVAL_CHUNK]
+                loss, right = tasks.loss_and_correct(task, self.net(x[start : start + EVAL_CHUNK]),
+                                                     part_y)
+            n = tasks.answers(task, part_y)
+            loss_sum, correct, answers = loss_sum + loss.item() * n, correct + int(right), answers + n
+            yield
+        value = loss_sum / answers
+        return Metrics(value if math.isfinite(value) else None, correct / answers)
 
     def inspect(self) -> dict[str, np.ndarray]:
         """What the net does inside, on the first test sequences, as float32 arrays:
