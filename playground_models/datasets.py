@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import owndata
 from .experiment import ConfigError, Experiment
 from .params import ONE_D_DATASETS
 from .rng import stream
@@ -292,7 +293,11 @@ def generate(exp: Experiment) -> DataSplit:
     rng = stream(exp.seed, "data")
     n = exp.numSamples
 
-    x, y = GENERATORS[name](rng, n, exp.noise / 100.0, num_classes)
+    if exp.data:  # your own points: they are the data
+        own_x, own_y, _ = owndata.decode(exp.data)
+        x, y, n = own_x.copy(), own_y.copy(), len(own_x)
+    else:
+        x, y = GENERATORS[name](rng, n, exp.noise / 100.0, num_classes)
     y = y.astype(np.int64 if classify else np.float64)
 
     # Always drawn, so the jitter slider never changes the shuffle or the split.

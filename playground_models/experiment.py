@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from . import owndata
 from .messages import in_lang, said
 from .params import (
     BY_NAME,
@@ -115,6 +116,8 @@ def _coerce_choice(p: Param, value: Any) -> str:
 
 
 def _coerce_string(p: Param, value: Any) -> str:
+    if value == "" and p.min_len == 0:
+        return value
     if not isinstance(value, str) or not SEED_PATTERN.match(value):
         raise ConfigError(p.name, "must be letters, digits, '.', '_' or '-'")
     if not p.min_len <= len(value) <= (p.max_len or 10**9):
@@ -209,6 +212,14 @@ class Experiment(Mapping[str, Any]):
         if not self.features:
             raise ConfigError("x", "at least one input feature of x₁ must be on: this curve has "
                               "no x₂" if self.one_d else "at least one input feature must be on")
+        if v["data"]:
+            try:
+                _, _, classes = owndata.decode(v["data"])
+            except owndata.DataError as err:
+                raise ConfigError("data", str(err)) from None
+            if classes != (v["problem"] == "classification"):
+                kind = "classes" if classes else "regression targets"
+                raise ConfigError("data", f"holds {kind}: set problem={'classification' if classes else 'regression'}")
         loss = v["loss"]
         if v["problem"] == "classification" and loss not in ("auto",) + CLASSIFY_LOSSES:
             raise ConfigError("loss", said("err.regressionLoss", loss=loss, choices=", ".join(CLASSIFY_LOSSES)))
@@ -272,6 +283,8 @@ class Experiment(Mapping[str, Any]):
 
     @property
     def data_name(self) -> str:
+        if self._values["data"]:
+            return "own"  # points from a CSV (`owndata.py`)
         return self._values["dataset"] if self.is_classification else self._values["regDataset"]
 
     @property
@@ -279,6 +292,8 @@ class Experiment(Mapping[str, Any]):
         """Output classes (1 for regression)."""
         if not self.is_classification:
             return 1
+        if self._values["data"]:
+            return max(2, int(owndata.decode(self._values["data"])[1].max()) + 1)
         d = self._values["dataset"]
         if d == "blobs":
             return self._values["numClasses"]
@@ -287,7 +302,8 @@ class Experiment(Mapping[str, Any]):
     @property
     def one_d(self) -> bool:
         """Whether the data is a 1-D curve: x₁ only, so no feature of x₂ is an input."""
-        return not self.is_classification and self._values["regDataset"] in ONE_D_DATASETS
+        return (not self.is_classification and not self._values["data"]
+                and self._values["regDataset"] in ONE_D_DATASETS)
 
     @property
     def feature_choices(self) -> tuple[str, ...]:

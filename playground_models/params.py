@@ -143,6 +143,9 @@ PARAMS: tuple[Param, ...] = (
     P("labelFlip", K.FLOAT, 0.0, E.REBUILD, "data", min=0.0, max=0.5, only_when=CLASSIFY),
     P("seed", K.STRING, "1", E.REBUILD, "data", max_len=32, min_len=1),
     P("points", K.POINTS, (), E.DATA, "data", max_len=500),
+    # Your own points from a CSV, packed (`owndata.py`): when set they are the data, and
+    # `dataset` / `regDataset`, `numSamples` and `noise` step aside.
+    P("data", K.STRING, "", E.REBUILD, "data", max_len=16_000),
     # `max` keeps each index within a C int, so none overflows numpy; an index past the data
     # drops nothing.
     P("removed", K.INDEX_LIST, (), E.DATA, "data", max=2**31 - 1, max_len=5000),

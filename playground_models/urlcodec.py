@@ -21,7 +21,7 @@ from .tfcompat import links as tf_links
 # (TF Playground's classroom names, plus netplay's own buttons).
 HIDEABLE_CONTROLS = frozenset(
     {"playButton", "stepButton", "resetButton", "reseedButton", "speed", "numHiddenLayers",
-     "shareButton", "exportButton", "dataEditing", "lessons", "sweep"}
+     "shareButton", "exportButton", "dataEditing", "ownData", "lessons", "sweep"}
     | {f"numNodes{i}" for i in range(1, 9)}
 )
 

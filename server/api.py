@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from playground_models import owndata
 from playground_models.datasets import generate
 from playground_models.experiment import ConfigError, Experiment
 from playground_models.export import MAX_EPOCHS as MAX_EXPORT_EPOCHS
@@ -155,6 +156,28 @@ async def preview(
         serialize(exp), max_points, request.app.state.scheduler
     )
     return Response(body, media_type="application/json")
+
+
+class CsvBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    csv: str = Field(max_length=owndata.MAX_CSV_BYTES)
+    problem: Literal["classification", "regression"] = "classification"
+    lang: Literal["en", "zh"] = "en"  # the page's: the language a bad file is named in
+
+
+@router.post("/data/csv", response_model=None)
+async def data_csv(body: CsvBody) -> dict[str, Any] | JSONResponse:
+    """A CSV of your own points (x₁, x₂, label or target) as the link's `data` key, or an
+    error naming the line and column."""
+    classification = body.problem == "classification"
+    try:
+        x, y = owndata.read_csv(body.csv, classification)
+    except owndata.DataError as err:
+        return JSONResponse({"error": {"code": "bad_csv", "field": "csv", "message": err.in_lang(body.lang),
+                                       "line": err.line, "column": err.column}}, status_code=422)
+    return {"data": owndata.encode(x, y, classification), "points": len(x),
+            "classes": int(y.max()) + 1 if classification else None}
 
 
 @router.get("/export", response_model=None)

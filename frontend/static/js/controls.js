@@ -8,7 +8,7 @@ import { applies } from './state.js';
 import { t, choiceLabel, paramLabel, paramHelp } from './i18n.js';
 
 // Drawn elsewhere, by the view that owns the concept.
-const OWNED_ELSEWHERE = new Set(['networkShape', 'layerActivations', 'points', 'removed', 'seed']);
+const OWNED_ELSEWHERE = new Set(['networkShape', 'layerActivations', 'points', 'removed', 'seed', 'data']);
 // Link-only switches for embedding pages: honoured from the URL, not offered as controls
 // (hideText hides the very text a control would need; the page has one language so far).
 const LINK_ONLY = new Set(['hideText', 'lang']);

@@ -18,6 +18,7 @@ import { Notices } from './notices.js';
 import { SweepPanel } from './sweeppanel.js';
 import { lessonPause } from './lessons.js';
 import { dataCsv, layerTensors, safetensors, save } from './downloads.js';
+import { OwnData } from './owndata.js';
 
 const $ = (id) => document.getElementById(id);
 const state = createState();
@@ -49,6 +50,8 @@ function update(changes) {
     const lossP = state.byName.loss;
     if (lossP) next.loss = 'auto';
   }
+  // Choosing a data set, or the other problem, leaves your own data.
+  if (cfg.data && !('data' in next) && ['dataset', 'regDataset', 'problem'].some((k) => k in next)) next.data = '';
   send('update', { changes: next });
 }
 
@@ -119,6 +122,12 @@ $('seed').addEventListener('change', (ev) => {
   if (v) update({ seed: v });
 });
 $('clear-edits').addEventListener('click', () => update({ points: [], removed: [] }));
+const ownData = new OwnData({
+  panel: document.querySelector('.panel-data'), file: $('own-data-file'), paste: $('own-data-paste'),
+  pasteText: $('own-data-text'), pasteUse: $('own-data-use'), note: $('own-data-note'),
+  state, update, notices,
+});
+$('own-data-off').addEventListener('click', () => update({ data: '', points: [], removed: [] }));
 
 // --- metrics -------------------------------------------------------------------------------
 const fmtLoss = (v) => (v === null || v === undefined ? '—' : v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3));
@@ -272,6 +281,7 @@ function render() {
   if (dirty.controls && controls) {
     controls.sync();
     editor.sync();
+    ownData.sync();
     dirty.controls = false;
   }
   if (dirty.rebuild) {
