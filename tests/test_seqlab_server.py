@@ -220,3 +220,17 @@ def test_hostile_messages_get_an_error_naming_the_field_and_the_session_goes_on(
             assert error["field"] == field and error["code"] != "internal", (text[:60], error)
         ws.send_json({"type": "ping", "id": 7})
         assert _until(ws, "pong")["id"] == 7
+
+
+def test_the_socket_refuses_foreign_origins_and_health_counts_its_sessions(make_client):
+    from starlette.websockets import WebSocketDisconnect
+
+    app_client = make_client(workers=1)
+    with pytest.raises(WebSocketDisconnect) as refused, app_client.websocket_connect(
+            "/ws/seq", headers={"origin": "https://evil.example"}):
+        pass
+    assert refused.value.code == 1008
+    assert app_client.get("/api/health").json()["seq_sessions"] == 0
+    with app_client.websocket_connect("/ws/seq", headers={"origin": "http://127.0.0.1"}) as ws:
+        assert receive_lab(ws)["type"] == "hello"
+        assert app_client.get("/api/health").json()["seq_sessions"] == 1
