@@ -140,7 +140,9 @@ TAB_THROUGH = """(() => {
   const id = (e) => e.id || `${e.tagName}.${e.className}.${e.dataset.param || ''}.${e.dataset.value || ''}`
     + `.${e.dataset.col || ''}.${e.dataset.row || ''}.${[...e.parentNode.children].indexOf(e)}`;
   const shown = (e) => { const r = e.getBoundingClientRect();
-    return r.width > 0 && r.height > 0 && !e.closest('[hidden]') && !e.disabled
+    // A closed <details> shows its summary (a Tab stop that opens it), not its contents.
+    const folded = e.closest('details:not([open])') && e.tagName !== 'SUMMARY';
+    return r.width > 0 && r.height > 0 && !e.closest('[hidden]') && !e.disabled && !folded
       && getComputedStyle(e).visibility !== 'hidden'; };
   return { id: id.toString(), controls: [...document.querySelectorAll(SEL)].filter(shown)
     .map((e) => ({ id: id(e), tab: e.tabIndex, roving: !!e.closest('.tiles, .net-nodes') })) };
