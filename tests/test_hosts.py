@@ -69,7 +69,7 @@ def test_the_setting_comes_from_the_environment_and_bad_entries_are_named():
 # --- through the app ----------------------------------------------------------------------
 def test_a_foreign_host_is_refused_with_a_message_naming_it_and_the_setting(make_client):
     client = make_client()
-    for path in ("/", "/api/health", "/api/schema", "/static/nothing.js", "/lab"):
+    for path in ("/", "/api/health", "/api/schema", "/static/nothing.js", "/lab", "/seq"):
         refused = client.get(path, headers={"host": "evil.example"})
         assert refused.status_code == 400, path
         assert '"evil.example"' in refused.text and "--allowed-hosts evil.example" in refused.text
@@ -87,7 +87,7 @@ def test_testclients_own_name_is_not_a_production_default(make_client):
     assert TestClient(allowed).get("/api/health").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/ws", "/ws/lab"])
+@pytest.mark.parametrize("path", ["/ws", "/ws/lab", "/ws/seq"])
 def test_a_socket_whose_host_and_origin_are_both_foreign_is_refused(make_client, path):
     client = make_client()
     with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(path,
@@ -202,6 +202,6 @@ def test_a_real_server_refuses_a_rebound_name_and_serves_its_own(real_server):
     assert _raw(port, _get("evil.example")).startswith("HTTP/1.1 400")
     assert _raw(port, _get(f"127.0.0.1:{port}")).startswith("HTTP/1.1 200")
     assert _raw(port, _get(f"localhost:{port}")).startswith("HTTP/1.1 200")
-    for path in ("/ws", "/ws/lab"):
+    for path in ("/ws", "/ws/lab", "/ws/seq"):
         assert _raw(port, _handshake(f"evil.example:{port}", path)).startswith("HTTP/1.1 403")
         assert _raw(port, _handshake(f"127.0.0.1:{port}", path)).startswith("HTTP/1.1 101")
