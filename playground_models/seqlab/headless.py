@@ -6,7 +6,6 @@ and the test set's, as one JSON-ready record.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +24,6 @@ def is_seq_link(url: str) -> bool:
 def run_steps(config: SeqConfig, steps: int, every: int = REPORT_EVERY) -> Iterator[dict[str, Any]]:
     """Train `steps` updates of `config`, a record after each `every` (and the last)."""
     trainer = SeqTrainer(config)
-    start = time.perf_counter()
     while trainer.steps < steps and not trainer.diverged:
         trainer.step(min(every, steps - trainer.steps))
         train, test = trainer.take_train_metrics(), trainer.evaluate()
@@ -38,7 +36,6 @@ def run_steps(config: SeqConfig, steps: int, every: int = REPORT_EVERY) -> Itera
             "test_acc": test.acc,
             "grad_norm": trainer.grad_norm,
             "diverged": trainer.diverged,
-            "seconds": round(time.perf_counter() - start, 3),
         }
 
 
