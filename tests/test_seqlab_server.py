@@ -181,12 +181,15 @@ def test_page_and_settings_api(client):
     assert body["findings"] == json.loads(json.dumps(FINDINGS))  # what the page's note says
 
 
-def test_netplay_run_trains_a_sequence_link_and_prints_json(capsys):
+def test_netplay_run_trains_a_sequence_link_and_prints_the_same_json_each_time(capsys):
     url = "http://127.0.0.1:8000/seq?task=sine&cell=gru&length=10&hidden=8&seed=2"
     assert main(["run", url, "--steps", "200", "--json"]) == 0
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    printed = capsys.readouterr().out
+    records = [json.loads(line) for line in printed.splitlines()]
     assert [r["step"] for r in records] == [100, 200]
     assert records[-1]["test_loss"] < 0.5 * records[0]["train_loss"]
+    assert main(["run", url, "--steps", "200", "--json"]) == 0
+    assert capsys.readouterr().out == printed  # the same link, the same records
 
 
 def test_netplay_run_names_a_bad_value_in_a_sequence_link(capsys):
