@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import history
 from .compare import Comparison, is_compare_url, parse_compare
 from .experiment import ConfigError
 from .gradients import layer_gradient_norms
@@ -31,7 +32,8 @@ def run_epochs(
     classification `train_acc`, `test_acc`; losses are null once the run has diverged. With
     `grad_norms`, also `grad_norms`: the data-loss gradient norm of each weight matrix, first
     layer first (see `gradients`). A compare link (`runs=`, `r<K>.key=`) yields one record per
-    run per epoch, each with `run` (1-based) and `label`, runs in order within an epoch.
+    run per epoch, each with `run` (1-based) and `label`, runs in order within an epoch. A
+    link with a run's history (`h`, see `history`) makes each change when its step comes.
     """
     if epochs < 1:
         raise ConfigError("epochs", f"must be at least 1, got {epochs}")
@@ -48,8 +50,13 @@ def run_epochs(
         yield from tf_runs.epoch_records(state, epochs)  # TF Playground mode
         return
     trainer = Trainer(state.experiment)
+    pending = state.history  # a run's live changes (`h`), each made when its step comes
     for epoch in range(1, epochs + 1):
-        trainer.train_epochs(1)
+        if pending:
+            done = history.replay(trainer, pending, at_epoch=epoch)
+            pending = pending[done:]
+        else:
+            trainer.train_epochs(1)
         yield _record(trainer, epoch, grad_norms)
 
 

@@ -74,6 +74,9 @@ class Trainer:
     # --- building ------------------------------------------------------------------------
     def _build(self, exp: Experiment) -> None:
         self.experiment = exp
+        self.base = exp  # what the run started from: a link is this plus `history`
+        self.history: list[list[Any]] = []  # live changes since, see `history.py`
+        self.history_epochs: list[int] = []  # the completed epochs when each was made
         self.arch = Architecture.of(exp)
         self._load_data(exp)
         self.initial_params = initial_parameters(self.arch, exp)
@@ -148,6 +151,7 @@ class Trainer:
     def reset(self) -> None:
         """Back to exactly the same initial weights, epoch 0 (the data is unchanged)."""
         self._start()
+        self.base, self.history, self.history_epochs = self.experiment, [], []
 
     def reseed(self, seed: str) -> None:
         """A new seed: new data, new initial weights."""
@@ -162,6 +166,7 @@ class Trainer:
             self._build(new)
             return changes
         self.experiment = new
+        self._record(["set", self.steps, {k: _plain(new[k]) for k in changes}])
         if Effect.DATA in changes.values():
             self._load_data(new)  # points added or removed: the run goes on with the new data
         self.backend.configure(new)
@@ -240,12 +245,19 @@ class Trainer:
         check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
         check_index("from", from_, n_in, f"layer {layer} reads {n_in} values")
         self._write(2 * layer, (to, from_), value)
+        self._record(["w", self.steps, layer, to, from_, float(value)])
 
     def set_bias(self, layer: int, to: int, value: float) -> None:
         """Set one bias, b[layer][to], in place; otherwise as `set_weight`."""
         _, n_out = self._edit_layer(layer)
         check_index("to", to, n_out, f"layer {layer} has {n_out} neurons")
         self._write(2 * layer + 1, (to,), value)
+        self._record(["b", self.steps, layer, to, float(value)])
+
+    def _record(self, change: list[Any]) -> None:
+        """Note a live change in the run's history (`history.py`), with its epoch."""
+        self.history.append(change)
+        self.history_epochs.append(self.epoch)
 
     def _edit_layer(self, layer: int) -> tuple[int, int]:
         sizes = self.arch.sizes
@@ -276,6 +288,13 @@ class Trainer:
 
     def snapshot(self, grid_size: int = 100, neuron_grid: int = 20) -> Snapshot:
         return take_snapshot(self, grid_size, neuron_grid)
+
+
+def _plain(value: Any) -> Any:
+    """A parameter's value as JSON writes it (tuples as lists)."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def edit_value(value: float) -> float:

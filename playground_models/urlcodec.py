@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
+from . import history
 from .experiment import ConfigError, Experiment, coerce
 from .messages import said
 from .params import BY_NAME, PARAMS, VESTIGIAL_KEYS, Kind, Param
@@ -34,6 +35,8 @@ class SharedState:
     hidden: frozenset[str] = frozenset()
     warnings: list[str] = field(default_factory=list)  # unknown keys, ignored
     errors: list[ConfigError] = field(default_factory=list)  # bad values, left at default
+    history: list[list[Any]] = field(default_factory=list)  # live changes to replay (`h`)
+    at: int | None = None  # the epoch to open at (`at`)
 
 
 def split_pairs(text: str) -> list[tuple[str, str]]:
@@ -163,7 +166,11 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
     errors: list[ConfigError] = []
     pairs = split_pairs(text)
     tf_mode = tf_links.is_tf_link(pairs)  # TF Playground mode reads a link as TF does
+    run: dict[str, Any] = {"history": [], "at": None}
     for key, text_value in pairs:
+        if key in (history.KEY, history.AT_KEY) and not tf_mode:
+            _read_run_key(key, text_value, run, errors, strict)
+            continue
         if key.endswith("_hide"):
             _read_hide(key, text_value, tf_mode, hidden, warnings)
             continue
@@ -200,7 +207,42 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
         # netplay's keys at their defaults ask for nothing (a shared link writes every key)
         warnings += tf_links.netplay_only_warnings(
             {k: v for k, v in values.items() if v != BY_NAME[k].default})
-    return SharedState(exp, frozenset(hidden), warnings, errors)
+    return SharedState(exp, frozenset(hidden), warnings, errors, run["history"], run["at"])
+
+
+def _read_run_key(
+    key: str, text: str, run: dict[str, Any], errors: list[ConfigError], strict: bool
+) -> None:
+    """The run's history (`h`) or the epoch to open at (`at`) into `run`; a bad one is an error."""
+    try:
+        if key == history.KEY:
+            run["history"] = history.decode(text)
+        elif not text.isdigit() or int(text) > history.MAX_AT:
+            raise ConfigError(key, f"must be an epoch from 0 to {history.MAX_AT:,}, got {text!r}")
+        else:
+            run["at"] = int(text)
+    except ConfigError as err:
+        if strict:
+            raise
+        errors.append(err)
+
+
+def run_query(trainer: Any, hidden: frozenset[str] | set[str] = frozenset()) -> tuple[str, dict[str, Any]]:
+    """A trainer's link: the config its run started from, and the changes made since (`h`), so
+    that the link replays the run. Returns the query and what it carries: `changes` made,
+    `carried` in the link, and `at`, the epoch it opens at when not all of them fit."""
+    changes = getattr(trainer, "history", None)
+    if not changes:  # also TensorFlow Playground mode, whose runs keep no history
+        return serialize(trainer.experiment, hidden), {"changes": 0, "carried": 0, "at": None}
+    carried = history.fits(changes)
+    query = serialize(trainer.base, hidden)
+    if carried:
+        query += f"&{history.KEY}={history.encode(changes[:carried])}"
+    at = None
+    if carried < len(changes):  # the epoch before the first change the link cannot carry
+        at = trainer.history_epochs[carried]
+        query += f"&{history.AT_KEY}={at}"
+    return query, {"changes": len(changes), "carried": carried, "at": at}
 
 
 def _read_hide(

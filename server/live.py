@@ -20,7 +20,7 @@ from playground_models.params import PARAMS, Effect
 from playground_models.pool import PooledBackend, PoolSet
 from playground_models.tfcompat.live import TfTrainer
 from playground_models.trainer import Trainer
-from playground_models.urlcodec import serialize
+from playground_models.urlcodec import run_query
 
 from . import frames
 from .drawing import DrawBudget, KnnBands, grid_levels
@@ -122,6 +122,12 @@ class LiveRun:
 
     def reset(self) -> None:
         self.trainer.reset()
+        self._rates.clear()
+
+    def restart(self, exp: Experiment) -> None:
+        """A fresh run of `exp` in place of this one's (a link whose history failed to replay)."""
+        self.trainer.close()
+        self.trainer = self._trainer(exp)
         self._rates.clear()
 
     def reseed(self, seed: str) -> None:
@@ -287,10 +293,12 @@ class LiveRun:
         errors: list[dict[str, str]] = (),  # type: ignore[assignment]
     ) -> dict[str, Any]:
         exp = self.trainer.experiment
+        query, history = run_query(self.trainer, self.hidden)
         return {
             "type": "config",
             "config": exp.to_json(),
-            "query": serialize(exp, self.hidden),
+            "query": query,
+            "history": history,
             "hidden": sorted(self.hidden),
             "version": self.version,
             "effects": {k: e.value for k, e in effects.items()},

@@ -18,12 +18,13 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from playground_models.experiment import ConfigError, Experiment
+from playground_models.history import Replay
 from playground_models.messages import in_lang
 from playground_models.network import Architecture
 from playground_models.params import Effect
 from playground_models.tfcompat.engine import TfConfig
 from playground_models.tfcompat.live import honoured, leaves_mode
-from playground_models.trainer import EditError
+from playground_models.trainer import EditError, Trainer
 from playground_models.urlcodec import parse as parse_url
 
 from . import protocol
@@ -44,6 +45,7 @@ CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
 # Messages that do not end a `step` in progress: they neither train nor change the run.
 STEP_GOES_ON = frozenset({"ping", "ack", "speed", "snapshot"})
+REPLAY_SLICE = 200  # updates of a link's replay per job on the shared workers
 
 
 class Session(Pacing):
@@ -169,11 +171,14 @@ class Session(Pacing):
         warnings: list[str] = []
         errors: list[dict[str, str]] = []
         hidden: frozenset[str] = frozenset()
+        changes: list[list[Any]] = []
+        at: int | None = None
         if m.url is not None:
             shared = parse_url(m.url)  # bad values fall back to defaults, as the page does
             exp, hidden, warnings = shared.experiment, shared.hidden, shared.warnings
             errors = [{"field": e.key, "message": e.in_lang(exp.lang)} for e in shared.errors]
             warnings = [in_lang(w, exp.lang) for w in warnings]
+            changes, at = shared.history, shared.at
         else:
             exp = Experiment(m.config or {})
         if exp.compat == "tf":  # a value TF cannot run opens at its default, named
@@ -193,10 +198,35 @@ class Session(Pacing):
             if self._acked is not None:
                 self._acked = 0  # frame numbers start again with the new run
             run.steps_per_frame = self._steps_per_frame
+            if (changes or at is not None) and not run.tf_mode:
+                error = await self._replay(run, changes, at)
+                if error is not None:  # the link's run from its start, the fault named
+                    errors.append({"field": error.key, "message": error.in_lang(exp.lang)})
+                    await self.scheduler.run(run.restart, exp)
             await self.channel.send(run.config_message({}, warnings, errors))
             await self.channel.send_bytes(await self.scheduler.run(run.data))
             await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
+
+    async def _replay(self, run: LiveRun, changes: list[list[Any]], at: int | None) -> ConfigError | None:
+        """Bring a new run to where its link says: its history made, up to epoch `at`; in
+        slices on the shared workers, bounded by `max_replay_updates`. The error, if any."""
+        limit = self.settings.max_replay_updates
+        wanted = max(changes[-1][1] if changes else 0, (at or 0) * run.updates_per_epoch)
+        if wanted > limit:
+            return ConfigError("h" if changes else "at", f"replaying this link takes {wanted:,} "
+                               f"updates; this server replays at most {limit:,}")
+        trainer = run.trainer
+        assert isinstance(trainer, Trainer)  # TensorFlow Playground mode keeps no history
+        replay = Replay(trainer, changes, at)
+        try:
+            while not await self.scheduler.run(replay.advance, REPLAY_SLICE):
+                if run.trainer.steps > limit:
+                    return ConfigError("at", f"replaying this link takes more than {limit:,} "
+                                       "updates, the most this server replays")
+        except ConfigError as err:
+            return err
+        return None
 
     async def _on_update(self, m: protocol.Update) -> None:
         run = self._need_run()

@@ -66,6 +66,11 @@ class Settings(BaseModel):
     max_step_epochs: int = Field(
         100, ge=1, le=100_000, description="epochs one `step` message may ask for"
     )
+    max_replay_updates: int = Field(
+        500_000, ge=0, le=100_000_000,
+        description="minibatch updates a link's history (`h`) or `at` may replay when a session "
+        "opens it; replayed in slices on the shared workers",
+    )
     max_step_updates: int = Field(
         25_000, ge=1, le=100_000_000,
         description="minibatch updates one `step` message may ask for (n epochs × updates per "
@@ -266,6 +271,7 @@ class Settings(BaseModel):
             "max_steps_per_frame": self.max_steps_per_frame,
             "max_step_epochs": self.max_step_epochs,
             "max_step_updates": self.max_step_updates,
+            "max_replay_updates": self.max_replay_updates,
             "max_frames_in_flight": self.max_frames_in_flight,
             "max_fps": self.max_fps,
             "max_sweep_values": self.max_sweep_values,

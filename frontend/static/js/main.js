@@ -64,10 +64,11 @@ const network = new NetworkView($('network'), state, {
   note: $('links-note'),
   onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = t(i === null ? 'ui.output' : 'ui.neuronOutput'); },
 });
-// Hand edits of a weight or bias are not in the link, so the page says so once edited.
+// A hand edit of a weight or bias is in the run's history, so in its link; not in TF Playground
+// mode, which keeps no history: the page says which.
 const paramEditor = new ParamEditor(network, state, {
   send,
-  onEdited: () => notices.show(t('ui.editedNotice'), 'info', 10000),
+  onEdited: () => notices.show(t(state.config?.compat === 'tf' ? 'ui.editedNotice' : 'ui.editedInLink'), 'info', 10000),
 });
 const run = new RunControls(state, send);
 // The sweep starts from the experiment on screen: the address bar always holds all of it.
@@ -114,7 +115,10 @@ $('dl-data').addEventListener('click', () => {
   save(`${fileBase()}.csv`, dataCsv(state.data, state.config.problem === 'regression'), 'text/csv');
 });
 $('share').addEventListener('click', async () => {
-  const ok = await copyLink();
+  // A run with live changes in its link (`h`) is shared where it is now: the link opens there.
+  const epoch = state.frame?.header.epoch ?? 0;
+  const here = /(^|&)h=/.test(linkText()) && !/(^|&)at=/.test(linkText()) && epoch > 0 ? `&at=${epoch}` : '';
+  const ok = await copyLink(window.location.href + here);
   notices.show(t(ok ? 'ui.linkCopied' : 'ui.copyManually'), ok ? 'ok' : 'info');
 });
 $('seed').addEventListener('change', (ev) => {
@@ -181,6 +185,12 @@ function onConfig(msg) {
   }
   for (const h of msg.hidden || []) state.hidden.add(h);
   writeAddressBar(state.query, state.hidden);
+  // A history longer than a link carries: the link holds what fits and opens before the rest.
+  const hist = msg.history;
+  if (hist && hist.carried < hist.changes && !state.historyCut) {
+    notices.show(t('ui.historyTooLong', { carried: hist.carried, at: hist.at }), 'warn', 0);
+  }
+  state.historyCut = !!hist && hist.carried < hist.changes;
   document.body.classList.toggle('hide-text', !!state.config.hideText);
   $('seed').value = state.config.seed;
   const edits = (state.config.points?.length || 0) + (state.config.removed?.length || 0);

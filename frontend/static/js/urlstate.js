@@ -54,9 +54,9 @@ export function dropPageKey(key) {
   replaceAddress(kept.join('&'));
 }
 
-/** Copy the current link; falls back to a selected text field where the clipboard API is denied. */
-export async function copyLink() {
-  const href = window.location.href;
+/** Copy the current link (or `href`); falls back to a selected text field where the clipboard
+ * API is denied. */
+export async function copyLink(href = window.location.href) {
   try {
     await navigator.clipboard.writeText(href);
     return true;

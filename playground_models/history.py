@@ -1,0 +1,162 @@
+"""A run's history: the live changes made while it trained, each with the update (step) at
+which it took effect, so that a link replays the run to the same numbers, bit for bit.
+
+A change is one of
+- `["set", step, {name: value, …}]`: live, data or view parameters (λ, the learning rate,
+  points added or removed, …); a parameter that rebuilds the run starts a new run instead, with
+  an empty history, so none is ever in one;
+- `["w", step, layer, to, from, value]` and `["b", step, layer, to, value]`: a weight or bias
+  set by hand.
+
+The trainer records them (`Trainer.history`); a link carries them in its `h` key, deflated
+JSON in base64url after `v1.`, and may name an epoch to open at in `at`. A link stays within
+`MAX_CHARS` of history: 700 to 1,900 changes (measured: 729 weights set by hand at random
+steps; 948 to 1,889 learning rates set by hand). Past that, the link carries the changes that
+fit and opens at the epoch before the first that did not (`fits`), and the page says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .experiment import ConfigError
+from .params import BY_NAME, Effect
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+KEY = "h"
+AT_KEY = "at"
+PREFIX = "v1."
+MAX_CHARS = 6000  # of the `h` value: a link of the biggest config plus this stays under 8 KB
+MAX_CHANGES = 5000  # read from one link at most (their replay is bounded by work, elsewhere)
+MAX_AT = 1_000_000  # the latest epoch a link may open at (its replay is bounded by work, too)
+
+Change = list[Any]
+
+
+def encode(changes: Sequence[Change]) -> str:
+    raw = json.dumps(list(changes), separators=(",", ":"), allow_nan=False).encode()
+    return PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def fits(changes: Sequence[Change]) -> int:
+    """How many of the first changes a link can carry (all of them, usually)."""
+    if len(encode(changes)) <= MAX_CHARS:
+        return len(changes)
+    low, high = 0, len(changes)  # the longest prefix within MAX_CHARS
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(encode(changes[:mid])) <= MAX_CHARS:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def decode(text: str) -> list[Change]:
+    """The changes of an `h` value, checked in shape and order (their values are checked when
+    they are applied); a bad one raises `ConfigError("h")`."""
+    if not text.startswith(PREFIX):
+        raise ConfigError(KEY, f"must start with {PREFIX!r}: a history the page wrote")
+    body = text[len(PREFIX):]
+    try:
+        data = json.loads(zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)),
+                                          bufsize=1 << 16))
+    except (binascii.Error, zlib.error, ValueError):
+        raise ConfigError(KEY, "is damaged: it does not decode") from None
+    if not isinstance(data, list) or len(data) > MAX_CHANGES:
+        raise ConfigError(KEY, f"must be a list of at most {MAX_CHANGES} changes")
+    last = 0
+    for i, change in enumerate(data):
+        _check(change, i)
+        if change[1] < last:
+            raise ConfigError(KEY, f"change {i + 1} is at step {change[1]}, before the one before it")
+        last = change[1]
+    return data
+
+
+def _check(change: Any, i: int) -> None:
+    where = f"change {i + 1}"
+    if not isinstance(change, list) or len(change) < 3 or change[0] not in ("set", "w", "b"):
+        raise ConfigError(KEY, f"{where} is not a change")
+    step = change[1]
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < 2**53:
+        raise ConfigError(KEY, f"{where}: its step must be a whole number ≥ 0")
+    if change[0] == "set":
+        values = change[2]
+        if len(change) != 3 or not isinstance(values, dict) or not values:
+            raise ConfigError(KEY, f"{where} sets nothing")
+        for name in values:
+            p = BY_NAME.get(name)
+            if p is None or p.effect is Effect.REBUILD:
+                raise ConfigError(KEY, f"{where} sets {name!r}, which is no live setting")
+        return
+    numbers = change[2:]
+    if len(numbers) != (4 if change[0] == "w" else 3) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+        raise ConfigError(KEY, f"{where} is not a weight or bias edit")
+
+
+class Replay:
+    """Training a fresh trainer (the link's config) through `changes`, each applied when its
+    step is reached, up to the last one, or to the end of epoch `at_epoch` when given (training
+    on to it if the changes end before; a change made at that very step is left for later). `advance` does it a slice at a time; a run that diverges stops
+    where it did. A change that cannot be made raises `ConfigError("h")`."""
+
+    def __init__(self, trainer: Trainer, changes: Sequence[Change], at_epoch: int | None = None):
+        self.trainer, self.changes, self.at_epoch = trainer, list(changes), at_epoch
+        self.applied = 0  # changes made so far
+
+    def advance(self, max_steps: int | None = None) -> bool:
+        """Train at most `max_steps` updates (all that is left for None); whether it is done."""
+        t, at = self.trainer, self.at_epoch
+        budget = max_steps if max_steps is not None else 2**62
+        while t.diverged_at is None:
+            # At epoch `at` the page shows what its maker saw then: a change made right after
+            # that epoch's frame (at its last step) is not made yet.
+            if at is not None and t.epoch >= at:
+                return True
+            if self.applied == len(self.changes):
+                if at is None:
+                    return True
+                if budget <= 0:
+                    return False
+                budget -= t.train_steps(min(budget, len(t.y_train)), stop_at_epoch_end=True)
+                continue
+            change = self.changes[self.applied]
+            if t.steps >= change[1]:
+                try:
+                    _apply(t, change)
+                except (ConfigError, ValueError) as err:
+                    raise ConfigError(KEY, f"change {self.applied + 1} cannot be made: {err}") from None
+                self.applied += 1
+                continue
+            if budget <= 0:
+                return False
+            budget -= t.train_steps(min(budget, change[1] - t.steps), stop_at_epoch_end=at is not None)
+        return True
+
+
+def replay(trainer: Trainer, changes: Sequence[Change], at_epoch: int | None = None) -> int:
+    """`Replay` in one go; how many changes were made."""
+    r = Replay(trainer, changes, at_epoch)
+    r.advance()
+    return r.applied
+
+
+def _apply(trainer: Trainer, change: Change) -> None:
+    kind = change[0]
+    if kind == "set":
+        trainer.update(trainer.experiment.replace(**change[2]))
+    elif kind == "w":
+        _, _, layer, to, from_, value = change
+        trainer.set_weight(int(layer), int(to), int(from_), float(value))
+    else:
+        _, _, layer, to, value = change
+        trainer.set_bias(int(layer), int(to), float(value))

@@ -1,0 +1,30 @@
+"""The run's history in its link, on the page: a change made while training goes in the address
+bar's `h`, and whoever opens the link (with `at=`, as *Copy link* writes it) sees the very same
+weights at the same epoch."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_link_with_its_history_opens_on_the_same_weights(make_page):
+    teacher = make_page()
+    page = teacher.open("/?seed=5&dataset=xor&networkShape=3&numSamples=100")
+    page.click("#step")
+    teacher.wait("netplay.frame.epoch >= 1")
+    page.select_option("#ctl-learningRate", "0.3")
+    teacher.wait("netplay.config.learningRate === 0.3")
+    for epoch in (2, 3):
+        page.click("#step")
+        teacher.wait(f"netplay.frame.epoch >= {epoch}")
+    address = page.evaluate("location.href")
+    assert "&h=v1." in address and "learningRate=0.03" in address  # where it started, and since
+    student = make_page()
+    other = student.open(address.replace(teacher.server.url, "") + "&at=3")
+    student.wait("netplay.frame.epoch === 3")
+    assert student.js("netplay.weights") == teacher.js("netplay.weights")
+    assert student.js("netplay.config.learningRate") == 0.3
+    assert other.evaluate("location.href").count("&h=v1.") == 1
+    assert teacher.console_errors == [] and student.console_errors == []
