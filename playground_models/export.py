@@ -68,9 +68,11 @@ INIT_CODE = {
 MAX_EPOCHS = 100_000
 
 
-def export_script(exp: Experiment, epochs: int) -> str:
+def export_script(exp: Experiment, epochs: int, live_changes: int = 0) -> str:
     """The script for `exp`, training `epochs` epochs. Raises `ConfigError` for what a script
-    cannot reproduce (TensorFlow Playground mode runs TF's own engine)."""
+    cannot reproduce (TensorFlow Playground mode runs TF's own engine). `live_changes`: how many
+    changes the link's history holds (`history.py`); the script does not make them, and says so
+    in its first lines."""
     if exp["compat"] == "tf":
         raise ConfigError("compat", "TensorFlow Playground mode cannot be exported: it runs TF "
                           "Playground's own engine; remove compat=tf")
@@ -82,7 +84,7 @@ def export_script(exp: Experiment, epochs: int) -> str:
     sizes = (len(exp.features), *exp.networkShape, outputs)
     link = _short_link(exp)
     parts = [
-        _header(exp, link, sizes, data.train_x.shape[0], data.test_x.shape[0]),
+        _header(exp, link, sizes, data.train_x.shape[0], data.test_x.shape[0], live_changes),
         _settings(exp, epochs, sizes),
         _data(exp, data.train_x, data.train_y, data.test_x, data.test_y, classify),
         _model(exp),
@@ -97,15 +99,19 @@ def _short_link(exp: Experiment) -> str:
     return "&".join(p for p in serialize(exp).split("&") if p not in defaults or p.startswith("seed="))
 
 
-def _header(exp: Experiment, link: str, sizes: Sequence[int], n_train: int, n_test: int) -> str:
+def _header(exp: Experiment, link: str, sizes: Sequence[int], n_train: int, n_test: int,
+            live_changes: int) -> str:
     shape = " → ".join(str(s) for s in sizes)
     kind = f"{exp.num_classes} classes" if exp.is_classification else "regression"
+    changes = "" if not live_changes else (
+        f"\nNot in it: the {live_changes} live change{'s' * (live_changes > 1)} made while the run "
+        "trained (the link's h).\nThe script trains the settings the run started from.\n")
     return f'''"""A netplay experiment as a PyTorch script.
 
 Link:  ?{link}
 Net:   {shape} ({kind}), {", ".join(exp.layer_activations) or "no hidden layer"}
 Data:  {exp.data_name}, {n_train} training and {n_test} test points
-
+{changes}
 Run it with `python` (it needs torch and numpy): it trains as netplay trained the link and prints
 one line of JSON per epoch, the numbers `netplay run` prints for the same link.
 """

@@ -190,12 +190,14 @@ async def export(
     exp = _link_experiment(request, url)
     if isinstance(exp, JSONResponse):
         return exp
+    changes = len(parse(url).history)  # made while the run trained: the script says it lacks them
     try:  # the data is generated and written out: a job for the shared workers
-        script = await request.app.state.scheduler.run(export_script, exp, epochs)
+        script = await request.app.state.scheduler.run(export_script, exp, epochs, changes)
     except ConfigError as err:
         return error_response("bad_value", err.key, str(err))
     return Response(script, media_type="text/x-python; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{script_name(exp)}"'})
+        "Content-Disposition": f'attachment; filename="{script_name(exp)}"',
+        "X-Netplay-Live-Changes": str(changes)})
 
 
 class Previews:

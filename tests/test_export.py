@@ -109,3 +109,14 @@ def test_the_command_writes_the_script_and_refuses_a_comparison(tmp_path, capsys
     assert "EPOCHS = 3\n" in out.read_text()
     assert main(["export", "runs=2&r1.networkShape=3"]) == 2
     assert "netplay export: runs:" in capsys.readouterr().err
+
+
+def test_a_link_with_live_changes_exports_its_start_and_says_what_is_missing(client):
+    from playground_models import history
+    h = history.encode([["set", 40, {"learningRate": 0.3}], ["w", 90, 0, 1, 0, 0.5]])
+    r = client.get("/api/export", params={"url": f"numSamples=100&h={h}", "epochs": 5})
+    assert r.status_code == 200 and r.headers["x-netplay-live-changes"] == "2"
+    assert "Not in it: the 2 live changes made while the run trained" in r.text
+    assert "LEARNING_RATE = 0.03\n" in r.text
+    plain = client.get("/api/export", params={"url": "numSamples=100", "epochs": 5})
+    assert "Not in it" not in plain.text and plain.headers["x-netplay-live-changes"] == "0"

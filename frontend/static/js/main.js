@@ -94,6 +94,7 @@ $('tab-acc').addEventListener('click', () => showCurves('acc'));
 // The script trains as far as this run has (at least one epoch), from the link in the address bar.
 $('export').addEventListener('click', () => {
   const epochs = Math.max(1, state.frame?.header.epoch ?? 0);
+  if (state.historyChanges) notices.show(t('ui.exportNoHistory', { n: state.historyChanges }), 'info', 10000);
   $('export').href = `/api/export?${new URLSearchParams({ url: location.search.slice(1), epochs })}`;
 });
 // The weights of the frame on screen, named as the exported script's Net names them, and the data.
@@ -191,6 +192,7 @@ function onConfig(msg) {
     notices.show(t('ui.historyTooLong', { carried: hist.carried, at: hist.at }), 'warn', 0);
   }
   state.historyCut = !!hist && hist.carried < hist.changes;
+  state.historyChanges = hist?.changes ?? 0;
   document.body.classList.toggle('hide-text', !!state.config.hideText);
   $('seed').value = state.config.seed;
   const edits = (state.config.points?.length || 0) + (state.config.removed?.length || 0);
