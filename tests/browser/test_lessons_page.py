@@ -9,7 +9,7 @@ from conftest import RECORD_CANVAS_TEXT
 
 from playground_models.compare import parse_compare
 from playground_models.headless import run_epochs
-from playground_models.lessons import lesson
+from playground_models.lessons import LESSONS, lesson
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +60,7 @@ def test_lesson_menu_opens_a_compare_lesson_and_a_one_run_lesson(make_page, arti
     probe = make_page(1300, 1000)
     page = probe.open("/")
     page.click("#lessons-button")
-    assert page.locator("#lesson-list a").count() == 11
+    assert page.locator("#lesson-list a").count() == len(LESSONS)
     page.click("#lesson-list a[data-lesson='regularization']")
     compare_ready(probe)
     assert page.url.split("?")[0].endswith("/compare")
