@@ -32,6 +32,9 @@ KEPT = {
     "Softmax",
     "SVM",
     "Huber",
+    "CSV",  # file formats keep their names
+    "safetensors",
+    "PyTorch",
     "Xavier",
     "XOR",
     "TF",
