@@ -123,7 +123,11 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn'''
+from torch import nn
+
+# One thread, as netplay's workers train: with several, torch may sum a batch norm's statistics
+# in another order, and the numbers drift apart in the last digits.
+torch.set_num_threads(1)'''
 
 
 def _settings(exp: Experiment, epochs: int, sizes: Sequence[int]) -> str:

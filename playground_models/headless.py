@@ -49,7 +49,7 @@ def run_epochs(
             raise ConfigError("--grad-norms", "is not available in TensorFlow Playground mode")
         yield from tf_runs.epoch_records(state, epochs)  # TF Playground mode
         return
-    trainer = Trainer(state.experiment)
+    trainer = Trainer(state.run_start())
     pending = state.history  # a run's live changes (`h`), each made when its step comes
     for epoch in range(1, epochs + 1):
         if pending:

@@ -1,7 +1,9 @@
 """A run's history: the live changes made while it trained, each with the update (step) at
 which it took effect, so that a link replays the run to the same numbers, bit for bit.
 
-A change is one of
+A link holds the run's current settings, as any link does, and its `h` key the changes plus
+`from`: what the settings they move were when the run started, so the start is the link's
+settings with those put back. A change is one of
 - `["set", step, {name: value, …}]`: live, data or view parameters (λ, the learning rate,
   points added or removed, …); a parameter that rebuilds the run starts a new run instead, with
   an empty history, so none is ever in one;
@@ -40,28 +42,44 @@ MAX_AT = 1_000_000  # the latest epoch a link may open at (its replay is bounded
 Change = list[Any]
 
 
-def encode(changes: Sequence[Change]) -> str:
-    raw = json.dumps(list(changes), separators=(",", ":"), allow_nan=False).encode()
+def start_values(changes: Sequence[Change], base: Any) -> dict[str, Any]:
+    """What the settings that `changes` move were when the run started (from `base`, its
+    experiment): a link holds the current settings, and these to go back to its start."""
+    names: dict[str, None] = {}
+    for change in changes:
+        if change[0] == "set":
+            names.update(dict.fromkeys(change[2]))
+    return {name: _plain(base[name]) for name in names}
+
+
+def _plain(value: Any) -> Any:
+    return [_plain(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def encode(changes: Sequence[Change], start: dict[str, Any] | None = None) -> str:
+    """The `h` value: `{"from": start, "changes": changes}`, deflated, in base64url."""
+    body = {"from": start or {}, "changes": list(changes)}
+    raw = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
     return PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
 
-def fits(changes: Sequence[Change]) -> int:
+def fits(changes: Sequence[Change], start: dict[str, Any] | None = None) -> int:
     """How many of the first changes a link can carry (all of them, usually)."""
-    if len(encode(changes)) <= MAX_CHARS:
+    if len(encode(changes, start)) <= MAX_CHARS:
         return len(changes)
     low, high = 0, len(changes)  # the longest prefix within MAX_CHARS
     while low < high:
         mid = (low + high + 1) // 2
-        if len(encode(changes[:mid])) <= MAX_CHARS:
+        if len(encode(changes[:mid], start)) <= MAX_CHARS:
             low = mid
         else:
             high = mid - 1
     return low
 
 
-def decode(text: str) -> list[Change]:
-    """The changes of an `h` value, checked in shape and order (their values are checked when
-    they are applied); a bad one raises `ConfigError("h")`."""
+def decode(text: str) -> tuple[dict[str, Any], list[Change]]:
+    """The start values and changes of an `h` value, checked in shape and order (their values
+    are checked when they are applied); a bad one raises `ConfigError("h")`."""
     if not text.startswith(PREFIX):
         raise ConfigError(KEY, f"must start with {PREFIX!r}: a history the page wrote")
     body = text[len(PREFIX):]
@@ -70,15 +88,25 @@ def decode(text: str) -> list[Change]:
                                           bufsize=1 << 16))
     except (binascii.Error, zlib.error, ValueError):
         raise ConfigError(KEY, "is damaged: it does not decode") from None
-    if not isinstance(data, list) or len(data) > MAX_CHANGES:
+    if not isinstance(data, dict) or set(data) != {"from", "changes"}:
+        raise ConfigError(KEY, "is damaged: it must hold `from` and `changes`")
+    start, changes = data["from"], data["changes"]
+    if not isinstance(start, dict) or not all(_live(name) for name in start):
+        raise ConfigError(KEY, "`from` may only hold live settings")
+    if not isinstance(changes, list) or len(changes) > MAX_CHANGES:
         raise ConfigError(KEY, f"must be a list of at most {MAX_CHANGES} changes")
     last = 0
-    for i, change in enumerate(data):
+    for i, change in enumerate(changes):
         _check(change, i)
         if change[1] < last:
             raise ConfigError(KEY, f"change {i + 1} is at step {change[1]}, before the one before it")
         last = change[1]
-    return data
+    return start, changes
+
+
+def _live(name: str) -> bool:
+    p = BY_NAME.get(name)
+    return p is not None and p.effect is not Effect.REBUILD
 
 
 def _check(change: Any, i: int) -> None:
@@ -93,8 +121,7 @@ def _check(change: Any, i: int) -> None:
         if len(change) != 3 or not isinstance(values, dict) or not values:
             raise ConfigError(KEY, f"{where} sets nothing")
         for name in values:
-            p = BY_NAME.get(name)
-            if p is None or p.effect is Effect.REBUILD:
+            if not _live(name):
                 raise ConfigError(KEY, f"{where} sets {name!r}, which is no live setting")
         return
     numbers = change[2:]

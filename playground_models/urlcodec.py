@@ -36,7 +36,17 @@ class SharedState:
     warnings: list[str] = field(default_factory=list)  # unknown keys, ignored
     errors: list[ConfigError] = field(default_factory=list)  # bad values, left at default
     history: list[list[Any]] = field(default_factory=list)  # live changes to replay (`h`)
+    start: dict[str, Any] = field(default_factory=dict)  # what they moved was, at the start
     at: int | None = None  # the epoch to open at (`at`)
+
+    def run_start(self) -> Experiment:
+        """The experiment the link's run started from: its settings with `start` put back."""
+        if not self.start:
+            return self.experiment
+        try:
+            return self.experiment.replace(**self.start)
+        except ConfigError as err:
+            raise ConfigError(history.KEY, f"its start cannot be: {err}") from None
 
 
 def split_pairs(text: str) -> list[tuple[str, str]]:
@@ -166,7 +176,7 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
     errors: list[ConfigError] = []
     pairs = split_pairs(text)
     tf_mode = tf_links.is_tf_link(pairs)  # TF Playground mode reads a link as TF does
-    run: dict[str, Any] = {"history": [], "at": None}
+    run: dict[str, Any] = {"history": [], "start": {}, "at": None}
     for key, text_value in pairs:
         if key in (history.KEY, history.AT_KEY) and not tf_mode:
             _read_run_key(key, text_value, run, errors, strict)
@@ -207,7 +217,20 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
         # netplay's keys at their defaults ask for nothing (a shared link writes every key)
         warnings += tf_links.netplay_only_warnings(
             {k: v for k, v in values.items() if v != BY_NAME[k].default})
-    return SharedState(exp, frozenset(hidden), warnings, errors, run["history"], run["at"])
+    state = SharedState(exp, frozenset(hidden), warnings, errors, run["history"], run["start"], run["at"])
+    return _checked_start(state, strict)
+
+
+def _checked_start(state: SharedState, strict: bool) -> SharedState:
+    """`state`, its history dropped (and named) when the run's start cannot be."""
+    try:
+        state.run_start()
+    except ConfigError as err:
+        if strict:
+            raise
+        state.errors.append(err)
+        state.history, state.start = [], {}
+    return state
 
 
 def _read_run_key(
@@ -216,7 +239,7 @@ def _read_run_key(
     """The run's history (`h`) or the epoch to open at (`at`) into `run`; a bad one is an error."""
     try:
         if key == history.KEY:
-            run["history"] = history.decode(text)
+            run["start"], run["history"] = history.decode(text)
         elif not text.isdigit() or int(text) > history.MAX_AT:
             raise ConfigError(key, f"must be an epoch from 0 to {history.MAX_AT:,}, got {text!r}")
         else:
@@ -228,16 +251,17 @@ def _read_run_key(
 
 
 def run_query(trainer: Any, hidden: frozenset[str] | set[str] = frozenset()) -> tuple[str, dict[str, Any]]:
-    """A trainer's link: the config its run started from, and the changes made since (`h`), so
-    that the link replays the run. Returns the query and what it carries: `changes` made,
+    """A trainer's link: its settings now, and the changes made since its run started with what
+    they moved was then (`h`), so that the link replays the run. Returns the query and what it carries: `changes` made,
     `carried` in the link, and `at`, the epoch it opens at when not all of them fit."""
     changes = getattr(trainer, "history", None)
     if not changes:  # also TensorFlow Playground mode, whose runs keep no history
         return serialize(trainer.experiment, hidden), {"changes": 0, "carried": 0, "at": None}
-    carried = history.fits(changes)
-    query = serialize(trainer.base, hidden)
+    start = history.start_values(changes, trainer.base)
+    carried = history.fits(changes, start)
+    query = serialize(trainer.experiment, hidden)
     if carried:
-        query += f"&{history.KEY}={history.encode(changes[:carried])}"
+        query += f"&{history.KEY}={history.encode(changes[:carried], start)}"
     at = None
     if carried < len(changes):  # the epoch before the first change the link cannot carry
         at = trainer.history_epochs[carried]

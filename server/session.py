@@ -179,6 +179,8 @@ class Session(Pacing):
             errors = [{"field": e.key, "message": e.in_lang(exp.lang)} for e in shared.errors]
             warnings = [in_lang(w, exp.lang) for w in warnings]
             changes, at = shared.history, shared.at
+            if changes:  # the link's settings are the run's now: it replays from its start
+                exp = shared.run_start()
         else:
             exp = Experiment(m.config or {})
         if exp.compat == "tf":  # a value TF cannot run opens at its default, named

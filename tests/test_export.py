@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from playground_models.export import export_script
 from playground_models.trainer import Trainer
@@ -58,8 +59,17 @@ def printed(tmp_path_factory) -> dict[str, list[dict]]:
     return out
 
 
+@pytest.fixture
+def one_thread():
+    """The scripts train on one torch thread, as the server's workers do."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("name", LINKS)
-def test_an_exported_script_prints_the_reference_paths_numbers(name, printed):
+def test_an_exported_script_prints_the_reference_paths_numbers(name, printed, one_thread):
     records = printed[name]
     assert [r["epoch"] for r in records] == list(range(1, EPOCHS + 1))
     trainer = Trainer(parse(LINKS[name], strict=True).experiment, backend="reference")

@@ -56,8 +56,9 @@ def test_a_link_replays_a_run_with_every_kind_of_change_bit_for_bit(backend):
     query, carried = run_query(teacher)
     assert carried == {"changes": 6, "carried": 6, "at": None}
     state = parse(query, strict=True)
-    assert state.experiment == BASE.replace(seed=BASE.seed)  # the link holds where it started
-    student = Trainer(state.experiment, backend=backend)
+    assert state.experiment == teacher.experiment  # the link shows the settings now
+    assert state.run_start() == BASE  # and holds where they started
+    student = Trainer(state.run_start(), backend=backend)
     assert history.replay(student, state.history) == 6
     assert student.history == teacher.history and student.experiment == teacher.experiment
     student.train_steps(teacher.steps - student.steps)
@@ -71,7 +72,7 @@ def test_at_opens_the_run_at_an_epoch_with_that_epochs_numbers():
     query, _ = run_query(teacher)
     for epoch in (3, 14, len(seen)):
         state = parse(f"{query}&at={epoch}", strict=True)
-        student = Trainer(state.experiment)
+        student = Trainer(state.run_start())
         history.replay(student, state.history, at_epoch=state.at)
         assert student.epoch == epoch
         assert student.metrics() == seen[epoch - 1]
@@ -91,7 +92,7 @@ def test_a_rebuild_or_a_reset_starts_a_new_history_and_old_links_stay_as_they_we
     t = Trainer(BASE)
     t.train_steps(50)
     t.update(t.experiment.replace(learningRate=0.3))
-    assert run_query(t)[0].endswith("&h=" + history.encode(t.history))
+    assert run_query(t)[0].endswith("&h=" + history.encode(t.history, {"learningRate": 0.03}))
     t.update(t.experiment.replace(networkShape=(3,)))  # a rebuild: a new run from its seed
     assert t.history == [] and t.base == t.experiment
     assert run_query(t)[0] == serialize(t.experiment)  # no history: the link of old
@@ -115,7 +116,7 @@ def test_a_history_too_long_for_a_link_carries_what_fits_and_opens_before_the_re
     at = carried["at"]
     assert query.endswith(f"&at={at}") and 0 < at < teacher.epoch
     state = parse(query, strict=True)
-    student = Trainer(state.experiment)
+    student = Trainer(state.run_start())
     history.replay(student, state.history, at_epoch=state.at)
     assert student.epoch == at and student.metrics() == seen[at]
 
@@ -123,6 +124,8 @@ def test_a_history_too_long_for_a_link_carries_what_fits_and_opens_before_the_re
 @pytest.mark.parametrize(("h", "why"), [
     ("v1.abc", "does not decode"),
     ("v2.x", "must start with 'v1.'"),
+    (history.encode([], {"networkShape": [3]}), "may only hold live settings"),
+    (history.encode([], {"learningRate": -1}), "its start cannot be"),
     (history.encode([["set", 5, {"networkShape": [3]}]]), "no live setting"),
     (history.encode([["set", 9, {"learningRate": 0.1}], ["set", 3, {"learningRate": 0.2}]]),
      "before the one before it"),
@@ -139,7 +142,7 @@ def test_a_damaged_history_is_a_named_error(h, why):
 def test_a_change_that_cannot_be_made_is_named_when_replayed():
     state = parse("h=" + history.encode([["w", 3, 7, 0, 0, 1.0]]), strict=True)
     with pytest.raises(ConfigError, match="change 1 cannot be made: .*layer") as err:
-        history.replay(Trainer(state.experiment), state.history)
+        history.replay(Trainer(state.run_start()), state.history)
     assert err.value.key == "h"
     with pytest.raises(ConfigError, match="learningRate"):
         history.replay(Trainer(BASE), [["set", 1, {"learningRate": -4}]])

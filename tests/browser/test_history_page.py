@@ -20,7 +20,7 @@ def test_a_link_with_its_history_opens_on_the_same_weights(make_page):
         page.click("#step")
         teacher.wait(f"netplay.frame.epoch >= {epoch}")
     address = page.evaluate("location.href")
-    assert "&h=v1." in address and "learningRate=0.03" in address  # where it started, and since
+    assert "&h=v1." in address and "learningRate=0.3&" in address  # the settings now, and since
     student = make_page()
     other = student.open(address.replace(teacher.server.url, "") + "&at=3")
     student.wait("netplay.frame.epoch === 3")

@@ -34,7 +34,6 @@ KEPT = {
     "Huber",
     "CSV",  # file formats keep their names
     "safetensors",
-    "PyTorch",
     "Xavier",
     "XOR",
     "TF",

@@ -74,7 +74,7 @@ def test_hovering_a_link_shows_its_weight_and_clicking_sets_it(make_page, artifa
     assert probe.js("netplay.biases") == biases
     assert probe.js("netplay.frame.epoch") == 1  # an edit trains nothing
     assert not field.is_visible()
-    assert page.locator(".notice", has_text="not part of the link").is_visible()
+    assert page.locator(".notice", has_text="is in the link").is_visible()
     assert probe.console_errors == []
 
 
@@ -146,7 +146,7 @@ def test_a_two_class_output_link_shows_and_sets_the_class_difference_in_chinese(
     page.keyboard.press("Enter")
     probe.wait("Math.abs(netplay.weights[19] - netplay.weights[17] - 2) < 1e-6")
     assert probe.js("netplay.weights[17]") == class0  # only class 1's weight moved
-    assert page.locator(".notice", has_text="不会写进链接").is_visible()
+    assert page.locator(".notice", has_text="已写进链接").is_visible()
     assert probe.console_errors == []
 
 
