@@ -37,6 +37,20 @@ function linearTicks(lo, hi) {
   });
 }
 
+/** Size `canvas`'s pixels to its box at the screen's density and clear it: `{ctx, w, h}` in CSS
+ * pixels. */
+export function fitCanvas(canvas) {
+  const w = canvas.clientWidth || 300;
+  const h = canvas.clientHeight || 120;
+  const dpr = DPR();
+  if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
+  if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
 export class LineChart {
   /** `series`: [{name, color, dash}]; `yRange`: fixed [lo, hi] or null for auto. */
   constructor(canvas, series, { yRange = null, label = "", log = false } = {}) {
@@ -84,14 +98,7 @@ export class LineChart {
 
   draw() {
     const c = this.canvas;
-    const w = c.clientWidth || 300;
-    const h = c.clientHeight || 120;
-    const dpr = DPR();
-    if (c.width !== Math.round(w * dpr)) c.width = Math.round(w * dpr);
-    if (c.height !== Math.round(h * dpr)) c.height = Math.round(h * dpr);
-    const ctx = c.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
+    const { ctx, w, h } = fitCanvas(c);
     const pad = { l: 34, r: 6, t: 14, b: 14 };
     let xMax = 0;
     let lo = Infinity;

@@ -282,18 +282,8 @@ async function main() {
   if (currentLang() !== "en") document.querySelector(".nav-link").href = `/?lang=${currentLang()}`;
   wireControls();
   await loadChoices();
-  // Read the URL on every (re)connect: after the first config it holds the canonical link.
-  let opened = 0;
-  socket.onOpen = () => {
-    // After a lost connection the server starts the experiment again from the link: say so.
-    if (opened++ > 0) notices.show(t("ui.reconnected"), "ok");
-    // `lang` is the page's, not a lab setting: the server would warn about it.
-    const link = location.search.slice(1) || location.hash.slice(1);
-    const query = link.split("&").filter((kv) => !kv.startsWith("lang=")).join("&");
-    const lang = currentLang();
-    socket.send(query ? { type: "start", url: query, lang } : { type: "start", lang });
-  };
-  socket.connect();
+  // After a lost connection the server starts the experiment again from the link: say so.
+  socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));
 }
 
 main();

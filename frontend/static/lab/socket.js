@@ -3,7 +3,7 @@
 // on loss. A session the server closed for idleness (code 1000) comes back at the next message
 // sent.
 
-import { t } from "../js/i18n.js";
+import { currentLang, t } from "../js/i18n.js";
 import { decodeEnvelope } from "../js/protocol.js";
 import { labMessage } from "./arrays.js";
 
@@ -45,6 +45,22 @@ export class LabSocket {
       setTimeout(() => this.connect(), this.retry);
       this.retry = Math.min(this.retry * 2, 8000);
     };
+  }
+
+  /** Start from the address bar's link on every (re)connect (after the first config it holds the
+   * canonical link); `onReconnect()` runs on each connect after the first, when the server starts
+   * the experiment again from the link. `lang` is the page's, not a lab setting: it is sent
+   * apart, so the server does not warn about it. */
+  startFromLink(onReconnect) {
+    let opened = 0;
+    this.onOpen = () => {
+      if (opened++ > 0) onReconnect();
+      const link = location.search.slice(1) || location.hash.slice(1);
+      const query = link.split("&").filter((kv) => !kv.startsWith("lang=")).join("&");
+      const lang = currentLang();
+      this.send(query ? { type: "start", url: query, lang } : { type: "start", lang });
+    };
+    this.connect();
   }
 
   send(msg) {

@@ -209,15 +209,7 @@ async function main() {
   $("conn").before(languageSwitch());
   wireControls();
   await loadChoices();
-  let opened = 0;
-  socket.onOpen = () => {
-    if (opened++ > 0) notices.show(t("ui.reconnected"), "ok");
-    const link = location.search.slice(1) || location.hash.slice(1);
-    const query = link.split("&").filter((kv) => !kv.startsWith("lang=")).join("&");
-    const lang = currentLang();
-    socket.send(query ? { type: "start", url: query, lang } : { type: "start", lang });
-  };
-  socket.connect();
+  socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));
 }
 
 main();

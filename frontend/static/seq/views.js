@@ -4,18 +4,10 @@
 
 import { LUT } from "../js/colors.js";
 import { t } from "../js/i18n.js";
-
-const DPR = () => window.devicePixelRatio || 1;
+import { fitCanvas } from "../lab/charts.js";
 
 function fit(canvas) {
-  const w = canvas.clientWidth || 300;
-  const h = canvas.clientHeight || 120;
-  const dpr = DPR();
-  if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
-  if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
+  const { ctx, w, h } = fitCanvas(canvas);
   ctx.font = "10px system-ui, sans-serif";
   ctx.fillStyle = "#70757a";
   ctx.textAlign = "left"; // the context keeps what the last drawing set
