@@ -190,14 +190,15 @@ async def export(
     exp = _link_experiment(request, url)
     if isinstance(exp, JSONResponse):
         return exp
-    changes = len(parse(url).history)  # made while the run trained: the script says it lacks them
     try:  # the data is generated and written out: a job for the shared workers
-        script = await request.app.state.scheduler.run(export_script, exp, epochs, changes)
+        state = parse(url, strict=True)  # the run's start and its live changes, made in the script
+        script = await request.app.state.scheduler.run(
+            export_script, state.run_start(), epochs, state.history)
     except ConfigError as err:
         return error_response("bad_value", err.key, str(err))
     return Response(script, media_type="text/x-python; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{script_name(exp)}"',
-        "X-Netplay-Live-Changes": str(changes)})
+        "X-Netplay-Live-Changes": str(len(state.history))})
 
 
 class Previews:

@@ -45,10 +45,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         state = parse(args.url, strict=True)
         for message in state.warnings:
             print(f"netplay export: warning: {message}", file=sys.stderr)
-        script = export_script(state.experiment, args.epochs, len(state.history))
-        if state.history:
-            print(f"netplay export: warning: the script trains the run's starting settings, without "
-                  f"its {len(state.history)} live changes (h)", file=sys.stderr)
+        script = export_script(state.run_start(), args.epochs, state.history)
     except ConfigError as err:
         print(f"netplay export: {err}", file=sys.stderr)
         return 2

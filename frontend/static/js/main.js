@@ -94,7 +94,6 @@ $('tab-acc').addEventListener('click', () => showCurves('acc'));
 // The script trains as far as this run has (at least one epoch), from the link in the address bar.
 $('export').addEventListener('click', () => {
   const epochs = Math.max(1, state.frame?.header.epoch ?? 0);
-  if (state.historyChanges) notices.show(t('ui.exportNoHistory', { n: state.historyChanges }), 'info', 10000);
   $('export').href = `/api/export?${new URLSearchParams({ url: location.search.slice(1), epochs })}`;
 });
 // The weights of the frame on screen, named as the exported script's Net names them, and the data.
