@@ -148,7 +148,9 @@ def signal_while_training(serve, sig: signal.Signals, stack: contextlib.ExitStac
     assert sweep.getresponse().status == 200
     replay = post(port, "/api/compare/step",
                   {"url": HEAVY, "client": "held", "epoch": 20000, "epochs": 0})
-    live = stack.enter_context(connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10))
+    # Closed once the server has gone: a short close timeout, not the default 10 s waited out.
+    live = stack.enter_context(connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10,
+                                       close_timeout=1))
     live.send(json.dumps({"type": "start", "config": {"networkShape": [8, 8]}}))
     live.send(json.dumps({"type": "play"}))  # a learner playing
     wait_busy(proc.pid)  # the sweep point, the replay and the session train
