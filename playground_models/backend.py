@@ -10,7 +10,7 @@ are the trainer's alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -55,6 +55,15 @@ class Backend(Protocol):
         """One update per index batch, masks drawn from `dropout_rng` as `rules.dropout_masks`
         draws them. Returns (updates done, whether the loss stopped being finite, in which
         case training stopped before that update)."""
+        ...
+
+    def checkpoint(self) -> Any:
+        """A copy of the parameters and the optimizer state, for `restore`; None where the
+        engine keeps none (a pool row: its runs rewind by replaying from the start)."""
+        ...
+
+    def restore(self, state: Any, exp: Experiment, lr: float) -> None:
+        """Back to a `checkpoint` (which stays usable again), training `exp` at rate `lr`."""
         ...
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -241,6 +242,19 @@ class FastBackend:
 
     def close(self) -> None:
         """Nothing is held outside this object."""
+
+    def checkpoint(self) -> Any:
+        return self._flat.copy(), self._state.copy(), int(self._step[0])
+
+    def restore(self, state: Any, exp: Experiment, lr: float) -> None:
+        flat, opt, step = state  # what `checkpoint` returned
+        np.copyto(self._flat, flat)  # in place: the tensors are views of it
+        np.copyto(self._state, opt)
+        self._step[0] = step
+        self._diverged[0] = 0
+        self.exp = exp
+        self._apply(exp)
+        self._spec.lr = lr
 
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
         for view, value in zip(self._tensors, params, strict=True):

@@ -133,11 +133,15 @@ def _check(change: Any, i: int) -> None:
 class Replay:
     """Training a fresh trainer (the link's config) through `changes`, each applied when its
     step is reached, up to the last one, or to the end of epoch `at_epoch` when given (training
-    on to it if the changes end before; a change made at that very step is left for later). `advance` does it a slice at a time; a run that diverges stops
-    where it did. A change that cannot be made raises `ConfigError("h")`."""
+    on to it if the changes end before; a change made at that very step is left for later), or
+    to update `at_step` when given (every change made, then training on to that step: the
+    moment a change was made, before it). `advance` does it a slice at a time; a run that
+    diverges stops where it did. A change that cannot be made raises `ConfigError("h")`."""
 
-    def __init__(self, trainer: Trainer, changes: Sequence[Change], at_epoch: int | None = None):
+    def __init__(self, trainer: Trainer, changes: Sequence[Change], at_epoch: int | None = None,
+                 at_step: int | None = None):
         self.trainer, self.changes, self.at_epoch = trainer, list(changes), at_epoch
+        self.at_step = at_step
         self.applied = 0  # changes made so far
 
     def advance(self, max_steps: int | None = None) -> bool:
@@ -150,6 +154,14 @@ class Replay:
             if at is not None and t.epoch >= at:
                 return True
             if self.applied == len(self.changes):
+                if self.at_step is not None:
+                    left = self.at_step - t.steps
+                    if left <= 0:
+                        return True
+                    if budget <= 0:
+                        return False
+                    budget -= t.train_steps(min(budget, left))
+                    continue
                 if at is None:
                     return True
                 if budget <= 0:

@@ -345,6 +345,22 @@ class PooledBackend:
     def tensors(self) -> list[torch.Tensor]:
         return self._tensors
 
+    def checkpoint(self) -> Any:
+        with self.pool.lock:
+            return self.pool.host[self.row].clone().numpy(), self.pool.optimizer_state(self.row)
+
+    def restore(self, state: Any, exp: Experiment, lr: float) -> None:
+        flat, opt = state  # what `checkpoint` returned
+        old, self.exp = self.exp, exp
+        if pool_key(self.arch, exp) != pool_key(self.arch, old):
+            self.close()  # another optimizer or batch size then: the row moves back
+            self._take(flat)
+        with self.pool.lock:
+            self.pool.load(self.row, flat)
+            self.pool.configure(self.row, exp)
+            self.pool.set_optimizer_state(self.row, opt)
+            self.pool.lr[self.row] = lr
+
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
         flat = np.concatenate([np.asarray(p, np.float32).ravel() for p in params])
         with self.pool.lock:

@@ -6,7 +6,9 @@ It is the definition of what training means in netplay. The fast path must agree
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,6 +62,15 @@ class ReferenceBackend:
 
     def close(self) -> None:
         """Nothing is held outside this object."""
+
+    def checkpoint(self) -> Any:
+        # One deep copy of all three: the copied optimizer steps the copied parameters.
+        return copy.deepcopy((self.params, self.norm, self.optimizer))
+
+    def restore(self, state: Any, exp: Experiment, lr: float) -> None:
+        self.params, self.norm, self.optimizer = copy.deepcopy(state)
+        self.exp = exp
+        self.set_learning_rate(lr)
 
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
         with torch.no_grad():

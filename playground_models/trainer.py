@@ -17,17 +17,22 @@ import torch
 
 from . import fastpath
 from .backend import Backend
+from .checkpoints import Checkpoint, Checkpoints
 from .datasets import DataSplit, generate
 from .experiment import Experiment
 from .features import Preprocessor, feature_matrix
+from .history import Change, Replay
 from .network import Architecture, BatchNorm, initial_parameters
-from .params import Effect
+from .params import PARAMS, Effect
 from .pool import Job, PooledBackend, PoolSet, RunPool
 from .reference import ReferenceBackend
 from .rng import stream
 from .snapshot import Snapshot, evaluate, take_snapshot
 
 # Data edits made by clicking keep the network training, as in ConvNetJS: only the data changes.
+
+# What a checkpoint's data depends on beyond what rebuilds the run: points added or removed.
+DATA_PARAMS = tuple(p.name for p in PARAMS if p.effect is Effect.DATA)
 
 # Largest |value| a weight or bias may be set to by hand. The drawing saturates long before, and
 # a bound keeps one edit from overflowing float32 training on the very next step.
@@ -80,6 +85,7 @@ class Trainer:
         self.arch = Architecture.of(exp)
         self._load_data(exp)
         self.initial_params = initial_parameters(self.arch, exp)
+        self.checkpoints = Checkpoints()
         self._start()
 
     def _load_data(self, exp: Experiment) -> None:
@@ -152,6 +158,7 @@ class Trainer:
         """Back to exactly the same initial weights, epoch 0 (the data is unchanged)."""
         self._start()
         self.base, self.history, self.history_epochs = self.experiment, [], []
+        self.checkpoints.clear()
 
     def reseed(self, seed: str) -> None:
         """A new seed: new data, new initial weights."""
@@ -222,7 +229,40 @@ class Trainer:
         self.epoch += 1
         self._restart_epoch()
         self._follow_schedule()
+        if self.checkpoints.due(self.epoch):
+            self._checkpoint()
         return True
+
+    # --- going back ----------------------------------------------------------------------
+    def _checkpoint(self) -> None:
+        state = self.backend.checkpoint()
+        self.checkpoints.add(Checkpoint(
+            self.epoch, self.steps, len(self.history), self.experiment, self.learning_rate,
+            state, self.shuffle_rng.bit_generator.state, self.dropout_rng.bit_generator.state))
+
+    def go_back(self, changes: Sequence[Change], at_epoch: int | None = None,
+                at_step: int | None = None) -> Replay:
+        """Start going back to an earlier moment of this run: the end of epoch `at_epoch`, or
+        update `at_step` (see `history.Replay`), with `changes` (the first of the run's
+        history) made on the way. The run is put at the latest checkpoint before that moment
+        (or at its start); the `Replay` returned trains it the rest of the way. What the run
+        did after that moment is gone from it: its history and checkpoints end there."""
+        cp = self.checkpoints.before(at_epoch, at_step, len(changes))
+        if cp is None:
+            self._build(self.base)
+            return Replay(self, changes, at_epoch, at_step)
+        if any(cp.experiment[name] != self.experiment[name] for name in DATA_PARAMS):
+            self._load_data(cp.experiment)
+        self.experiment = cp.experiment
+        self.backend.restore(cp.backend, cp.experiment, cp.learning_rate)
+        self.shuffle_rng.bit_generator.state = cp.shuffle
+        self.dropout_rng.bit_generator.state = cp.dropout
+        self._restart_epoch()
+        self.epoch, self.steps, self.diverged_at = cp.epoch, cp.steps, None
+        self.learning_rate = cp.learning_rate
+        del self.history[cp.applied:], self.history_epochs[cp.applied:]
+        self.checkpoints.keep_until(cp)
+        return Replay(self, list(changes)[cp.applied:], at_epoch, at_step)
 
     @property
     def at_epoch_start(self) -> bool:

@@ -83,6 +83,15 @@ class Reseed(_Message):
     seed: str | None = Field(None, min_length=1, max_length=MAX_SEED_CHARS)
 
 
+class Rewind(_Message):
+    type: Literal["rewind"]
+    epoch: int = Field(ge=0, le=MAX_SAFE_INT)  # at most the run's epoch, checked by the session
+
+
+class Undo(_Message):
+    type: Literal["undo"]
+
+
 class Speed(_Message):
     type: Literal["speed"]
     steps_per_frame: int = Field(ge=1)  # upper bound is a server setting
@@ -131,12 +140,12 @@ class Ping(_Message):
 
 
 ClientMessage = Annotated[
-    Start | Update | Play | Pause | Step | Reset | Reseed | Speed | Snapshot | SetWeight
-    | SetBias | Ping | Ack,
+    Start | Update | Play | Pause | Step | Reset | Reseed | Rewind | Undo | Speed | Snapshot
+    | SetWeight | SetBias | Ping | Ack,
     Field(discriminator="type"),
 ]
-MESSAGE_TYPES = ("start", "update", "play", "pause", "step", "reset", "reseed", "speed",
-                 "snapshot", "set_weight", "set_bias", "ping", "ack")
+MESSAGE_TYPES = ("start", "update", "play", "pause", "step", "reset", "reseed", "rewind", "undo",
+                 "speed", "snapshot", "set_weight", "set_bias", "ping", "ack")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 # pydantic error types that mean "right type, value out of range": reported as `bad_value`.

@@ -210,20 +210,28 @@ class Session(Pacing):
             await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
 
-    async def _replay(self, run: LiveRun, changes: list[list[Any]], at: int | None) -> ConfigError | None:
-        """Bring a new run to where its link says: its history made, up to epoch `at`; in
-        slices on the shared workers, bounded by `max_replay_updates`. The error, if any."""
+    async def _replay(self, run: LiveRun, changes: list[list[Any]], at: int | None,
+                      at_step: int | None = None) -> ConfigError | None:
+        """Bring a new run to where its link says: its history made, up to epoch `at` (or
+        update `at_step`); in slices on the shared workers, bounded by `max_replay_updates`.
+        The error, if any."""
         limit = self.settings.max_replay_updates
-        wanted = max(changes[-1][1] if changes else 0, (at or 0) * run.updates_per_epoch)
+        wanted = max(changes[-1][1] if changes else 0, (at or 0) * run.updates_per_epoch,
+                     at_step or 0)
         if wanted > limit:
             return ConfigError("h" if changes else "at", f"replaying this link takes {wanted:,} "
                                f"updates; this server replays at most {limit:,}")
         trainer = run.trainer
         assert isinstance(trainer, Trainer)  # TensorFlow Playground mode keeps no history
-        replay = Replay(trainer, changes, at)
+        return await self._drive(Replay(trainer, changes, at, at_step))
+
+    async def _drive(self, replay: Replay) -> ConfigError | None:
+        """Run `replay` in slices on the shared workers, at most `max_replay_updates` updates;
+        the error, if any."""
+        limit, first = self.settings.max_replay_updates, replay.trainer.steps
         try:
             while not await self.scheduler.run(replay.advance, REPLAY_SLICE):
-                if run.trainer.steps > limit:
+                if replay.trainer.steps - first > limit:
                     return ConfigError("at", f"replaying this link takes more than {limit:,} "
                                        "updates, the most this server replays")
         except ConfigError as err:
@@ -309,6 +317,63 @@ class Session(Pacing):
             if was_diverged:
                 run.state = "paused"
                 await self._send_state()
+
+    async def _on_rewind(self, m: protocol.Rewind) -> None:
+        run = self._need_run()
+        trainer = self._history_of(run, "epoch")
+        if m.epoch > trainer.epoch:
+            raise ProtocolError("bad_value", "epoch", f"epoch must be at most {trainer.epoch}, "
+                                f"the run's epoch now; got {m.epoch}")
+        await self._go_back(run, list(trainer.history), at_epoch=m.epoch)
+
+    async def _on_undo(self, m: protocol.Undo) -> None:
+        run = self._need_run()
+        trainer = self._history_of(run, "type")
+        if not trainer.history:
+            raise ProtocolError("cannot_rewind", "type", "no live change to undo: the run has "
+                                "none since it started")
+        last = trainer.history[-1]
+        await self._go_back(run, list(trainer.history[:-1]), at_step=last[1])
+
+    def _history_of(self, run: LiveRun, field: str) -> Trainer:
+        trainer = run.trainer
+        if not isinstance(trainer, Trainer):
+            raise ProtocolError("cannot_rewind", field, "TensorFlow Playground mode keeps no "
+                                "history to go back in; leave the mode first")
+        return trainer
+
+    async def _go_back(self, run: LiveRun, changes: list[list[Any]], at_epoch: int | None = None,
+                       at_step: int | None = None) -> None:
+        """Rewind (to the end of epoch `at_epoch`) or undo (to update `at_step`, before the
+        change made there): the run from its latest checkpoint before that moment
+        (`checkpoints.py`) replayed through `changes` (`history.Replay`), so the moment is
+        shown exactly and training forks from it; bounded by `max_replay_updates`."""
+        trainer = run.trainer
+        assert isinstance(trainer, Trainer)
+        limit = self.settings.max_replay_updates
+        cp = trainer.checkpoints.before(at_epoch, at_step, len(changes))
+        steps, epoch = (cp.steps, cp.epoch) if cp is not None else (0, 0)
+        wanted = (at_step - steps if at_step is not None
+                  else ((at_epoch or 0) - epoch) * run.updates_per_epoch)
+        if wanted > limit:
+            raise ProtocolError("cannot_rewind", "epoch" if at_step is None else "type",
+                                f"going back there replays {wanted:,} updates; this server "
+                                f"replays at most {limit:,}")
+        await self._stop_player()
+        async with self._lock:
+            was = trainer.epoch
+            replay = await self.scheduler.run(trainer.go_back, changes, at_epoch, at_step)
+            run.version += 1
+            run.clear_rates()
+            error = await self._drive(replay)
+            reached = run.trainer.epoch
+            await self.channel.send({"type": "rewound", "epoch": reached, "from": was,
+                                     "step": run.trainer.steps})
+            errors = [] if error is None else [{"field": error.key, "message": str(error)}]
+            await self.channel.send(run.config_message({}, [], errors))
+            await self.channel.send_bytes(await self.scheduler.run(run.data))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
+            await self._send_state()
 
     async def _on_snapshot(self, m: protocol.Snapshot) -> None:
         run = self._need_run()

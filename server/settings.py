@@ -69,7 +69,8 @@ class Settings(BaseModel):
     max_replay_updates: int = Field(
         500_000, ge=0, le=100_000_000,
         description="minibatch updates a link's history (`h`) or `at` may replay when a session "
-        "opens it; replayed in slices on the shared workers",
+        "opens it, and a rewind or an undo from its nearest checkpoint; replayed in slices on "
+        "the shared workers",
     )
     max_step_updates: int = Field(
         25_000, ge=1, le=100_000_000,

@@ -89,3 +89,32 @@ def test_a_1d_curve_lists_only_the_features_of_x1(make_page):
     # Back on 2-D data all seven come back.
     page = probe.open("/?problem=regression&regDataset=reg-plane")
     assert page.locator(".net-feature").count() == 7
+
+
+# The header's controls and links, pairwise: none drawn over another.
+HEADER_OVERLAPS = """(() => {
+  const items = [...document.querySelectorAll('.topbar > * > *, .topbar > :not(div)')]
+    .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden');
+  const boxes = items.map((el) => [el, el.getBoundingClientRect()]).filter(([, r]) => r.width && r.height);
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, r] = boxes[i], [b, s] = boxes[j];
+      if (a.contains(b) || b.contains(a)) continue;
+      const x = Math.min(r.right, s.right) - Math.max(r.left, s.left);
+      const y = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
+      if (x > 1 && y > 1) hits.push(`${a.id || a.className} × ${b.id || b.className}`);
+    }
+  }
+  return hits;
+})()"""
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+@pytest.mark.parametrize("name", ["lab-2d", "image-lab", "seq-lab"])
+def test_the_header_never_draws_one_control_over_another(make_page, name, width):
+    link, ready = PAGES[name]
+    probe = make_page(width, 800)
+    probe.page.goto(probe.server.url + link)
+    probe.wait(ready)
+    assert probe.js(HEADER_OVERLAPS) == []

@@ -56,3 +56,22 @@ test('cards share a range of whole decades, at least two wide', () => {
   assert.deepEqual(sharedRange([flat]), [-1, 1]);
   assert.deepEqual(sharedRange([new GradHistory(2), null]), [-4, 0]); // nothing yet
 });
+
+test('a rewind cuts the series: the past stays, the old future goes to a series of its own', () => {
+  const s = new DecimatedSeries(['loss'], 8);
+  for (let e = 0; e <= 10; e++) s.push(e, { loss: 1 / (e + 1) });  // full at 8: stride 2
+  assert.deepEqual(s.toJSON().map((r) => r.epoch), [0, 2, 4, 6, 8, 10]);
+  const old = s.cut(5);
+  assert.deepEqual(s.toJSON().map((r) => r.epoch), [0, 2, 4]);
+  assert.deepEqual(old.toJSON().map((r) => r.epoch), [6, 8, 10]);
+  assert.equal(old.stride, 2);
+  assert.ok(s.push(5, { loss: 0.5 }), 'the moment gone back to starts the fork');
+  assert.equal(s.push(6, { loss: 0.4 }), false);  // then the stride again
+  assert.ok(s.push(7, { loss: 0.3 }));
+  const again = s.cut(7);  // a cut at a kept sample keeps it, once
+  assert.deepEqual(s.toJSON().map((r) => r.epoch), [0, 2, 4, 5, 7]);
+  assert.deepEqual(again.toJSON().map((r) => r.epoch), [7]);
+  assert.equal(s.push(7, { loss: 0.3 }), false);
+  assert.deepEqual(s.at(6), { epoch: 5, loss: 0.5 });
+  assert.equal(s.at(-1), null);
+});

@@ -44,6 +44,36 @@ export class DecimatedSeries {
     this.stride *= 2;
   }
 
+  /** Keep the samples up to epoch `x`; the rest (from `x` on, so the two curves meet) go into
+   * a new series: a rewound run's old future. */
+  cut(x) {
+    const rest = new DecimatedSeries(this.names, this.capacity);
+    rest.stride = this.stride;
+    let keep = 0;
+    for (let i = 0; i < this.length; i++) {
+      if (this.x[i] <= x) keep = i + 1;
+      if (this.x[i] >= x) {
+        const j = rest.length++;
+        rest.x[j] = this.x[i];
+        for (const n of this.names) rest.y[n][j] = this.y[n][i];
+      }
+    }
+    this.length = keep;
+    // The moment gone back to is the fork's first sample, unless it is kept already.
+    this.nextX = keep && this.x[keep - 1] === x ? x + this.stride : x;
+    return rest;
+  }
+
+  /** The sample nearest epoch `x` at or before it, as `{epoch, name: value…}`, or null. */
+  at(x) {
+    let found = -1;
+    for (let i = 0; i < this.length && this.x[i] <= x; i++) found = i;
+    if (found < 0) return null;
+    const row = { epoch: this.x[found] };
+    for (const n of this.names) row[n] = Number.isNaN(this.y[n][found]) ? null : this.y[n][found];
+    return row;
+  }
+
   /** Plain arrays of the samples kept (for tests and export). */
   toJSON() {
     const out = [];
@@ -72,7 +102,17 @@ export class LineChart {
     this.log = log;
     this.fixedRange = fixedRange;
     this.ctx = canvas.getContext('2d');
+    this.ghost = null;   // a rewound run's old future, drawn faint until the next fork
+    this.cursor = null;  // the epoch a scrubber points at, or null
     this.resize();
+  }
+
+  /** The epoch under canvas x-coordinate `px` (CSS pixels), within the drawn range. */
+  epochAt(px) {
+    const m = this.mapped;
+    if (!m) return 0;
+    const e = m.x0 + ((px - m.L) / (m.w - m.L - m.R)) * (m.x1 - m.x0);
+    return Math.round(Math.min(Math.max(e, m.x0), m.x1));
   }
 
   setSeries(names, fixedRange = null) {
@@ -94,17 +134,20 @@ export class LineChart {
     const { ctx, w, h, series: s } = this;
     ctx.clearRect(0, 0, w, h);
     const n = s.length;
+    const g = this.ghost?.length ? this.ghost : null;
     const R = 6, T = 6, B = 14;
     const logAxis = this.log && !this.fixedRange;
     const tf = logAxis ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
     let lo = Infinity, hi = -Infinity;
     if (this.fixedRange) [lo, hi] = this.fixedRange;
     else {
-      for (const name of this.names) {
-        const ys = s.y[name];
-        for (let i = 0; i < n; i++) {
-          const v = tf(ys[i]);
-          if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      for (const part of g ? [s, g] : [s]) {
+        for (const name of this.names) {
+          const ys = part.y[name];
+          for (let i = 0; i < part.length; i++) {
+            const v = tf(ys[i]);
+            if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+          }
         }
       }
       if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
@@ -115,10 +158,11 @@ export class LineChart {
     const ticks = [lo, (lo + hi) / 2, hi].map((v) => [v, tickText(logAxis ? 10 ** v : v)]);
     const L = marginFor(ctx, ticks.map(([, text]) => text), 34);
     const x0 = n ? s.x[0] : 0;
-    const last = xEnd ?? (n ? s.x[n - 1] : 0);
+    const last = Math.max(xEnd ?? (n ? s.x[n - 1] : 0), g ? g.x[g.length - 1] : 0);
     const x1 = Math.max(last, x0 + 1);
     const X = (x) => L + ((x - x0) / (x1 - x0)) * (w - L - R);
     const Y = (v) => T + ((hi - v) / (hi - lo)) * (h - T - B);
+    this.mapped = { x0, x1, L, R, w };
 
     ctx.fillStyle = '#70757a';
     ctx.strokeStyle = '#e8eaed';
@@ -136,6 +180,26 @@ export class LineChart {
     ctx.textAlign = 'right';
     ctx.fillText(`${Math.round(last)}`, w - R, h);
 
+    if (g) {
+      ctx.globalAlpha = 0.3;
+      this.lines(g, X, Y, tf);
+      ctx.globalAlpha = 1;
+    }
+    this.lines(s, X, Y, tf);
+    if (this.cursor !== null) {
+      const px = Math.round(X(this.cursor)) + 0.5;
+      ctx.strokeStyle = '#e8710a';
+      ctx.lineWidth = 1.5;
+      ctx.beginPath(); ctx.moveTo(px, T); ctx.lineTo(px, h - B); ctx.stroke();
+      ctx.fillStyle = '#e8710a';
+      ctx.textAlign = px > w / 2 ? 'right' : 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillText(`${t('ui.epoch')} ${this.cursor}`, px + (px > w / 2 ? -4 : 4), T);
+    }
+  }
+
+  lines(s, X, Y, tf) {
+    const { ctx } = this;
     for (const name of this.names) {
       const st = SERIES_STYLE[name];
       const ys = s.y[name];
@@ -144,7 +208,7 @@ export class LineChart {
       ctx.lineWidth = 1.6;
       ctx.beginPath();
       let pen = false;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < s.length; i++) {
         const v = tf(ys[i]);
         if (!Number.isFinite(v)) { pen = false; continue; }
         const px = X(s.x[i]);

@@ -19,6 +19,8 @@ import { SweepPanel } from './sweeppanel.js';
 import { lessonPause } from './lessons.js';
 import { dataCsv, layerTensors, safetensors, save } from './downloads.js';
 import { OwnData } from './owndata.js';
+import { Scrubber } from './scrubber.js';
+import { shortcutAllowed } from './keys.js';
 
 const $ = (id) => document.getElementById(id);
 const state = createState();
@@ -29,6 +31,7 @@ let conn = null;
 let controls = null;
 let sessions = 0;        // hellos seen: a second one means the server came back
 let lastEpoch = -1;
+let rewoundTo = null;    // the epoch a rewind went back to, until its frame comes
 
 async function getJSON(url) {
   const r = await fetch(url, { headers: { Accept: 'application/json' } });
@@ -76,6 +79,22 @@ new SweepPanel($('sweep'), { base: () => ({ link: linkText(), config: state.conf
 const editor = new DataEditor(output, state, $('class-picker'), {
   onChange: update,
   onNotice: (t) => notices.show(t, 'info'),
+});
+
+// Rewind and undo: the server replays the run to the moment; the curve after it stays faint.
+const scrubber = new Scrubber(lossChart, {
+  now: () => state.frame?.header.epoch ?? 0,
+  enabled: () => !!state.frame && state.config?.compat !== 'tf',
+  onPick: (epoch) => send('rewind', { epoch }),
+  onMove: (row) => {
+    showMetrics(row ? { metrics: row, epoch: row.epoch } : state.frame?.header);
+    dirty.charts = true;
+  },
+});
+const undo = () => { if (!$('undo').classList.contains('off')) send('undo'); };
+$('undo').addEventListener('click', undo);
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'u' && shortcutAllowed(ev)) undo();
 });
 
 $('log-scale').addEventListener('change', (ev) => { lossChart.log = ev.target.checked; dirty.charts = true; });
@@ -192,6 +211,8 @@ function onConfig(msg) {
   }
   state.historyCut = !!hist && hist.carried < hist.changes;
   state.historyChanges = hist?.changes ?? 0;
+  $('undo').classList.toggle('off', !state.historyChanges || state.config.compat === 'tf');
+  $('rewind-hint').hidden = state.config.compat === 'tf';
   document.body.classList.toggle('hide-text', !!state.config.hideText);
   $('seed').value = state.config.seed;
   const edits = (state.config.points?.length || 0) + (state.config.removed?.length || 0);
@@ -221,8 +242,10 @@ function onFrame(f) {
   const h = f.header;
   if (state.data && h.version < state.data.version) return; // a frame of the model before a rebuild
   state.frame = f;
-  if (h.epoch < lastEpoch || h.epoch === 0) series.clear();
+  if (h.epoch === rewoundTo) rewoundTo = null;  // the moment gone back to: the curves are cut
+  else if (h.epoch < lastEpoch || h.epoch === 0) { series.clear(); lossChart.ghost = null; }
   lastEpoch = h.epoch;
+  scrubber.label();
   series.push(h.epoch, h.metrics || {});
   if (h.state && h.state !== state.runState) { state.runState = h.state; run.sync(); }
   dirty.output = dirty.network = dirty.charts = true;
@@ -249,6 +272,12 @@ function onMessage(msg) {
       start();
       break;
     case 'config': onConfig(msg); break;
+    case 'rewound':
+      lossChart.ghost = series.cut(msg.epoch);
+      lastEpoch = rewoundTo = msg.epoch;
+      dirty.charts = true;
+      notices.show(t('ui.rewound', { epoch: msg.epoch, from: msg.from }), 'info', 8000);
+      break;
     case 'state':
       state.runState = msg.state;
       state.message = msg.message || '';
@@ -337,6 +366,7 @@ Object.defineProperty(window, 'netplay', {
     get runState() { return state.runState; },
     get version() { return state.version; },
     get history() { return series.toJSON(); },
+    get oldFuture() { return lossChart.ghost?.toJSON() ?? []; },
     get hidden() { return [...state.hidden]; },
     get connected() { return !!conn?.isOpen; },
     get ready() { return !!(state.config && state.frame); },
