@@ -25,6 +25,7 @@ from . import __version__, api, imagelab, lessons, pages, seqlab, sweeps
 from .admission import Registry, SessionBoard
 from .hosts import HostCheck, HostPolicy
 from .memory import MemoryCeiling
+from .rooms import Rooms, Viewer
 from .scheduler import Scheduler, owned_by
 from .session import Session
 from .settings import ENV_PREFIX, Settings, SettingsError, load
@@ -130,6 +131,7 @@ def create_app(
     app.state.registry = Registry(board)  # /ws sessions, capped by max_sessions
     # The image lab's, capped by lab_max_sessions; on the same board, as a kind of its own.
     app.state.lab_registry = Registry(board, "lab")
+    app.state.rooms = Rooms(settings)  # runs shared live (server/rooms.py), this process's
     app.state.seq_registry = Registry(board, "seq")  # the sequence lab's, by seq_max_sessions
     app.state.sweeps = sweeps.Sweeps(settings)
     # One ceiling per process, for every kind of session (the image lab asks it too).
@@ -156,6 +158,10 @@ def create_app(
     async def live_session(ws: WebSocket) -> None:
         with owned_by("ws"):  # the session's jobs, and its player's, share the workers fairly
             await Session(ws, settings, scheduler).serve(app.state.registry)
+
+    @app.websocket("/ws/room/{room_id}")
+    async def room_viewer(ws: WebSocket, room_id: str) -> None:
+        await Viewer(ws, settings, app.state.rooms, room_id).serve()
 
     return app
 

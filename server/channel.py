@@ -9,6 +9,7 @@ that waits longer drops the connection and raises `ClientStuck`, which ends the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -32,11 +33,17 @@ class Channel:
         self.ws = ws
         self.timeout_s = timeout_s
         self._lock = asyncio.Lock()  # one websocket send at a time
+        # Given every message before it is sent: a room's broadcast (server/rooms.py).
+        self.tap: Callable[[dict[str, Any] | bytes], None] | None = None
 
     async def send(self, message: dict[str, Any]) -> None:
+        if self.tap is not None:
+            self.tap(message)
         await self._send({"type": "websocket.send", "text": frames.dumps(message)})
 
     async def send_bytes(self, data: bytes) -> None:
+        if self.tap is not None:
+            self.tap(data)
         await self._send({"type": "websocket.send", "bytes": data})
 
     async def send_error(self, code: str, field: str | None, message: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocketDisconnect
 
@@ -19,7 +19,7 @@ from playground_models.tfcompat.live import TfTrainer
 
 from .channel import Channel
 from .live import LiveRun
-from .scheduler import Scheduler, outlast
+from .scheduler import Scheduler, cancel_and_outlast
 from .settings import Settings
 
 log = logging.getLogger("netplay.session")
@@ -105,7 +105,7 @@ class Pacing:
         self._halt.set()
         self._acked_event.set()  # a player waiting for acks sees the halt
         if cancel:
-            await _cancelled(task)
+            await cancel_and_outlast(task)
         else:
             await task
 
@@ -142,14 +142,6 @@ class Pacing:
             return
         self._step_halt.set()
         if cancel:
-            await _cancelled(task)
+            await cancel_and_outlast(task)
         else:
             await task
-
-
-async def _cancelled(task: asyncio.Task[Any]) -> None:
-    """Cancel `task` and wait for its end (its job's slice), through cancels of the caller."""
-    task.cancel()
-    await outlast((task,))
-    if not task.cancelled():
-        task.exception()  # retrieved: an error at close is not worth a log line

@@ -66,6 +66,19 @@ async def index(request: Request) -> Response:
     )
 
 
+@router.get("/room/{room_id}", response_class=HTMLResponse, include_in_schema=False)
+async def room(request: Request, room_id: str) -> Response:
+    """A live room: the 2-D lab's page, watching a teacher's run (server/rooms.py). A room
+    that has ended says so on the page, with the link that replays the run."""
+    settings = request.app.state.settings
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {"version": __version__, "protocol": PROTOCOL_VERSION, "limits": settings.limits(),
+         "room": room_id},
+    )
+
+
 def mount_static(app: FastAPI) -> None:
     # check_dir=False: the app must start even from a checkout whose page is not built yet.
     app.mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static")

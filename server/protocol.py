@@ -92,6 +92,15 @@ class Undo(_Message):
     type: Literal["undo"]
 
 
+class ShareLive(_Message):
+    type: Literal["share_live"]
+    name: str = Field("", max_length=40)  # who is teaching, shown to the viewers
+
+
+class StopSharing(_Message):
+    type: Literal["stop_sharing"]
+
+
 class Speed(_Message):
     type: Literal["speed"]
     steps_per_frame: int = Field(ge=1)  # upper bound is a server setting
@@ -140,12 +149,13 @@ class Ping(_Message):
 
 
 ClientMessage = Annotated[
-    Start | Update | Play | Pause | Step | Reset | Reseed | Rewind | Undo | Speed | Snapshot
-    | SetWeight | SetBias | Ping | Ack,
+    Start | Update | Play | Pause | Step | Reset | Reseed | Rewind | Undo | ShareLive
+    | StopSharing | Speed | Snapshot | SetWeight | SetBias | Ping | Ack,
     Field(discriminator="type"),
 ]
 MESSAGE_TYPES = ("start", "update", "play", "pause", "step", "reset", "reseed", "rewind", "undo",
-                 "speed", "snapshot", "set_weight", "set_bias", "ping", "ack")
+                 "share_live", "stop_sharing", "speed", "snapshot", "set_weight", "set_bias",
+                 "ping", "ack")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 # pydantic error types that mean "right type, value out of range": reported as `bad_value`.

@@ -321,3 +321,11 @@ async def outlast(waits: Iterable[asyncio.Future[Any]]) -> None:
                 cancelled = cancelled or error
     if cancelled is not None:
         raise cancelled
+
+
+async def cancel_and_outlast(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait for its end (its job's slice), through cancels of the caller."""
+    task.cancel()
+    await outlast((task,))
+    if not task.cancelled():
+        task.exception()  # retrieved: an error at close is not worth a log line

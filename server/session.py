@@ -26,6 +26,7 @@ from playground_models.tfcompat.engine import TfConfig
 from playground_models.tfcompat.live import honoured, leaves_mode
 from playground_models.trainer import EditError, Trainer
 from playground_models.urlcodec import parse as parse_url
+from playground_models.urlcodec import run_query
 
 from . import protocol
 from .admission import Registry, TokenBucket, origin_allowed
@@ -34,6 +35,7 @@ from .live import LiveRun
 from .memory import MemoryLimitError, check_live_session, release_soon
 from .pacing import Pacing
 from .protocol import ProtocolError
+from .rooms import Rooms, RoomsFull, Share
 from .scheduler import Scheduler
 from .settings import Settings
 
@@ -44,7 +46,7 @@ TF_MODE_LEFT = "left TensorFlow Playground mode: {reason}"
 CLOSE_POLICY = 1008  # a page from a foreign origin
 CLOSE_TRY_AGAIN = 1013  # the server is full
 # Messages that do not end a `step` in progress: they neither train nor change the run.
-STEP_GOES_ON = frozenset({"ping", "ack", "speed", "snapshot"})
+STEP_GOES_ON = frozenset({"ping", "ack", "speed", "snapshot", "share_live", "stop_sharing"})
 REPLAY_SLICE = 200  # updates of a link's replay per job on the shared workers
 
 
@@ -67,6 +69,7 @@ class Session(Pacing):
         self._acked: int | None = None
         self._acked_event = asyncio.Event()
         self._steps_per_frame = 25
+        self.share: Share | None = None  # the room this session's run is broadcast to
 
     # --- life ----------------------------------------------------------------------------
     async def serve(self, registry: Registry) -> None:
@@ -91,6 +94,7 @@ class Session(Pacing):
             registry.discard(self)
             await self._stop_player(cancel=True)
             await self._end_step(cancel=True)
+            await self._end_share()
             if self.run is not None:
                 self.run.close()
             self.run = None  # the trainer, its data and tensors go with it
@@ -200,6 +204,8 @@ class Session(Pacing):
             if self._acked is not None:
                 self._acked = 0  # frame numbers start again with the new run
             run.steps_per_frame = self._steps_per_frame
+            if self.share is not None:
+                self.share.room.compression = m.compression
             if (changes or at is not None) and not run.tf_mode:
                 error = await self._replay(run, changes, at)
                 if error is not None:  # the link's run from its start, the fault named
@@ -374,6 +380,44 @@ class Session(Pacing):
             await self.channel.send_bytes(await self.scheduler.run(run.data))
             await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
+
+    async def _on_share_live(self, m: protocol.ShareLive) -> None:
+        """Broadcast this run to a room (server/rooms.py): replies `room` with its id; the
+        room gets the run's picture now, then every message this session is sent."""
+        run = self._need_run()
+        if self.share is None:
+            rooms: Rooms = self.ws.app.state.rooms
+            try:
+                room = rooms.open(" ".join(m.name.split()), run.compression)
+            except RoomsFull as err:
+                raise ProtocolError("rooms_full", None, str(err)) from None
+            self.share = Share(rooms, room, self.channel)
+            self.channel.tap = self.share.tap
+        async with self._lock:
+            await self.channel.send(self.share.room.info())
+            await self.channel.send(run.config_message({}))
+            await self.channel.send_bytes(await self.scheduler.run(run.data))
+            await self.channel.send_bytes(await self.scheduler.run(run.frame))
+            await self._send_state()
+
+    async def _on_stop_sharing(self, m: protocol.StopSharing) -> None:
+        room = self.share.room if self.share is not None else None
+        await self._end_share()
+        await self.channel.send({"type": "room_ended", "id": room.id if room else None,
+                                 "link": room.ended_link if room else None})
+
+    async def _end_share(self) -> None:
+        """End the room, if any: its viewers get a link that replays the run to here."""
+        share, self.share = self.share, None
+        if share is None:
+            return
+        self.channel.tap = None
+        link = None
+        if self.run is not None:
+            query, _ = run_query(self.run.trainer, self.run.hidden)
+            epoch = self.run.trainer.epoch
+            link = f"/?{query}&at={epoch}" if epoch and "&at=" not in f"&{query}" else f"/?{query}"
+        await share.end(link)
 
     async def _on_snapshot(self, m: protocol.Snapshot) -> None:
         run = self._need_run()

@@ -34,6 +34,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_sessions: int = Field(64, ge=1, le=100_000, description="live training sessions at once")
+    max_rooms: int = Field(16, ge=0, le=10_000, description="live rooms (runs shared live "
+                           "with viewers) in a server process at once")
+    max_viewers_per_room: int = Field(250, ge=1, le=100_000,
+                                      description="viewers of one live room at once")
     max_parameters: int = Field(
         MAX_PARAMETERS, ge=1, le=10_000_000, description="weights and biases per model"
     )
@@ -279,6 +283,8 @@ class Settings(BaseModel):
             "max_sweep_epochs": self.max_sweep_epochs,
             "max_memory_mb": self.max_memory_mb,
             "max_compare_work": self.max_compare_work,
+            "max_rooms": self.max_rooms,
+            "max_viewers_per_room": self.max_viewers_per_room,
         }
 
 

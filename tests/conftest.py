@@ -98,3 +98,9 @@ def open_session(client: TestClient) -> Iterator[Callable[..., Reader]]:
     yield connect
     for ctx in reversed(contexts):
         ctx.__exit__(None, None, None)
+
+
+@pytest.fixture
+def read_ws() -> Callable[[Any], Reader]:
+    """`read_ws(ws)`: a `Reader` over a socket the test opened itself (a path other than /ws)."""
+    return Reader

@@ -21,6 +21,7 @@ import { dataCsv, layerTensors, safetensors, save } from './downloads.js';
 import { OwnData } from './owndata.js';
 import { Scrubber } from './scrubber.js';
 import { shortcutAllowed } from './keys.js';
+import { LivePanel, RoomBar, readOnly, watchedRoom } from './rooms.js';
 
 const $ = (id) => document.getElementById(id);
 const state = createState();
@@ -39,7 +40,10 @@ async function getJSON(url) {
   return r.json();
 }
 
+const ROOM = watchedRoom();  // watching a teacher's run: nothing is sent, Try it myself instead
+
 function send(type, fields) {
+  if (ROOM) { notices.show(t('ui.watchOnly'), 'info'); return; }
   // Before the first connection the page is still starting; after it, the connection was lost.
   if (!conn?.send(type, fields)) notices.show(t(sessions > 0 ? 'ui.connectionLost' : 'ui.notConnected'), 'warn');
 }
@@ -74,6 +78,8 @@ const paramEditor = new ParamEditor(network, state, {
   onEdited: () => notices.show(t(state.config?.compat === 'tf' ? 'ui.editedNotice' : 'ui.editedInLink'), 'info', 10000),
 });
 const run = new RunControls(state, send);
+const live = ROOM ? null : new LivePanel({ send, notices });
+const roomBar = ROOM ? new RoomBar(state) : null;
 // The sweep starts from the experiment on screen: the address bar always holds all of it.
 new SweepPanel($('sweep'), { base: () => ({ link: linkText(), config: state.config }) });
 const editor = new DataEditor(output, state, $('class-picker'), {
@@ -84,7 +90,7 @@ const editor = new DataEditor(output, state, $('class-picker'), {
 // Rewind and undo: the server replays the run to the moment; the curve after it stays faint.
 const scrubber = new Scrubber(lossChart, {
   now: () => state.frame?.header.epoch ?? 0,
-  enabled: () => !!state.frame && state.config?.compat !== 'tf',
+  enabled: () => !ROOM && !!state.frame && state.config?.compat !== 'tf',
   onPick: (epoch) => send('rewind', { epoch }),
   onMove: (row) => {
     showMetrics(row ? { metrics: row, epoch: row.epoch } : state.frame?.header);
@@ -203,7 +209,7 @@ function onConfig(msg) {
     notices.show(t('ui.linkProblem', { errors: errors.join('; ') }), 'error', 0);
   }
   for (const h of msg.hidden || []) state.hidden.add(h);
-  writeAddressBar(state.query, state.hidden);
+  if (!ROOM) writeAddressBar(state.query, state.hidden);  // a room's page keeps its own address
   // A history longer than a link carries: the link holds what fits and opens before the rest.
   const hist = msg.history;
   if (hist && hist.carried < hist.changes && !state.historyCut) {
@@ -211,8 +217,8 @@ function onConfig(msg) {
   }
   state.historyCut = !!hist && hist.carried < hist.changes;
   state.historyChanges = hist?.changes ?? 0;
-  $('undo').classList.toggle('off', !state.historyChanges || state.config.compat === 'tf');
-  $('rewind-hint').hidden = state.config.compat === 'tf';
+  $('undo').classList.toggle('off', !state.historyChanges || state.config.compat === 'tf' || !!ROOM);
+  $('rewind-hint').hidden = state.config.compat === 'tf' || !!ROOM;
   document.body.classList.toggle('hide-text', !!state.config.hideText);
   $('seed').value = state.config.seed;
   const edits = (state.config.points?.length || 0) + (state.config.removed?.length || 0);
@@ -272,6 +278,15 @@ function onMessage(msg) {
       start();
       break;
     case 'config': onConfig(msg); break;
+    case 'room':
+      if (ROOM) {
+        conn.inflate = msg.compression === 'deflate-raw';  // the teacher's frames, as sent
+        roomBar.onRoom(msg);
+      } else live.onRoom(msg);
+      break;
+    case 'room_ended':
+      if (ROOM) roomBar.onEnded(msg); else live.onEnded();
+      break;
     case 'rewound':
       lossChart.ghost = series.cut(msg.epoch);
       lastEpoch = rewoundTo = msg.epoch;
@@ -287,6 +302,12 @@ function onMessage(msg) {
       if (msg.epoch !== undefined) run.epoch.textContent = msg.epoch.toLocaleString('en-US');
       break;
     case 'error':
+      if (ROOM && (msg.code === 'no_room' || msg.code === 'room_full')) {
+        roomBar.onMissing();
+        conn.close();  // not a connection to retry
+        if (msg.code === 'room_full') notices.show(msg.message, 'error', 0);
+        break;
+      }
       // A message names its field itself ("learningRate: must be …"); others get it in front.
       notices.show(!msg.field || msg.message.startsWith(`${msg.field}:`) ? msg.message : `${msg.field}: ${msg.message}`, 'error');
       dirty.controls = dirty.rebuild = true; // put the controls back to what the server holds
@@ -322,6 +343,7 @@ function render() {
     controls.sync();
     editor.sync();
     ownData.sync();
+    if (ROOM) readOnly();
     dirty.controls = false;
   }
   if (dirty.rebuild) {
@@ -370,6 +392,7 @@ Object.defineProperty(window, 'netplay', {
     get hidden() { return [...state.hidden]; },
     get connected() { return !!conn?.isOpen; },
     get ready() { return !!(state.config && state.frame); },
+    get query() { return state.query; },
   }),
 });
 
@@ -385,7 +408,8 @@ async function boot() {
   }, update, { drawPreview: (name, value, canvas) => drawPreview(state, name, value, canvas) });
   applyHidden(state.hidden);
 
-  conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
+  const path = ROOM ? `/ws/room/${encodeURIComponent(ROOM)}` : '/ws';
+  conn = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`, {
     onMessage, onBinary: (m) => (m.header.type === 'data' ? onData(m) : onFrame(m)), onStatus,
   });
   requestAnimationFrame(render);
