@@ -15,7 +15,25 @@ from typing import Any
 
 COMPRESS_SETTINGS = {"memLevel": 5, "level": 1}  # uvicorn's settings, but the level
 SELF_COMPRESSED_PATHS = frozenset({"/ws"})  # sockets whose binary messages come compressed
+ROOM_PATHS = "/ws/room/"  # and a room's viewers': the teacher's frames, deflated once
 ABORT_EXTENSION = "netplay.abort"  # scope extension: `{"abort": callable}` drops the connection
+# Scope extension of a room viewer's socket: `{"write": bytes → None, "buffered": () → int}`,
+# whole WebSocket messages (`ws_message`) written to the transport, and what it holds unsent.
+RAW_EXTENSION = "netplay.raw"
+
+
+def ws_message(payload: bytes, text: bool = False) -> bytes:
+    """One unfragmented, unmasked WebSocket message from the server (RFC 6455 section 5.2):
+    what a room writes once and hands to every viewer's transport."""
+    first = 0x81 if text else 0x82  # FIN and the opcode
+    n = len(payload)
+    if n < 126:
+        head = bytes((first, n))
+    elif n < 1 << 16:
+        head = bytes((first, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((first, 127)) + n.to_bytes(8, "big")
+    return head + payload
 
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -50,7 +68,8 @@ if WebSocketsSansIOProtocol is not None:
                 )
 
         def handle_connect(self, event: Request) -> None:
-            if event.path.partition("?")[0] in SELF_COMPRESSED_PATHS:
+            path = event.path.partition("?")[0]
+            if path in SELF_COMPRESSED_PATHS or path.startswith(ROOM_PATHS):
                 self.conn.available_extensions = []
             super().handle_connect(event)
             scope = getattr(self, "scope", None)
@@ -58,3 +77,8 @@ if WebSocketsSansIOProtocol is not None:
                 # A session whose client stops reading drops the connection with this: a
                 # close would wait for the unread buffer to drain first, which never happens.
                 scope["extensions"][ABORT_EXTENSION] = {"abort": self.transport.abort}
+                if path.startswith(ROOM_PATHS):  # never compressed by the protocol: see above
+                    scope["extensions"][RAW_EXTENSION] = {
+                        "write": self.transport.write,
+                        "buffered": self.transport.get_write_buffer_size,
+                    }

@@ -115,3 +115,53 @@ def test_binary_kinds_are_read_from_plain_and_deflated_headers():
     assert (binary_kind(data, False), binary_kind(frame, False)) == ("data", "frame")
     deflated = [zlib.compress(m, 1, wbits=-15) for m in (data, frame)]
     assert [binary_kind(m, True) for m in deflated] == ["data", "frame"]
+
+
+def test_a_viewer_with_a_full_transport_is_sent_the_newest_frame_once_it_drains():
+    """`RawViewer`: messages go out as whole WebSocket messages, encoded once by the room; a
+    frame waits while the viewer's transport is full, and then only the newest goes."""
+    import asyncio
+
+    from server.rooms import RawViewer, Room
+    from server.wsproto import ws_message
+
+    async def scenario() -> tuple[list[bytes], list[bytes], list[bytes]]:
+        room = Room("r", "t", None)
+        written: list[bytes] = []
+        full = [False]
+        viewer = RawViewer.__new__(RawViewer)
+        viewer.room, viewer.write = room, written.append
+        viewer.buffered = lambda: 10**7 if full[0] else 0
+        viewer.sent, viewer.full_since = {}, None
+        room.viewers.add(viewer)
+        room.publish("config", {"type": "config", "version": 1, "warnings": ["x"]})
+        room.publish("frame", b"frame-1")  # within 1/30 s of the config: on a timer
+        assert len(written) == 1
+        await asyncio.sleep(0.05)
+        first = list(written)
+        full[0] = True
+        written.clear()
+        for n in range(2, 6):
+            await asyncio.sleep(0.04)  # past the viewers' frame interval
+            room.publish("frame", f"frame-{n}".encode())
+        room.publish("state", {"type": "state", "state": "paused"})
+        held = list(written)
+        assert viewer.full_since is not None
+        full[0] = False
+        written.clear()
+        viewer.poke()
+        return first, held, list(written)
+
+    first, held, after = asyncio.run(scenario())
+    assert first == [ws_message(b'{"type":"config","version":1,"warnings":[],"errors":[]}', text=True),
+                     ws_message(b"frame-1")]
+    assert held == [ws_message(b'{"type":"state","state":"paused"}', text=True)]  # no frame
+    assert after == [ws_message(b"frame-5")]  # the newest alone
+
+
+def test_a_websocket_message_is_framed_as_rfc_6455_says():
+    from server.wsproto import ws_message
+
+    assert ws_message(b"hi", text=True) == b"\x81\x02hi"
+    assert ws_message(b"x" * 200)[:4] == b"\x82\x7e\x00\xc8"
+    assert ws_message(b"x" * 70000)[:10] == b"\x82\x7f" + (70000).to_bytes(8, "big")
