@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .experiment import ConfigError
+from .messages import said
 from .params import BY_NAME, Effect
 
 if TYPE_CHECKING:
@@ -81,25 +82,25 @@ def decode(text: str) -> tuple[dict[str, Any], list[Change]]:
     """The start values and changes of an `h` value, checked in shape and order (their values
     are checked when they are applied); a bad one raises `ConfigError("h")`."""
     if not text.startswith(PREFIX):
-        raise ConfigError(KEY, f"must start with {PREFIX!r}: a history the page wrote")
+        raise ConfigError(KEY, said("err.h.prefix", prefix=repr(PREFIX)))
     body = text[len(PREFIX):]
     try:
         data = json.loads(zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)),
                                           bufsize=1 << 16))
     except (binascii.Error, zlib.error, ValueError):
-        raise ConfigError(KEY, "is damaged: it does not decode") from None
+        raise ConfigError(KEY, said("err.h.undecodable")) from None
     if not isinstance(data, dict) or set(data) != {"from", "changes"}:
-        raise ConfigError(KEY, "is damaged: it must hold `from` and `changes`")
+        raise ConfigError(KEY, said("err.h.shape"))
     start, changes = data["from"], data["changes"]
     if not isinstance(start, dict) or not all(_live(name) for name in start):
-        raise ConfigError(KEY, "`from` may only hold live settings")
+        raise ConfigError(KEY, said("err.h.fromLive"))
     if not isinstance(changes, list) or len(changes) > MAX_CHANGES:
-        raise ConfigError(KEY, f"must be a list of at most {MAX_CHANGES} changes")
+        raise ConfigError(KEY, said("err.h.tooMany", max=MAX_CHANGES))
     last = 0
     for i, change in enumerate(changes):
         _check(change, i)
         if change[1] < last:
-            raise ConfigError(KEY, f"change {i + 1} is at step {change[1]}, before the one before it")
+            raise ConfigError(KEY, said("err.h.order", n=i + 1, step=change[1]))
         last = change[1]
     return start, changes
 
@@ -110,24 +111,24 @@ def _live(name: str) -> bool:
 
 
 def _check(change: Any, i: int) -> None:
-    where = f"change {i + 1}"
+    n = i + 1
     if not isinstance(change, list) or len(change) < 3 or change[0] not in ("set", "w", "b"):
-        raise ConfigError(KEY, f"{where} is not a change")
+        raise ConfigError(KEY, said("err.h.notChange", n=n))
     step = change[1]
     if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < 2**53:
-        raise ConfigError(KEY, f"{where}: its step must be a whole number ≥ 0")
+        raise ConfigError(KEY, said("err.h.step", n=n))
     if change[0] == "set":
         values = change[2]
         if len(change) != 3 or not isinstance(values, dict) or not values:
-            raise ConfigError(KEY, f"{where} sets nothing")
+            raise ConfigError(KEY, said("err.h.setsNothing", n=n))
         for name in values:
             if not _live(name):
-                raise ConfigError(KEY, f"{where} sets {name!r}, which is no live setting")
+                raise ConfigError(KEY, said("err.h.notLive", n=n, name=repr(name)))
         return
     numbers = change[2:]
     if len(numbers) != (4 if change[0] == "w" else 3) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
-        raise ConfigError(KEY, f"{where} is not a weight or bias edit")
+        raise ConfigError(KEY, said("err.h.notEdit", n=n))
 
 
 class Replay:
@@ -173,7 +174,7 @@ class Replay:
                 try:
                     _apply(t, change)
                 except (ConfigError, ValueError) as err:
-                    raise ConfigError(KEY, f"change {self.applied + 1} cannot be made: {err}") from None
+                    raise ConfigError(KEY, said("err.h.cannotMake", n=self.applied + 1, error=_reason(err))) from None
                 self.applied += 1
                 continue
             if budget <= 0:
@@ -199,3 +200,8 @@ def _apply(trainer: Trainer, change: Change) -> None:
     else:
         _, _, layer, to, value = change
         trainer.set_bias(int(layer), int(to), float(value))
+
+
+def _reason(err: Exception) -> Any:
+    """Why a change could not be made, said in any language where it can be."""
+    return said("err.field", field=err.key, error=err.message) if isinstance(err, ConfigError) else str(err)

@@ -46,7 +46,7 @@ class SharedState:
         try:
             return self.experiment.replace(**self.start)
         except ConfigError as err:
-            raise ConfigError(history.KEY, f"its start cannot be: {err}") from None
+            raise ConfigError(history.KEY, said("err.h.start", error=said("err.field", field=err.key, error=err.message))) from None
 
 
 def split_pairs(text: str) -> list[tuple[str, str]]:
@@ -241,7 +241,7 @@ def _read_run_key(
         if key == history.KEY:
             run["start"], run["history"] = history.decode(text)
         elif not text.isdigit() or int(text) > history.MAX_AT:
-            raise ConfigError(key, f"must be an epoch from 0 to {history.MAX_AT:,}, got {text!r}")
+            raise ConfigError(key, said("err.at.range", max=f"{history.MAX_AT:,}", got=repr(text)))
         else:
             run["at"] = int(text)
     except ConfigError as err:

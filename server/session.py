@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from playground_models.experiment import ConfigError, Experiment
 from playground_models.history import Replay
-from playground_models.messages import in_lang
+from playground_models.messages import in_lang, said
 from playground_models.network import Architecture
 from playground_models.params import Effect
 from playground_models.tfcompat.engine import TfConfig
@@ -225,8 +225,8 @@ class Session(Pacing):
         wanted = max(changes[-1][1] if changes else 0, (at or 0) * run.updates_per_epoch,
                      at_step or 0)
         if wanted > limit:
-            return ConfigError("h" if changes else "at", f"replaying this link takes {wanted:,} "
-                               f"updates; this server replays at most {limit:,}")
+            return ConfigError("h" if changes else "at", said("err.replay.tooLong", wanted=f"{wanted:,}",
+                                                              limit=f"{limit:,}"))
         trainer = run.trainer
         assert isinstance(trainer, Trainer)  # TensorFlow Playground mode keeps no history
         return await self._drive(Replay(trainer, changes, at, at_step))
@@ -238,8 +238,7 @@ class Session(Pacing):
         try:
             while not await self.scheduler.run(replay.advance, REPLAY_SLICE):
                 if replay.trainer.steps - first > limit:
-                    return ConfigError("at", f"replaying this link takes more than {limit:,} "
-                                       "updates, the most this server replays")
+                    return ConfigError("at", said("err.replay.over", limit=f"{limit:,}"))
         except ConfigError as err:
             return err
         return None
@@ -375,7 +374,8 @@ class Session(Pacing):
             reached = run.trainer.epoch
             await self.channel.send({"type": "rewound", "epoch": reached, "from": was,
                                      "step": run.trainer.steps})
-            errors = [] if error is None else [{"field": error.key, "message": str(error)}]
+            errors = ([] if error is None else
+                      [{"field": error.key, "message": error.in_lang(run.experiment.lang)}])
             await self.channel.send(run.config_message({}, [], errors))
             await self.channel.send_bytes(await self.scheduler.run(run.data))
             await self.channel.send_bytes(await self.scheduler.run(run.frame))

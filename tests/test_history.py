@@ -189,3 +189,13 @@ def test_a_link_whose_replay_is_too_long_opens_at_its_start_naming_it(make_clien
     assert [e["field"] for e in config["errors"]] == ["at"]
     assert "replays at most 1,000" in config["errors"][0]["message"]
     assert s.until("frame")["epoch"] == 0
+
+
+def test_a_damaged_history_and_a_bad_epoch_are_named_in_the_pages_language(open_session):
+    s = open_session()
+    s.send(type="start", url="lang=zh&h=v1.AAAA&at=x")
+    errors = {e["field"]: e["message"] for e in s.until("config")["errors"]}
+    assert errors == {"h": "h: 已损坏：无法解码", "at": "at: 必须是 0 到 1,000,000 之间的轮次，实际为 'x'"}
+    s.send(type="start", url="lang=zh&networkShape=3&h=" + history.encode([["w", 0, 5, 0, 0, 1.0]]))
+    (error,) = s.until("config")["errors"]
+    assert error["message"].startswith("h: 第 1 个更改无法执行：layer") and "layer" in error["message"]
