@@ -91,6 +91,8 @@ def test_a_chinese_viewer_and_a_room_that_is_gone(make_page):
     view = student.open(room)
     assert "直播：陈老师 的训练" in view.inner_text("#room-text")
     assert "我自己试试" in view.inner_text("#try-it")
+    # Every label said, though no hello (which sets the speeds for a session) comes to a viewer.
+    assert "ui." not in view.evaluate("document.getElementById('speed').options[0].text")
     teacher.page.click("#live-stop")
     student.wait("document.getElementById('room-bar').classList.contains('ended')")
     assert "房间已结束" in view.inner_text("#room-text")

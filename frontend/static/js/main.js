@@ -401,6 +401,7 @@ async function boot() {
   const [schema] = await Promise.all([getJSON('/api/schema'), langReady()]);
   state.schema = Array.isArray(schema) ? schema : schema.params || schema.parameters || [];
   state.byName = Object.fromEntries(state.schema.map((p) => [p.name, p]));
+  if (ROOM) run.setLimits(state.limits);  // no hello comes to a viewer: its labels, said now
   state.hidden = hiddenFromLink(linkText());
   controls = buildControls(state, {
     data: $('data-controls'), features: $('feature-controls'), network: $('network-controls'),
