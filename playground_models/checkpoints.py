@@ -2,12 +2,12 @@
 back to an earlier moment (`Trainer.go_back`, the page's rewind and undo) replays from the
 nearest one before it rather than from the start — the same numbers, bit for bit, either way.
 
-At most `CAP` are kept, spread over the whole run: one every `every` epochs, the spacing
-doubling (and every other checkpoint dropped) when they would be more. A checkpoint holds the
-weights, biases and optimizer state (two more arrays of that size at most: Adam's moments), the
-random streams' states and the settings: with the largest net a session may have (the server's
-`max_parameters`, 100,000 by default) that is 3 × 400 kB, so 32 of them at most 38 MB; with
-the default net, under 100 kB in all.
+At most `CAP` are kept, and at most `MAX_BYTES` of them, spread over the whole run: one every
+`every` epochs, the spacing doubling (and every other checkpoint dropped) when they would be
+more. A checkpoint holds the weights, biases and optimizer state (two more arrays of that size at
+most: Adam's moments), the random streams' states and the settings, counted as 12 bytes per
+parameter: the default net's 32 take 11 kB; the largest net a session may have (the server's
+`max_parameters`, 100,000 by default) keeps 6 of 1.2 MB, so a session holds 8 MB of them at most.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any
 from .experiment import Experiment
 
 CAP = 32
+MAX_BYTES = 8 * 1024 * 1024  # of checkpoints per run
+BYTES_PER_PARAMETER = 12  # float32 weights and up to two optimizer moments
 FIRST_EVERY = 4  # epochs between checkpoints until there are CAP of them
 
 
@@ -37,16 +39,18 @@ class Checkpoint:
 class Checkpoints:
     """The run's checkpoints, oldest first; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, parameters: int = 0) -> None:
         self.items: list[Checkpoint] = []
         self.every = FIRST_EVERY
+        each = max(1, parameters * BYTES_PER_PARAMETER)
+        self.cap = max(2, min(CAP, MAX_BYTES // each))  # how many this run's size allows
 
     def due(self, epoch: int) -> bool:
         return epoch % self.every == 0
 
     def add(self, cp: Checkpoint) -> None:
         self.items.append(cp)
-        if len(self.items) > CAP:
+        while len(self.items) > self.cap:
             self.every *= 2
             self.items = [c for c in self.items if c.epoch % self.every == 0]
 

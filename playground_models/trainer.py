@@ -85,7 +85,7 @@ class Trainer:
         self.arch = Architecture.of(exp)
         self._load_data(exp)
         self.initial_params = initial_parameters(self.arch, exp)
-        self.checkpoints = Checkpoints()
+        self.checkpoints = Checkpoints(self.arch.num_parameters)
         self._start()
 
     def _load_data(self, exp: Experiment) -> None:

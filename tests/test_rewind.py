@@ -187,3 +187,17 @@ def test_going_back_from_a_checkpoint_gives_a_replay_from_the_starts_numbers(pat
         for a, b in zip(weights(run), weights(fresh), strict=True):
             np.testing.assert_array_equal(a, b)
         history = list(run.history)  # the future is gone; going back again reads what is left
+
+
+def test_checkpoints_stay_within_their_count_and_bytes_spread_over_the_run():
+    from playground_models.checkpoints import CAP, MAX_BYTES, Checkpoints
+
+    assert Checkpoints(28).cap == CAP  # the default net: 32 of 336 bytes
+    assert Checkpoints(100_000).cap == 6 and MAX_BYTES >= 6 * 100_000 * 12  # the largest net
+    run = Trainer(Experiment(networkShape=(8,) * 6, numSamples=50, batchSize=25))
+    run.checkpoints.cap = 5  # as a larger net would have it
+    run.train_epochs(300)
+    epochs = [c.epoch for c in run.checkpoints.items]
+    assert 3 <= len(epochs) <= 5 and epochs == sorted(epochs)
+    # spread over the whole run: none further apart than twice the run over the count
+    assert epochs[0] <= 2 * 300 // 5 and epochs[-1] > 300 // 2
