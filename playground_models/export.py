@@ -34,6 +34,7 @@ from .rules import (
     OPTIMIZER_RULES,
     WARMUP_START_FACTOR,
 )
+from .schedules import Schedule
 from .trainer import check_index, edit_value
 from .urlcodec import serialize
 
@@ -706,7 +707,12 @@ def _schedule_doc(exp: Experiment) -> str:
 def _schedule_code(exp: Experiment, name: str | None = None) -> str:
     """The rate of `epoch` in the schedule `exp` has (its numbers written in), or, given
     `name`, in that schedule read from the script's settings (it changes as the run trains)."""
-    s = exp.lr_schedule
+    return schedule_code(exp.lr_schedule, name)
+
+
+def schedule_code(s: Schedule, name: str | None = None) -> str:
+    """The rate of `epoch` in schedule `s`, as a Python expression of `epoch` and
+    LEARNING_RATE (`Schedule.rate`'s operations in its order); see `_schedule_code`."""
     if name is None:
         name = s.name
         gamma, steps, decay = repr(s.gamma), str(s.step_epochs), repr(s.decay)

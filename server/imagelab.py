@@ -15,9 +15,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from starlette.requests import HTTPConnection
 
 from playground_models.imagelab import data as labdata
-from playground_models.imagelab.config import LabConfig, LabConfigError, schema
+from playground_models.imagelab.config import LabConfig, LabConfigError, parse_query, schema
+from playground_models.imagelab.export import MAX_EPOCHS as MAX_EXPORT_EPOCHS
+from playground_models.imagelab.export import export_lab_script, script_name
 from playground_models.imagelab.layers import SpecError
 from playground_models.imagelab.limits import LabLimits, describe
 from playground_models.imagelab.presets import PRESETS
@@ -25,6 +28,7 @@ from playground_models.imagelab.session import PROTOCOL_VERSION, LabSession
 from playground_models.imagelab.summary import summarize
 
 from .admission import Registry, origin_allowed
+from .api import MAX_URL_CHARS, error_response
 from .labloop import LabLink, Outbox, encode
 from .memory import MemoryCeiling, MemoryLimitError, release_soon
 from .pages import templates
@@ -244,6 +248,28 @@ async def lab_summary(
     return {**summary, **_limit_report(_settings(request.app), config)}
 
 
+@router.get("/api/lab/export", response_model=None)
+async def lab_export(
+    request: Request,
+    url: str = Query("", max_length=MAX_URL_CHARS),
+    epochs: int = Query(10, ge=1, le=MAX_EXPORT_EPOCHS),
+) -> Response:
+    """A lab link's experiment as one PyTorch script, as a file to download: it trains
+    `epochs` epochs as the lab trains the link on the CPU (`imagelab/export.py`)."""
+    settings = _settings(request.app)
+    try:
+        config, _ = parse_query(url)
+        over = lab_limits(settings).violations(config)
+        if over:
+            raise over[0]
+        # The data are loaded and compressed into the script: a job for the shared workers.
+        script = await _scheduler(request, settings).run(export_lab_script, config, epochs)
+    except LabConfigError as err:
+        return error_response("bad_value", err.key, str(err))
+    return Response(script, media_type="text/x-python; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{script_name(config)}"'})
+
+
 def _limit_report(settings: Settings, config: LabConfig) -> dict[str, Any]:
     limits = lab_limits(settings)
     cost = limits.cost(config)
@@ -300,7 +326,7 @@ async def lab_socket(ws: WebSocket) -> None:
         release_soon()  # what the session freed goes back to the system
 
 
-def _scheduler(ws: WebSocket, settings: Settings) -> Scheduler:
+def _scheduler(ws: HTTPConnection, settings: Settings) -> Scheduler:
     """The app's shared workers; a router mounted on a bare app gets workers of its own, kept
     on that app (never shared between apps, whose event loops differ)."""
     scheduler = getattr(ws.app.state, "scheduler", None)

@@ -55,6 +55,13 @@ def make_optimizer(
 EVAL_FLOOR_VALUES = 4 * 1024 * 1024  # 16 MB of float32: small nets evaluate in big chunks
 
 
+def eval_chunk(cost: NetCost, batch_size: int) -> int:
+    """Examples per no-grad pass: as many as fit in a training step's activation memory
+    (at least 16 MB' worth, at most 1024), so evaluating never needs more than training."""
+    budget = max(cost.train_values * batch_size, EVAL_FLOOR_VALUES)
+    return max(1, min(1024, budget // max(cost.eval_values, 1)))
+
+
 @torch.no_grad()
 def forward_chunks(net: nn.Module, x: torch.Tensor, chunk: int) -> torch.Tensor:
     """`net(x)` in eval mode, `chunk` examples at a time."""
@@ -230,10 +237,8 @@ class LabTrainer:
         return Metrics(loss if math.isfinite(loss) else None, acc)
 
     def eval_chunk(self) -> int:
-        """Examples per no-grad pass: as many as fit in a training step's activation memory
-        (at least 16 MB' worth, at most 1024), so evaluating never needs more than training."""
-        budget = max(self.cost.train_values * self.config.batchSize, EVAL_FLOOR_VALUES)
-        return max(1, min(1024, budget // max(self.cost.eval_values, 1)))
+        """Examples per no-grad pass (`eval_chunk`)."""
+        return eval_chunk(self.cost, self.config.batchSize)
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor, chunk: int | None = None) -> torch.Tensor:

@@ -241,7 +241,7 @@ NAMES = {
     "netplay", "English", "SGD", "Nesterov", "Adam", "Adagrad", "Adadelta", "RMSprop", "ConvNetJS", "MNIST",
     "LeNet", "VGG", "ResNet", "MLP", "UCI", "Optical", "Recognition", "Handwritten", "Digits",
     "Alpaydin", "Kaynak", "LeCun", "Cortes", "scikit", "learn", "mlxtend", "CPU", "GPU", "CUDA", "conv", "maxpool", "avgpool",
-    "relu", "tanh", "dropout", "same",
+    "relu", "tanh", "dropout", "same", "PyTorch", "torch", "numpy",
 }  # fmt: skip
 
 

@@ -40,6 +40,7 @@ const app = {
   lastPreds: null,
   params: [], // the settings table (/api/lab/presets)
   trainSize: 0, // training examples: one epoch
+  trained: 0, // examples trained on so far (the last frame's count)
   rateFor: null, // the optimizer whose learning rate was just set along with it
 };
 
@@ -133,6 +134,12 @@ function wireControls() {
     curves.acc.clear();
   });
   $("clear-draw").addEventListener("click", () => pad.clear());
+  // The script trains the experiment in the address bar as many whole epochs as this run has
+  // (at least one).
+  $("export").addEventListener("click", () => {
+    const epochs = Math.max(1, app.trainSize ? Math.floor(app.trained / app.trainSize) : 0);
+    $("export").href = `/api/lab/export?${new URLSearchParams({ url: location.search.slice(1), epochs })}`;
+  });
   $("share").addEventListener("click", async () => {
     // As the other pages: the Clipboard API, else the copy command (plain http on a LAN).
     $("share").textContent = (await copyLink()) ? t("lab.copied") : t("lab.copyManually");
@@ -207,6 +214,7 @@ function onConfig(msg) {
 }
 
 function onFrame(f) {
+  app.trained = f.examples;
   $("epoch").textContent = fmtEpochs(f.examples, app.trainSize);
   $("epoch").title = t("lab.chart.examples", { n: f.examples.toLocaleString() });
   $("rate").textContent = f.examples_per_s ? t("lab.rate", { n: Math.round(f.examples_per_s).toLocaleString() }) : "";
