@@ -121,6 +121,7 @@ def test_a_viewer_with_a_full_transport_is_sent_the_newest_frame_once_it_drains(
     """`RawViewer`: messages go out as whole WebSocket messages, encoded once by the room; a
     frame waits while the viewer's transport is full, and then only the newest goes."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from server.rooms import RawViewer, Room
     from server.wsproto import ws_message
@@ -152,7 +153,9 @@ def test_a_viewer_with_a_full_transport_is_sent_the_newest_frame_once_it_drains(
         viewer.poke()
         return first, held, list(written)
 
-    first, held, after = asyncio.run(scenario())
+    # A thread of its own: the browser tests' Playwright keeps an event loop on the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        first, held, after = pool.submit(asyncio.run, scenario()).result()
     assert first == [ws_message(b'{"type":"config","version":1,"warnings":[],"errors":[]}', text=True),
                      ws_message(b"frame-1")]
     assert held == [ws_message(b'{"type":"state","state":"paused"}', text=True)]  # no frame
