@@ -80,3 +80,18 @@ def test_the_weights_and_data_download_as_the_page_holds_them(make_page, tmp_pat
     assert lines[0] == "x1,x2,label,split" and len(lines) == 1 + 100
     assert sum(line.endswith(",train") for line in lines) == 50
     assert {line.split(",")[2] for line in lines[1:]} == {"0", "1"}
+
+
+def test_the_chinese_page_exports_the_same_experiment(make_page, tmp_path):
+    probe = make_page()
+    page = probe.open("/?seed=7&dataset=xor&networkShape=3&lang=zh")
+    assert "PyTorch 脚本" in page.inner_text("#export")
+    page.click("#step")
+    probe.wait("netplay.frame.epoch >= 1")
+    with page.expect_download() as info:
+        page.click("#export")
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    script = path.read_text()
+    assert 'SEED = "7"' in script and "EPOCHS = 1\n" in script
+    compile(script, str(path), "exec")

@@ -28,3 +28,11 @@ def test_a_link_with_its_history_opens_on_the_same_weights(make_page):
     assert student.js("netplay.config.learningRate") == 0.3
     assert other.evaluate("location.href").count("&h=v1.") == 1
     assert teacher.console_errors == [] and student.console_errors == []
+
+
+def test_a_damaged_history_is_named_in_chinese_and_the_run_opens_at_its_start(make_page):
+    probe = make_page()
+    page = probe.open("/?seed=5&networkShape=3&lang=zh&h=v1.AAAA")
+    probe.wait("document.querySelector('#notices').textContent.includes('已损坏')")
+    assert "h: 已损坏：无法解码" in page.inner_text("#notices")
+    assert probe.js("netplay.frame.epoch") == 0

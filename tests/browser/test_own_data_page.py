@@ -41,3 +41,13 @@ def test_a_bad_paste_is_refused_naming_the_place_and_nothing_changes(make_page):
     probe.wait("document.querySelector('#notices').textContent.includes('line 3, column 2')")
     assert "'four' is not a number" in page.inner_text("#notices")
     assert probe.js("netplay.version") == version and probe.js("netplay.config.data") == ""
+
+
+def test_a_bad_paste_is_named_in_chinese_on_a_chinese_page(make_page):
+    probe = make_page()
+    page = probe.open("/?seed=2&lang=zh")
+    page.click("#own-data-paste summary")
+    page.fill("#own-data-text", "1,2,0\n3,four,1\n")
+    page.click("#own-data-use")
+    probe.wait("document.querySelector('#notices').textContent.includes('第 2 行第 2 列')")
+    assert probe.js("netplay.config.data") == ""
