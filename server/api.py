@@ -39,6 +39,12 @@ PREVIEW_CACHE_BYTES = 2 * 1024 * 1024  # and at most this much: thumbnails are 2
 GROUPS = ("data", "features", "network", "training", "view")
 
 
+def script_response(script: str, filename: str, **headers: str) -> Response:
+    """An exported PyTorch script, as a file to download named `filename`."""
+    return Response(script, media_type="text/x-python; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', **headers})
+
+
 def error_response(code: str, field: str | None, message: str, status: int = 422) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "field": field, "message": message}}, status_code=status
@@ -196,9 +202,8 @@ async def export(
             export_script, state.run_start(), epochs, state.history)
     except ConfigError as err:
         return error_response("bad_value", err.key, str(err))
-    return Response(script, media_type="text/x-python; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{script_name(exp)}"',
-        "X-Netplay-Live-Changes": str(len(state.history))})
+    return script_response(script, script_name(exp),
+                           **{"X-Netplay-Live-Changes": str(len(state.history))})
 
 
 class Previews:

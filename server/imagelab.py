@@ -28,7 +28,7 @@ from playground_models.imagelab.session import PROTOCOL_VERSION, LabSession
 from playground_models.imagelab.summary import summarize
 
 from .admission import Registry, origin_allowed
-from .api import MAX_URL_CHARS, error_response
+from .api import MAX_URL_CHARS, error_response, script_response
 from .labloop import LabLink, Outbox, encode
 from .memory import MemoryCeiling, MemoryLimitError, release_soon
 from .pages import templates
@@ -266,8 +266,7 @@ async def lab_export(
         script = await _scheduler(request, settings).run(export_lab_script, config, epochs)
     except LabConfigError as err:
         return error_response("bad_value", err.key, str(err))
-    return Response(script, media_type="text/x-python; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{script_name(config)}"'})
+    return script_response(script, script_name(config))
 
 
 def _limit_report(settings: Settings, config: LabConfig) -> dict[str, Any]:

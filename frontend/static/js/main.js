@@ -252,6 +252,7 @@ function onFrame(f) {
   else if (h.epoch < lastEpoch || h.epoch === 0) { series.clear(); lossChart.ghost = null; }
   lastEpoch = h.epoch;
   scrubber.label();
+  $('rewind-hint').classList.toggle('off', h.epoch === 0);  // nothing to go back to yet
   series.push(h.epoch, h.metrics || {});
   if (h.state && h.state !== state.runState) { state.runState = h.state; run.sync(); }
   dirty.output = dirty.network = dirty.charts = true;
