@@ -40,12 +40,15 @@ FRAME_KINDS = ("frame", "race_frame", "compare_frame")  # the session builds the
 
 
 class Worked(Protocol):
-    """What `LabLink` drives: the image lab's `LabSession`, the sequence lab's `SeqSession`."""
+    """What `LabLink` drives: the image lab's `LabSession`, the sequence lab's `SeqSession`,
+    the agent lab's `RLSession`."""
 
     @property
     def takes_messages(self) -> bool: ...
     @property
     def busy(self) -> bool: ...
+    @property
+    def due_in_s(self) -> float: ...  # busy, but nothing to do for this long (0: work now)
     def work(self, budget_s: float, message: dict[str, Any] | None = None,
              stop_early: Callable[[], bool] | None = None) -> None: ...
     def frame_sent(self) -> None: ...
@@ -171,6 +174,12 @@ class LabLink:
             elif not session.busy:  # paused, nothing asked: wait for the listener
                 self._wake.clear()
                 await self._wake.wait()
+                continue
+            elif (due := session.due_in_s) > 0:  # a paced lab between two ticks: sleep, or wake
+                self._wake.clear()  # for the next message
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(due):
+                        await self._wake.wait()
                 continue
             await self.scheduler.run(session.work, budget, message,
                                      self.scheduler.wanted_elsewhere)

@@ -8,11 +8,9 @@ The lab plugs into the image lab's shell: the same message parsing (one pydantic
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field, TypeAdapter
 
@@ -21,13 +19,12 @@ from playground_models.seqlab.findings import FINDINGS
 from playground_models.seqlab.limits import SeqLimits
 from playground_models.seqlab.session import PROTOCOL_VERSION, SeqSession
 
-from .admission import Registry, origin_allowed
-from .imagelab import Bare, Ping, Start, Step, Update, _Message, _scheduler, _settings
+from .admission import Registry
+from .imagelab import Bare, Ping, Start, Step, Update, _Message, _settings
 from .imagelab import parse_client_message as _parse
-from .labloop import LabLink, Outbox, encode
-from .memory import MemoryCeiling, MemoryLimitError, release_soon
+from .labshell import lab_registry, serve_lab
+from .memory import MemoryCeiling, MemoryLimitError
 from .pages import templates
-from .scheduler import owned_by
 from .settings import Settings
 
 router = APIRouter()
@@ -50,10 +47,7 @@ def parse_client_message(text: str, max_bytes: int, max_depth: int) -> dict[str,
 
 def seq_registry(app: Any) -> Registry:
     """The app's sequence-lab sessions; a router on a bare app gets one of this process."""
-    registry = getattr(app.state, "seq_registry", None)
-    if registry is None:
-        registry = app.state.seq_registry = Registry(kind="seq")
-    return registry
+    return lab_registry(app, "seq")
 
 
 def seq_limits(settings: Settings, memory: MemoryCeiling | None = None) -> SeqLimits:
@@ -87,44 +81,9 @@ async def seq_params(request: Request) -> dict[str, Any]:
 @router.websocket("/ws/seq")
 async def seq_socket(ws: WebSocket) -> None:
     settings = _settings(ws.app)
-    if not origin_allowed(ws, settings):
-        await ws.close(code=1008)  # before accept: the handshake gets a 403
-        return
-    await ws.accept()
-    registry = seq_registry(ws.app)
-    if registry.total() >= settings.seq_max_sessions:
-        await ws.send_json({"type": "error", "code": "too_many_sessions", "field": None,
-                            "message": "the sequence lab is full; try later"})
-        await ws.close(code=1013)
-        return
-    loop = asyncio.get_running_loop()
-    outbox = Outbox(settings.lab_queue_messages)
-
-    def send(message: dict[str, Any]) -> None:  # on a worker thread, in a session's job
-        payload = encode(message)
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody reads any more
-            loop.call_soon_threadsafe(outbox.push, message["type"], payload)
-
     limits = seq_limits(settings, getattr(ws.app.state, "memory", None))
-    session = SeqSession(send, limits=limits)
-    registry.add(session)
-    try:
-        await ws.send_json({
-            "type": "hello", "protocol": PROTOCOL_VERSION, "server": "netplay-seq",
-            "limits": {"max_message_bytes": settings.max_message_bytes,
-                       "max_messages_per_second": settings.max_messages_per_second,
-                       "idle_timeout_s": settings.idle_timeout_s,
-                       "max_sessions": settings.seq_max_sessions, **limits.to_json()},
-        })
-
-        def parse_message(text: str) -> dict[str, Any]:
-            return parse_client_message(text, settings.max_message_bytes, settings.max_json_depth)
-
-        with owned_by("lab"):  # its jobs take their turn with the image lab's, fairly
-            await LabLink(ws, session, outbox, _scheduler(ws, settings), settings,
-                          parse_message).serve()
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        registry.discard(session)
-        release_soon()
+    await serve_lab(ws, kind="seq", max_sessions=settings.seq_max_sessions,
+                    full="the sequence lab is full; try later", server="netplay-seq",
+                    protocol=PROTOCOL_VERSION,
+                    make_session=lambda send: SeqSession(send, limits=limits),
+                    limits=limits.to_json(), parse=parse_client_message)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from playground_models.imagelab.limits import LabLimits
 from playground_models.params import BY_NAME, MAX_PARAMETERS
+from playground_models.rllab.limits import RLLimits
 from playground_models.seqlab.limits import SeqLimits
 from playground_models.sweep import MAX_EPOCHS, MAX_POINTS
 
@@ -26,6 +27,7 @@ _HOST_ENTRY = re.compile(r"^(\*|\.?[A-Za-z0-9\-_.:\[\]]{1,253})$")
 _FRAME_SOURCE = re.compile(r"^('none'|'self'|\*|[A-Za-z0-9.*:/\-\[\]_]{1,300})$")
 _LAB = LabLimits()  # the image lab's defaults, with the reasons for each
 _SEQ = SeqLimits()  # the sequence lab's
+_RL = RLLimits()  # the agent lab's
 
 
 class Settings(BaseModel):
@@ -192,6 +194,18 @@ class Settings(BaseModel):
         _SEQ.max_step_macs, ge=1_000, le=10**13,
         description="sequence lab: multiply-adds of one training step (batch × steps × the "
         "cell's work), which runs whole on a shared worker",
+    )
+    rl_max_sessions: int = Field(
+        16, ge=1, le=10_000, description="agent-lab sessions at once, of all --processes",
+    )
+    rl_max_parameters: int = Field(
+        _RL.max_parameters, ge=1, le=100_000_000,
+        description="weights and biases of one agent-lab value network",
+    )
+    rl_max_tick_macs: int = Field(
+        _RL.max_tick_macs, ge=1_000, le=10**13,
+        description="agent lab: multiply-adds of one learning tick ((6 × batch + 1) × "
+        "weights), which runs whole on a shared worker",
     )
     allowed_origins: tuple[str, ...] = Field(
         (),

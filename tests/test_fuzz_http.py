@@ -38,6 +38,7 @@ ROUTES = {
     "/api/lab/presets": ("GET", []),
     "/api/lab/summary": ("GET", ["net", "preset", "data"]),
     "/api/seq/params": ("GET", []),
+    "/api/rl/params": ("GET", []),
 }
 
 

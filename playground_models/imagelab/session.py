@@ -66,6 +66,8 @@ class LabSession:
         """False while a command is half done: `work` goes on with it before the next one."""
         return self._task is None
 
+    due_in_s = 0.0  # never paced: busy means work now
+
     @property
     def busy(self) -> bool:
         """Whether `work` has something to do without a new message."""

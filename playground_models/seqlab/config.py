@@ -7,15 +7,11 @@ its default (`parse_link`).
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import quote
 
 from ..imagelab.config import LabParam
-from ..messages import said
-from ..urlcodec import split_pairs
+from ..paramtable import ParamTable
 from .tasks import TASKS
 
 CELLS = ("rnn", "gru", "lstm")
@@ -38,7 +34,6 @@ SEQ_PARAMS: tuple[LabParam, ...] = (
 )
 BY_NAME = {p.name: p for p in SEQ_PARAMS}
 LIVE = tuple(p.name for p in SEQ_PARAMS if p.live)
-_SEED = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 
 class SeqConfigError(ValueError):
@@ -71,69 +66,21 @@ class SeqConfig:
     @property
     def query(self) -> str:
         """The canonical share string: every key in table order."""
-        return "&".join(
-            f"{p.name}={quote(str(getattr(self, p.name)), safe='.-_')}" for p in SEQ_PARAMS
-        )
+        return TABLE.query(self)
 
     def with_changes(self, changes: dict[str, Any]) -> SeqConfig:
         """A new config with `changes` checked and applied. Raises `SeqConfigError`."""
-        return replace(self, **{k: check(k, v) for k, v in changes.items()})
+        return TABLE.with_changes(self, changes)
 
 
-def _number(p: LabParam, value: Any) -> float | int:
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise SeqConfigError(p.name, said("err.number", got=repr(value))) from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SeqConfigError(p.name, said("err.number", got=repr(value)))
-    assert p.min is not None and p.max is not None
-    if not math.isfinite(value) or not p.min <= value <= p.max:
-        raise SeqConfigError(
-            p.name, said("err.between", min=f"{p.min:g}", max=f"{p.max:g}", got=repr(value)))
-    if p.kind == "float":
-        return float(value)
-    if value != int(value):
-        raise SeqConfigError(p.name, said("lab.err.whole", got=repr(value)))
-    return int(value)
-
-
-def check(key: str, value: Any) -> Any:
-    """One value checked against its table entry, in canonical Python form."""
-    p = BY_NAME.get(key)
-    if p is None:
-        raise SeqConfigError(key, f"unknown setting; known: {', '.join(BY_NAME)}")
-    if p.kind == "choice":
-        if value not in p.choices:
-            raise SeqConfigError(
-                key, said("lab.err.oneOf", choices=", ".join(p.choices), got=repr(value)))
-        return value
-    if p.kind in ("float", "int"):
-        return _number(p, value)
-    if not isinstance(value, str) or not _SEED.match(value):
-        raise SeqConfigError(key, said("seq.err.seed", got=repr(value)))
-    return value
+TABLE = ParamTable(SEQ_PARAMS, SeqConfigError)
+check = TABLE.check
 
 
 def parse_link(text: str) -> tuple[SeqConfig, list[str]]:
-    """A sequence-lab link (`?query`, `#hash` or bare `a=1&b=2`) as a page opens it: the config
-    and warnings. An unknown key is ignored and a bad value leaves its key at the default, each
-    named in a warning; the rest of the link applies."""
-    values: dict[str, Any] = {}
-    warnings: list[str] = []
-    for key, value in split_pairs(text):
-        if key == "lang":  # the page's language, not a setting
-            continue
-        if key not in BY_NAME:
-            warnings.append(said("lab.warn.unknownKey", key=repr(key)))
-            continue
-        try:
-            values[key] = check(key, value)
-        except SeqConfigError as err:
-            warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
-    return SeqConfig().with_changes(values), warnings
+    """A sequence-lab link as a page opens it: the config and warnings (`ParamTable`)."""
+    return TABLE.parse_link(text, SeqConfig())
 
 
 def schema() -> list[dict[str, Any]]:
-    return [p.schema() for p in SEQ_PARAMS]
+    return TABLE.schema()

@@ -51,6 +51,8 @@ class SeqSession:
     def busy(self) -> bool:
         return not self._closed and (self._task is not None or self._running)
 
+    due_in_s = 0.0  # never paced: busy means work now
+
     @property
     def _running(self) -> bool:
         return self.state in ("playing", "comparing")

@@ -52,9 +52,11 @@ export function fitCanvas(canvas) {
 }
 
 export class LineChart {
-  /** `series`: [{name, color, dash}]; `yRange`: fixed [lo, hi] or null for auto. */
-  constructor(canvas, series, { yRange = null, label = "", log = false } = {}) {
+  /** `series`: [{name, color, dash}]; `yRange`: fixed [lo, hi] or null for auto; `xText(n)`:
+   * the x axis's end as words (default "{n} examples"; the agent lab counts ticks). */
+  constructor(canvas, series, { yRange = null, label = "", log = false, xText = null } = {}) {
     this.canvas = canvas;
+    this.xText = xText;
     this.series = series.map((s) => ({ ...s, xs: [], ys: [] }));
     this.yRange = yRange;
     this.label = label;
@@ -135,7 +137,8 @@ export class LineChart {
     ctx.textAlign = "right";
     const empty = this.series.every((s) => s.xs.length === 0);
     const n = Math.round(xMax);
-    c.dataset.x = t(empty ? "lab.chart.noData" : n === 1 ? "lab.chart.example" : "lab.chart.examples", { n: n.toLocaleString() });
+    c.dataset.x = !empty && this.xText ? this.xText(n)
+      : t(empty ? "lab.chart.noData" : n === 1 ? "lab.chart.example" : "lab.chart.examples", { n: n.toLocaleString() });
     ctx.fillText(c.dataset.x, w - pad.r, h - 2);
     ctx.textAlign = "left";
     for (const s of this.series) {

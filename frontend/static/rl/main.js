@@ -1,0 +1,299 @@
+// The agent lab page (docs/rl-protocol.md): one app-state object, the socket, and the views it
+// feeds. The server runs the world and the agent; the page draws each frame it sends.
+
+import { copyLink } from "../js/urlstate.js";
+import { shortcutAllowed } from "../js/keys.js";
+import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
+import { Notices } from "../js/notices.js";
+import { LineChart } from "../lab/charts.js";
+import { fmtLoss } from "../lab/readout.js";
+import { LabSocket } from "../lab/socket.js";
+import { NetView, QBars, WorldView } from "./views.js";
+
+const $ = (id) => document.getElementById(id);
+// Sensible values for each numeric setting; a link's value outside these is added as it comes.
+const CHOICES = {
+  window: [0, 1, 2, 3, 4],
+  items: [0, 5, 10, 20, 30, 50, 100],
+  replay: [100, 1000, 5000, 10000, 30000, 100000, 200000],
+  learningRate: [0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1],
+  batchSize: [1, 8, 16, 32, 64, 128, 256],
+  weightDecay: [0, 0.00001, 0.0001, 0.001, 0.01],
+  gamma: [0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99],
+  learnStart: [1, 100, 500, 1000, 5000, 10000],
+  epsBurnin: [0, 1000, 3000, 10000, 30000, 100000],
+  epsSteps: [1000, 10000, 30000, 100000, 200000, 1000000],
+  epsMin: [0, 0.01, 0.05, 0.1, 0.2],
+  epsTest: [0, 0.01, 0.05, 0.1, 0.2, 1],
+};
+const NAMED = ["activation", "optimizer"]; // choices from the settings table, with labels
+const SELECTS = [...NAMED, ...Object.keys(CHOICES)];
+const SETTINGS = ["layers", "activation", "window", "items", "replay", "optimizer", "learningRate",
+  "batchSize", "weightDecay", "gamma", "learnStart", "epsBurnin", "epsSteps", "epsMin", "epsTest", "seed"];
+const SHAPED = ["layers", "activation", "window"]; // the pretrained agent's network settings
+const RATE_WINDOW_MS = 2000; // ticks a second, measured over the frames of the last 2 s
+
+await loadLang();
+applyKeys();
+
+const app = {
+  state: "paused",
+  config: null,
+  pretrained: null,
+  latest: null, // the last frame, drawn on the next animation frame
+  pending: false,
+  watchAfterBuild: false, // "Watch the pretrained agent" plays once it is built
+  errorShown: false,
+  sentLayers: null,
+  curvePoints: 0,
+  samples: [], // [time, tick] of recent frames
+};
+const socket = new LabSocket(onMessage, (text, open) => {
+  $("conn").textContent = text;
+  $("conn").dataset.status = open ? "open" : "connecting";
+}, "/ws/rl");
+const notices = new Notices($("notices"));
+const views = {
+  world: new WorldView($("world")),
+  curve: new LineChart($("curve"), [{ name: "reward", color: "#0877bd" }], {
+    label: t("rl.chart.reward"),
+    xText: (n) => t(n === 1 ? "rl.chart.tick" : "rl.chart.ticks", { n: n.toLocaleString() }),
+  }),
+  net: new NetView($("net")),
+  q: new QBars($("q-bars")),
+};
+views.curve.draw(); // axes and "no data yet" before a frame
+views.net.draw();
+
+function option(value, label = String(value)) {
+  const o = document.createElement("option");
+  o.value = String(value);
+  o.textContent = label;
+  return o;
+}
+
+function numberLabel(v) {
+  return v >= 1000 ? v.toLocaleString() : String(v);
+}
+
+function setValue(id, value) {
+  const el = $(id);
+  if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === String(value))) {
+    el.append(option(value, typeof value === "number" ? numberLabel(value) : String(value)));
+  }
+  el.value = String(value);
+}
+
+function update(changes) {
+  socket.send({ type: "update", changes });
+}
+
+/** A setting the learner changed. A new network shape cannot take the pretrained agent's
+ * weights: it starts from scratch. */
+function change(changes) {
+  const shaped = Object.keys(changes).some((k) => SHAPED.includes(k));
+  update(shaped && app.config && app.config.start === "pretrained" ? { ...changes, start: "scratch" } : changes);
+}
+
+function banner(text, error = false) {
+  $("banner").hidden = !text;
+  $("banner-text").textContent = text || "";
+  app.errorShown = Boolean(text) && error;
+}
+
+async function loadChoices() {
+  const body = await (await fetch("/api/rl/params")).json();
+  for (const name of NAMED) {
+    const p = body.params.find((q) => q.name === name);
+    for (const c of p.choices) $(name).append(option(c, choiceLabel(name, c)));
+  }
+  for (const [key, values] of Object.entries(CHOICES)) for (const v of values) $(key).append(option(v, numberLabel(v)));
+  app.pretrained = body.pretrained || null;
+  $("pretrained").hidden = !app.pretrained;
+}
+
+function applyLayers() {
+  const value = $("layers").value.replace(/\s+/g, "");
+  if (value === app.sentLayers) return;
+  app.sentLayers = value;
+  change({ layers: value });
+}
+
+function togglePlay() {
+  socket.send({ type: app.state === "playing" ? "pause" : "play" });
+}
+
+function wireControls() {
+  for (const key of SELECTS) {
+    $(key).addEventListener("change", () => change({ [key]: NAMED.includes(key) ? $(key).value : Number($(key).value) }));
+  }
+  $("layers").addEventListener("change", applyLayers);
+  $("layers").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") applyLayers();
+  });
+  $("seed").addEventListener("change", () => change({ seed: $("seed").value.trim() || "1" }));
+  $("play").addEventListener("click", togglePlay);
+  $("step").addEventListener("click", () => socket.send({ type: "step", n: 10 }));
+  $("reset").addEventListener("click", () => socket.send({ type: "reset" }));
+  $("speed").addEventListener("change", () => socket.send({ type: "speed", speed: $("speed").value }));
+  $("learning").addEventListener("change", () => socket.send({ type: "learn", on: $("learning").checked }));
+  $("pretrained").addEventListener("click", () => {
+    const p = app.pretrained;
+    if (!p) return;
+    app.watchAfterBuild = true;
+    update({ start: "pretrained", layers: p.layers, activation: p.activation, window: p.window });
+  });
+  $("scratch").addEventListener("click", () => update({ start: "scratch" }));
+  $("share").addEventListener("click", async () => {
+    $("share").textContent = (await copyLink()) ? t("lab.copied") : t("lab.copyManually");
+    setTimeout(() => ($("share").textContent = t("ui.copyLink")), 1500);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === " " && shortcutAllowed(e)) {
+      e.preventDefault();
+      togglePlay();
+    }
+  });
+  window.addEventListener("resize", () => {
+    views.world.schedule();
+    views.net.schedule();
+    views.curve.schedule();
+  });
+}
+
+function clearCurve() {
+  views.curve.clear();
+  app.curvePoints = 0;
+  $("curve").dataset.points = "0";
+}
+
+function onConfig(msg) {
+  const c = (app.config = msg.config);
+  for (const key of SETTINGS) setValue(key, c[key]);
+  app.sentLayers = c.layers;
+  $("layers").removeAttribute("aria-invalid");
+  views.world.setWorld(msg.world);
+  history.replaceState(null, "", `?${msg.query}${currentLang() === "en" ? "" : `&lang=${currentLang()}`}`);
+  $("agent-note").textContent = t(c.start === "pretrained" ? "rl.note.pretrained" : "rl.note.scratch");
+  if (msg.rebuilt) {
+    clearCurve();
+    app.samples = [];
+    banner(msg.warnings && msg.warnings.length ? msg.warnings.join("; ") : "");
+    if (app.watchAfterBuild && c.start === "pretrained") socket.send({ type: "play" });
+    app.watchAfterBuild = false;
+  } else if (app.errorShown) {
+    banner(""); // a change that went through: the last one's error is past
+  }
+  document.body.classList.remove("loading");
+}
+
+/** Ticks a second as the learner sees them: the ticks of the last frames over their time. */
+function measuredRate(f) {
+  const now = performance.now();
+  const s = app.samples;
+  if (s.length && f.tick < s[s.length - 1][1]) s.length = 0;
+  s.push([now, f.tick]);
+  while (s.length > 2 && now - s[0][0] > RATE_WINDOW_MS) s.shift();
+  const [t0, k0] = s[0];
+  return now - t0 > 250 ? ((f.tick - k0) * 1000) / (now - t0) : null;
+}
+
+function onFrame(f) {
+  f.rate = f.state === "playing" ? measuredRate(f) : null;
+  if (f.state !== "playing") app.samples = [];
+  for (const [tick, mean] of f.curve) views.curve.push(tick, { reward: mean });
+  if (f.curve.length) {
+    app.curvePoints += f.curve.length;
+    $("curve").dataset.points = String(app.curvePoints);
+  }
+  views.world.set(f);
+  views.net.set(f.layers, f.action);
+  views.q.set(f.q, f.action);
+  app.latest = f;
+  if (!app.pending) {
+    app.pending = true;
+    requestAnimationFrame(render);
+  }
+}
+
+function fixed(v, digits) {
+  return v === null || v === undefined ? "—" : v.toFixed(digits);
+}
+
+/** The counters and the brain stats, from the latest frame, once per animation frame. */
+function render() {
+  app.pending = false;
+  const f = app.latest;
+  const rate = f.rate === null ? null : Math.round(f.rate);
+  $("ticks").textContent = f.tick.toLocaleString();
+  $("rate").textContent = rate === null ? "" : t("rl.rate", { n: rate.toLocaleString() });
+  $("m-reward").textContent = fixed(f.reward.mean, 3);
+  $("m-epsilon").textContent = fixed(f.epsilon, 3);
+  $("m-age").textContent = f.age.toLocaleString();
+  $("m-replay").textContent = f.replay.toLocaleString();
+  $("m-loss").textContent = fmtLoss(f.loss);
+  $("m-apples").textContent = f.eaten.apples.toLocaleString();
+  $("m-poison").textContent = f.eaten.poison.toLocaleString();
+  $("m-rate").textContent = rate === null ? "—" : rate.toLocaleString();
+  $("learning-state").textContent = t(f.learning ? "rl.state.learning" : "rl.state.notLearning");
+  document.body.dataset.tick = String(f.tick);
+  document.body.dataset.frames = String(Number(document.body.dataset.frames || 0) + 1);
+}
+
+function onState(msg) {
+  app.state = msg.state;
+  const playing = msg.state === "playing";
+  $("play").classList.toggle("playing", playing);
+  $("play").setAttribute("aria-pressed", String(playing));
+  $("learning").checked = msg.learning;
+  $("learning-state").textContent = t(msg.learning ? "rl.state.learning" : "rl.state.notLearning");
+  $("speed").value = msg.speed;
+  document.body.dataset.state = msg.state;
+  if (msg.state === "diverged") banner(msg.message, true);
+}
+
+function onError(msg) {
+  app.watchAfterBuild = false;
+  banner(`${msg.field ? msg.field + ": " : ""}${msg.message.replace(/^\w+: /, "")}`, true);
+  if (SETTINGS.includes(msg.field)) $("settings").open = true; // the field it names in sight
+  if (msg.field === "layers") $("layers").setAttribute("aria-invalid", "true");
+  // The session goes on unchanged: a select shows its value again (a typed text stays, to fix).
+  if (app.config && SELECTS.includes(msg.field)) setValue(msg.field, app.config[msg.field]);
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case "config":
+      onConfig(msg);
+      break;
+    case "frame":
+      onFrame(msg);
+      break;
+    case "state":
+      onState(msg);
+      break;
+    case "error":
+      onError(msg);
+      break;
+    default:
+      break;
+  }
+}
+
+/** The settings fold away on a phone's screen, and open on a wider one. */
+function foldSettings() {
+  const narrow = window.matchMedia("(max-width: 760px)");
+  const fold = () => ($("settings").open = !narrow.matches);
+  fold();
+  narrow.addEventListener("change", fold);
+}
+
+async function main() {
+  $("conn").before(languageSwitch());
+  foldSettings();
+  wireControls();
+  await loadChoices();
+  socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));
+}
+
+main();

@@ -1,0 +1,106 @@
+"""One table of a lab's settings, checked the same way in every lab that has one (the sequence
+lab's, the agent lab's): a value against its entry, a share link read as a page opens it, the
+canonical share string.
+
+A table is a tuple of `LabParam`s (`imagelab/config.py`) and the lab's error class, whose
+instances carry `key` (the setting) and `message` (maybe a `Said` sentence).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from .imagelab.config import LabParam
+from .messages import said
+from .urlcodec import split_pairs
+
+SEED = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class ParamTable:
+    params: tuple[LabParam, ...]
+    error: Any  # the lab's error class, built as error(key, message)
+    # Checks of the kinds the shared rules do not know (a layer list), by kind.
+    kinds: tuple[tuple[str, Callable[[LabParam, Any], Any]], ...] = ()
+
+    @property
+    def by_name(self) -> dict[str, LabParam]:
+        return {p.name: p for p in self.params}
+
+    @property
+    def live(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.live)
+
+    def query(self, config: Any) -> str:
+        """The canonical share string: every key in table order."""
+        return "&".join(
+            f"{p.name}={quote(str(getattr(config, p.name)), safe='.-_,')}" for p in self.params)
+
+    def with_changes(self, config: C, changes: dict[str, Any]) -> C:
+        """`config` with `changes` checked and applied; raises the lab's error."""
+        return replace(config, **{k: self.check(k, v) for k, v in changes.items()})  # type: ignore[type-var]
+
+    def check(self, key: str, value: Any) -> Any:
+        """One value checked against its table entry, in canonical Python form."""
+        p = self.by_name.get(key)
+        if p is None:
+            raise self.error(key, f"unknown setting; known: {', '.join(self.by_name)}")
+        if p.kind == "choice":
+            if value not in p.choices:
+                raise self.error(
+                    key, said("lab.err.oneOf", choices=", ".join(p.choices), got=repr(value)))
+            return value
+        if p.kind in ("float", "int"):
+            return self._number(p, value)
+        for kind, check in self.kinds:
+            if p.kind == kind:
+                return check(p, value)
+        if not isinstance(value, str) or not SEED.match(value):
+            raise self.error(key, said("seq.err.seed", got=repr(value)))
+        return value
+
+    def _number(self, p: LabParam, value: Any) -> float | int:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise self.error(p.name, said("err.number", got=repr(value))) from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(p.name, said("err.number", got=repr(value)))
+        assert p.min is not None and p.max is not None
+        if not math.isfinite(value) or not p.min <= value <= p.max:
+            raise self.error(
+                p.name, said("err.between", min=f"{p.min:g}", max=f"{p.max:g}", got=repr(value)))
+        if p.kind == "float":
+            return float(value)
+        if value != int(value):
+            raise self.error(p.name, said("lab.err.whole", got=repr(value)))
+        return int(value)
+
+    def parse_link(self, text: str, default: C) -> tuple[C, list[str]]:
+        """A link (`?query`, `#hash` or bare `a=1&b=2`) as a page opens it: the config and
+        warnings. An unknown key is ignored and a bad value leaves its key at the default, each
+        named in a warning; the rest of the link applies."""
+        values: dict[str, Any] = {}
+        warnings: list[str] = []
+        for key, value in split_pairs(text):
+            if key == "lang":  # the page's language, not a setting
+                continue
+            if key not in self.by_name:
+                warnings.append(said("lab.warn.unknownKey", key=repr(key)))
+                continue
+            try:
+                values[key] = self.check(key, value)
+            except self.error as err:
+                warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
+        return self.with_changes(default, values), warnings
+
+    def schema(self) -> list[dict[str, Any]]:
+        return [p.schema() for p in self.params]

@@ -1,0 +1,344 @@
+"""`RLSession`: one learner's live agent lab, as short jobs on the server's shared workers.
+
+It has the sequence lab's shape (`seqlab/session.py`), so the same connection driver runs it
+(`server/labloop.py`): `work` does one message, one frame or one slice of ticks per job. The
+speed caps the ticks per second (slow 5, normal 30, fast 150; very fast as many as the worker
+gives), and a frame follows every tick at slow and normal speed, at most 30 a second when fast
+and 2 a second when very fast; between ticks at a capped speed `due_in_s` tells the driver how
+long it may sleep.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..imagelab.parts import Parts, run_until
+from ..imagelab.session import LabError as RLError  # a command that cannot be carried out
+from ..messages import in_lang
+from .agent import Agent
+from .config import LIVE, RLConfig, RLConfigError, parse_link
+from .limits import RLLimits
+from .pretrained import load_into
+from .world import ACTIONS, AGENT_RADIUS, EYE_ANGLES, EYE_RANGE, HEIGHT, ITEM_RADIUS, WALLS, WIDTH
+
+PROTOCOL_VERSION = 1
+SPEEDS = {"slow": 5.0, "normal": 30.0, "fast": 150.0, "veryfast": math.inf}  # ticks a second
+FRAME_EVERY_S = {"slow": 0.0, "normal": 0.0, "fast": 1 / 30, "veryfast": 0.5}
+CURVE_EVERY = 100  # ticks between two points of the reward curve
+CURVE_KEPT = 2000  # points a frame may carry at most (the oldest go first)
+LAG_S = 0.5  # a capped speed further behind than this forgets the ticks it owes
+Send = Callable[[dict[str, Any]], None]
+
+
+def world_json() -> dict[str, Any]:
+    """The fixed geometry, sent once with each `config`."""
+    return {"width": WIDTH, "height": HEIGHT, "walls": WALLS.tolist(), "eye_range": EYE_RANGE,
+            "eye_angles": EYE_ANGLES.tolist(), "agent_radius": AGENT_RADIUS,
+            "item_radius": ITEM_RADIUS, "actions": [list(a) for a in ACTIONS]}
+
+
+class RLSession:
+    def __init__(self, send: Send, *, limits: RLLimits | None = None):
+        self._send = send
+        self.limits = limits or RLLimits()
+        self.agent: Agent | None = None
+        self.state = "paused"  # paused, playing, diverged
+        self.speed = "fast"
+        self.version = 0
+        self.lang = "en"
+        self._task: Parts[None] | None = None
+        self._frame_pending = False
+        self._last_frame = 0.0
+        self._unframed = 0  # ticks since the last frame
+        self._anchor = (0.0, 0)  # (time, ticks) the capped speed counts from
+        self._rate = (0, 0.0)  # ticks and seconds since the last frame
+        self._curve: list[list[float]] = []
+        self._seq = 0
+        self._closed = False
+
+    # --- called by the server (the interface of `server/labloop.py`) -----------------------
+    @property
+    def takes_messages(self) -> bool:
+        return self._task is None
+
+    @property
+    def busy(self) -> bool:
+        return not self._closed and (self._task is not None or self.state == "playing")
+
+    @property
+    def due_in_s(self) -> float:
+        """Seconds until there is work again while playing at a capped speed (0: now)."""
+        if self._task is not None or self.state != "playing" or self._frame_due():
+            return 0.0
+        rate = SPEEDS[self.speed]
+        if math.isinf(rate):
+            return 0.0
+        since, done = self._anchor
+        return max(0.0, since + (self._ticks_since(done) + 1) / rate - time.perf_counter())
+
+    def frame_sent(self) -> None:
+        self._frame_pending = False
+
+    def close(self) -> None:
+        self._closed = True
+        self._task = None
+        self.agent = None
+
+    def work(self, budget_s: float, message: dict[str, Any] | None = None,
+             stop_early: Callable[[], bool] | None = None) -> None:
+        """About `budget_s` seconds of work on the calling worker thread: a half-done command,
+        else `message`, else (playing) the next frame when due or the ticks now owed."""
+        if self._closed:
+            return
+        deadline = time.perf_counter() + budget_s
+        if self._task is None:
+            if message is not None:
+                self._task = self._handle(message)
+            elif self._frame_due():
+                self._task = self._guarded(self._frame(), "frame")
+            elif self.state == "playing":
+                self._tick_until(deadline, stop_early)
+                return
+            else:
+                return
+        if run_until(self._task, deadline, stop_early):
+            self._task = None
+
+    # --- ticks and frames ------------------------------------------------------------------
+    def _ticks_since(self, done: int) -> int:
+        assert self.agent is not None
+        return self.agent.ticks - done
+
+    def _frame_due(self) -> bool:
+        return (self.state == "playing" and not self._frame_pending and self._unframed > 0
+                and time.perf_counter() - self._last_frame >= FRAME_EVERY_S[self.speed])
+
+    def _restart_clock(self) -> None:
+        self._anchor = (time.perf_counter(), self.agent.ticks if self.agent else 0)
+
+    def _tick_until(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
+        agent = self.agent
+        assert agent is not None
+        rate = SPEEDS[self.speed]
+        start = time.perf_counter()
+        if math.isinf(rate):
+            owed = None
+        else:
+            since, done = self._anchor
+            owed = int((start - since) * rate) - self._ticks_since(done)
+            if owed > rate * LAG_S:  # far behind (a slow worker): keep the pace from now
+                self._restart_clock()
+                owed = 1
+        ticks = 0
+        while owed is None or ticks < owed:
+            self._one_tick(agent)
+            ticks += 1
+            if agent.diverged:
+                self._set_state("diverged")
+                break
+            if FRAME_EVERY_S[self.speed] == 0.0:  # a frame after every tick
+                break
+            if time.perf_counter() >= deadline or (stop_early is not None and stop_early()):
+                break
+        done, seconds = self._rate
+        self._rate = (done + ticks, seconds + time.perf_counter() - start)
+
+    def _one_tick(self, agent: Agent) -> None:
+        agent.tick()
+        self._unframed += 1
+        if agent.ticks % CURVE_EVERY == 0:
+            mean = agent.rewards.mean()
+            self._curve.append([agent.ticks, round(mean if mean is not None else 0.0, 4)])
+            del self._curve[:-CURVE_KEPT]
+
+    def _frame(self) -> Parts[None]:
+        agent = self.agent
+        assert agent is not None
+        done, seconds = self._rate
+        if self.state == "playing":  # a paced speed waits between ticks: count wall time
+            seconds = time.perf_counter() - self._last_frame
+        self._rate = (0, 0.0)
+        self._seq += 1
+        self._unframed = 0
+        curve, self._curve = self._curve, []
+        message = {"type": "frame", "seq": self._seq, "version": self.version,
+                   "state": self.state, "speed": self.speed,
+                   "ticks_per_s": round(done / seconds, 1) if seconds > 0 else 0.0,
+                   **look(agent), "curve": curve}
+        self._frame_pending = True
+        self._last_frame = time.perf_counter()
+        self._emit(message)
+        yield from ()
+
+    # --- messages ------------------------------------------------------------------------------
+    def _emit(self, message: dict[str, Any]) -> None:
+        if not self._closed:
+            self._send(message)
+
+    def _guarded(self, parts: Parts[None], kind: str) -> Parts[None]:
+        """`parts`, with an error a message can name said as one, and a bug as `internal`;
+        the session goes on either way."""
+        try:
+            yield from parts
+        except RLError as err:
+            self._emit({"type": "error", "code": err.code, "field": err.field,
+                        "message": err.message})
+        except RLConfigError as err:
+            self._emit({"type": "error", "code": "bad_value", "field": err.key,
+                        "message": f"{err.key}: {in_lang(err.message, self.lang)}"})
+        except Exception as err:  # noqa: BLE001 — a bug must not end the session
+            if self.state == "playing":
+                self._set_state("paused")
+            self._emit({"type": "error", "code": "internal", "field": None,
+                        "message": f"{kind} failed: {type(err).__name__}: {err}"})
+
+    def _handle(self, message: dict[str, Any]) -> Parts[None]:
+        kind = message["type"]
+        if kind not in ("start", "ping") and self.agent is None:
+            return self._guarded(_raise(RLError("not_started", None, "send 'start' first")), kind)
+        return self._guarded(getattr(self, f"_on_{kind}")(message), kind)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        text = None
+        if state == "diverged" and self.agent is not None:
+            text = f"diverged at tick {self.agent.ticks} — lower the learning rate"
+        self._emit({"type": "state", "state": state, "speed": self.speed,
+                    "learning": self.agent.learning if self.agent else True, "message": text})
+
+    def _config_message(self, config: RLConfig, **extra: Any) -> dict[str, Any]:
+        return {"type": "config", "config": config.to_dict(), "query": config.query,
+                "version": self.version, "live": list(LIVE), "world": world_json(), **extra}
+
+    # --- commands ------------------------------------------------------------------------------
+    def _on_ping(self, m: dict[str, Any]) -> Parts[None]:
+        self._emit({"type": "pong", "id": m.get("id")})
+        yield from ()
+
+    def _on_start(self, m: dict[str, Any]) -> Parts[None]:
+        self.lang = m.get("lang") or "en"
+        if m.get("url") is not None:
+            config, warnings = parse_link(m["url"])
+            try:  # a link over a limit, or a pretrained agent it cannot load, opens at defaults
+                self.limits.check(config)
+            except RLConfigError as err:
+                warnings.append(f"{err.key}: {in_lang(err.message, self.lang)}")
+                config = RLConfig()
+        else:
+            config, warnings = RLConfig().with_changes(m.get("config") or {}), []
+        yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
+
+    def _build(self, config: RLConfig, warnings: list[str]) -> Parts[None]:
+        self.limits.check(config)  # from the settings alone: nothing is allocated yet
+        agent = Agent(config)
+        load_into(agent, config)  # the pretrained agent's weights, when asked
+        if config.start == "pretrained":  # as ConvNetJS loads its net: watch it, at normal speed
+            agent.learning = False
+            self.speed = "normal"
+        self.agent = agent
+        self.version += 1
+        self.state = "paused"
+        self._curve = []
+        self._unframed = 0
+        self._emit(self._config_message(config, warnings=warnings, rebuilt=True))
+        yield
+        yield from self._frame()
+        self._set_state("paused")
+
+    def _on_update(self, m: dict[str, Any]) -> Parts[None]:
+        assert self.agent is not None
+        changes = m["changes"]
+        config = self.agent.config.with_changes(changes)
+        self.limits.check(config)
+        if any(k not in LIVE for k in changes):
+            playing = self.state == "playing"
+            yield from self._build(config, [])
+            if playing:
+                self._play()
+            return
+        self.agent.update(config)
+        self.version += 1
+        self._emit(self._config_message(config, changed=sorted(changes)))
+
+    def _play(self) -> None:
+        if self.state != "diverged":
+            self._restart_clock()
+            self._last_frame = time.perf_counter()
+            self._rate = (0, 0.0)
+            self._set_state("playing")
+
+    def _on_play(self, m: dict[str, Any]) -> Parts[None]:
+        self._play()
+        yield from ()
+
+    def _on_pause(self, m: dict[str, Any]) -> Parts[None]:
+        playing = self.state == "playing"
+        self.state = "paused"
+        if playing and self._unframed:  # the ticks since the last frame, shown
+            yield from self._frame()
+        self._set_state("paused")
+
+    def _on_step(self, m: dict[str, Any]) -> Parts[None]:
+        agent = self.agent
+        assert agent is not None
+        self.state = "paused"
+        start = time.perf_counter()
+        for _ in range(int(m.get("n", 1))):  # a tick a piece: the next job goes on
+            self._one_tick(agent)
+            if agent.diverged:
+                break
+            yield
+        self._rate = (int(m.get("n", 1)), time.perf_counter() - start)
+        yield from self._frame()
+        self._set_state("diverged" if agent.diverged else "paused")
+
+    def _on_reset(self, m: dict[str, Any]) -> Parts[None]:
+        assert self.agent is not None
+        yield from self._build(self.agent.config, [])
+
+    def _on_learn(self, m: dict[str, Any]) -> Parts[None]:
+        assert self.agent is not None
+        self.agent.learning = bool(m["on"])
+        self._set_state(self.state)
+        yield from ()
+
+    def _on_speed(self, m: dict[str, Any]) -> Parts[None]:
+        self.speed = m["speed"]
+        self._restart_clock()
+        self._set_state(self.state)
+        yield from ()
+
+
+def _round(values: np.ndarray, places: int = 3) -> list[float]:
+    return [round(float(v), places) for v in np.nan_to_num(values)]
+
+
+def look(agent: Agent) -> dict[str, Any]:
+    """What a frame shows of the agent, its world and its brain, as small JSON."""
+    w, sight = agent.world, agent.world.sight
+    acts = agent.activations()
+    loss, mean = agent.losses.mean(), agent.rewards.mean()
+    return {
+        "tick": agent.ticks, "age": agent.age, "learning": agent.learning,
+        "agent": {"x": round(w.x, 2), "y": round(w.y, 2), "angle": round(w.angle, 4)},
+        "eyes": {"kind": sight.kind.tolist(), "distance": _round(sight.distance, 1)},
+        "items": [[round(float(x), 1), round(float(y), 1), int(k)]
+                  for (x, y), k in zip(w.items, w.kinds, strict=True)],
+        "eaten": {"apples": w.eaten[1], "poison": w.eaten[2]},
+        "reward": {"last": round(agent.last_reward, 4),
+                   "mean": None if mean is None else round(mean, 4)},
+        "loss": None if loss is None else round(loss, 6),
+        "epsilon": round(agent.epsilon, 4), "replay": agent.replay.size,
+        "action": agent.action, "q": _round(agent.q_values, 4),
+        "layers": [_round(a) for a in acts],
+    }
+
+
+def _raise(err: Exception) -> Parts[None]:
+    raise err
+    yield  # a generator: the error is raised when the job runs it
