@@ -18,8 +18,9 @@ from fastapi import WebSocket, WebSocketDisconnect
 from .admission import Registry, origin_allowed
 from .imagelab import _scheduler, _settings
 from .labloop import LabLink, Outbox, Worked, encode
-from .memory import release_soon
+from .memory import MemoryCeiling, MemoryLimitError, release_soon
 from .scheduler import owned_by
+from .settings import Settings
 
 Send = Callable[[dict[str, Any]], None]
 
@@ -28,6 +29,21 @@ class Session(Worked, Protocol):
     """A lab session as the registry holds it (by identity)."""
 
     def __hash__(self) -> int: ...
+
+
+def memory_checker(settings: Settings, memory: MemoryCeiling | None,
+                   error: Callable[[str, str], Exception]) -> Callable[[int, str, str], None]:
+    """A lab's `memory_check(bytes, field, what)`: the process's memory ceiling (this one, or
+    one from `settings`), its refusal raised as the lab's settings `error(field, message)`."""
+    ceiling = memory or MemoryCeiling(settings.max_memory_mb)
+
+    def check(extra: int, field: str, what: str) -> None:
+        try:
+            ceiling.check(extra, field, what)
+        except MemoryLimitError as err:
+            raise error(err.field or field, err.message) from None
+
+    return check
 
 
 def lab_registry(app: Any, kind: str) -> Registry:

@@ -22,8 +22,8 @@ from playground_models.rllab.session import PROTOCOL_VERSION, SPEEDS, RLSession
 from .admission import Registry
 from .imagelab import Bare, Ping, Start, Step, Update, _Message, _settings
 from .imagelab import parse_client_message as _parse
-from .labshell import lab_registry, serve_lab
-from .memory import MemoryCeiling, MemoryLimitError
+from .labshell import lab_registry, memory_checker, serve_lab
+from .memory import MemoryCeiling
 from .pages import templates
 from .settings import Settings
 
@@ -57,16 +57,9 @@ def rl_registry(app: Any) -> Registry:
 
 def rl_limits(settings: Settings, memory: MemoryCeiling | None = None) -> RLLimits:
     """The agent lab's limits from the server's settings, with its memory ceiling."""
-    ceiling = memory or MemoryCeiling(settings.max_memory_mb)
-
-    def memory_check(extra: int, field: str, what: str) -> None:
-        try:
-            ceiling.check(extra, field, what)
-        except MemoryLimitError as err:
-            raise RLConfigError(err.field or field, err.message) from None
-
     return RLLimits(max_parameters=settings.rl_max_parameters,
-                    max_tick_macs=settings.rl_max_tick_macs, memory_check=memory_check)
+                    max_tick_macs=settings.rl_max_tick_macs,
+                    memory_check=memory_checker(settings, memory, RLConfigError))
 
 
 @router.get("/rl", response_class=HTMLResponse, include_in_schema=False)

@@ -22,8 +22,8 @@ from playground_models.seqlab.session import PROTOCOL_VERSION, SeqSession
 from .admission import Registry
 from .imagelab import Bare, Ping, Start, Step, Update, _Message, _settings
 from .imagelab import parse_client_message as _parse
-from .labshell import lab_registry, serve_lab
-from .memory import MemoryCeiling, MemoryLimitError
+from .labshell import lab_registry, memory_checker, serve_lab
+from .memory import MemoryCeiling
 from .pages import templates
 from .settings import Settings
 
@@ -52,16 +52,9 @@ def seq_registry(app: Any) -> Registry:
 
 def seq_limits(settings: Settings, memory: MemoryCeiling | None = None) -> SeqLimits:
     """The sequence lab's limits from the server's settings, with its memory ceiling."""
-    ceiling = memory or MemoryCeiling(settings.max_memory_mb)
-
-    def memory_check(extra: int, field: str, what: str) -> None:
-        try:
-            ceiling.check(extra, field, what)
-        except MemoryLimitError as err:
-            raise SeqConfigError(err.field or field, err.message) from None
-
     return SeqLimits(max_parameters=settings.seq_max_parameters,
-                     max_step_macs=settings.seq_max_step_macs, memory_check=memory_check)
+                     max_step_macs=settings.seq_max_step_macs,
+                     memory_check=memory_checker(settings, memory, SeqConfigError))
 
 
 @router.get("/seq", response_class=HTMLResponse, include_in_schema=False)

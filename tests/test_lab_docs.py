@@ -26,6 +26,7 @@ LABS = {
 def lab(request):
     found = LABS[request.param]
     found.code = [ROOT / "server" / f"{request.param}lab.py", ROOT / "server" / "labshell.py",
+                  ROOT / "playground_models" / "labsession.py",
                   *(ROOT / "playground_models" / f"{request.param}lab").glob("*.py")]
     return found
 

@@ -1,8 +1,8 @@
 """`RLSession`: one learner's live agent lab, as short jobs on the server's shared workers.
 
-It has the sequence lab's shape (`seqlab/session.py`), so the same connection driver runs it
-(`server/labloop.py`): `work` does one message, one frame or one slice of ticks per job. The
-speed caps the ticks per second (slow 5, normal 30, fast 150; very fast as many as the worker
+A `ShellSession` (`labsession.py`), as the sequence lab's is, so the same connection driver
+runs it (`server/labloop.py`): `work` does one message, one frame or one slice of ticks per
+job. The speed caps the ticks per second (slow 5, normal 30, fast 150; very fast as many as the worker
 gives), and a frame follows every tick at slow and normal speed, at most 30 a second when fast
 and 2 a second when very fast; between ticks at a capped speed `due_in_s` tells the driver how
 long it may sleep.
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..imagelab.parts import Parts, run_until
-from ..imagelab.session import LabError as RLError  # a command that cannot be carried out
+from ..imagelab.parts import Parts
+from ..labsession import Send, ShellSession
 from ..messages import in_lang
 from .agent import Agent
 from .config import LIVE, RLConfig, RLConfigError, parse_link
@@ -32,7 +32,6 @@ FRAME_EVERY_S = {"slow": 0.0, "normal": 0.0, "fast": 1 / 30, "veryfast": 0.5}
 CURVE_EVERY = 100  # ticks between two points of the reward curve
 CURVE_KEPT = 2000  # points a frame may carry at most (the oldest go first)
 LAG_S = 0.5  # a capped speed further behind than this forgets the ticks it owes
-Send = Callable[[dict[str, Any]], None]
 
 
 def world_json() -> dict[str, Any]:
@@ -42,36 +41,29 @@ def world_json() -> dict[str, Any]:
             "item_radius": ITEM_RADIUS, "actions": [list(a) for a in ACTIONS]}
 
 
-class RLSession:
+class RLSession(ShellSession):
+    config_error = RLConfigError
+
     def __init__(self, send: Send, *, limits: RLLimits | None = None):
-        self._send = send
+        super().__init__(send)
         self.limits = limits or RLLimits()
         self.agent: Agent | None = None
         self.state = "paused"  # paused, playing, diverged
         self.speed = "fast"
-        self.version = 0
-        self.lang = "en"
-        self._task: Parts[None] | None = None
-        self._frame_pending = False
-        self._last_frame = 0.0
         self._unframed = 0  # ticks since the last frame
         self._anchor = (0.0, 0)  # (time, ticks) the capped speed counts from
         self._rate = (0, 0.0)  # ticks and seconds since the last frame
         self._curve: list[list[float]] = []
-        self._seq = 0
-        self._closed = False
-
-    # --- called by the server (the interface of `server/labloop.py`) -----------------------
-    @property
-    def takes_messages(self) -> bool:
-        return self._task is None
 
     @property
-    def busy(self) -> bool:
-        return not self._closed and (self._task is not None or self.state == "playing")
+    def _started(self) -> bool:
+        return self.agent is not None
+
+    def _drop(self) -> None:
+        self.agent = None
 
     @property
-    def due_in_s(self) -> float:
+    def due_in_s(self) -> float:  # type: ignore[override]
         """Seconds until there is work again while playing at a capped speed (0: now)."""
         if self._task is not None or self.state != "playing" or self._frame_due():
             return 0.0
@@ -80,34 +72,6 @@ class RLSession:
             return 0.0
         since, done = self._anchor
         return max(0.0, since + (self._ticks_since(done) + 1) / rate - time.perf_counter())
-
-    def frame_sent(self) -> None:
-        self._frame_pending = False
-
-    def close(self) -> None:
-        self._closed = True
-        self._task = None
-        self.agent = None
-
-    def work(self, budget_s: float, message: dict[str, Any] | None = None,
-             stop_early: Callable[[], bool] | None = None) -> None:
-        """About `budget_s` seconds of work on the calling worker thread: a half-done command,
-        else `message`, else (playing) the next frame when due or the ticks now owed."""
-        if self._closed:
-            return
-        deadline = time.perf_counter() + budget_s
-        if self._task is None:
-            if message is not None:
-                self._task = self._handle(message)
-            elif self._frame_due():
-                self._task = self._guarded(self._frame(), "frame")
-            elif self.state == "playing":
-                self._tick_until(deadline, stop_early)
-                return
-            else:
-                return
-        if run_until(self._task, deadline, stop_early):
-            self._task = None
 
     # --- ticks and frames ------------------------------------------------------------------
     def _ticks_since(self, done: int) -> int:
@@ -121,7 +85,7 @@ class RLSession:
     def _restart_clock(self) -> None:
         self._anchor = (time.perf_counter(), self.agent.ticks if self.agent else 0)
 
-    def _tick_until(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
+    def _advance(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
         agent = self.agent
         assert agent is not None
         rate = SPEEDS[self.speed]
@@ -176,33 +140,6 @@ class RLSession:
         yield from ()
 
     # --- messages ------------------------------------------------------------------------------
-    def _emit(self, message: dict[str, Any]) -> None:
-        if not self._closed:
-            self._send(message)
-
-    def _guarded(self, parts: Parts[None], kind: str) -> Parts[None]:
-        """`parts`, with an error a message can name said as one, and a bug as `internal`;
-        the session goes on either way."""
-        try:
-            yield from parts
-        except RLError as err:
-            self._emit({"type": "error", "code": err.code, "field": err.field,
-                        "message": err.message})
-        except RLConfigError as err:
-            self._emit({"type": "error", "code": "bad_value", "field": err.key,
-                        "message": f"{err.key}: {in_lang(err.message, self.lang)}"})
-        except Exception as err:  # noqa: BLE001 — a bug must not end the session
-            if self.state == "playing":
-                self._set_state("paused")
-            self._emit({"type": "error", "code": "internal", "field": None,
-                        "message": f"{kind} failed: {type(err).__name__}: {err}"})
-
-    def _handle(self, message: dict[str, Any]) -> Parts[None]:
-        kind = message["type"]
-        if kind not in ("start", "ping") and self.agent is None:
-            return self._guarded(_raise(RLError("not_started", None, "send 'start' first")), kind)
-        return self._guarded(getattr(self, f"_on_{kind}")(message), kind)
-
     def _set_state(self, state: str) -> None:
         self.state = state
         text = None
@@ -216,10 +153,6 @@ class RLSession:
                 "version": self.version, "live": list(LIVE), "world": world_json(), **extra}
 
     # --- commands ------------------------------------------------------------------------------
-    def _on_ping(self, m: dict[str, Any]) -> Parts[None]:
-        self._emit({"type": "pong", "id": m.get("id")})
-        yield from ()
-
     def _on_start(self, m: dict[str, Any]) -> Parts[None]:
         self.lang = m.get("lang") or "en"
         if m.get("url") is not None:
@@ -338,7 +271,3 @@ def look(agent: Agent) -> dict[str, Any]:
         "layers": [_round(a) for a in acts],
     }
 
-
-def _raise(err: Exception) -> Parts[None]:
-    raise err
-    yield  # a generator: the error is raised when the job runs it

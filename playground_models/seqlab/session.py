@@ -1,6 +1,6 @@
 """`SeqSession`: one learner's live sequence lab, as short jobs on the server's shared workers.
 
-It has the image lab's shape (`imagelab/session.py`), so the same connection driver runs it
+A `ShellSession` (`labsession.py`), so the same connection driver runs it
 (`server/labloop.py`): `work` does one message or one slice of training per job, a frame is
 built in parts (`imagelab/parts.py`) and only after the previous one was sent (`frame_sent`).
 While comparing, an RNN and an LSTM with the session's other settings train in lockstep.
@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..imagelab.parts import Parts, run_until
-from ..imagelab.session import LabError as SeqError  # a command that cannot be carried out
+from ..imagelab.parts import Parts
 from ..imagelab.snapshot import pack
+from ..labsession import Send, ShellSession
 from ..messages import in_lang
 from .config import LIVE, SeqConfig, SeqConfigError, parse_link
 from .limits import SeqLimits
@@ -23,68 +23,30 @@ from .trainer import SeqTrainer
 PROTOCOL_VERSION = 1
 FRAME_INTERVAL_S = 0.2  # at most 5 frames a second
 COMPARED = ("rnn", "lstm")
-Send = Callable[[dict[str, Any]], None]
 
 
-class SeqSession:
+class SeqSession(ShellSession):
+    config_error = SeqConfigError
+
     def __init__(self, send: Send, *, limits: SeqLimits | None = None):
-        self._send = send
+        super().__init__(send)
         self.limits = limits or SeqLimits()
         self.trainer: SeqTrainer | None = None
         self.compared: dict[str, SeqTrainer] = {}
         self.state = "paused"  # paused, playing, comparing, diverged
-        self.version = 0
-        self.lang = "en"
-        self._task: Parts[None] | None = None
-        self._frame_pending = False
-        self._last_frame = 0.0
         self._trained = (0, 0.0)  # examples and seconds since the last frame
-        self._seq = 0
-        self._closed = False
-
-    # --- called by the server (the interface of `server/labloop.py`) -----------------------
-    @property
-    def takes_messages(self) -> bool:
-        return self._task is None
-
-    @property
-    def busy(self) -> bool:
-        return not self._closed and (self._task is not None or self._running)
-
-    due_in_s = 0.0  # never paced: busy means work now
 
     @property
     def _running(self) -> bool:
         return self.state in ("playing", "comparing")
 
-    def frame_sent(self) -> None:
-        self._frame_pending = False
+    @property
+    def _started(self) -> bool:
+        return self.trainer is not None
 
-    def close(self) -> None:
-        self._closed = True
-        self._task = None
+    def _drop(self) -> None:
         self.trainer = None
         self.compared = {}
-
-    def work(self, budget_s: float, message: dict[str, Any] | None = None,
-             stop_early: Callable[[], bool] | None = None) -> None:
-        """About `budget_s` seconds of work on the calling worker thread: a half-done command,
-        else `message`, else (running) the next frame when due or one slice of training."""
-        if self._closed:
-            return
-        deadline = time.perf_counter() + budget_s
-        if self._task is None:
-            if message is not None:
-                self._task = self._handle(message)
-            elif self._frame_due():
-                self._task = self._guarded(self._frame(), "frame")
-            elif self._running:
-                self._train_until(deadline, stop_early)
-                return
-            else:
-                return
-        if run_until(self._task, deadline, stop_early):
-            self._task = None
 
     # --- training and frames -----------------------------------------------------------------
     def _frame_due(self) -> bool:
@@ -96,7 +58,7 @@ class SeqSession:
             return list(self.compared.values())
         return [self.trainer] if self.trainer is not None else []
 
-    def _train_until(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
+    def _advance(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
         start = time.perf_counter()
         examples = 0
         while True:
@@ -133,33 +95,6 @@ class SeqSession:
         self._emit(message)
 
     # --- messages ------------------------------------------------------------------------------
-    def _emit(self, message: dict[str, Any]) -> None:
-        if not self._closed:
-            self._send(message)
-
-    def _guarded(self, parts: Parts[None], kind: str) -> Parts[None]:
-        """`parts`, with an error a message can name said as one, and a bug as `internal`;
-        the session goes on either way."""
-        try:
-            yield from parts
-        except SeqError as err:
-            self._emit({"type": "error", "code": err.code, "field": err.field,
-                        "message": err.message})
-        except SeqConfigError as err:
-            self._emit({"type": "error", "code": "bad_value", "field": err.key,
-                        "message": f"{err.key}: {in_lang(err.message, self.lang)}"})
-        except Exception as err:  # noqa: BLE001 — a bug must not end the session
-            if self._running:
-                self._set_state("paused")
-            self._emit({"type": "error", "code": "internal", "field": None,
-                        "message": f"{kind} failed: {type(err).__name__}: {err}"})
-
-    def _handle(self, message: dict[str, Any]) -> Parts[None]:
-        kind = message["type"]
-        if kind not in ("start", "ping") and self.trainer is None:
-            return self._guarded(_raise(SeqError("not_started", None, "send 'start' first")), kind)
-        return self._guarded(getattr(self, f"_on_{kind}")(message), kind)
-
     def _set_state(self, state: str) -> None:
         self.state = state
         text = None
@@ -172,10 +107,6 @@ class SeqSession:
                 "version": self.version, "live": list(LIVE), **extra}
 
     # --- commands ------------------------------------------------------------------------------
-    def _on_ping(self, m: dict[str, Any]) -> Parts[None]:
-        self._emit({"type": "pong", "id": m.get("id")})
-        yield from ()
-
     def _on_start(self, m: dict[str, Any]) -> Parts[None]:
         self.lang = m.get("lang") or "en"
         if m.get("url") is not None:
@@ -285,7 +216,3 @@ def _looked_at(trainer: SeqTrainer) -> Parts[dict[str, Any]]:
         **{name: pack(array) for name, array in inside.items()},
     }
 
-
-def _raise(err: Exception) -> Parts[None]:
-    raise err
-    yield  # a generator: the error is raised when the job runs it

@@ -51,17 +51,34 @@ export function fitCanvas(canvas) {
   return { ctx, w, h };
 }
 
-export class LineChart {
+/** A view drawn on the next animation frame from the last data it was given (`schedule`),
+ * never more than once per frame; a subclass has `draw()`. */
+export class Drawn {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.pending = false;
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
+  }
+}
+
+export class LineChart extends Drawn {
   /** `series`: [{name, color, dash}]; `yRange`: fixed [lo, hi] or null for auto; `xText(n)`:
    * the x axis's end as words (default "{n} examples"; the agent lab counts ticks). */
   constructor(canvas, series, { yRange = null, label = "", log = false, xText = null } = {}) {
-    this.canvas = canvas;
+    super(canvas);
     this.xText = xText;
     this.series = series.map((s) => ({ ...s, xs: [], ys: [] }));
     this.yRange = yRange;
     this.label = label;
     this.log = log;
-    this.pending = false;
   }
 
   clear() {
@@ -89,14 +106,6 @@ export class LineChart {
     this.schedule();
   }
 
-  schedule() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
-  }
 
   draw() {
     const c = this.canvas;

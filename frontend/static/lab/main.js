@@ -1,8 +1,7 @@
 // The image lab page: one app-state object, the socket, and the views it feeds.
 
 import { unpack } from "./arrays.js";
-import { shortcutAllowed } from "../js/keys.js";
-import { copyLink } from "../js/urlstate.js";
+import { wireHeader } from "./header.js";
 import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
 import { Notices } from "../js/notices.js";
 import { applies } from "../js/state.js";
@@ -140,11 +139,7 @@ function wireControls() {
     const epochs = Math.max(1, app.trainSize ? Math.floor(app.trained / app.trainSize) : 0);
     $("export").href = `/api/lab/export?${new URLSearchParams({ url: location.search.slice(1), epochs })}`;
   });
-  $("share").addEventListener("click", async () => {
-    // As the other pages: the Clipboard API, else the copy command (plain http on a LAN).
-    $("share").textContent = (await copyLink()) ? t("lab.copied") : t("lab.copyManually");
-    setTimeout(() => ($("share").textContent = t("ui.copyLink")), 1500);
-  });
+  wireHeader($("share"), togglePlay);
   $("dream").addEventListener("click", () => {
     socket.send({ type: "dream", layer: Number($("dream-layer").value), unit: Number($("dream-unit").value) });
     $("dream").textContent = t("lab.dreaming");
@@ -153,12 +148,6 @@ function wireControls() {
     const start = app.state !== "racing";
     if (start) race.clear();
     socket.send({ type: "race", action: start ? "start" : "stop" });
-  });
-  document.addEventListener("keydown", (e) => {
-    if (e.key === " " && shortcutAllowed(e)) {
-      e.preventDefault();
-      togglePlay();
-    }
   });
 }
 

@@ -1,8 +1,7 @@
 // The agent lab page (docs/rl-protocol.md): one app-state object, the socket, and the views it
 // feeds. The server runs the world and the agent; the page draws each frame it sends.
 
-import { copyLink } from "../js/urlstate.js";
-import { shortcutAllowed } from "../js/keys.js";
+import { wireHeader } from "../lab/header.js";
 import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
 import { Notices } from "../js/notices.js";
 import { LineChart } from "../lab/charts.js";
@@ -144,16 +143,7 @@ function wireControls() {
     update({ start: "pretrained", layers: p.layers, activation: p.activation, window: p.window });
   });
   $("scratch").addEventListener("click", () => update({ start: "scratch" }));
-  $("share").addEventListener("click", async () => {
-    $("share").textContent = (await copyLink()) ? t("lab.copied") : t("lab.copyManually");
-    setTimeout(() => ($("share").textContent = t("ui.copyLink")), 1500);
-  });
-  document.addEventListener("keydown", (e) => {
-    if (e.key === " " && shortcutAllowed(e)) {
-      e.preventDefault();
-      togglePlay();
-    }
-  });
+  wireHeader($("share"), togglePlay);
   window.addEventListener("resize", () => {
     views.world.schedule();
     views.net.schedule();

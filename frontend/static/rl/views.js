@@ -4,7 +4,7 @@
 
 import { cssColor } from "../js/colors.js";
 import { t } from "../js/i18n.js";
-import { fitCanvas } from "../lab/charts.js";
+import { Drawn, fitCanvas } from "../lab/charts.js";
 
 // Apples and poison on the one orange↔blue scale (good blue, bad orange: apart for every
 // common colour-vision deficiency), poison also marked with a cross so colour is not the only
@@ -14,22 +14,6 @@ export const POISON = "#f59322";
 const WALL = "#3c4043";
 const NOTHING = "#b6bbc2";
 const EYE_COLORS = { "-1": NOTHING, 0: WALL, 1: APPLE, 2: POISON };
-
-class Drawn {
-  constructor(canvas) {
-    this.canvas = canvas;
-    this.pending = false;
-  }
-
-  schedule() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
-  }
-}
 
 /** The 2-D world from a `config`'s `world` and the latest `frame`, scaled to the canvas. */
 export class WorldView extends Drawn {

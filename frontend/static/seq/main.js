@@ -1,7 +1,6 @@
 // The sequence lab page: one app-state object, the socket, and the views it feeds.
 
-import { copyLink } from "../js/urlstate.js";
-import { shortcutAllowed } from "../js/keys.js";
+import { wireHeader } from "../lab/header.js";
 import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
 import { Notices } from "../js/notices.js";
 import { applies } from "../js/state.js";
@@ -109,16 +108,7 @@ function wireControls() {
     if (start) views.compareAcc.clear();
     socket.send({ type: "compare", action: start ? "start" : "stop" });
   });
-  $("share").addEventListener("click", async () => {
-    $("share").textContent = (await copyLink()) ? t("lab.copied") : t("lab.copyManually");
-    setTimeout(() => ($("share").textContent = t("ui.copyLink")), 1500);
-  });
-  document.addEventListener("keydown", (e) => {
-    if (e.key === " " && shortcutAllowed(e)) {
-      e.preventDefault();
-      togglePlay();
-    }
-  });
+  wireHeader($("share"), togglePlay);
 }
 
 function togglePlay() {

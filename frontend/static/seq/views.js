@@ -4,7 +4,7 @@
 
 import { LUT } from "../js/colors.js";
 import { t } from "../js/i18n.js";
-import { fitCanvas } from "../lab/charts.js";
+import { Drawn, fitCanvas } from "../lab/charts.js";
 
 function fit(canvas) {
   const { ctx, w, h } = fitCanvas(canvas);
@@ -12,22 +12,6 @@ function fit(canvas) {
   ctx.fillStyle = "#70757a";
   ctx.textAlign = "left"; // the context keeps what the last drawing set
   return { ctx, w, h };
-}
-
-class Drawn {
-  constructor(canvas) {
-    this.canvas = canvas;
-    this.pending = false;
-  }
-
-  schedule() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
-  }
 }
 
 /** Hidden state [T, U] (a typed array with `.shape`): time across, units down, on the one
