@@ -9,7 +9,7 @@ One server for all the attack modules (`attack_server`), started with short limi
 up (both worker threads made; the lab, the sweep pool and the HTTP thread pool used once, as
 the attack needs) before any baseline is read. An attack that leaves something behind marks
 it dirty, and the next attack gets a fresh one, so one failure does not cascade into the next
-attack's numbers. Each outcome is printed as one JSON line (`pytest -s` shows them) and
+attack's numbers. Each outcome is printed as one JSON line (`pytest -s -n 0` shows them) and
 appended to the file named by `NETPLAY_ATTACK_REPORT`, if set.
 
 Memory is the server's resident set as the kernel counts it, allocator caches included:

@@ -237,4 +237,5 @@ def test_a_lab_client_that_sends_but_never_reads_costs_bounded_memory_and_is_clo
     assert closed and frames <= 50, frames
     # The server's memory stayed within a bound, and stopped growing.
     assert max(rss) - rss[0] < 60_000, rss  # kB
-    assert max(rss[-25:]) - min(rss[-25:]) < 10_000, rss
+    # Over the last 5 s nothing grew past where it stood before them (giving back is fine).
+    assert max(rss[-25:]) - rss[-26] < 10_000, rss

@@ -242,3 +242,16 @@ def test_learning_from_scratch_beats_the_random_policy():
     policy = policy_reward(agent, 1500)
     baseline = random_policy_reward(config, 1500)
     assert policy > baseline + 0.2, (policy, baseline)
+
+
+def test_the_pretrain_script_makes_the_same_network_twice(tmp_path):
+    from playground_models.rllab.pretrain import train
+    from playground_models.rllab.pretrained import save
+
+    first, second = train(1100, report=1100), train(1100, report=1100)  # 100 learning steps
+    for a, b in zip(first.net.parameters(), second.net.parameters(), strict=True):
+        assert torch.equal(a, b)
+    save(first, tmp_path / "agent.npz")
+    with np.load(tmp_path / "agent.npz", allow_pickle=False) as f:
+        assert str(f["link"]).startswith("start=scratch&layers=50,50&")
+        assert f["0.weight"].shape == (50, 59) and f["4.bias"].shape == (5,)

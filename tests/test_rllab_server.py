@@ -208,3 +208,21 @@ def test_netplay_run_of_an_agent_link_prints_records(capsys):
     assert lines[-1]["replay"] == 2000 and lines[-1]["epsilon"] == 1.0
     assert main(["run", "/rl?layers=0,x", "--steps", "10"]) == 2
     assert "layers: must be up to 4 layer widths" in capsys.readouterr().err
+
+
+def test_the_biggest_agent_the_limits_allow_learns(client):
+    """The widest window, a net just under the weight limit, a batch just under the tick
+    limit, the largest memory: it builds, learns from its first ticks, and one more over any
+    of them is refused by name."""
+    link = "window=4&layers=200,200&batchSize=128&replay=100000&learnStart=1&items=100"
+    with client.websocket_connect("/ws/rl") as ws:
+        config, frame = _started(ws, link)
+        assert not config["warnings"] and len(frame["layers"][0]) == 27 + 4 * 32
+        ws.send_json({"type": "step", "n": 20})
+        frame = _until(ws, "frame")
+        assert frame["tick"] == 20 and frame["loss"] is not None
+        for changes, field in [({"batchSize": 256}, "batchSize"), ({"replay": 100001}, "replay"),
+                               ({"layers": "256,256"}, "layers")]:
+            ws.send_json({"type": "update", "changes": changes})
+            error = _until(ws, "error")
+            assert (error["code"], error["field"]) == ("bad_value", field)

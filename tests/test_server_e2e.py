@@ -155,7 +155,10 @@ def test_serve_with_two_processes_passes_its_settings_and_shares_the_session_cou
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(url, 60)
+        deadline = time.monotonic() + 60
+        while len(wait_for_health(url, 60)["sessions_per_process"]) < 2:  # both are up
+            assert time.monotonic() < deadline, "the second process never started"
+            time.sleep(0.2)
         for _ in range(4):  # whichever process answers, the flag reached it
             with urllib.request.urlopen(f"{url}/api/schema", timeout=5) as r:
                 assert json.load(r)["limits"]["max_sessions"] == 3

@@ -70,4 +70,5 @@ def save(agent: Agent, path: Path = PATH) -> None:
     """Write `agent`'s network and the link it was trained from."""
     arrays = {k: v.detach().numpy() for k, v in agent.net.state_dict().items()}
     np.savez_compressed(path, link=np.array(agent.config.query), **arrays)
-    _stored.cache_clear()
+    if path == PATH:
+        _stored.cache_clear()
