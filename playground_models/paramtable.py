@@ -41,7 +41,7 @@ class ParamTable:
     def query(self, config: Any) -> str:
         """The canonical share string: every key in table order."""
         return "&".join(
-            f"{p.name}={quote(str(getattr(config, p.name)), safe='.-_,')}" for p in self.params)
+            f"{p.name}={quote(_short(getattr(config, p.name)), safe='.-_,')}" for p in self.params)
 
     def with_changes(self, config: C, changes: dict[str, Any]) -> C:
         """`config` with `changes` checked and applied; raises the lab's error."""
@@ -67,21 +67,22 @@ class ParamTable:
         return value
 
     def _number(self, p: LabParam, value: Any) -> float | int:
+        got = value if isinstance(value, str) else repr(value)  # as the link or message had it
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise self.error(p.name, said("err.number", got=repr(value))) from None
+                raise self.error(p.name, said("err.number", got=repr(got))) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(p.name, said("err.number", got=repr(value)))
+            raise self.error(p.name, said("err.number", got=got))
         assert p.min is not None and p.max is not None
         if not math.isfinite(value) or not p.min <= value <= p.max:
-            raise self.error(
-                p.name, said("err.between", min=f"{p.min:g}", max=f"{p.max:g}", got=repr(value)))
+            raise self.error(p.name, said("err.between", min=f"{p.min:,g}", max=f"{p.max:,g}",
+                                          got=got))
         if p.kind == "float":
             return float(value)
         if value != int(value):
-            raise self.error(p.name, said("lab.err.whole", got=repr(value)))
+            raise self.error(p.name, said("lab.err.whole", got=got))
         return int(value)
 
     def parse_link(self, text: str, default: C) -> tuple[C, list[str]]:
@@ -104,3 +105,9 @@ class ParamTable:
 
     def schema(self) -> list[dict[str, Any]]:
         return [p.schema() for p in self.params]
+
+
+def _short(value: Any) -> str:
+    """A value as a link writes it: a whole float without its ".0" (`0.0` → `0`)."""
+    text = str(value)
+    return text[:-2] if isinstance(value, float) and text.endswith(".0") else text

@@ -226,3 +226,19 @@ def test_the_biggest_agent_the_limits_allow_learns(client):
             ws.send_json({"type": "update", "changes": changes})
             error = _until(ws, "error")
             assert (error["code"], error["field"]) == ("bad_value", field)
+
+
+def test_a_link_over_a_limit_keeps_its_other_settings_and_names_the_one_it_drops(client):
+    with client.websocket_connect("/ws/rl") as ws:
+        config, frame = _started(ws, "replay=90000&layers=256,256,256&window=4&gamma=0.9")
+        c = config["config"]
+        assert (c["layers"], c["replay"], c["window"], c["gamma"]) == ("50,50", 90000, 4, 0.9)
+        assert config["warnings"] == [
+            ("layers: 172,805 weights and biases; this server allows 100,000 (fewer or narrower "
+            "layers); it opens at its default")]
+        assert "weightDecay=0&" in config["query"]  # a whole float is written short
+        assert frame["q"] == pytest.approx(frame["layers"][-1], abs=6e-4)  # the present input
+        assert frame["action"] is None  # none taken yet
+    with client.websocket_connect("/ws/rl") as ws:  # the limits speak the page's language
+        config, _ = _started(ws, "layers=200,200,200,200&seed=4", lang="zh")
+        assert config["config"]["seed"] == "4" and "权重" in config["warnings"][0]

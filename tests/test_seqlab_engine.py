@@ -105,7 +105,7 @@ def test_a_link_opens_with_bad_values_at_their_defaults_named():
     assert (config.cell, config.hidden, config.length) == ("gru", 32, 20)
     assert warnings == [
         "hidden: must be a number, got 'abc'; it opens at its default",
-        "length: must be between 1 and 200, got 0.0; it opens at its default",
+        "length: must be between 1 and 200, got 0; it opens at its default",
         "unknown key 'x' ignored",
     ]
     with pytest.raises(SeqConfigError, match="clip: must be between 0 and 100"):

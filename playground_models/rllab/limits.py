@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..messages import said
 from .agent import input_size, parameter_count
 from .config import RLConfig, RLConfigError
 from .pretrained import check_pretrained
@@ -48,13 +49,12 @@ class RLLimits:
         does not fit its settings."""
         count = parameter_count(c)
         if count > self.max_parameters:
-            raise RLConfigError("layers", f"{count:,} weights and biases; this server allows "
-                                f"{self.max_parameters:,} (fewer or narrower layers)")
+            raise RLConfigError("layers", said("rl.err.parameters", count=f"{count:,}",
+                                               limit=f"{self.max_parameters:,}"))
         macs = tick_macs(c)
         if macs > self.max_tick_macs:
-            raise RLConfigError("batchSize", f"one tick needs {macs / 1e6:,.0f} M multiply-adds;"
-                                f" this server allows {self.max_tick_macs / 1e6:,.0f} M (a "
-                                "smaller batch, or fewer or narrower layers)")
+            raise RLConfigError("batchSize", said("rl.err.tickMacs", macs=f"{macs / 1e6:,.0f}",
+                                                  limit=f"{self.max_tick_macs / 1e6:,.0f}"))
         if self.memory_check is not None:
             self.memory_check(memory_bytes(c), "replay", "this agent")
         check_pretrained(c)

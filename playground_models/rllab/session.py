@@ -19,9 +19,9 @@ import numpy as np
 
 from ..imagelab.parts import Parts
 from ..labsession import Send, ShellSession
-from ..messages import in_lang
+from ..messages import in_lang, said
 from .agent import Agent
-from .config import LIVE, RLConfig, RLConfigError, parse_link
+from .config import BY_NAME, LIVE, RL_PARAMS, RLConfig, RLConfigError, parse_link
 from .limits import RLLimits
 from .pretrained import load_into
 from .world import ACTIONS, AGENT_RADIUS, EYE_ANGLES, EYE_RANGE, HEIGHT, ITEM_RADIUS, WALLS, WIDTH
@@ -157,14 +157,23 @@ class RLSession(ShellSession):
         self.lang = m.get("lang") or "en"
         if m.get("url") is not None:
             config, warnings = parse_link(m["url"])
-            try:  # a link over a limit, or a pretrained agent it cannot load, opens at defaults
-                self.limits.check(config)
-            except RLConfigError as err:
-                warnings.append(f"{err.key}: {in_lang(err.message, self.lang)}")
-                config = RLConfig()
+            config = self._within_limits(config, warnings)
         else:
             config, warnings = RLConfig().with_changes(m.get("config") or {}), []
         yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
+
+    def _within_limits(self, config: RLConfig, warnings: list[str]) -> RLConfig:
+        """`config` with each setting a limit names (or that the pretrained agent cannot
+        take) back at its default, each named in `warnings`; the rest of the link kept."""
+        for _ in range(len(RL_PARAMS)):
+            try:
+                self.limits.check(config)
+                return config
+            except RLConfigError as err:
+                warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
+                key = err.key if err.key in BY_NAME else "start"
+                config = config.with_changes({key: BY_NAME[key].default})
+        return RLConfig()
 
     def _build(self, config: RLConfig, warnings: list[str]) -> Parts[None]:
         self.limits.check(config)  # from the settings alone: nothing is allocated yet
@@ -267,7 +276,7 @@ def look(agent: Agent) -> dict[str, Any]:
                    "mean": None if mean is None else round(mean, 4)},
         "loss": None if loss is None else round(loss, 6),
         "epsilon": round(agent.epsilon, 4), "replay": agent.replay.size,
-        "action": agent.action, "q": _round(agent.q_values, 4),
+        "action": agent.action if agent.ticks else None, "q": _round(acts[-1], 4),
         "layers": [_round(a) for a in acts],
     }
 

@@ -139,7 +139,7 @@ def test_a_bad_setting_is_named_and_the_run_goes_on(make_page):
     page.press("#layers", "Enter")
     probe.wait("!document.getElementById('banner').hidden")
     text = page.inner_text("#banner")
-    assert text.startswith("layers: ") and "'0,x'" in text
+    assert text.startswith("Hidden layers: ") and "'0,x'" in text  # named as the page names it
     assert page.get_attribute("#layers", "aria-invalid") == "true"
     assert "layers=8&" in page.url  # nothing changed
     page.fill("#layers", "6,6")
@@ -150,7 +150,14 @@ def test_a_bad_setting_is_named_and_the_run_goes_on(make_page):
     # A bad link opens at the defaults, naming the key.
     page = _open(probe, "/rl?gamma=7&seed=2")
     probe.wait("!document.getElementById('banner').hidden")
-    assert "gamma" in page.inner_text("#banner") and page.input_value("#gamma") == "0.7"
+    text = page.inner_text("#banner")
+    assert text.startswith("γ (discount): must be between 0 and 0.99, got 7;"), text
+    assert page.input_value("#gamma") == "0.7" and page.input_value("#seed") == "2"
+    # A link too long to read at all still opens a working lab, at the defaults, saying why.
+    page = _open(probe, "/rl?seed=" + "a" * 5000)
+    probe.wait("!document.getElementById('banner').hidden")
+    assert "4000 characters" in page.inner_text("#banner")
+    assert page.input_value("#seed") == "1" and page.is_visible("#world")
 
 
 def test_watch_the_pretrained_agent_then_learn_from_scratch(make_page):

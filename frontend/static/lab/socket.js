@@ -18,6 +18,8 @@ export class LabSocket {
     this.onOpen = null;
     this.retry = 500;
     this.idle = false;
+    this.starting = false; // a start from the link was sent and has no config yet
+    this.unread = null; // why the link could not be read, for the config that follows
   }
 
   connect() {
@@ -31,9 +33,23 @@ export class LabSocket {
       if (this.onOpen) this.onOpen();
     };
     ws.binaryType = "arraybuffer";
-    ws.onmessage = (ev) => this.onMessage(
-      typeof ev.data === "string" ? JSON.parse(ev.data) : labMessage(decodeEnvelope(ev.data)),
-    );
+    ws.onmessage = (ev) => {
+      const msg = typeof ev.data === "string" ? JSON.parse(ev.data) : labMessage(decodeEnvelope(ev.data));
+      if (this.starting && msg.type === "error" && msg.field === "url") {
+        // A link the server cannot read at all (too long): open at the defaults, and say why
+        // among the warnings of the config that follows.
+        this.starting = false;
+        this.unread = msg.message;
+        this.send({ type: "start", lang: currentLang() });
+        return;
+      }
+      if (msg.type === "config") {
+        this.starting = false;
+        if (this.unread) msg.warnings = [this.unread, ...(msg.warnings || [])];
+        this.unread = null;
+      }
+      this.onMessage(msg);
+    };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       if (ev.code === 1000) {
@@ -58,6 +74,7 @@ export class LabSocket {
       const link = location.search.slice(1) || location.hash.slice(1);
       const query = link.split("&").filter((kv) => !kv.startsWith("lang=")).join("&");
       const lang = currentLang();
+      this.starting = Boolean(query);
       this.send(query ? { type: "start", url: query, lang } : { type: "start", lang });
     };
     this.connect();

@@ -168,7 +168,7 @@ function onConfig(msg) {
   if (msg.rebuilt) {
     clearCurve();
     app.samples = [];
-    banner(msg.warnings && msg.warnings.length ? msg.warnings.join("; ") : "");
+    banner((msg.warnings || []).map(named).join(currentLang() === "zh" ? "；" : "; "));
     if (app.watchAfterBuild && c.start === "pretrained") socket.send({ type: "play" });
     app.watchAfterBuild = false;
   } else if (app.errorShown) {
@@ -242,9 +242,22 @@ function onState(msg) {
   if (msg.state === "diverged") banner(msg.message, true);
 }
 
+/** A setting's name as the page shows it (its label), else as it is. */
+function labelOf(key) {
+  const label = document.querySelector(`[data-param="${key}"] .field-label`);
+  return label ? label.textContent.trim() : key;
+}
+
+/** A server sentence that starts with a setting's key ("gamma: …"), with the key shown as the
+ * page names it. */
+function named(text) {
+  return text.replace(/^(\w+)(: |：)/, (whole, key, colon) => (SETTINGS.includes(key) ? `${labelOf(key)}${colon}` : whole));
+}
+
 function onError(msg) {
   app.watchAfterBuild = false;
-  banner(`${msg.field ? msg.field + ": " : ""}${msg.message.replace(/^\w+: /, "")}`, true);
+  const text = msg.message.replace(/^\w+(: |：)/, "");
+  banner(msg.field ? named(`${msg.field}: ${text}`) : text, true);
   if (SETTINGS.includes(msg.field)) $("settings").open = true; // the field it names in sight
   if (msg.field === "layers") $("layers").setAttribute("aria-invalid", "true");
   // The session goes on unchanged: a select shows its value again (a typed text stays, to fix).
