@@ -103,6 +103,22 @@ class ParamTable:
                 warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
         return self.with_changes(default, values), warnings
 
+    def within(self, config: C, check: Callable[[C], None], warnings: list[str],
+               fallback: C) -> C:
+        """`config` with each setting `check` names (a limit it passes) back at its default,
+        each named in `warnings` as a bad value in a link is; the rest of the link kept.
+        `fallback` when a named setting is none of the table's."""
+        for _ in range(len(self.params)):
+            try:
+                check(config)
+                return config
+            except self.error as err:
+                warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
+                if err.key not in self.by_name:
+                    return fallback
+                config = self.with_changes(config, {err.key: self.by_name[err.key].default})
+        return fallback
+
     def schema(self) -> list[dict[str, Any]]:
         return [p.schema() for p in self.params]
 

@@ -237,3 +237,18 @@ def test_the_socket_refuses_foreign_origins_and_health_counts_its_sessions(make_
     with app_client.websocket_connect("/ws/seq", headers={"origin": "http://127.0.0.1"}) as ws:
         assert receive_lab(ws)["type"] == "hello"
         assert app_client.get("/api/health").json()["seq_sessions"] == 1
+
+
+def test_a_link_over_a_limit_keeps_its_other_settings_and_names_the_one_it_drops(client):
+    with client.websocket_connect("/ws/seq") as ws:
+        config, _ = _started(ws, "length=200&hidden=256&layers=4&seed=5")
+        c = config["config"]
+        assert (c["hidden"], c["layers"], c["length"], c["seed"]) == (32, 4, 200, "5")
+        assert len(config["warnings"]) == 1
+        assert config["warnings"][0].startswith("hidden: ") and "weights and biases" in \
+            config["warnings"][0] and config["warnings"][0].endswith("it opens at its default")
+    with client.websocket_connect("/ws/seq") as ws:  # the limits speak the page's language
+        assert receive_lab(ws)["type"] == "hello"
+        ws.send_json({"type": "start", "url": "hidden=256&layers=4&seed=5", "lang": "zh"})
+        config = _until(ws, "config")
+        assert config["config"]["seed"] == "5" and "权重" in config["warnings"][0]

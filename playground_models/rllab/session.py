@@ -19,9 +19,9 @@ import numpy as np
 
 from ..imagelab.parts import Parts
 from ..labsession import Send, ShellSession
-from ..messages import in_lang, said
+from ..messages import in_lang
 from .agent import Agent
-from .config import BY_NAME, LIVE, RL_PARAMS, RLConfig, RLConfigError, parse_link
+from .config import LIVE, TABLE, RLConfig, RLConfigError, parse_link
 from .limits import RLLimits
 from .pretrained import load_into
 from .world import ACTIONS, AGENT_RADIUS, EYE_ANGLES, EYE_RANGE, HEIGHT, ITEM_RADIUS, WALLS, WIDTH
@@ -157,23 +157,11 @@ class RLSession(ShellSession):
         self.lang = m.get("lang") or "en"
         if m.get("url") is not None:
             config, warnings = parse_link(m["url"])
-            config = self._within_limits(config, warnings)
+            # A setting over a limit (or one the pretrained agent cannot take) at its default.
+            config = TABLE.within(config, self.limits.check, warnings, RLConfig())
         else:
             config, warnings = RLConfig().with_changes(m.get("config") or {}), []
         yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
-
-    def _within_limits(self, config: RLConfig, warnings: list[str]) -> RLConfig:
-        """`config` with each setting a limit names (or that the pretrained agent cannot
-        take) back at its default, each named in `warnings`; the rest of the link kept."""
-        for _ in range(len(RL_PARAMS)):
-            try:
-                self.limits.check(config)
-                return config
-            except RLConfigError as err:
-                warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
-                key = err.key if err.key in BY_NAME else "start"
-                config = config.with_changes({key: BY_NAME[key].default})
-        return RLConfig()
 
     def _build(self, config: RLConfig, warnings: list[str]) -> Parts[None]:
         self.limits.check(config)  # from the settings alone: nothing is allocated yet

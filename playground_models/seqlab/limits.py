@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..messages import said
 from . import tasks
 from .config import SeqConfig, SeqConfigError
 from .network import GATES, parameter_count
@@ -56,12 +57,11 @@ class SeqLimits:
         """Raise `SeqConfigError` for the first limit `c` passes."""
         count = parameters(c)
         if count > self.max_parameters:
-            raise SeqConfigError("hidden", f"{count:,} weights and biases; this server allows "
-                                 f"{self.max_parameters:,} (fewer hidden units or layers)")
+            raise SeqConfigError("hidden", said("seq.err.parameters", count=f"{count:,}",
+                                                limit=f"{self.max_parameters:,}"))
         macs = step_macs(c)
         if macs > self.max_step_macs:
-            raise SeqConfigError("length", f"one step needs {macs / 1e6:,.0f} M multiply-adds; "
-                                 f"this server allows {self.max_step_macs / 1e6:,.0f} M (a "
-                                 "shorter N, fewer hidden units, layers or a smaller batch)")
+            raise SeqConfigError("length", said("seq.err.stepMacs", macs=f"{macs / 1e6:,.0f}",
+                                                limit=f"{self.max_step_macs / 1e6:,.0f}"))
         if self.memory_check is not None:
             self.memory_check(memory_bytes(c), "hidden", "this sequence net")

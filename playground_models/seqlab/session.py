@@ -16,7 +16,7 @@ from ..imagelab.parts import Parts
 from ..imagelab.snapshot import pack
 from ..labsession import Send, ShellSession
 from ..messages import in_lang
-from .config import LIVE, SeqConfig, SeqConfigError, parse_link
+from .config import LIVE, TABLE, SeqConfig, SeqConfigError, parse_link
 from .limits import SeqLimits
 from .trainer import SeqTrainer
 
@@ -111,11 +111,8 @@ class SeqSession(ShellSession):
         self.lang = m.get("lang") or "en"
         if m.get("url") is not None:
             config, warnings = parse_link(m["url"])
-            try:  # a link over a limit opens at the defaults, saying why
-                self.limits.check(config)
-            except SeqConfigError as err:
-                warnings.append(f"{err.key}: {in_lang(err.message, self.lang)}")
-                config = SeqConfig()
+            # A setting over a limit at its default, the rest of the link kept.
+            config = TABLE.within(config, self.limits.check, warnings, SeqConfig())
         else:
             config, warnings = SeqConfig().with_changes(m.get("config") or {}), []
         yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
