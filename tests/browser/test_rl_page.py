@@ -79,6 +79,11 @@ def test_the_world_moves_the_curve_fills_and_the_run_controls_work(make_page, ar
     assert page.inner_text("#m-loss") != "—"  # learning began at 100 transitions
     assert _data(page, "#q-bars", "action") in {"0", "1", "2", "3", "4"}
     assert page.locator(".q-row.chosen").count() == 1
+    # The Q bars span the lowest value to the highest, the best one whole.
+    widths = page.eval_on_selector_all(".q-bar i",
+                                       "els => els.map(e => parseFloat(e.style.width))")
+    assert (max(widths), min(widths)) == (100, 4), widths
+    assert page.locator(".q-row.best").count() == 1
 
     # Pause (the Space key, from the page) stops the clock; Space plays again.
     page.evaluate("document.activeElement && document.activeElement.blur()")

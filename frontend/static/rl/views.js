@@ -223,16 +223,17 @@ export class QBars extends Drawn {
       }
       return;
     }
-    const lo = Math.min(0, ...q);
-    const hi = Math.max(0, ...q);
-    const span = hi - lo || 1;
-    const zero = -lo / span;
-    const best = q.indexOf(Math.max(...q));
+    // From the lowest Q to the highest: the values are often close (3.6 to 3.9 after some
+    // learning), and it is their order and gaps that choose the action. Colour: the sign.
+    const lo = Math.min(...q);
+    const hi = Math.max(...q);
+    const span = hi - lo;
+    const best = q.indexOf(hi);
     this.rows.forEach((r, k) => {
       const v = q[k];
-      const from = v >= 0 ? zero : zero + v / span;
-      r.fill.style.left = `${(100 * from).toFixed(2)}%`;
-      r.fill.style.width = `${(100 * Math.abs(v) / span).toFixed(2)}%`;
+      const share = span > 0 ? 0.04 + 0.96 * ((v - lo) / span) : 1;
+      r.fill.style.left = "0";
+      r.fill.style.width = `${(100 * share).toFixed(2)}%`;
       r.fill.style.background = cssColor(v >= 0 ? 1 : -1);
       r.value.textContent = v.toFixed(3);
       r.row.classList.toggle("chosen", k === this.action);
