@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .imagelab.config import LabParam
 from .messages import said
@@ -102,6 +102,20 @@ class ParamTable:
             except self.error as err:
                 warnings.append(said("lab.warn.atDefault", error=err.message, field=err.key))
         return self.with_changes(default, values), warnings
+
+    def parse_strict(self, url: str, default: C, warn: Callable[[str], None]) -> C:
+        """A link for `netplay run`: as `parse_link`, but a bad value is the lab's error (a
+        headless run does not silently replace it); unknown keys go to `warn`."""
+        query = urlsplit(url).query if "?" in url else url
+        values: dict[str, Any] = {}
+        for key, value in split_pairs(query):
+            if key == "lang":
+                continue
+            if key not in self.by_name:
+                warn(said("lab.warn.unknownKey", key=repr(key)))
+                continue
+            values[key] = self.check(key, value)
+        return self.with_changes(default, values)
 
     def within(self, config: C, check: Callable[[C], None], warnings: list[str],
                fallback: C) -> C:

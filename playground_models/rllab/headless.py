@@ -15,7 +15,7 @@ import numpy as np
 
 from ..rng import stream_seed
 from .agent import N_ACTIONS, Agent
-from .config import RLConfig, RLConfigError, parse_link
+from .config import TABLE, RLConfig
 from .pretrained import load_into
 from .world import World
 
@@ -49,12 +49,7 @@ def run_ticks(config: RLConfig, ticks: int, every: int = REPORT_EVERY) -> Iterat
 def run_link(url: str, ticks: int, warn: Callable[[str], None]) -> Iterator[dict[str, Any]]:
     """`netplay run` of an agent-lab link. A bad value is an error (`RLConfigError`), as a
     2-D link's is; unknown keys are warnings."""
-    query = urlsplit(url).query if "?" in url else url
-    config, warnings = parse_link(query)
-    for text in warnings:
-        if "opens at its default" in text:  # headless, a bad value is not silently replaced
-            raise RLConfigError("link", text)
-        warn(text)
+    config = TABLE.parse_strict(url, RLConfig(), warn)
     yield from run_ticks(config, ticks)
 
 

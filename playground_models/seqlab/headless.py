@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import SeqConfig, SeqConfigError, parse_link
+from .config import TABLE, SeqConfig
 from .trainer import SeqTrainer
 
 REPORT_EVERY = 100  # updates between two records of `netplay run`
@@ -42,12 +42,7 @@ def run_steps(config: SeqConfig, steps: int, every: int = REPORT_EVERY) -> Itera
 def run_link(url: str, steps: int, warn: Callable[[str], None]) -> Iterator[dict[str, Any]]:
     """`netplay run` of a sequence-lab link. A bad value is an error (`SeqConfigError`), as a
     2-D link's is; unknown keys are warnings."""
-    query = urlsplit(url).query if "?" in url else url
-    config, warnings = parse_link(query)
-    for text in warnings:
-        if "opens at its default" in text:  # headless, a bad value is not silently replaced
-            raise SeqConfigError("link", text)
-        warn(text)
+    config = TABLE.parse_strict(url, SeqConfig(), warn)
     yield from run_steps(config, steps)
 
 
