@@ -268,6 +268,7 @@ async def health(request: Request) -> dict[str, Any]:
         "lab_sessions_per_process": lab.per_process(),
         "seq_sessions": request.app.state.seq_registry.total(),
         "rl_sessions": request.app.state.rl_registry.total(),
+        "paint_sessions": request.app.state.paint_registry.total(),
         "rooms": request.app.state.rooms.stats(),  # this process's: {rooms, viewers}
         "protocol": PROTOCOL_VERSION,
         "version": __version__,

@@ -10,6 +10,8 @@ import sys
 def _cmd_run(args: argparse.Namespace) -> int:
     from playground_models.experiment import ConfigError
     from playground_models.headless import run_epochs
+    from playground_models.paintlab import headless as paint
+    from playground_models.paintlab.config import PaintConfigError
     from playground_models.rllab import headless as rl
     from playground_models.rllab.config import RLConfigError
     from playground_models.seqlab.config import SeqConfigError
@@ -23,6 +25,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             records = run_link(args.url, args.steps, warn)
         elif rl.is_rl_link(args.url):  # an agent-lab link: `--steps` ticks, a record per 1,000
             records = rl.run_link(args.url, args.steps, warn)
+        elif paint.is_paint_link(args.url):  # a painting-lab link: `--steps` updates, per 500
+            records = paint.run_link(args.url, args.steps, warn)
         else:
             records = run_epochs(args.url, args.epochs, warn, grad_norms=args.grad_norms)
         for record in records:
@@ -30,7 +34,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 print(json.dumps(record, separators=(",", ":")), flush=True)
             else:
                 print(_pretty(record), flush=True)
-    except (ConfigError, SeqConfigError, RLConfigError) as err:
+    except (ConfigError, SeqConfigError, RLConfigError, PaintConfigError) as err:
         print(f"netplay run: {err}", file=sys.stderr)
         return 2
     return 0
@@ -117,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--steps", type=int, default=1000,
         help="a sequence-lab link (/seq?...): updates to train, a record every 100; an agent-lab "
-        "link (/rl?...): ticks to run, a record every 1,000 (default 1000)",
+        "link (/rl?...): ticks to run, a record every 1,000; a painting-lab link (/paint?...): "
+        "updates to train, a record every 500 (default 1000)",
     )
     run.add_argument("--json", action="store_true", help="one JSON object per epoch")
     run.add_argument(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from playground_models.imagelab.limits import LabLimits
+from playground_models.paintlab.limits import PaintLimits
 from playground_models.params import BY_NAME, MAX_PARAMETERS
 from playground_models.rllab.limits import RLLimits
 from playground_models.seqlab.limits import SeqLimits
@@ -28,6 +29,7 @@ _FRAME_SOURCE = re.compile(r"^('none'|'self'|\*|[A-Za-z0-9.*:/\-\[\]_]{1,300})$"
 _LAB = LabLimits()  # the image lab's defaults, with the reasons for each
 _SEQ = SeqLimits()  # the sequence lab's
 _RL = RLLimits()  # the agent lab's
+_PAINT = PaintLimits()  # the painting lab's
 
 
 class Settings(BaseModel):
@@ -206,6 +208,27 @@ class Settings(BaseModel):
         _RL.max_tick_macs, ge=1_000, le=10**13,
         description="agent lab: multiply-adds of one learning tick ((6 × batch + 1) × "
         "weights), which runs whole on a shared worker",
+    )
+    paint_max_sessions: int = Field(
+        16, ge=1, le=10_000, description="painting-lab sessions at once, of all --processes",
+    )
+    paint_max_parameters: int = Field(
+        _PAINT.max_parameters, ge=1, le=100_000_000,
+        description="weights and biases of one painting-lab network",
+    )
+    paint_max_update_macs: int = Field(
+        _PAINT.max_update_macs, ge=1_000, le=10**13,
+        description="painting lab: multiply-adds of one update (3 × batch × weights)",
+    )
+    paint_max_upload_bytes: int = Field(
+        _PAINT.max_upload_bytes, ge=1_000, le=12_000_000,
+        description="painting lab: bytes of a learner's picture file (its base64 must fit "
+        "the 16 MiB WebSocket frame)",
+    )
+    paint_max_upload_pixels: int = Field(
+        _PAINT.max_upload_pixels, ge=1_000, le=100_000_000,
+        description="painting lab: pixels (width × height) of a learner's picture, read from "
+        "its header before it is decoded",
     )
     allowed_origins: tuple[str, ...] = Field(
         (),

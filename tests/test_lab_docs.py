@@ -1,4 +1,4 @@
-"""docs/seq-protocol.md and docs/rl-protocol.md against the code, both ways: the client messages
+"""docs/seq-protocol.md, docs/rl-protocol.md and docs/paint-protocol.md against the code, both ways: the client messages
 and their fields, the messages the server sends, the settings table and the limits in `hello`."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import pytest
 from protocol_docs import ROOT, names, section_table, sent_messages, sub_fields, top_level_fields
 
+from playground_models.paintlab.config import PAINT_PARAMS
 from playground_models.rllab.config import RL_PARAMS
 from playground_models.seqlab.config import SEQ_PARAMS
-from server import rllab, seqlab
+from server import paintlab, rllab, seqlab
 from server.settings import Settings
 
 LABS = {
@@ -19,6 +20,8 @@ LABS = {
                            limits=seqlab.seq_limits),
     "rl": SimpleNamespace(doc=ROOT / "docs" / "rl-protocol.md", module=rllab, params=RL_PARAMS,
                           limits=rllab.rl_limits),
+    "paint": SimpleNamespace(doc=ROOT / "docs" / "paint-protocol.md", module=paintlab,
+                             params=PAINT_PARAMS, limits=paintlab.paint_limits),
 }
 
 

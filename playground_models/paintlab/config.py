@@ -1,0 +1,111 @@
+"""The painting lab's settings: one table of parameters, checked by `ParamTable`, and the share
+form.
+
+A link looks like `/paint?picture=china&layers=20,20,20,20,20,20,20&learningRate=0.003&...`.
+The network is ConvNetJS's `image_regression` default (seven layers of 20 ReLUs, (x, y) in and
+(r, g, b) out, the picture 200 pixels across) except where a measurement chose otherwise, as
+noted at the field. A learner's own picture cannot travel in a link: its link names the
+gallery picture it opens with instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..imagelab.config import LabParam
+from ..messages import said
+from ..paramtable import ParamTable
+from .pictures import GALLERY
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
+MAX_LAYERS = 10
+MAX_WIDTH = 128
+DEFAULT_LAYERS = ",".join(["20"] * 7)
+
+# Live settings apply at the next update with the weights kept; the others repaint from the seed.
+PAINT_PARAMS: tuple[LabParam, ...] = (
+    LabParam("picture", "choice", "china", False, "Picture", choices=tuple(GALLERY)),
+    LabParam("size", "int", 200, False, "Size (pixels across)", min=16, max=256),
+    LabParam("layers", "layers", DEFAULT_LAYERS, False, "Hidden layers"),
+    LabParam("activation", "choice", "relu", False, "Activation", choices=ACTIVATIONS),
+    LabParam("fourier", "int", 0, False, "Fourier features", min=0, max=8),
+    LabParam("optimizer", "choice", "adam", True, "Optimizer", choices=OPTIMIZERS),
+    LabParam("learningRate", "float", 0.003, True, "Learning rate", min=1e-5, max=1.0),
+    LabParam("batchSize", "int", 100, True, "Batch size", min=1, max=1000),
+    LabParam("weightDecay", "float", 0.0, True, "Weight decay (L2)", min=0.0, max=1.0),
+    LabParam("seed", "string", "1", False, "Seed"),
+)
+
+
+class PaintConfigError(ValueError):
+    """A setting that cannot be used; `key` names it, `message` may be a `Said` sentence."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key, self.message = key, message
+
+
+def _layers(p: LabParam, value: Any) -> str:
+    """A hidden-layer list such as "20,20": 1–10 widths of 1–128."""
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    if not isinstance(value, str):
+        raise PaintConfigError(p.name, said("paint.err.layers", got=repr(value)))
+    parts = value.replace(" ", "").split(",")
+    if len(parts) > MAX_LAYERS or not all(s.isdigit() and 1 <= int(s) <= MAX_WIDTH for s in parts):
+        raise PaintConfigError(p.name, said("paint.err.layers", got=repr(value)))
+    return ",".join(str(int(s)) for s in parts)
+
+
+TABLE = ParamTable(PAINT_PARAMS, PaintConfigError, kinds=(("layers", _layers),))
+LIVE = TABLE.live
+
+
+@dataclass(frozen=True)
+class PaintConfig:
+    picture: str = "china"
+    size: int = 200  # the longer side, in pixels: ConvNetJS paints 200 × 200
+    layers: str = DEFAULT_LAYERS
+    activation: str = "relu"
+    # Sines and cosines of x and y at 1, 2, 4 … 2^(k−1) cycles across the picture, beside
+    # (x, y) itself; 0 is ConvNetJS's plain (x, y). On the gallery, 4 paints 3 dB sharper in
+    # the same time (docs/benchmarks.md, "Painting lab").
+    fourier: int = 0
+    # Adam at 0.003 on batches of 100, not ConvNetJS's SGD (momentum 0.9, 0.01) on batches of
+    # 5: torch's cost is per update, and measured on the gallery this paints 1.5 dB sharper
+    # after 30 s (docs/benchmarks.md, "Painting lab"). Both are one setting away.
+    optimizer: str = "adam"
+    learningRate: float = 0.003
+    batchSize: int = 100
+    weightDecay: float = 0.0
+    seed: str = "1"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def query(self) -> str:
+        return TABLE.query(self)
+
+    @property
+    def widths(self) -> list[int]:
+        return [int(s) for s in self.layers.split(",")]
+
+    @property
+    def inputs(self) -> int:
+        return 2 + 4 * self.fourier
+
+    def with_changes(self, changes: dict[str, Any]) -> PaintConfig:
+        """A new config with `changes` checked and applied. Raises `PaintConfigError`."""
+        return TABLE.with_changes(self, changes)
+
+
+def parse_link(text: str) -> tuple[PaintConfig, list[str]]:
+    """A painting-lab link as a page opens it: the config and warnings (`ParamTable`)."""
+    return TABLE.parse_link(text, PaintConfig())
+
+
+def schema() -> list[dict[str, Any]]:
+    return TABLE.schema()
