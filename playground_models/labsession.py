@@ -9,8 +9,11 @@ becomes an `error` naming the field; a bug becomes `internal`; the session goes 
 
 A lab says what running means (`_running`), when a frame is due (`_frame_due`), how to build
 one (`_frame`), how to advance (`_advance`), whether it has started (`_started`), its state
-message (`_set_state`) and its settings error class (`config_error`), and has a method
-`_on_<type>` per message type.
+message (`_set_state`), its settings (`table`, `default_config`, `current_config`, `limits`
+with `check(config)`), how to build a run (`_build`) and apply live settings (`_apply_live`),
+and has a method `_on_<type>` per message type. `start`, `update`, `reset` and `play` are the
+shell's: a link opens as the lab's `ParamTable` reads it; a change of live settings keeps the
+run, any other rebuilds it from the seed and goes on playing if it was.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from .imagelab.parts import Parts, run_until
 from .imagelab.session import LabError
 from .messages import in_lang
+from .paramtable import ParamTable
 
 Send = Callable[[dict[str, Any]], None]
 
@@ -29,6 +33,9 @@ Send = Callable[[dict[str, Any]], None]
 class ShellSession:
     config_error: type[Exception] = ValueError  # with `key` and `message`
     due_in_s = 0.0  # never paced unless the lab says so
+    table: ParamTable  # the lab's settings
+    default_config: Any  # what a link without settings opens
+    limits: Any  # `check(config)` raises `config_error` for a setting over a limit
 
     def __init__(self, send: Send):
         self._send = send
@@ -64,6 +71,24 @@ class ShellSession:
 
     def _drop(self) -> None:
         """Let go of the models (the session is closed)."""
+
+    @property
+    def current_config(self) -> Any:
+        raise NotImplementedError
+
+    def _build(self, config: Any, warnings: list[str]) -> Parts[None]:
+        """A new run of `config` from its seed: `config` (rebuilt), `frame`, `state`."""
+        raise NotImplementedError
+
+    def _apply_live(self, config: Any) -> None:
+        """Live settings, applied to the run as it is."""
+        raise NotImplementedError
+
+    def _changing(self, changes: dict[str, Any]) -> None:
+        """Checked `changes` about to apply (a lab may let something go)."""
+
+    def _on_playing(self) -> None:
+        """The run starts playing (a lab may restart its clocks)."""
 
     # --- called by the server (the interface of `server/labloop.py`) -----------------------
     @property
@@ -130,6 +155,49 @@ class ShellSession:
         if kind not in ("start", "ping") and not self._started:
             return self._guarded(_raise(LabError("not_started", None, "send 'start' first")), kind)
         return self._guarded(getattr(self, f"_on_{kind}")(message), kind)
+
+    def _config_message(self, config: Any, **extra: Any) -> dict[str, Any]:
+        return {"type": "config", "config": config.to_dict(), "query": config.query,
+                "version": self.version, "live": list(self.table.live), **extra}
+
+    # --- the commands every lab of the shell answers alike -----------------------------------
+    def _on_start(self, m: dict[str, Any]) -> Parts[None]:
+        self.lang = m.get("lang") or "en"
+        default = self.default_config
+        if m.get("url") is not None:
+            config, warnings = self.table.parse_link(m["url"], default)
+            # A setting over a limit at its default, the rest of the link kept.
+            config = self.table.within(config, self.limits.check, warnings, default)
+        else:
+            config, warnings = self.table.with_changes(default, m.get("config") or {}), []
+        yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
+
+    def _on_update(self, m: dict[str, Any]) -> Parts[None]:
+        changes = m["changes"]
+        config = self.table.with_changes(self.current_config, changes)
+        self.limits.check(config)
+        self._changing(changes)
+        if any(k not in self.table.live for k in changes):
+            playing = self.state == "playing"
+            yield from self._build(config, [])
+            if playing:
+                self._play()
+            return
+        self._apply_live(config)
+        self.version += 1
+        self._emit(self._config_message(config, changed=sorted(changes)))
+
+    def _on_reset(self, m: dict[str, Any]) -> Parts[None]:
+        yield from self._build(self.current_config, [])
+
+    def _play(self) -> None:
+        if self.state != "diverged":
+            self._on_playing()
+            self._set_state("playing")
+
+    def _on_play(self, m: dict[str, Any]) -> Parts[None]:
+        self._play()
+        yield from ()
 
     def _on_ping(self, m: dict[str, Any]) -> Parts[None]:
         self._emit({"type": "pong", "id": m.get("id")})

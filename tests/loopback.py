@@ -32,3 +32,25 @@ def receive_lab(ws: Any) -> dict[str, Any]:
     if event["type"] == "websocket.close":
         raise AssertionError(f"the lab socket closed: {event}")
     return lab_message(event["text"] if event.get("text") is not None else event["bytes"])
+
+
+def lab_until(ws: Any, kind: str, limit: int = 200) -> dict[str, Any]:
+    """The next message of `kind` on a lab socket, skipping up to `limit` others."""
+    for _ in range(limit):
+        message = receive_lab(ws)
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r} message")
+
+
+def lab_started(ws: Any, url: str, server: str, lang: str = "en"
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A lab socket after `hello` (from `server`) and a `start` from `url`: its `config` and
+    first `frame`, the run paused."""
+    hello = receive_lab(ws)
+    assert hello["type"] == "hello" and hello["server"] == server
+    ws.send_json({"type": "start", "url": url, "lang": lang})
+    config = lab_until(ws, "config")
+    frame = lab_until(ws, "frame")
+    assert lab_until(ws, "state")["state"] == "paused"
+    return config, frame

@@ -13,7 +13,7 @@ import pytest
 import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from loopback import receive_lab
+from loopback import lab_started, lab_until, receive_lab
 from PIL import Image
 
 from server.paintlab import paint_limits, router
@@ -29,22 +29,12 @@ def client():
         yield c
 
 
-def _until(ws, kind: str, limit: int = 200) -> dict:
-    for _ in range(limit):
-        message = receive_lab(ws)
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind!r} message")
+def _until(ws, kind: str) -> dict:
+    return lab_until(ws, kind)
 
 
 def _started(ws, url: str, lang: str = "en") -> tuple[dict, dict]:
-    hello = receive_lab(ws)
-    assert hello["type"] == "hello" and hello["server"] == "netplay-paint"
-    ws.send_json({"type": "start", "url": url, "lang": lang})
-    config = _until(ws, "config")
-    frame = _until(ws, "frame")
-    assert _until(ws, "state")["state"] == "paused"
-    return config, frame
+    return lab_started(ws, url, "netplay-paint", lang)
 
 
 def _image(data_url: str) -> np.ndarray:

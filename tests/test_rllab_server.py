@@ -11,7 +11,7 @@ import pytest
 import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from loopback import receive_lab
+from loopback import lab_started, lab_until, receive_lab
 
 from playground_models.rllab.pretrained import pretrained_config
 from server.cli import main
@@ -27,22 +27,12 @@ def client():
         yield c
 
 
-def _until(ws, kind: str, limit: int = 200) -> dict:
-    for _ in range(limit):
-        message = receive_lab(ws)
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind!r} message")
+def _until(ws, kind: str) -> dict:
+    return lab_until(ws, kind)
 
 
 def _started(ws, url: str, lang: str = "en") -> tuple[dict, dict]:
-    hello = receive_lab(ws)
-    assert hello["type"] == "hello" and hello["server"] == "netplay-rl"
-    ws.send_json({"type": "start", "url": url, "lang": lang})
-    config = _until(ws, "config")
-    frame = _until(ws, "frame")
-    assert _until(ws, "state")["state"] == "paused"
-    return config, frame
+    return lab_started(ws, url, "netplay-rl", lang)
 
 
 def test_a_link_opens_with_its_settings_the_world_and_a_first_frame(client):

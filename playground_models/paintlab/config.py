@@ -70,12 +70,13 @@ class PaintConfig:
     layers: str = DEFAULT_LAYERS
     activation: str = "relu"
     # Sines and cosines of x and y at 1, 2, 4 … 2^(k−1) cycles across the picture, beside
-    # (x, y) itself; 0 is ConvNetJS's plain (x, y). On the gallery, 4 paints 3 dB sharper in
-    # the same time (docs/benchmarks.md, "Painting lab").
+    # (x, y) itself; 0 is ConvNetJS's plain (x, y). On the gallery, 4 paints 2.8–3.8 dB
+    # sharper in the same time (docs/benchmarks.md, "Painting lab").
     fourier: int = 0
     # Adam at 0.003 on batches of 100, not ConvNetJS's SGD (momentum 0.9, 0.01) on batches of
-    # 5: torch's cost is per update, and measured on the gallery this paints 1.5 dB sharper
-    # after 30 s (docs/benchmarks.md, "Painting lab"). Both are one setting away.
+    # 5: torch's cost is per update, and measured on the gallery this is recognisable after
+    # 1.2 s where ConvNetJS's trainer took 9.3 s on the temple and never left one colour on
+    # the flower (docs/benchmarks.md, "Painting lab"). Both are one setting away.
     optimizer: str = "adam"
     learningRate: float = 0.003
     batchSize: int = 100

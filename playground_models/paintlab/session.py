@@ -20,7 +20,7 @@ import numpy as np
 from ..imagelab.parts import Parts
 from ..labsession import Send, ShellSession
 from ..messages import in_lang, said
-from .config import LIVE, TABLE, PaintConfig, PaintConfigError, parse_link
+from .config import TABLE, PaintConfig, PaintConfigError
 from .limits import PaintLimits
 from .painter import Painter, mean_colour_psnr, psnr
 from .pictures import PictureError, decode_upload, gallery_picture, png
@@ -40,6 +40,8 @@ def data_url(picture: np.ndarray) -> str:
 
 class PaintSession(ShellSession):
     config_error = PaintConfigError
+    table = TABLE
+    default_config = PaintConfig()
 
     def __init__(self, send: Send, *, limits: PaintLimits | None = None):
         super().__init__(send)
@@ -58,6 +60,23 @@ class PaintSession(ShellSession):
     def _drop(self) -> None:
         self.painter = None
         self.own = None
+
+    @property
+    def current_config(self) -> PaintConfig:
+        assert self.painter is not None
+        return self.painter.config
+
+    def _apply_live(self, config: PaintConfig) -> None:
+        assert self.painter is not None
+        self.painter.update(config)
+
+    def _changing(self, changes: dict[str, Any]) -> None:
+        if "picture" in changes:
+            self.own = None  # a gallery picture chosen: the learner's own is let go
+
+    def _on_playing(self) -> None:
+        self._last_frame = time.perf_counter()
+        self._rate = (0, 0.0)
 
     # --- updates and frames ----------------------------------------------------------------
     def _frame_due(self) -> bool:
@@ -129,21 +148,7 @@ class PaintSession(ShellSession):
         image.thumbnail((config.size, config.size), Image.Resampling.LANCZOS)
         return np.asarray(image, dtype=np.uint8)
 
-    def _config_message(self, config: PaintConfig, **extra: Any) -> dict[str, Any]:
-        return {"type": "config", "config": config.to_dict(), "query": config.query,
-                "version": self.version, "live": list(LIVE), **extra}
-
     # --- commands ------------------------------------------------------------------------------
-    def _on_start(self, m: dict[str, Any]) -> Parts[None]:
-        self.lang = m.get("lang") or "en"
-        if m.get("url") is not None:
-            config, warnings = parse_link(m["url"])
-            # A setting over a limit at its default, the rest of the link kept.
-            config = TABLE.within(config, self.limits.check, warnings, PaintConfig())
-        else:
-            config, warnings = PaintConfig().with_changes(m.get("config") or {}), []
-        yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
-
     def _build(self, config: PaintConfig, warnings: list[str]) -> Parts[None]:
         self.limits.check(config)  # from the settings alone: nothing is allocated yet
         picture = self._picture(config)
@@ -165,23 +170,6 @@ class PaintSession(ShellSession):
         yield from self._frame()
         self._set_state("paused")
 
-    def _on_update(self, m: dict[str, Any]) -> Parts[None]:
-        assert self.painter is not None
-        changes = m["changes"]
-        config = self.painter.config.with_changes(changes)
-        self.limits.check(config)
-        if "picture" in changes:
-            self.own = None  # a gallery picture chosen: the learner's own is let go
-        if any(k not in LIVE for k in changes):
-            playing = self.state == "playing"
-            yield from self._build(config, [])
-            if playing:
-                self._play()
-            return
-        self.painter.update(config)
-        self.version += 1
-        self._emit(self._config_message(config, changed=sorted(changes)))
-
     def _on_picture(self, m: dict[str, Any]) -> Parts[None]:
         """The learner's own picture: decoded and shrunk here; the run starts over on it."""
         assert self.painter is not None
@@ -201,16 +189,6 @@ class PaintSession(ShellSession):
         yield from self._build(self.painter.config, [])
         if playing:
             self._play()
-
-    def _play(self) -> None:
-        if self.state != "diverged":
-            self._last_frame = time.perf_counter()
-            self._rate = (0, 0.0)
-            self._set_state("playing")
-
-    def _on_play(self, m: dict[str, Any]) -> Parts[None]:
-        self._play()
-        yield from ()
 
     def _on_pause(self, m: dict[str, Any]) -> Parts[None]:
         playing = self.state == "playing"
@@ -232,7 +210,3 @@ class PaintSession(ShellSession):
         self._rate = (painter.pixels_seen - before, time.perf_counter() - start)
         yield from self._frame()
         self._set_state("diverged" if painter.diverged else "paused")
-
-    def _on_reset(self, m: dict[str, Any]) -> Parts[None]:
-        assert self.painter is not None
-        yield from self._build(self.painter.config, [])

@@ -19,9 +19,8 @@ import numpy as np
 
 from ..imagelab.parts import Parts
 from ..labsession import Send, ShellSession
-from ..messages import in_lang
 from .agent import Agent
-from .config import LIVE, TABLE, RLConfig, RLConfigError, parse_link
+from .config import TABLE, RLConfig, RLConfigError
 from .limits import RLLimits
 from .pretrained import load_into
 from .world import ACTIONS, AGENT_RADIUS, EYE_ANGLES, EYE_RANGE, HEIGHT, ITEM_RADIUS, WALLS, WIDTH
@@ -43,6 +42,8 @@ def world_json() -> dict[str, Any]:
 
 class RLSession(ShellSession):
     config_error = RLConfigError
+    table = TABLE
+    default_config = RLConfig()
 
     def __init__(self, send: Send, *, limits: RLLimits | None = None):
         super().__init__(send)
@@ -61,6 +62,20 @@ class RLSession(ShellSession):
 
     def _drop(self) -> None:
         self.agent = None
+
+    @property
+    def current_config(self) -> RLConfig:
+        assert self.agent is not None
+        return self.agent.config
+
+    def _apply_live(self, config: RLConfig) -> None:
+        assert self.agent is not None
+        self.agent.update(config)
+
+    def _on_playing(self) -> None:
+        self._restart_clock()
+        self._last_frame = time.perf_counter()
+        self._rate = (0, 0.0)
 
     @property
     def due_in_s(self) -> float:  # type: ignore[override]
@@ -149,20 +164,9 @@ class RLSession(ShellSession):
                     "learning": self.agent.learning if self.agent else True, "message": text})
 
     def _config_message(self, config: RLConfig, **extra: Any) -> dict[str, Any]:
-        return {"type": "config", "config": config.to_dict(), "query": config.query,
-                "version": self.version, "live": list(LIVE), "world": world_json(), **extra}
+        return super()._config_message(config, world=world_json(), **extra)
 
     # --- commands ------------------------------------------------------------------------------
-    def _on_start(self, m: dict[str, Any]) -> Parts[None]:
-        self.lang = m.get("lang") or "en"
-        if m.get("url") is not None:
-            config, warnings = parse_link(m["url"])
-            # A setting over a limit (or one the pretrained agent cannot take) at its default.
-            config = TABLE.within(config, self.limits.check, warnings, RLConfig())
-        else:
-            config, warnings = RLConfig().with_changes(m.get("config") or {}), []
-        yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
-
     def _build(self, config: RLConfig, warnings: list[str]) -> Parts[None]:
         self.limits.check(config)  # from the settings alone: nothing is allocated yet
         agent = Agent(config)
@@ -179,32 +183,6 @@ class RLSession(ShellSession):
         yield
         yield from self._frame()
         self._set_state("paused")
-
-    def _on_update(self, m: dict[str, Any]) -> Parts[None]:
-        assert self.agent is not None
-        changes = m["changes"]
-        config = self.agent.config.with_changes(changes)
-        self.limits.check(config)
-        if any(k not in LIVE for k in changes):
-            playing = self.state == "playing"
-            yield from self._build(config, [])
-            if playing:
-                self._play()
-            return
-        self.agent.update(config)
-        self.version += 1
-        self._emit(self._config_message(config, changed=sorted(changes)))
-
-    def _play(self) -> None:
-        if self.state != "diverged":
-            self._restart_clock()
-            self._last_frame = time.perf_counter()
-            self._rate = (0, 0.0)
-            self._set_state("playing")
-
-    def _on_play(self, m: dict[str, Any]) -> Parts[None]:
-        self._play()
-        yield from ()
 
     def _on_pause(self, m: dict[str, Any]) -> Parts[None]:
         playing = self.state == "playing"
@@ -226,10 +204,6 @@ class RLSession(ShellSession):
         self._rate = (int(m.get("n", 1)), time.perf_counter() - start)
         yield from self._frame()
         self._set_state("diverged" if agent.diverged else "paused")
-
-    def _on_reset(self, m: dict[str, Any]) -> Parts[None]:
-        assert self.agent is not None
-        yield from self._build(self.agent.config, [])
 
     def _on_learn(self, m: dict[str, Any]) -> Parts[None]:
         assert self.agent is not None

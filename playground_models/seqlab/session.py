@@ -15,8 +15,7 @@ from typing import Any
 from ..imagelab.parts import Parts
 from ..imagelab.snapshot import pack
 from ..labsession import Send, ShellSession
-from ..messages import in_lang
-from .config import LIVE, TABLE, SeqConfig, SeqConfigError, parse_link
+from .config import LIVE, TABLE, SeqConfig, SeqConfigError
 from .limits import SeqLimits
 from .trainer import SeqTrainer
 
@@ -27,6 +26,8 @@ COMPARED = ("rnn", "lstm")
 
 class SeqSession(ShellSession):
     config_error = SeqConfigError
+    table = TABLE
+    default_config = SeqConfig()
 
     def __init__(self, send: Send, *, limits: SeqLimits | None = None):
         super().__init__(send)
@@ -102,21 +103,7 @@ class SeqSession(ShellSession):
             text = f"diverged at step {self.trainer.steps} — lower the learning rate"
         self._emit({"type": "state", "state": state, "message": text})
 
-    def _config_message(self, config: SeqConfig, **extra: Any) -> dict[str, Any]:
-        return {"type": "config", "config": config.to_dict(), "query": config.query,
-                "version": self.version, "live": list(LIVE), **extra}
-
     # --- commands ------------------------------------------------------------------------------
-    def _on_start(self, m: dict[str, Any]) -> Parts[None]:
-        self.lang = m.get("lang") or "en"
-        if m.get("url") is not None:
-            config, warnings = parse_link(m["url"])
-            # A setting over a limit at its default, the rest of the link kept.
-            config = TABLE.within(config, self.limits.check, warnings, SeqConfig())
-        else:
-            config, warnings = SeqConfig().with_changes(m.get("config") or {}), []
-        yield from self._build(config, [in_lang(w, self.lang) for w in warnings])
-
     def _build(self, config: SeqConfig, warnings: list[str]) -> Parts[None]:
         self.limits.check(config)  # from the sizes alone: nothing is allocated yet
         self.trainer = SeqTrainer(config)

@@ -7,6 +7,7 @@ import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from
 import { Notices } from "../js/notices.js";
 import { LineChart } from "../lab/charts.js";
 import { fmtLoss } from "../lab/readout.js";
+import { Banner, RateMeter, dispatcher, foldSettings, namer, option, setValue } from "../lab/labpage.js";
 import { LabSocket } from "../lab/socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -22,7 +23,6 @@ const SELECTS = [...NAMED, ...Object.keys(CHOICES)];
 const SETTINGS = ["picture", "size", "layers", "activation", "fourier", "optimizer", "learningRate",
   "batchSize", "weightDecay", "seed"];
 const STEP_UPDATES = 100; // what the step button trains
-const RATE_WINDOW_MS = 2000; // pixels a second, measured over the frames of the last 2 s
 
 await loadLang();
 applyKeys();
@@ -33,12 +33,14 @@ const app = {
   limits: null,
   latest: null, // the last frame, shown on the next animation frame
   pending: false,
-  errorShown: false,
   sentLayers: null,
   sentRate: null, // a learning rate sent and not yet confirmed: the slider keeps its place
-  samples: [], // [time, pixels] of recent frames
+  rate: new RateMeter(), // pixels a second over the frames of the last 2 s
 };
-const socket = new LabSocket(onMessage, (text, open) => {
+const named = namer(SETTINGS);
+const notice = new Banner($("banner"), $("banner-text"));
+const banner = (text, error) => notice.show(text, error);
+const socket = new LabSocket(dispatcher({ config: onConfig, frame: onFrame, state: onState, error: onError }), (text, open) => {
   $("conn").textContent = text;
   $("conn").dataset.status = open ? "open" : "connecting";
 }, "/ws/paint");
@@ -48,21 +50,6 @@ const curve = new LineChart($("curve"), [{ name: "psnr", color: "#0877bd" }], {
   xText: (n) => t(n === 1 ? "paint.chart.update" : "paint.chart.updates", { n: n.toLocaleString() }),
 });
 curve.draw(); // axes and "no data yet" before a frame
-
-function option(value, label = String(value)) {
-  const o = document.createElement("option");
-  o.value = String(value);
-  o.textContent = label;
-  return o;
-}
-
-function setValue(id, value) {
-  const el = $(id);
-  if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === String(value))) {
-    el.append(option(value));
-  }
-  el.value = String(value);
-}
 
 /** The learning rate as the slider holds it (log10) and as it is read. */
 function setRate(rate) {
@@ -80,12 +67,6 @@ function sliderRate() {
 
 function update(changes) {
   socket.send({ type: "update", changes });
-}
-
-function banner(text, error = false) {
-  $("banner").hidden = !text;
-  $("banner-text").textContent = text || "";
-  app.errorShown = Boolean(text) && error;
 }
 
 async function loadChoices() {
@@ -206,28 +187,17 @@ function onConfig(msg) {
     $("picture").toggleAttribute("data-own", p.source === "own");
     curve.clear();
     $("curve").dataset.points = "0";
-    app.samples = [];
+    app.rate.reset();
     banner((msg.warnings || []).map(named).join(currentLang() === "zh" ? "；" : "; "));
-  } else if (app.errorShown) {
+  } else if (notice.errorShown) {
     banner(""); // a change that went through: the last one's error is past
   }
   document.body.classList.remove("loading");
 }
 
-/** Pixels a second as the learner sees them: the pixels of the last frames over their time. */
-function measuredRate(f) {
-  const now = performance.now();
-  const s = app.samples;
-  if (s.length && f.pixels < s[s.length - 1][1]) s.length = 0;
-  s.push([now, f.pixels]);
-  while (s.length > 2 && now - s[0][0] > RATE_WINDOW_MS) s.shift();
-  const [t0, p0] = s[0];
-  return now - t0 > 250 ? ((f.pixels - p0) * 1000) / (now - t0) : null;
-}
-
 function onFrame(f) {
-  f.rate = f.state === "playing" ? measuredRate(f) : null;
-  if (f.state !== "playing") app.samples = [];
+  f.rate = f.state === "playing" ? app.rate.measure(f.pixels) : null;
+  if (f.state !== "playing") app.rate.reset();
   curve.push(f.updates, { psnr: f.psnr });
   $("curve").dataset.points = String(Number($("curve").dataset.points || 0) + 1);
   app.latest = f;
@@ -263,18 +233,6 @@ function onState(msg) {
   if (msg.state === "diverged") banner(msg.message, true);
 }
 
-/** A setting's name as the page shows it (its label), else as it is. */
-function labelOf(key) {
-  const label = document.querySelector(`[data-param="${key}"] .field-label`);
-  return label ? label.firstChild.textContent.trim() : key;
-}
-
-/** A server sentence that starts with a setting's key ("size: …"), with the key shown as the
- * page names it. */
-function named(text) {
-  return text.replace(/^(\w+)(: |：)/, (whole, key, colon) => (SETTINGS.includes(key) ? `${labelOf(key)}${colon}` : whole));
-}
-
 function onError(msg) {
   const text = msg.message.replace(/^\w+(: |：)/, "");
   banner(msg.field ? named(`${msg.field}: ${text}`) : text, true);
@@ -288,36 +246,9 @@ function onError(msg) {
   }
 }
 
-function onMessage(msg) {
-  switch (msg.type) {
-    case "config":
-      onConfig(msg);
-      break;
-    case "frame":
-      onFrame(msg);
-      break;
-    case "state":
-      onState(msg);
-      break;
-    case "error":
-      onError(msg);
-      break;
-    default:
-      break;
-  }
-}
-
-/** The settings fold away on a phone's screen, and open on a wider one. */
-function foldSettings() {
-  const narrow = window.matchMedia("(max-width: 760px)");
-  const fold = () => ($("settings").open = !narrow.matches);
-  fold();
-  narrow.addEventListener("change", fold);
-}
-
 async function main() {
   $("conn").before(languageSwitch());
-  foldSettings();
+  foldSettings($("settings"));
   wireControls();
   await loadChoices();
   socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));

@@ -6,6 +6,7 @@ import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from
 import { Notices } from "../js/notices.js";
 import { LineChart } from "../lab/charts.js";
 import { fmtLoss } from "../lab/readout.js";
+import { Banner, RateMeter, dispatcher, foldSettings, namer, option, setValue } from "../lab/labpage.js";
 import { LabSocket } from "../lab/socket.js";
 import { NetView, QBars, WorldView } from "./views.js";
 
@@ -30,7 +31,6 @@ const SELECTS = [...NAMED, ...Object.keys(CHOICES)];
 const SETTINGS = ["layers", "activation", "window", "items", "replay", "optimizer", "learningRate",
   "batchSize", "weightDecay", "gamma", "learnStart", "epsBurnin", "epsSteps", "epsMin", "epsTest", "seed"];
 const SHAPED = ["layers", "activation", "window"]; // the pretrained agent's network settings
-const RATE_WINDOW_MS = 2000; // ticks a second, measured over the frames of the last 2 s
 
 await loadLang();
 applyKeys();
@@ -42,12 +42,14 @@ const app = {
   latest: null, // the last frame, drawn on the next animation frame
   pending: false,
   watchAfterBuild: false, // "Watch the pretrained agent" plays once it is built
-  errorShown: false,
   sentLayers: null,
   curvePoints: 0,
-  samples: [], // [time, tick] of recent frames
+  rate: new RateMeter(), // ticks a second over the frames of the last 2 s
 };
-const socket = new LabSocket(onMessage, (text, open) => {
+const named = namer(SETTINGS);
+const notice = new Banner($("banner"), $("banner-text"));
+const banner = (text, error) => notice.show(text, error);
+const socket = new LabSocket(dispatcher({ config: onConfig, frame: onFrame, state: onState, error: onError }), (text, open) => {
   $("conn").textContent = text;
   $("conn").dataset.status = open ? "open" : "connecting";
 }, "/ws/rl");
@@ -64,23 +66,8 @@ const views = {
 views.curve.draw(); // axes and "no data yet" before a frame
 views.net.draw();
 
-function option(value, label = String(value)) {
-  const o = document.createElement("option");
-  o.value = String(value);
-  o.textContent = label;
-  return o;
-}
-
 function numberLabel(v) {
-  return v >= 1000 ? v.toLocaleString() : String(v);
-}
-
-function setValue(id, value) {
-  const el = $(id);
-  if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === String(value))) {
-    el.append(option(value, typeof value === "number" ? numberLabel(value) : String(value)));
-  }
-  el.value = String(value);
+  return typeof v === "number" && v >= 1000 ? v.toLocaleString() : String(v);
 }
 
 function update(changes) {
@@ -92,12 +79,6 @@ function update(changes) {
 function change(changes) {
   const shaped = Object.keys(changes).some((k) => SHAPED.includes(k));
   update(shaped && app.config && app.config.start === "pretrained" ? { ...changes, start: "scratch" } : changes);
-}
-
-function banner(text, error = false) {
-  $("banner").hidden = !text;
-  $("banner-text").textContent = text || "";
-  app.errorShown = Boolean(text) && error;
 }
 
 async function loadChoices() {
@@ -159,7 +140,7 @@ function clearCurve() {
 
 function onConfig(msg) {
   const c = (app.config = msg.config);
-  for (const key of SETTINGS) setValue(key, c[key]);
+  for (const key of SETTINGS) setValue(key, c[key], numberLabel);
   app.sentLayers = c.layers;
   $("layers").removeAttribute("aria-invalid");
   views.world.setWorld(msg.world);
@@ -167,30 +148,19 @@ function onConfig(msg) {
   $("agent-note").textContent = t(c.start === "pretrained" ? "rl.note.pretrained" : "rl.note.scratch");
   if (msg.rebuilt) {
     clearCurve();
-    app.samples = [];
+    app.rate.reset();
     banner((msg.warnings || []).map(named).join(currentLang() === "zh" ? "；" : "; "));
     if (app.watchAfterBuild && c.start === "pretrained") socket.send({ type: "play" });
     app.watchAfterBuild = false;
-  } else if (app.errorShown) {
+  } else if (notice.errorShown) {
     banner(""); // a change that went through: the last one's error is past
   }
   document.body.classList.remove("loading");
 }
 
-/** Ticks a second as the learner sees them: the ticks of the last frames over their time. */
-function measuredRate(f) {
-  const now = performance.now();
-  const s = app.samples;
-  if (s.length && f.tick < s[s.length - 1][1]) s.length = 0;
-  s.push([now, f.tick]);
-  while (s.length > 2 && now - s[0][0] > RATE_WINDOW_MS) s.shift();
-  const [t0, k0] = s[0];
-  return now - t0 > 250 ? ((f.tick - k0) * 1000) / (now - t0) : null;
-}
-
 function onFrame(f) {
-  f.rate = f.state === "playing" ? measuredRate(f) : null;
-  if (f.state !== "playing") app.samples = [];
+  f.rate = f.state === "playing" ? app.rate.measure(f.tick) : null;
+  if (f.state !== "playing") app.rate.reset();
   for (const [tick, mean] of f.curve) views.curve.push(tick, { reward: mean });
   if (f.curve.length) {
     app.curvePoints += f.curve.length;
@@ -242,18 +212,6 @@ function onState(msg) {
   if (msg.state === "diverged") banner(msg.message, true);
 }
 
-/** A setting's name as the page shows it (its label), else as it is. */
-function labelOf(key) {
-  const label = document.querySelector(`[data-param="${key}"] .field-label`);
-  return label ? label.textContent.trim() : key;
-}
-
-/** A server sentence that starts with a setting's key ("gamma: …"), with the key shown as the
- * page names it. */
-function named(text) {
-  return text.replace(/^(\w+)(: |：)/, (whole, key, colon) => (SETTINGS.includes(key) ? `${labelOf(key)}${colon}` : whole));
-}
-
 function onError(msg) {
   app.watchAfterBuild = false;
   const text = msg.message.replace(/^\w+(: |：)/, "");
@@ -261,39 +219,12 @@ function onError(msg) {
   if (SETTINGS.includes(msg.field)) $("settings").open = true; // the field it names in sight
   if (msg.field === "layers") $("layers").setAttribute("aria-invalid", "true");
   // The session goes on unchanged: a select shows its value again (a typed text stays, to fix).
-  if (app.config && SELECTS.includes(msg.field)) setValue(msg.field, app.config[msg.field]);
-}
-
-function onMessage(msg) {
-  switch (msg.type) {
-    case "config":
-      onConfig(msg);
-      break;
-    case "frame":
-      onFrame(msg);
-      break;
-    case "state":
-      onState(msg);
-      break;
-    case "error":
-      onError(msg);
-      break;
-    default:
-      break;
-  }
-}
-
-/** The settings fold away on a phone's screen, and open on a wider one. */
-function foldSettings() {
-  const narrow = window.matchMedia("(max-width: 760px)");
-  const fold = () => ($("settings").open = !narrow.matches);
-  fold();
-  narrow.addEventListener("change", fold);
+  if (app.config && SELECTS.includes(msg.field)) setValue(msg.field, app.config[msg.field], numberLabel);
 }
 
 async function main() {
   $("conn").before(languageSwitch());
-  foldSettings();
+  foldSettings($("settings"));
   wireControls();
   await loadChoices();
   socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));
