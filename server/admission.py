@@ -51,7 +51,7 @@ class Registry:
 
 
 # The kinds of session a board counts, in slot order.
-KINDS = ("ws", "lab", "seq", "rl", "paint")
+KINDS = ("ws", "lab", "seq", "rl", "paint", "ae")
 # One slot per server process: (pid, live sessions of each kind), little-endian int64s.
 _SLOT = struct.Struct("<q" + "q" * len(KINDS))
 _KIND = struct.Struct("<q")

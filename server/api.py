@@ -269,6 +269,7 @@ async def health(request: Request) -> dict[str, Any]:
         "seq_sessions": request.app.state.seq_registry.total(),
         "rl_sessions": request.app.state.rl_registry.total(),
         "paint_sessions": request.app.state.paint_registry.total(),
+        "ae_sessions": request.app.state.ae_registry.total(),
         "rooms": request.app.state.rooms.stats(),  # this process's: {rooms, viewers}
         "protocol": PROTOCOL_VERSION,
         "version": __version__,

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground_models.pool import PoolSet
 
-from . import __version__, api, imagelab, lessons, pages, paintlab, rllab, seqlab, sweeps
+from . import __version__, aelab, api, imagelab, lessons, pages, paintlab, rllab, seqlab, sweeps
 from .admission import Registry, SessionBoard
 from .hosts import HostCheck, HostPolicy
 from .memory import MemoryCeiling
@@ -135,6 +135,7 @@ def create_app(
     app.state.seq_registry = Registry(board, "seq")  # the sequence lab's, by seq_max_sessions
     app.state.rl_registry = Registry(board, "rl")  # the agent lab's, by rl_max_sessions
     app.state.paint_registry = Registry(board, "paint")  # the painting lab's
+    app.state.ae_registry = Registry(board, "ae")  # the autoencoder lab's
     app.state.sweeps = sweeps.Sweeps(settings)
     # One ceiling per process, for every kind of session (the image lab asks it too).
     app.state.memory = MemoryCeiling(settings.max_memory_mb)
@@ -154,6 +155,7 @@ def create_app(
     app.include_router(seqlab.router)
     app.include_router(rllab.router)
     app.include_router(paintlab.router)
+    app.include_router(aelab.router)
     app.include_router(lessons.router)
     app.include_router(sweeps.router)
     pages.mount_static(app)

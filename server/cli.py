@@ -8,6 +8,8 @@ import sys
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from playground_models.aelab import headless as ae
+    from playground_models.aelab.config import AEConfigError
     from playground_models.experiment import ConfigError
     from playground_models.headless import run_epochs
     from playground_models.paintlab import headless as paint
@@ -27,6 +29,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             records = rl.run_link(args.url, args.steps, warn)
         elif paint.is_paint_link(args.url):  # a painting-lab link: `--steps` updates, per 500
             records = paint.run_link(args.url, args.steps, warn)
+        elif ae.is_ae_link(args.url):  # an autoencoder-lab link: `--steps` updates, per 500
+            records = ae.run_link(args.url, args.steps, warn)
         else:
             records = run_epochs(args.url, args.epochs, warn, grad_norms=args.grad_norms)
         for record in records:
@@ -34,7 +38,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 print(json.dumps(record, separators=(",", ":")), flush=True)
             else:
                 print(_pretty(record), flush=True)
-    except (ConfigError, SeqConfigError, RLConfigError, PaintConfigError) as err:
+    except (ConfigError, SeqConfigError, RLConfigError, PaintConfigError,
+            AEConfigError) as err:
         print(f"netplay run: {err}", file=sys.stderr)
         return 2
     return 0
@@ -122,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps", type=int, default=1000,
         help="a sequence-lab link (/seq?...): updates to train, a record every 100; an agent-lab "
         "link (/rl?...): ticks to run, a record every 1,000; a painting-lab link (/paint?...): "
-        "updates to train, a record every 500 (default 1000)",
+        "updates to train, a record every 500; an autoencoder-lab link (/ae?...): the same "
+        "(default 1000)",
     )
     run.add_argument("--json", action="store_true", help="one JSON object per epoch")
     run.add_argument(

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from playground_models.aelab.limits import AELimits
 from playground_models.imagelab.limits import LabLimits
 from playground_models.paintlab.limits import PaintLimits
 from playground_models.params import BY_NAME, MAX_PARAMETERS
@@ -30,6 +31,7 @@ _LAB = LabLimits()  # the image lab's defaults, with the reasons for each
 _SEQ = SeqLimits()  # the sequence lab's
 _RL = RLLimits()  # the agent lab's
 _PAINT = PaintLimits()  # the painting lab's
+_AE = AELimits()  # the autoencoder lab's
 
 
 class Settings(BaseModel):
@@ -229,6 +231,17 @@ class Settings(BaseModel):
         _PAINT.max_upload_pixels, ge=1_000, le=100_000_000,
         description="painting lab: pixels (width × height) of a learner's picture, read from "
         "its header before it is decoded",
+    )
+    ae_max_sessions: int = Field(
+        16, ge=1, le=10_000, description="autoencoder-lab sessions at once, of all --processes",
+    )
+    ae_max_parameters: int = Field(
+        _AE.max_parameters, ge=1, le=100_000_000,
+        description="weights and biases of one autoencoder-lab network",
+    )
+    ae_max_update_macs: int = Field(
+        _AE.max_update_macs, ge=1_000, le=10**13,
+        description="autoencoder lab: multiply-adds of one update (3 × batch × weights)",
     )
     allowed_origins: tuple[str, ...] = Field(
         (),

@@ -22,7 +22,7 @@ from playground_models.params import BY_NAME, PARAMS, Kind
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted(STATIC.rglob("*.js"))
 PAGES = sorted(TEMPLATES.glob("*.html"))
-FAMILIES = r"(?:ui|lab|param|choice|lesson|group|tile|seq|rl|paint)"
+FAMILIES = r"(?:ui|lab|param|choice|lesson|group|tile|seq|rl|paint|ae)"
 # A quoted key anywhere in page code: `t('ui.play')`, `t(cond ? 'ui.a' : 'ui.b')`, `{ key: 'ui.x' }`.
 QUOTED_KEY = re.compile(rf"""(['"`])({FAMILIES}\.[\w.\-]+)\1""")
 # `{% set reset_key = 'rl.resetTitle' %}`: a key a lab hands to lab_base.html.

@@ -1,4 +1,4 @@
-"""docs/seq-protocol.md, docs/rl-protocol.md and docs/paint-protocol.md against the code, both ways: the client messages
+"""docs/seq-protocol.md, rl-protocol.md, paint-protocol.md and ae-protocol.md against the code, both ways: the client messages
 and their fields, the messages the server sends, the settings table and the limits in `hello`."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from types import SimpleNamespace
 import pytest
 from protocol_docs import ROOT, names, section_table, sent_messages, sub_fields, top_level_fields
 
+from playground_models.aelab.config import AE_PARAMS
 from playground_models.paintlab.config import PAINT_PARAMS
 from playground_models.rllab.config import RL_PARAMS
 from playground_models.seqlab.config import SEQ_PARAMS
-from server import paintlab, rllab, seqlab
+from server import aelab, paintlab, rllab, seqlab
 from server.settings import Settings
 
 LABS = {
@@ -22,6 +23,8 @@ LABS = {
                           limits=rllab.rl_limits),
     "paint": SimpleNamespace(doc=ROOT / "docs" / "paint-protocol.md", module=paintlab,
                              params=PAINT_PARAMS, limits=paintlab.paint_limits),
+    "ae": SimpleNamespace(doc=ROOT / "docs" / "ae-protocol.md", module=aelab, params=AE_PARAMS,
+                          limits=aelab.ae_limits),
 }
 
 
