@@ -79,6 +79,13 @@ def test_the_same_link_trains_the_same_way():
     assert np.array_equal(runs[0], runs[1])
 
 
+def test_a_loss_that_explodes_is_diverged():
+    model = Autoencoder(AEConfig(layers="64,64", optimizer="adam", learningRate=1.0,
+                                 activation="relu"))
+    model.train(300)
+    assert model.diverged and model.updates == 2  # past 1e4, still finite
+
+
 def test_limits_and_links():
     limits = AELimits()
     limits.check(AEConfig())

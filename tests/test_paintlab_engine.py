@@ -147,8 +147,17 @@ def test_a_learning_rate_too_high_diverges_and_stops():
     painter = Painter(PaintConfig(size=16, layers="32,32", optimizer="sgd", learningRate=1.0,
                                   activation="tanh"), gallery_picture("china", 16))
     painter.train(300)
-    assert painter.diverged and painter.updates == 21  # it stops at the first infinite loss
+    assert painter.diverged and painter.updates == 8  # it stops as the loss passes 1e4
     assert painter.paint().shape == (11, 16, 3)  # and still paints (NaN as black)
+
+
+def test_a_loss_that_explodes_but_stays_finite_is_diverged_too():
+    # Adam at a learning rate of 1 sends the loss past 1e4 in two updates; it would go on to
+    # 1e27 and a white picture with no word said.
+    painter = Painter(PaintConfig(size=32, layers="32,32", optimizer="adam", learningRate=1.0),
+                      gallery_picture("china", 32))
+    painter.train(300)
+    assert painter.diverged and painter.updates == 2
 
 
 def test_limits_and_links():

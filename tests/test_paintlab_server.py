@@ -208,7 +208,7 @@ def test_a_run_that_diverges_stops_and_says_why(client):
         assert _until(ws, "state")["state"] == "playing"
         state = _until(ws, "state")
         assert state["state"] == "diverged"
-        assert state["message"] == "经过 21 次更新后损失变为无穷大——请降低学习率"
+        assert state["message"] == "经过 8 次更新后损失爆炸——请降低学习率，然后重置"
         ws.send_json({"type": "play"})  # a diverged run stays stopped until it is reset
         ws.send_json({"type": "reset"})
         assert _until(ws, "frame")["updates"] == 0

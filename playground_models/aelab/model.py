@@ -23,6 +23,7 @@ from .config import AEConfig
 
 CODE = 2
 EMA = 0.99  # the loss readout's smoothing, as ConvNetJS's
+EXPLODED = 1e4  # a loss past this (a pixel's error is at most 1) has diverged, though finite
 SHOWN = 300  # training digits drawn on the code plane
 ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
@@ -107,7 +108,7 @@ class Autoencoder:
             self.optimizer.step()
             value = loss.item()
             self.updates += 1
-            if not math.isfinite(value):
+            if not math.isfinite(value) or value > EXPLODED:
                 self.diverged = True
                 return
             self.loss = value if self.loss is None else EMA * self.loss + (1 - EMA) * value

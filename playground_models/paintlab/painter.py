@@ -25,6 +25,9 @@ from ..rules import torch_optimizer
 from .config import PaintConfig
 
 EMA = 0.99  # the smoothing of the loss readout, ConvNetJS's
+# A loss past this has left any picture behind (a colour's error is at most 1): the run has
+# diverged, though the number is still finite.
+EXPLODED = 1e4
 
 
 def coordinates(height: int, width: int, fourier: int) -> torch.Tensor:
@@ -111,7 +114,7 @@ class Painter:
             value = loss.item()
             self.updates += 1
             self.pixels_seen += batch
-            if not math.isfinite(value):
+            if not math.isfinite(value) or value > EXPLODED:
                 self.diverged = True
                 return
             self.loss = value if self.loss is None else EMA * self.loss + (1 - EMA) * value

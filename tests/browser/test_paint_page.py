@@ -115,6 +115,9 @@ def test_your_own_picture_by_file_or_drop_and_bad_files_named(make_page):
     assert page.is_visible("#own-note")
     assert page.inner_text("#picture-size") == "64 × 36 px"  # shrunk to the size, shape kept
     assert "picture=flower" in page.url  # the link names the gallery picture, as the note says
+    # The menu says so too: the link's flower is not "chosen" while the stripes are painted.
+    assert page.input_value("#picture") == ""
+    assert page.inner_text("#picture option[data-own]") == "Your picture: stripes.png"
 
     # A file dropped on the page.
     red = _png(np.full((50, 50, 3), (200, 0, 0), dtype=np.uint8))
@@ -139,10 +142,12 @@ def test_your_own_picture_by_file_or_drop_and_bad_files_named(make_page):
                                           "buffer": b"\0" * 8_100_000}])
     probe.wait("document.getElementById('banner').textContent.includes('8.1 MB')")
     assert "up to 8 MB" in page.inner_text("#banner")
-    # Choosing a gallery picture lets the own one go.
-    page.select_option("#picture", "china")
+    # Choosing a gallery picture, even the link's own, lets the own one go.
+    page.select_option("#picture", "flower")
     probe.wait("document.getElementById('drop').dataset.source === 'gallery'")
     assert page.is_hidden("#own-note") and page.is_hidden("#banner")
+    assert page.locator("#picture option[data-own]").count() == 0
+    assert page.input_value("#picture") == "flower"
     assert probe.console_errors == []
 
 
@@ -166,11 +171,37 @@ def test_the_page_reads_in_chinese_fits_a_phone_and_passes_axe_core(make_page, a
     painted = page.locator("#painted").bounding_box()
     assert painted["x"] + painted["width"] <= 390 and painted["width"] > 150
     assert painted["y"] + painted["height"] < 844 and page.is_hidden("#fourier")  # folded away
+    assert page.inner_text("#settings > summary") == zh["lab.settings"]  # not the agent's
+    assert page.is_hidden(".drop-hint")  # a phone has nothing to drop
     page.click("#settings > summary")
     assert page.is_visible("#fourier")
+    # A live error names its setting with the page's colon, as link warnings do.
+    page.fill("#layers", "0")
+    page.press("#layers", "Enter")
+    probe.wait("!document.getElementById('banner').hidden")
+    assert page.inner_text("#banner").startswith(zh["rl.param.layers"] + "：")
     violations = Axe().run(page).response["violations"]
     assert [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations] == []
     assert probe.console_errors == []
+
+
+def test_a_link_too_long_says_so_in_the_pages_language_and_no_picture_looks_broken(make_page):
+    probe = make_page(1024, 800)
+    page = probe.page
+    # Before any picture arrives, an image without a source is not drawn (no broken icon).
+    page.goto(probe.server.url + "/paint?size=32&seed=" + "a" * 5000 + "&lang=zh")
+    hidden = page.evaluate("""() => {
+      const img = document.createElement('img');
+      img.className = 'paint-img';
+      document.querySelector('.paint-fig').append(img);
+      return getComputedStyle(img).visibility;
+    }""")
+    assert hidden == "hidden"
+    probe.wait(f"{FRAMES} > 0")
+    probe.wait(BANNER)
+    text = page.inner_text("#banner")
+    assert text.startswith("此链接太长，无法读取（5013 个字符；最多 4000 个字符）"), text
+    assert page.input_value("#size") == "200"
 
 
 def test_every_key_the_painting_lab_uses_is_in_every_catalogue():

@@ -3,6 +3,8 @@
 // page labels it, the settings that fold away on a phone, a rate measured over recent frames,
 // and the socket's messages handed to one function per type.
 
+import { currentLang } from "../js/i18n.js";
+
 const $ = (id) => document.getElementById(id);
 
 export function option(value, label = String(value)) {
@@ -37,13 +39,14 @@ export class Banner {
 }
 
 /** `named(text)`: a server sentence that starts with one of `settings` ("gamma: …"), with the
- * key shown as the page labels it (the text of its field's label, before any value shown). */
+ * key shown as the page labels it (the text of its field's label, before any value shown) and
+ * the colon after it as the page's language writes one. */
 export function namer(settings) {
   const labelOf = (key) => {
     const label = document.querySelector(`[data-param="${key}"] .field-label`);
     return label ? label.firstChild.textContent.trim() : key;
   };
-  return (text) => text.replace(/^(\w+)(: |：)/, (whole, key, colon) => (settings.includes(key) ? `${labelOf(key)}${colon}` : whole));
+  return (text) => text.replace(/^(\w+)(: |：)/, (whole, key) => (settings.includes(key) ? `${labelOf(key)}${currentLang() === "zh" ? "：" : ": "}` : whole));
 }
 
 /** The settings (`details`) fold away on a phone's screen, and open on a wider one. */

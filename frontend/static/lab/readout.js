@@ -3,7 +3,7 @@
 /** A loss with three decimals, or in exponent form below 0.001, where three decimals read 0. */
 export function fmtLoss(v) {
   if (v === null || v === undefined) return "—";
-  return v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(3);
+  return (v < 0.001 && v > 0) || v >= 1e4 ? v.toExponential(1) : v.toFixed(3);
 }
 
 /** Epochs trained, as a fraction: a Step of 10 mini-batches is often a small part of one, and

@@ -20,6 +20,7 @@ export class LabSocket {
     this.idle = false;
     this.starting = false; // a start from the link was sent and has no config yet
     this.unread = null; // why the link could not be read, for the config that follows
+    this.linkLength = 0;
   }
 
   connect() {
@@ -36,10 +37,10 @@ export class LabSocket {
     ws.onmessage = (ev) => {
       const msg = typeof ev.data === "string" ? JSON.parse(ev.data) : labMessage(decodeEnvelope(ev.data));
       if (this.starting && msg.type === "error" && msg.field === "url") {
-        // A link the server cannot read at all (too long): open at the defaults, and say why
-        // among the warnings of the config that follows.
+        // A link the server cannot read at all (too long): open at the defaults, and say why,
+        // in the page's language, among the warnings of the config that follows.
         this.starting = false;
-        this.unread = msg.message;
+        this.unread = t("lab.linkTooLong", { n: this.linkLength });
         this.send({ type: "start", lang: currentLang() });
         return;
       }
@@ -75,6 +76,7 @@ export class LabSocket {
       const query = link.split("&").filter((kv) => !kv.startsWith("lang=")).join("&");
       const lang = currentLang();
       this.starting = Boolean(query);
+      this.linkLength = query.length;
       this.send(query ? { type: "start", url: query, lang } : { type: "start", lang });
     };
     this.connect();

@@ -34,6 +34,7 @@ const app = {
   latest: null, // the last frame, shown on the next animation frame
   pending: false,
   sentLayers: null,
+  own: false, // the learner's own picture is being painted
   sentRate: null, // a learning rate sent and not yet confirmed: the slider keeps its place
   rate: new RateMeter(), // pixels a second over the frames of the last 2 s
 };
@@ -81,6 +82,22 @@ async function loadChoices() {
     for (const v of values) $(key).append(option(v, key === "fourier" && v === 0 ? t("paint.fourierNone") : String(v)));
   }
   app.limits = body.limits;
+}
+
+/** While the learner's own picture is painted, the picture menu says so (an entry that cannot
+ * be chosen), so that choosing any gallery picture is a change. */
+function showOwn(name) {
+  const select = $("picture");
+  select.querySelector("option[data-own]")?.remove();
+  if (name === null) {
+    select.value = app.config.picture;
+    return;
+  }
+  const entry = option("", t("paint.ownOption", { name: name || "…" }));
+  entry.dataset.own = "";
+  entry.disabled = true;
+  select.prepend(entry);
+  select.value = "";
 }
 
 function applyLayers() {
@@ -167,7 +184,8 @@ function wireControls() {
 
 function onConfig(msg) {
   const c = (app.config = msg.config);
-  for (const key of SETTINGS) if (key !== "learningRate") setValue(key, c[key]);
+  const own = msg.rebuilt ? msg.picture.source === "own" : app.own;
+  for (const key of SETTINGS) if (key !== "learningRate" && !(key === "picture" && own)) setValue(key, c[key]);
   // Keys held on the slider send a rate per step: a config answering an earlier one must not
   // pull the slider back under the learner's finger.
   if (app.sentRate === null || app.sentRate === c.learningRate) {
@@ -184,7 +202,8 @@ function onConfig(msg) {
     $("m-baseline").textContent = t("paint.db", { n: p.baseline_psnr.toFixed(1) });
     $("own-note").hidden = p.source !== "own";
     $("drop").dataset.source = p.source;
-    $("picture").toggleAttribute("data-own", p.source === "own");
+    app.own = own;
+    showOwn(own ? p.name : null);
     curve.clear();
     $("curve").dataset.points = "0";
     app.rate.reset();
@@ -239,7 +258,9 @@ function onError(msg) {
   if (SETTINGS.includes(msg.field) && msg.field !== "picture") $("settings").open = true;
   if (msg.field === "layers") $("layers").setAttribute("aria-invalid", "true");
   // The session goes on unchanged: a control shows its value again (a typed text stays, to fix).
-  if (app.config && SELECTS.includes(msg.field)) setValue(msg.field, app.config[msg.field]);
+  if (app.config && SELECTS.includes(msg.field) && !(msg.field === "picture" && app.own)) {
+    setValue(msg.field, app.config[msg.field]);
+  }
   if (app.config && msg.field === "learningRate") {
     app.sentRate = null;
     setRate(app.config.learningRate);
