@@ -73,6 +73,8 @@ def lab_limits(settings: Settings, memory: MemoryCeiling | None = None) -> LabLi
         max_input_size=settings.lab_max_input_size,
         max_dream_cost=settings.lab_max_dream_cost,
         max_frame_kb=settings.lab_max_frame_kb,
+        max_upload_bytes=settings.lab_max_upload_bytes,
+        max_upload_pixels=settings.lab_max_upload_pixels,
         memory_check=memory_check,
     )
 
@@ -131,6 +133,13 @@ class Predict(_Message):
     id: _SafeInt | None = None
 
 
+class PredictFile(_Message):
+    type: Literal["predict_file"]
+    data: str  # the file, base64; bounded by the socket's message limit (the upload's size)
+    name: Annotated[str, Field(max_length=200)] = ""
+    id: _SafeInt | None = None
+
+
 class Dream(_Message):
     type: Literal["dream"]
     layer: Annotated[int, Field(ge=1, le=MAX_INDEX)]
@@ -148,7 +157,7 @@ class Ping(_Message):
 
 
 ClientMessage = Annotated[
-    Start | Update | Bare | Step | Select | Predict | Dream | Race | Ping,
+    Start | Update | Bare | Step | Select | Predict | PredictFile | Dream | Race | Ping,
     Field(discriminator="type"),
 ]
 _client_message = TypeAdapter(ClientMessage)
@@ -313,7 +322,10 @@ async def lab_socket(ws: WebSocket) -> None:
             }
         )
         def parse_message(text: str) -> dict[str, Any]:
-            return parse_client_message(text, settings.max_message_bytes, settings.max_json_depth)
+            # Up to a picture's size: `predict_file` carries one.
+            return parse_client_message(text, max(settings.max_message_bytes,
+                                                  limits.max_message_bytes),
+                                        settings.max_json_depth)
 
         with owned_by("lab"):  # the session's jobs take their turn with every other session's
             await LabLink(ws, session, outbox, _scheduler(ws, settings), settings,

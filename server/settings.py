@@ -186,6 +186,16 @@ class Settings(BaseModel):
         description="image lab: size of one frame's message, kB (fewer filters and feature maps "
         "are sent when a net's would not fit)",
     )
+    lab_max_upload_bytes: int = Field(
+        _LAB.max_upload_bytes, ge=1_000, le=12_000_000,
+        description="image lab: bytes of a learner's picture to classify (its base64 must fit "
+        "the 16 MiB WebSocket frame)",
+    )
+    lab_max_upload_pixels: int = Field(
+        _LAB.max_upload_pixels, ge=1_000, le=100_000_000,
+        description="image lab: pixels (width × height) of a learner's picture, read from its "
+        "header before it is decoded",
+    )
     seq_max_sessions: int = Field(
         16, ge=1, le=10_000,
         description="sequence-lab sessions at once, of all --processes (a comparison trains two nets)",

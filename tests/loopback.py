@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urljoin
 
+import torch
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from server.client import lab_message
@@ -54,3 +58,14 @@ def lab_started(ws: Any, url: str, server: str, lang: str = "en"
     frame = lab_until(ws, "frame")
     assert lab_until(ws, "state")["state"] == "paused"
     return config, frame
+
+
+@contextmanager
+def router_client(router: Any) -> Iterator[TestClient]:
+    """A TestClient of a bare app with one lab's `router`, torch on one thread as the server's
+    workers run."""
+    torch.set_num_threads(1)
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client:
+        yield client

@@ -8,9 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from loopback import lab_started, lab_until
+from loopback import lab_started, lab_until, router_client
 
 from playground_models.aelab.config import TABLE, AEConfig, AEConfigError
 from playground_models.aelab.limits import AELimits, update_macs
@@ -21,10 +19,7 @@ from server.settings import Settings
 
 @pytest.fixture(scope="module")
 def client():
-    torch.set_num_threads(1)
-    app = FastAPI()
-    app.include_router(router)
-    with TestClient(app) as c:
+    with router_client(router) as c:
         yield c
 
 

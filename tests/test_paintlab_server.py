@@ -10,10 +10,9 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from loopback import lab_started, lab_until, receive_lab
+from loopback import lab_started, lab_until, receive_lab, router_client
 from PIL import Image
 
 from server.paintlab import paint_limits, router
@@ -22,10 +21,7 @@ from server.settings import Settings
 
 @pytest.fixture(scope="module")
 def client():
-    torch.set_num_threads(1)
-    app = FastAPI()
-    app.include_router(router)
-    with TestClient(app) as c:
+    with router_client(router) as c:
         yield c
 
 

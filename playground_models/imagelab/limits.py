@@ -35,6 +35,8 @@ class LabLimits:
     max_input_size: int = 4096  # H·W·C values: 64×64×1 or 32×32×3 (the data are grey 28×28)
     max_dream_cost: int = 10_000_000_000  # multiply-adds: ~0.4 s of one core; presets ≤ 0.51 G
     max_frame_kb: int = 256  # one frame's binary message; the largest preset's is 131 kB
+    max_upload_bytes: int = 4_000_000  # a learner's picture to classify (a phone's photo)
+    max_upload_pixels: int = 16_000_000  # read from its header, before it is decoded
     memory_check: MemoryCheck | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -46,7 +48,14 @@ class LabLimits:
             "max_input_size": self.max_input_size,
             "max_dream_cost": self.max_dream_cost,
             "max_frame_kb": self.max_frame_kb,
+            "max_upload_bytes": self.max_upload_bytes,
+            "max_upload_pixels": self.max_upload_pixels,
         }
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest `predict_file` message: the upload's base64 and a little JSON."""
+        return (self.max_upload_bytes + 2) // 3 * 4 + 4096
 
     def cost(self, config: LabConfig) -> NetCost | None:
         """The cost of the config's net, or None when a layer does not fit its input."""

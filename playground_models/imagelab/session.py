@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..messages import Said, in_lang, said
+from ..uploads import PictureError, decode_upload
 from . import data as labdata
 from . import inspection, snapshot
 from .config import BY_NAME, LAB_PARAMS, LabConfig, LabConfigError, parse_link
@@ -28,6 +29,23 @@ from .parts import Parts, run_until
 from .race import OptimizerRace
 from .summary import summarize
 from .trainer import LabTrainer, pick_device
+
+UPLOAD_SIDE = 64  # a learner's picture is shrunk to this before it is read as a digit
+
+
+def as_ink(picture: np.ndarray) -> np.ndarray:
+    """An RGB picture as the data's digits are: grey in [0, 1], ink high on a dark ground. A
+    light ground (the picture's border, mostly) is turned dark; the ground's level goes to 0
+    and the darkest ink to 1."""
+    grey = picture.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if np.median(border) > 0.5:
+        grey, border = 1.0 - grey, 1.0 - border
+    ground = float(np.median(border))
+    top = float(grey.max())
+    if top - ground < 1e-3:  # one flat colour: no ink at all
+        return np.zeros_like(grey)
+    return np.clip((grey - ground) / (top - ground), 0.0, 1.0)
 
 PROTOCOL_VERSION = 1
 FRAME_INTERVAL_S = 0.2  # at most 5 frames a second: each carries filters and feature maps
@@ -366,6 +384,28 @@ class LabSession:
                 "seen": snapshot.pack(result["seen"]),
             }
         )
+
+    def _on_predict_file(self, m: dict[str, Any]) -> Parts[None]:
+        """A picture from the learner's computer, classified as a drawing is: decoded and
+        shrunk (`uploads.py`), made grey, turned ink-bright on dark as the data are when its
+        background is light (a digit on paper), then cropped, centred and resized."""
+        assert self.trainer is not None
+        try:
+            raw = base64.b64decode(m["data"], validate=True)
+        except ValueError:
+            raise LabError("bad_value", "file", in_lang(said("paint.err.base64"), self.lang)) \
+                from None
+        limits = self.limits
+        try:
+            picture = decode_upload(raw, UPLOAD_SIDE, limits.max_upload_bytes,
+                                    limits.max_upload_pixels)
+        except PictureError as err:
+            raise LabError("bad_value", "file", in_lang(err.message, self.lang)) from None
+        yield
+        result = inspection.predict_drawing(self.trainer, as_ink(picture))
+        self._emit({"type": "prediction", "id": m.get("id"), "file": m.get("name") or "",
+                    "probs": [round(float(p), 5) for p in result["probs"]],
+                    "seen": snapshot.pack(result["seen"])})
 
     def _on_dream(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None

@@ -546,3 +546,38 @@ def test_a_digit_is_drawn_from_the_keyboard(make_page):
                         " let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 128; return n; })()")
     assert ink > 100
     assert "playing" not in (page.get_attribute("#play", "class") or "")
+
+
+def test_an_image_from_the_computer_is_classified_and_a_bad_one_named(make_page):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    probe = make_page(1280, 900)
+    page = _open_lab(probe, f"net={SMALL_NET}&seed=2")
+    stroke = np.full((200, 160), 250, dtype=np.uint8)  # a dark "1" on light paper
+    stroke[30:170, 70:90] = 30
+    out = io.BytesIO()
+    Image.fromarray(stroke).save(out, format="JPEG")
+    page.set_input_files("#file", files=[{"name": "one.jpg", "mimeType": "image/jpeg",
+                                          "buffer": out.getvalue()}])
+    _wait(page, lambda p: p.inner_text("#guess").startswith("one.jpg: the net says "), 20,
+          "the file's prediction")
+    assert page.locator("#probs .prob").count() == 10
+    # What the network sees: the stroke bright in the middle of a dark square.
+    seen = page.evaluate("""(() => {
+      const c = document.getElementById('seen');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const at = (x, y) => d[4 * (y * c.width + x)];
+      return [at(c.width >> 1, c.height >> 1), at(2, 2)];
+    })()""")
+    assert seen[0] != seen[1]
+    page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain",
+                                          "buffer": b"not a picture"}])
+    _wait(page, lambda p: p.is_visible("#banner"), 20, "the banner")
+    assert page.inner_text("#banner-text").startswith("file: this file is not a picture")
+    page.set_input_files("#file", files=[{"name": "big.png", "mimeType": "image/png",
+                                          "buffer": b"\0" * 4_100_000}])
+    _wait(page, lambda p: "4.1 MB" in p.inner_text("#banner-text"), 20, "the size refusal")
+    assert probe.console_errors == []

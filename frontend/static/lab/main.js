@@ -133,6 +133,17 @@ function wireControls() {
     curves.acc.clear();
   });
   $("clear-draw").addEventListener("click", () => pad.clear());
+  $("test-file").addEventListener("click", () => $("file").click());
+  $("file").addEventListener("change", () => {
+    testFile($("file").files[0]);
+    $("file").value = ""; // the same file again is a new choice
+  });
+  const drawPanel = $("draw").closest("section");
+  drawPanel.addEventListener("dragover", (e) => e.preventDefault());
+  drawPanel.addEventListener("drop", (e) => {
+    e.preventDefault();
+    testFile(e.dataTransfer.files[0]);
+  });
   // The script trains the experiment in the address bar as many whole epochs as this run has
   // (at least one).
   $("export").addEventListener("click", () => {
@@ -149,6 +160,24 @@ function wireControls() {
     if (start) race.clear();
     socket.send({ type: "race", action: start ? "start" : "stop" });
   });
+}
+
+/** A picture from the learner's computer, sent whole to be classified as a drawing is (the
+ * server decodes it, makes it grey and ink-bright, centres it); too large is said here. */
+function testFile(file) {
+  if (!file) return;
+  const limit = app.uploadLimit || Infinity;
+  if (file.size > limit) {
+    const mb = (n) => (n / 1e6).toLocaleString(undefined, { maximumFractionDigits: 1 });
+    banner(t("lab.fileTooLarge", { size: mb(file.size), limit: mb(limit) }));
+    return;
+  }
+  const reader = new FileReader();
+  reader.onload = () => {
+    const text = String(reader.result);
+    socket.send({ type: "predict_file", name: file.name.slice(0, 200), data: text.slice(text.indexOf(",") + 1) });
+  };
+  reader.readAsDataURL(file);
 }
 
 function togglePlay() {
@@ -228,6 +257,7 @@ function onFrame(f) {
 function onMessage(msg) {
   switch (msg.type) {
     case "hello":
+      app.uploadLimit = msg.limits.max_upload_bytes;
       break;
     case "config":
       onConfig(msg);
@@ -246,6 +276,12 @@ function onMessage(msg) {
       break;
     case "prediction":
       pad.show(msg);
+      if (msg.file !== undefined) {
+        const best = msg.probs.indexOf(Math.max(...msg.probs));
+        $("guess").innerHTML = "";
+        $("guess").textContent = t("lab.fileGuess", { name: msg.file, digit: best, p: (100 * msg.probs[best]).toFixed(0) });
+        banner("");
+      }
       break;
     case "dream": {
       const img = unpack(msg.image);
