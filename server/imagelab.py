@@ -140,6 +140,16 @@ class PredictFile(_Message):
     id: _SafeInt | None = None
 
 
+class Save(_Message):
+    type: Literal["save"]
+
+
+class Load(_Message):
+    type: Literal["load"]
+    data: str  # a network file (playground_models/netfile.py), base64
+    name: Annotated[str, Field(max_length=200)] = ""
+
+
 class Dream(_Message):
     type: Literal["dream"]
     layer: Annotated[int, Field(ge=1, le=MAX_INDEX)]
@@ -157,7 +167,8 @@ class Ping(_Message):
 
 
 ClientMessage = Annotated[
-    Start | Update | Bare | Step | Select | Predict | PredictFile | Dream | Race | Ping,
+    Start | Update | Bare | Step | Select | Predict | PredictFile | Save | Load | Dream | Race
+    | Ping,
     Field(discriminator="type"),
 ]
 _client_message = TypeAdapter(ClientMessage)

@@ -1,5 +1,6 @@
-"""The image lab's "test an image from your computer": a picture file is decoded, made grey and
-ink-bright, centred and sized as a drawing is, then classified; bad files are named."""
+"""The image lab's files from the computer: a picture to classify (decoded, made grey and
+ink-bright, centred and sized as a drawing is), and a network saved and loaded again; bad files
+are named and change nothing."""
 
 from __future__ import annotations
 
@@ -86,3 +87,68 @@ def test_a_file_that_cannot_be_used_is_named_and_the_session_goes_on(client, dat
         assert error["field"] == "file" and says in error["message"], error
         ws.send_json({"type": "step", "n": 1})
         assert lab_until(ws, "frame")["steps"] == 1
+
+
+def _network(ws) -> bytes:
+    ws.send_json({"type": "save"})
+    kept = lab_until(ws, "network")
+    assert kept["name"].endswith(".netplay")
+    return base64.b64decode(kept["data"])
+
+
+def test_a_saved_network_loads_in_another_session_and_goes_on_training(client):
+    with client.websocket_connect("/ws/lab") as ws:
+        receive_lab(ws)
+        ws.send_json({"type": "start", "url": f"net={SMALL}&seed=5&learningRate=0.01"})
+        lab_until(ws, "frame")
+        ws.send_json({"type": "step", "n": 40})
+        trained = lab_until(ws, "frame")
+        kept = _network(ws)
+    assert kept.startswith(b"NETPLAY-NET\n")
+    with client.websocket_connect("/ws/lab") as ws:
+        receive_lab(ws)
+        ws.send_json({"type": "start", "url": "seed=9"})  # another net, another seed
+        lab_until(ws, "frame")
+        ws.send_json({"type": "load", "name": "mine.netplay",
+                      "data": base64.b64encode(kept).decode()})
+        config = lab_until(ws, "config")
+        assert config["config"]["net"] == SMALL and config["config"]["seed"] == "5"
+        assert config["config"]["learningRate"] == 0.01
+        assert any("mine.netplay" in w for w in config["warnings"])
+        loaded = lab_until(ws, "frame")
+        assert loaded["steps"] == 40 and loaded["examples"] == trained["examples"]
+        assert loaded["test"] == trained["test"]  # the same weights: the same test loss
+        assert _network(ws) == kept  # and saved again, the same bytes
+        ws.send_json({"type": "step", "n": 5})
+        assert lab_until(ws, "frame")["steps"] == 45
+
+
+def test_a_network_file_that_does_not_fit_is_refused_and_changes_nothing(client):
+    from playground_models import netfile
+
+    with client.websocket_connect("/ws/lab") as ws:
+        receive_lab(ws)
+        ws.send_json({"type": "start", "url": f"net={SMALL}&seed=5"})
+        lab_until(ws, "frame")
+        kept = _network(ws)
+        header, tensors = netfile.read(kept, 10**7)
+        name = next(iter(tensors))
+        bad_shape = dict(tensors, **{name: np.zeros((3, 3), dtype=np.float32)})
+        other_lab = netfile.write("paint", header["config"], "", {}, tensors)
+        cases = [
+            (b"GIF89a not a network", "not a netplay network file"),
+            (kept[:60], "damaged or cut short"),
+            (kept[:-8], "damaged or cut short"),
+            (netfile.write("image", header["config"], "", {}, bad_shape),
+             f"{name} is [3, 3], the network needs"),
+            (other_lab, "saved in the paint lab"),
+            (netfile.write("image", {**header["config"], "batchSize": -4}, "", {}, tensors),
+             "batchSize: "),
+        ]
+        for data, says in cases:
+            ws.send_json({"type": "load", "data": base64.b64encode(data).decode()})
+            error = lab_until(ws, "error")
+            assert error["field"] == "file" and says in error["message"], (says, error)
+        ws.send_json({"type": "step", "n": 1})
+        frame = lab_until(ws, "frame")
+        assert frame["steps"] == 1 and frame["version"] == 1  # the same session, untouched

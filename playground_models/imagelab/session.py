@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import netfile
 from ..messages import Said, in_lang, said
 from ..uploads import PictureError, decode_upload
 from . import data as labdata
@@ -269,6 +270,10 @@ class LabSession:
                 config = replace(config, **{field: getattr(default, field)})
 
     def _build(self, config: LabConfig, warnings: list[str]) -> Parts[None]:
+        trainer, summary = self._new_trainer(config)
+        yield from self._adopt(trainer, summary, warnings)
+
+    def _new_trainer(self, config: LabConfig) -> tuple[LabTrainer, dict[str, Any]]:
         summary = summarize(config.net, config.data)
         if not summary["fits"]:
             self._emit({"type": "summary", **summary})
@@ -276,9 +281,12 @@ class LabSession:
         self.limits.check(config)  # from the shapes alone: nothing is allocated yet
         self.limits.check_memory(config)
         try:
-            trainer = LabTrainer(config, self.device)
+            return LabTrainer(config, self.device), summary
         except labdata.DataUnavailable as err:
             raise LabError("unavailable", "data", str(err)) from None
+
+    def _adopt(self, trainer: LabTrainer, summary: dict[str, Any],
+               warnings: list[str]) -> Parts[None]:
         self.trainer, self.race = trainer, None
         self.version += 1
         self.example = 0
@@ -406,6 +414,44 @@ class LabSession:
         self._emit({"type": "prediction", "id": m.get("id"), "file": m.get("name") or "",
                     "probs": [round(float(p), 5) for p in result["probs"]],
                     "seen": snapshot.pack(result["seen"])})
+
+    def _on_save(self, m: dict[str, Any]) -> None:
+        """The network as a file to keep (`netfile.py`): settings, progress and weights."""
+        t = self.trainer
+        assert t is not None
+        tensors = {k: v.detach().float().cpu().numpy() for k, v in t.net.state_dict().items()}
+        data = netfile.write("image", t.config.to_dict(), t.config.query,
+                             {"steps": t.steps, "examples": t.examples, "epoch": t.epoch}, tensors)
+        self._emit({"type": "network", "name": f"netplay-lab-{t.config.seed}-{t.steps}.netplay",
+                    "data": base64.b64encode(data).decode("ascii")})
+
+    def _on_load(self, m: dict[str, Any]) -> Parts[None]:
+        """A kept network: its settings built as a link's are, its weights put in, training
+        going on from there (with a fresh optimizer). A file that does not fit changes nothing."""
+        try:
+            raw = base64.b64decode(m["data"], validate=True)
+            header, tensors = netfile.read(raw, self.limits.max_upload_bytes)
+        except ValueError as err:  # NetFileError too
+            text = getattr(err, "message", said("paint.err.base64"))
+            raise LabError("bad_value", "file", in_lang(text, self.lang)) from None
+        if header["lab"] != "image":
+            raise LabError("bad_value", "file",
+                           in_lang(said("net.err.otherLab", lab=header["lab"]), self.lang))
+        try:
+            config = LabConfig().with_changes(header["config"])
+        except LabConfigError as err:
+            raise LabError("bad_value", "file", f"{err.key}: {err.in_lang(self.lang)}") from None
+        trainer, summary = self._new_trainer(config)
+        yield
+        try:
+            state = netfile.load_into(trainer.net.state_dict(), tensors)
+        except netfile.NetFileError as err:
+            raise LabError("bad_value", "file", in_lang(err.message, self.lang)) from None
+        trainer.net.load_state_dict(state)
+        done = header.get("trained") or {}
+        trainer.steps, trainer.examples, trainer.epoch = (
+            int(done.get(k, 0)) for k in ("steps", "examples", "epoch"))
+        yield from self._adopt(trainer, summary, [said("net.loaded", name=m.get("name") or "")])
 
     def _on_dream(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None

@@ -581,3 +581,31 @@ def test_an_image_from_the_computer_is_classified_and_a_bad_one_named(make_page)
                                           "buffer": b"\0" * 4_100_000}])
     _wait(page, lambda p: "4.1 MB" in p.inner_text("#banner-text"), 20, "the size refusal")
     assert probe.console_errors == []
+
+
+def test_a_network_is_saved_as_a_file_and_loaded_in_another_tab(make_page):
+    probe = make_page(1280, 900)
+    page = _open_lab(probe, f"net={SMALL_NET}&seed=6")
+    from pathlib import Path
+
+    from playground_models import netfile
+
+    page.click("#step")
+    page.click("#step")  # 10 steps each, done in order before the save
+    with page.expect_download() as download:
+        page.click("#save-net")
+    path = download.value.path()
+    name = download.value.suggested_filename
+    assert name == "netplay-lab-6-20.netplay"
+    header, _ = netfile.read(Path(path).read_bytes(), 10**7)
+    assert header["trained"]["steps"] == 20 and header["config"]["net"] == SMALL_NET
+    other = make_page(1280, 900)
+    again = _open_lab(other, "seed=1")
+    again.set_input_files("#net-file", files=[path])
+    _wait(again, lambda p: "loaded the network" in p.inner_text("#banner-text"), 20, "the load")
+    assert "seed=6" in again.url  # the saved network's settings, in the link
+    again.set_input_files("#net-file", files=[{"name": "x.netplay", "mimeType": "text/plain",
+                                               "buffer": b"hello"}])
+    _wait(again, lambda p: "not a netplay network file" in p.inner_text("#banner-text"), 20,
+          "the refusal")
+    assert probe.console_errors == [] and other.console_errors == []

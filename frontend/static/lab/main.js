@@ -133,6 +133,12 @@ function wireControls() {
     curves.acc.clear();
   });
   $("clear-draw").addEventListener("click", () => pad.clear());
+  $("save-net").addEventListener("click", () => socket.send({ type: "save" }));
+  $("load-net").addEventListener("click", () => $("net-file").click());
+  $("net-file").addEventListener("change", () => {
+    sendFile($("net-file").files[0], "load");
+    $("net-file").value = "";
+  });
   $("test-file").addEventListener("click", () => $("file").click());
   $("file").addEventListener("change", () => {
     testFile($("file").files[0]);
@@ -165,6 +171,11 @@ function wireControls() {
 /** A picture from the learner's computer, sent whole to be classified as a drawing is (the
  * server decodes it, makes it grey and ink-bright, centres it); too large is said here. */
 function testFile(file) {
+  sendFile(file, "predict_file");
+}
+
+/** `file` sent whole as a message of `type` (its bytes in base64); too large is said here. */
+function sendFile(file, type) {
   if (!file) return;
   const limit = app.uploadLimit || Infinity;
   if (file.size > limit) {
@@ -175,7 +186,7 @@ function testFile(file) {
   const reader = new FileReader();
   reader.onload = () => {
     const text = String(reader.result);
-    socket.send({ type: "predict_file", name: file.name.slice(0, 200), data: text.slice(text.indexOf(",") + 1) });
+    socket.send({ type, name: file.name.slice(0, 200), data: text.slice(text.indexOf(",") + 1) });
   };
   reader.readAsDataURL(file);
 }
@@ -274,6 +285,16 @@ function onMessage(msg) {
       $("race").textContent = t(msg.state === "racing" ? "lab.stopRace" : "lab.startRace");
       if (msg.state === "diverged") banner(msg.message);
       break;
+    case "network": {
+      // A kept network: downloaded as a file of its own name.
+      const bytes = Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0));
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+      link.download = msg.name;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      break;
+    }
     case "prediction":
       pad.show(msg);
       if (msg.file !== undefined) {
