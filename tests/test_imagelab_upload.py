@@ -54,7 +54,7 @@ def test_a_photo_of_a_digit_on_paper_is_seen_as_its_drawing_and_read(client):
         assert hello["limits"]["max_upload_bytes"] == 4_000_000
         ws.send_json({"type": "start", "url": f"net={SMALL}&seed=3"})
         lab_until(ws, "frame")
-        ws.send_json({"type": "step", "n": 300})
+        ws.send_json({"type": "step", "n": 150})
         lab_until(ws, "frame")
         ws.send_json({"type": "predict", "size": 28,
                       "pixels": base64.b64encode(stroke.tobytes()).decode()})

@@ -66,9 +66,9 @@ def test_a_link_opens_with_its_photograph_and_the_networks_first_picture(client)
 def test_steps_make_the_picture_like_the_photograph(client):
     with client.websocket_connect("/ws/paint") as ws:
         config, _first = _started(ws, "picture=china&size=48&seed=2")
-        ws.send_json({"type": "step", "n": 1500})
+        ws.send_json({"type": "step", "n": 500})
         frame = _until(ws, "frame")
-        assert frame["updates"] == 1500 and frame["pixels"] == 150_000
+        assert frame["updates"] == 500 and frame["pixels"] == 50_000
         assert frame["loss"] is not None and frame["loss"] < 0.05
         assert frame["psnr"] > config["picture"]["baseline_psnr"] + 4.0
         assert _until(ws, "state")["state"] == "paused"
