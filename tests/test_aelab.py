@@ -81,6 +81,17 @@ def test_a_loss_that_explodes_is_diverged():
     assert model.diverged and model.updates == 2  # past 1e4, still finite
 
 
+def test_a_link_to_data_this_server_lacks_opens_at_the_default_saying_why(monkeypatch):
+    import playground_models.aelab.limits as limits_module
+
+    monkeypatch.setattr(limits_module, "available",
+                        lambda: {"digits": True, "synth": True, "mnist": False})
+    config, warnings = TABLE.parse_link("data=mnist&layers=16", AEConfig())
+    config = TABLE.within(config, AELimits().check, warnings, AEConfig())
+    assert (config.data, config.layers) == ("digits", "16")
+    assert warnings[-1].startswith("data: mnist is not installed on this server")
+
+
 def test_limits_and_links():
     limits = AELimits()
     limits.check(AEConfig())

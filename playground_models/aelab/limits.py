@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..imagelab.data import available
 from ..messages import said
 from .config import AEConfig, AEConfigError
 from .model import parameter_count, sizes
@@ -34,6 +35,8 @@ class AELimits:
 
     def check(self, c: AEConfig) -> None:
         """Raise `AEConfigError` for the first limit `c` passes."""
+        if not available()[c.data]:  # mnist without its optional extra
+            raise AEConfigError("data", said("ae.err.noData", data=c.data))
         count = parameter_count(c, PIXELS[c.data])
         if count > self.max_parameters:
             raise AEConfigError("layers", said("ae.err.parameters", count=f"{count:,}",
