@@ -24,7 +24,7 @@ from typing import Any
 
 from .imagelab.parts import Parts, run_until
 from .imagelab.session import LabError
-from .messages import in_lang
+from .messages import in_lang, said
 from .paramtable import ParamTable
 
 Send = Callable[[dict[str, Any]], None]
@@ -207,3 +207,112 @@ class ShellSession:
 def _raise(err: Exception) -> Parts[None]:
     raise err
     yield  # a generator: the error is raised when the job runs it
+
+
+class SlicedSession(ShellSession):
+    """A shell lab that trains one model in slices of updates while playing (the painting and
+    autoencoder labs): frames at most every `FRAME_EVERY_S`, never taking more than
+    `FRAME_SHARE` of the time, so a costly frame does not starve training; `step` trains a few
+    updates a piece; a loss that explodes stops the run, said with the lab's `diverged_key`.
+
+    The lab gives `trainee` (its model: `train(n)`, `updates`, `diverged`, `config.batchSize`)
+    and builds its frame from `began = time.perf_counter()` to `_frame_done(message, began,
+    rate_key)`, which adds the examples a second trained since the last frame as `rate_key`."""
+
+    FRAME_EVERY_S = 0.1  # the shortest gap between two frames
+    FRAME_SHARE = 0.2  # the most of the time frames may take
+    UPDATES_PER_CHECK = 5  # updates between two looks at the clock
+    diverged_key = ""
+
+    def __init__(self, send: Send):
+        super().__init__(send)
+        self._unframed = 0  # updates since the last frame
+        self._frame_cost = 0.0  # seconds the last frame took
+        self._rate = (0, 0.0)  # examples trained and seconds spent since the last frame
+
+    @property
+    def trainee(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def _started(self) -> bool:
+        return self.trainee is not None
+
+    @property
+    def current_config(self) -> Any:
+        return self.trainee.config
+
+    def _apply_live(self, config: Any) -> None:
+        self.trainee.update(config)
+
+    def _on_playing(self) -> None:
+        self._last_frame = time.perf_counter()
+        self._rate = (0, 0.0)
+
+    def _fresh(self) -> None:
+        """A new run: nothing trained since a frame."""
+        self._unframed = 0
+        self._rate = (0, 0.0)
+
+    def _frame_due(self) -> bool:
+        share = self.FRAME_SHARE
+        gap = max(self.FRAME_EVERY_S, self._frame_cost * (1 - share) / share)
+        return (self.state == "playing" and not self._frame_pending and self._unframed > 0
+                and time.perf_counter() - self._last_frame >= gap)
+
+    def _train(self, n: int) -> None:
+        model = self.trainee
+        start, before = time.perf_counter(), model.updates
+        model.train(n)
+        self._unframed += model.updates - before
+        examples, seconds = self._rate
+        self._rate = (examples + (model.updates - before) * model.config.batchSize,
+                      seconds + time.perf_counter() - start)
+
+    def _advance(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
+        while True:
+            self._train(self.UPDATES_PER_CHECK)
+            if self.trainee.diverged:
+                self._set_state("diverged")
+                return
+            if time.perf_counter() >= deadline or (stop_early is not None and stop_early()):
+                return
+
+    def _frame_done(self, message: dict[str, Any], began: float, rate_key: str) -> None:
+        """Send `message` (its `seq` and `rate_key` filled in), a frame begun at `began`."""
+        examples, seconds = self._rate
+        self._rate = (0, 0.0)
+        self._seq += 1
+        self._unframed = 0
+        message.update(seq=self._seq, **{rate_key: round(examples / seconds) if seconds > 0
+                                         else 0})
+        self._frame_pending = True
+        self._last_frame = time.perf_counter()
+        self._frame_cost = self._last_frame - began
+        self._emit(message)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        text = None
+        if state == "diverged" and self.trainee is not None:
+            text = in_lang(said(self.diverged_key, updates=f"{self.trainee.updates:,}"),
+                           self.lang)
+        self._emit({"type": "state", "state": state, "message": text})
+
+    def _on_pause(self, m: dict[str, Any]) -> Parts[None]:
+        playing = self.state == "playing"
+        self.state = "paused"
+        if playing and self._unframed:  # the updates since the last frame, shown
+            yield from self._frame()
+        self._set_state("paused")
+
+    def _on_step(self, m: dict[str, Any]) -> Parts[None]:
+        self.state = "paused"
+        self._rate = (0, 0.0)
+        left = int(m.get("n", 1))
+        while left > 0 and not self.trainee.diverged:  # a few updates a piece
+            self._train(min(self.UPDATES_PER_CHECK, left))
+            left -= self.UPDATES_PER_CHECK
+            yield
+        yield from self._frame()
+        self._set_state("diverged" if self.trainee.diverged else "paused")

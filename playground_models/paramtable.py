@@ -23,6 +23,36 @@ SEED = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 C = TypeVar("C")
 
 
+class SettingError(ValueError):
+    """A setting that cannot be used; `key` names it, `message` may be a `Said` sentence. Each
+    lab has its own subclass, so a caller can tell whose it is."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key, self.message = key, message
+
+
+def layer_widths(error: type[SettingError], said_key: str, max_layers: int, max_width: int,
+                 empty: bool) -> Callable[[LabParam, Any], str]:
+    """The check of a hidden-layer list such as "50,50": up to `max_layers` widths of 1 to
+    `max_width` (none at all when `empty`), as its canonical text; else `error` saying
+    `said_key` with what it got."""
+
+    def check(p: LabParam, value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        if not isinstance(value, str):
+            raise error(p.name, said(said_key, got=repr(value)))
+        text = value.replace(" ", "")
+        parts = text.split(",") if text or not empty else []
+        if (len(parts) > max_layers or (not parts and not empty)
+                or not all(s.isdigit() and 1 <= int(s) <= max_width for s in parts)):
+            raise error(p.name, said(said_key, got=repr(value)))
+        return ",".join(str(int(s)) for s in parts)
+
+    return check
+
+
 @dataclass(frozen=True)
 class ParamTable:
     params: tuple[LabParam, ...]

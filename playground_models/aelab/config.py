@@ -14,8 +14,7 @@ from typing import Any
 
 from ..imagelab.config import LabParam
 from ..imagelab.data import DATASETS
-from ..messages import said
-from ..paramtable import ParamTable
+from ..paramtable import ParamTable, SettingError, layer_widths
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adadelta")
@@ -35,28 +34,13 @@ AE_PARAMS: tuple[LabParam, ...] = (
 )
 
 
-class AEConfigError(ValueError):
-    """A setting that cannot be used; `key` names it, `message` may be a `Said` sentence."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}")
-        self.key, self.message = key, message
+class AEConfigError(SettingError):
+    """A setting of this lab that cannot be used (`key`, `message`)."""
 
 
-def _layers(p: LabParam, value: Any) -> str:
-    """The encoder's hidden widths such as "50,50" (the decoder mirrors them): 0–4 of 1–256."""
-    if isinstance(value, (list, tuple)):
-        value = ",".join(str(v) for v in value)
-    if not isinstance(value, str):
-        raise AEConfigError(p.name, said("ae.err.layers", got=repr(value)))
-    text = value.replace(" ", "")
-    parts = text.split(",") if text else []
-    if len(parts) > MAX_LAYERS or not all(s.isdigit() and 1 <= int(s) <= MAX_WIDTH for s in parts):
-        raise AEConfigError(p.name, said("ae.err.layers", got=repr(value)))
-    return ",".join(str(int(s)) for s in parts)
 
-
-TABLE = ParamTable(AE_PARAMS, AEConfigError, kinds=(("layers", _layers),))
+TABLE = ParamTable(AE_PARAMS, AEConfigError, kinds=(
+    ("layers", layer_widths(AEConfigError, "ae.err.layers", MAX_LAYERS, MAX_WIDTH, empty=True)),))
 
 
 @dataclass(frozen=True)

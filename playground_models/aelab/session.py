@@ -12,23 +12,19 @@ from __future__ import annotations
 import base64
 import io
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..imagelab.parts import Parts
-from ..labsession import Send, ShellSession
-from ..messages import in_lang, said
+from ..labsession import Send, SlicedSession
+from ..messages import said
 from .config import TABLE, AEConfig, AEConfigError
 from .limits import AELimits
 from .model import Autoencoder
 
 PROTOCOL_VERSION = 1
-FRAME_EVERY_S = 0.1
-FRAME_SHARE = 0.2
-UPDATES_PER_CHECK = 5
 SPRITE_COLUMNS = 20
 # One colour per class (ten, told apart by more than hue), as the 2-D lab's palette starts.
 CLASS_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
@@ -57,8 +53,9 @@ def sprite(images: np.ndarray, labels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
-class AESession(ShellSession):
+class AESession(SlicedSession):
     config_error = AEConfigError
+    diverged_key = "ae.diverged"
     table = TABLE
     default_config = AEConfig()
 
@@ -67,52 +64,15 @@ class AESession(ShellSession):
         self.limits = limits or AELimits()
         self.model: Autoencoder | None = None
         self.selected = 0  # the shown digit whose reconstruction and activations are sent
-        self._unframed = 0
-        self._frame_cost = 0.0
-        self._rate = (0, 0.0)  # examples and seconds since the last frame
 
     @property
-    def _started(self) -> bool:
-        return self.model is not None
+    def trainee(self) -> Autoencoder | None:
+        return self.model
 
     def _drop(self) -> None:
         self.model = None
 
-    @property
-    def current_config(self) -> AEConfig:
-        assert self.model is not None
-        return self.model.config
-
-    def _apply_live(self, config: AEConfig) -> None:
-        assert self.model is not None
-        self.model.update(config)
-
-    def _on_playing(self) -> None:
-        self._last_frame = time.perf_counter()
-        self._rate = (0, 0.0)
-
     # --- updates and frames ----------------------------------------------------------------
-    def _frame_due(self) -> bool:
-        gap = max(FRAME_EVERY_S, self._frame_cost * (1 - FRAME_SHARE) / FRAME_SHARE)
-        return (self.state == "playing" and not self._frame_pending and self._unframed > 0
-                and time.perf_counter() - self._last_frame >= gap)
-
-    def _advance(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
-        model = self.model
-        assert model is not None
-        start, before = time.perf_counter(), model.updates
-        while True:
-            model.train(UPDATES_PER_CHECK)
-            self._unframed += UPDATES_PER_CHECK
-            if model.diverged:
-                self._set_state("diverged")
-                break
-            if time.perf_counter() >= deadline or (stop_early is not None and stop_early()):
-                break
-        examples, seconds = self._rate
-        self._rate = (examples + (model.updates - before) * model.config.batchSize,
-                      seconds + time.perf_counter() - start)
-
     def _frame(self) -> Parts[None]:
         model = self.model
         assert model is not None
@@ -123,13 +83,8 @@ class AESession(ShellSession):
         with torch.no_grad():
             outs = model.layers(digit)
         test_error = model.test_error()
-        examples, seconds = self._rate
-        self._rate = (0, 0.0)
-        self._seq += 1
-        self._unframed = 0
-        message = {"type": "frame", "seq": self._seq, "version": self.version,
+        message = {"type": "frame", "version": self.version,
                    "state": self.state, "updates": model.updates,
-                   "examples_per_s": round(examples / seconds) if seconds > 0 else 0,
                    "loss": None if model.loss is None else round(model.loss, 6),
                    "test_error": round(test_error, 6),
                    "codes": np.round(np.nan_to_num(codes), 4).tolist(),
@@ -137,18 +92,7 @@ class AESession(ShellSession):
                    "reconstruction": _bytes(outs[-1][0].numpy()),
                    "layers": [np.round(np.nan_to_num(o[0].numpy()), 3).tolist()
                               for o in outs[:-1]]}
-        self._frame_pending = True
-        self._last_frame = time.perf_counter()
-        self._frame_cost = self._last_frame - began
-        self._emit(message)
-
-    # --- messages ------------------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        text = None
-        if state == "diverged" and self.model is not None:
-            text = in_lang(said("ae.diverged", updates=f"{self.model.updates:,}"), self.lang)
-        self._emit({"type": "state", "state": state, "message": text})
+        self._frame_done(message, began, "examples_per_s")
 
     def _build(self, config: AEConfig, warnings: list[str]) -> Parts[None]:
         self.limits.check(config)  # from the settings alone: nothing is allocated yet
@@ -160,8 +104,7 @@ class AESession(ShellSession):
         self.model = model
         self.version += 1
         self.state = "paused"
-        self._unframed = 0
-        self._rate = (0, 0.0)
+        self._fresh()
         self.selected = min(self.selected, len(model.shown) - 1)
         shown = model.data.train.images[model.shown]
         labels = model.data.train.labels[model.shown]
@@ -175,28 +118,6 @@ class AESession(ShellSession):
         yield
         yield from self._frame()
         self._set_state("paused")
-
-    def _on_pause(self, m: dict[str, Any]) -> Parts[None]:
-        playing = self.state == "playing"
-        self.state = "paused"
-        if playing and self._unframed:
-            yield from self._frame()
-        self._set_state("paused")
-
-    def _on_step(self, m: dict[str, Any]) -> Parts[None]:
-        model = self.model
-        assert model is not None
-        self.state = "paused"
-        start, before = time.perf_counter(), model.updates
-        left = int(m.get("n", 1))
-        while left > 0 and not model.diverged:
-            model.train(min(UPDATES_PER_CHECK, left))
-            left -= UPDATES_PER_CHECK
-            yield
-        self._rate = ((model.updates - before) * model.config.batchSize,
-                      time.perf_counter() - start)
-        yield from self._frame()
-        self._set_state("diverged" if model.diverged else "paused")
 
     def _on_select(self, m: dict[str, Any]) -> Parts[None]:
         model = self.model

@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..imagelab.config import LabParam
-from ..messages import said
-from ..paramtable import ParamTable
+from ..paramtable import ParamTable, SettingError, layer_widths
 from .pictures import GALLERY
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -39,27 +38,13 @@ PAINT_PARAMS: tuple[LabParam, ...] = (
 )
 
 
-class PaintConfigError(ValueError):
-    """A setting that cannot be used; `key` names it, `message` may be a `Said` sentence."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}")
-        self.key, self.message = key, message
+class PaintConfigError(SettingError):
+    """A setting of this lab that cannot be used (`key`, `message`)."""
 
 
-def _layers(p: LabParam, value: Any) -> str:
-    """A hidden-layer list such as "20,20": 1–10 widths of 1–128."""
-    if isinstance(value, (list, tuple)):
-        value = ",".join(str(v) for v in value)
-    if not isinstance(value, str):
-        raise PaintConfigError(p.name, said("paint.err.layers", got=repr(value)))
-    parts = value.replace(" ", "").split(",")
-    if len(parts) > MAX_LAYERS or not all(s.isdigit() and 1 <= int(s) <= MAX_WIDTH for s in parts):
-        raise PaintConfigError(p.name, said("paint.err.layers", got=repr(value)))
-    return ",".join(str(int(s)) for s in parts)
 
-
-TABLE = ParamTable(PAINT_PARAMS, PaintConfigError, kinds=(("layers", _layers),))
+TABLE = ParamTable(PAINT_PARAMS, PaintConfigError, kinds=(
+    ("layers", layer_widths(PaintConfigError, "paint.err.layers", MAX_LAYERS, MAX_WIDTH, empty=False)),))
 LIVE = TABLE.live
 
 

@@ -12,25 +12,20 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..imagelab.parts import Parts
-from ..labsession import Send, ShellSession
-from ..messages import in_lang, said
+from ..labsession import Send, SlicedSession
+from ..messages import said
 from .config import TABLE, PaintConfig, PaintConfigError
 from .limits import PaintLimits
 from .painter import Painter, mean_colour_psnr, psnr
 from .pictures import PictureError, decode_upload, gallery_picture, png
 
 PROTOCOL_VERSION = 1
-FRAME_EVERY_S = 0.1  # the shortest gap between two frames
-FRAME_SHARE = 0.2  # the most of the time frames may take
 BAND_MACS = 20_000_000  # multiply-adds of one band of rows of a frame (a piece of a job)
-UPDATES_PER_CHECK = 5  # updates between two looks at the clock
-CURVE_KEPT = 2000
 OWN_SIZE = 256  # an upload is kept at the largest size, and shrunk for a smaller one
 
 
@@ -38,8 +33,9 @@ def data_url(picture: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png(picture)).decode("ascii")
 
 
-class PaintSession(ShellSession):
+class PaintSession(SlicedSession):
     config_error = PaintConfigError
+    diverged_key = "paint.diverged"
     table = TABLE
     default_config = PaintConfig()
 
@@ -49,61 +45,23 @@ class PaintSession(ShellSession):
         self.painter: Painter | None = None
         self.own: np.ndarray | None = None  # the learner's picture, at OWN_SIZE
         self.own_name = ""
-        self._unframed = 0  # updates since the last frame
-        self._frame_cost = 0.0  # seconds the last frame took
-        self._rate = (0, 0.0)  # pixels and seconds since the last frame
 
     @property
-    def _started(self) -> bool:
-        return self.painter is not None
+    def trainee(self) -> Painter | None:
+        return self.painter
 
     def _drop(self) -> None:
         self.painter = None
         self.own = None
 
-    @property
-    def current_config(self) -> PaintConfig:
-        assert self.painter is not None
-        return self.painter.config
-
-    def _apply_live(self, config: PaintConfig) -> None:
-        assert self.painter is not None
-        self.painter.update(config)
-
     def _changing(self, changes: dict[str, Any]) -> None:
         if "picture" in changes:
             self.own = None  # a gallery picture chosen: the learner's own is let go
 
-    def _on_playing(self) -> None:
-        self._last_frame = time.perf_counter()
-        self._rate = (0, 0.0)
-
-    # --- updates and frames ----------------------------------------------------------------
-    def _frame_due(self) -> bool:
-        gap = max(FRAME_EVERY_S, self._frame_cost * (1 - FRAME_SHARE) / FRAME_SHARE)
-        return (self.state == "playing" and not self._frame_pending and self._unframed > 0
-                and time.perf_counter() - self._last_frame >= gap)
-
-    def _advance(self, deadline: float, stop_early: Callable[[], bool] | None) -> None:
-        painter = self.painter
-        assert painter is not None
-        start, before = time.perf_counter(), painter.pixels_seen
-        while True:
-            painter.train(UPDATES_PER_CHECK)
-            self._unframed += UPDATES_PER_CHECK
-            if painter.diverged:
-                self._set_state("diverged")
-                break
-            if time.perf_counter() >= deadline or (stop_early is not None and stop_early()):
-                break
-        pixels, seconds = self._rate
-        self._rate = (pixels + painter.pixels_seen - before,
-                      seconds + time.perf_counter() - start)
-
     def _frame(self) -> Parts[None]:
         painter = self.painter
         assert painter is not None
-        began = time.perf_counter()
+        began = time.perf_counter()  # the frame's cost counts its painting
         weights = sum(w.numel() for w in painter.weights)
         rows = max(1, BAND_MACS // max(1, painter.width * weights))
         bands = []
@@ -111,31 +69,14 @@ class PaintSession(ShellSession):
             bands.append(painter.paint(top, min(painter.height, top + rows)))
             yield  # the next band in the next piece: no job is long
         painted = np.concatenate(bands)
-        pixels, seconds = self._rate
-        self._rate = (0, 0.0)
-        self._seq += 1
-        self._unframed = 0
         quality = psnr(painted, painter.picture)
-        message = {"type": "frame", "seq": self._seq, "version": self.version,
+        message = {"type": "frame", "version": self.version,
                    "state": self.state, "updates": painter.updates,
                    "pixels": painter.pixels_seen,
-                   "pixels_per_s": round(pixels / seconds) if seconds > 0 else 0,
                    "loss": None if painter.loss is None else round(painter.loss, 6),
                    "psnr": round(quality, 2),
                    "image": data_url(painted)}
-        self._frame_pending = True
-        self._last_frame = time.perf_counter()
-        self._frame_cost = self._last_frame - began
-        self._emit(message)
-
-    # --- messages ------------------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        text = None
-        if state == "diverged" and self.painter is not None:
-            text = in_lang(said("paint.diverged", updates=f"{self.painter.updates:,}"),
-                           self.lang)
-        self._emit({"type": "state", "state": state, "message": text})
+        self._frame_done(message, began, "pixels_per_s")
 
     def _picture(self, config: PaintConfig) -> np.ndarray:
         if self.own is None:
@@ -157,8 +98,7 @@ class PaintSession(ShellSession):
         self.painter = painter
         self.version += 1
         self.state = "paused"
-        self._unframed = 0
-        self._rate = (0, 0.0)
+        self._fresh()
         height, width = picture.shape[:2]
         self._emit(self._config_message(
             config, warnings=warnings, rebuilt=True,
@@ -189,24 +129,3 @@ class PaintSession(ShellSession):
         yield from self._build(self.painter.config, [])
         if playing:
             self._play()
-
-    def _on_pause(self, m: dict[str, Any]) -> Parts[None]:
-        playing = self.state == "playing"
-        self.state = "paused"
-        if playing and self._unframed:  # the updates since the last frame, shown
-            yield from self._frame()
-        self._set_state("paused")
-
-    def _on_step(self, m: dict[str, Any]) -> Parts[None]:
-        painter = self.painter
-        assert painter is not None
-        self.state = "paused"
-        start, before = time.perf_counter(), painter.pixels_seen
-        left = int(m.get("n", 1))
-        while left > 0 and not painter.diverged:  # a few updates a piece: the next job goes on
-            painter.train(min(UPDATES_PER_CHECK, left))
-            left -= UPDATES_PER_CHECK
-            yield
-        self._rate = (painter.pixels_seen - before, time.perf_counter() - start)
-        yield from self._frame()
-        self._set_state("diverged" if painter.diverged else "paused")

@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..imagelab.config import LabParam
-from ..messages import said
-from ..paramtable import ParamTable
+from ..paramtable import ParamTable, SettingError, layer_widths
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
@@ -45,28 +44,13 @@ RL_PARAMS: tuple[LabParam, ...] = (
 BY_NAME = {p.name: p for p in RL_PARAMS}
 
 
-class RLConfigError(ValueError):
-    """A setting that cannot be used; `key` names it, `message` may be a `Said` sentence."""
-
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}")
-        self.key, self.message = key, message
+class RLConfigError(SettingError):
+    """A setting of this lab that cannot be used (`key`, `message`)."""
 
 
-def _layers(p: LabParam, value: Any) -> str:
-    """A hidden-layer list such as "50,50": 1–4 widths of 1–256, or "" for none."""
-    if isinstance(value, (list, tuple)):
-        value = ",".join(str(v) for v in value)
-    if not isinstance(value, str):
-        raise RLConfigError(p.name, said("rl.err.layers", got=repr(value)))
-    text = value.replace(" ", "")
-    parts = text.split(",") if text else []
-    if len(parts) > MAX_LAYERS or not all(s.isdigit() and 1 <= int(s) <= MAX_WIDTH for s in parts):
-        raise RLConfigError(p.name, said("rl.err.layers", got=repr(value)))
-    return ",".join(str(int(s)) for s in parts)
 
-
-TABLE = ParamTable(RL_PARAMS, RLConfigError, kinds=(("layers", _layers),))
+TABLE = ParamTable(RL_PARAMS, RLConfigError, kinds=(
+    ("layers", layer_widths(RLConfigError, "rl.err.layers", MAX_LAYERS, MAX_WIDTH, empty=True)),))
 LIVE = TABLE.live
 
 
