@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 from .imagelab.config import LabParam
@@ -171,3 +171,26 @@ def _short(value: Any) -> str:
     """A value as a link writes it: a whole float without its ".0" (`0.0` → `0`)."""
     text = str(value)
     return text[:-2] if isinstance(value, float) and text.endswith(".0") else text
+
+
+class TableConfig:
+    """What a lab's frozen settings dataclass does through its `table`: its dict, its share
+    string, a checked change, and its hidden widths (for a lab with a `layers` setting)."""
+
+    table: ClassVar[ParamTable]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @property
+    def query(self) -> str:
+        return self.table.query(self)
+
+    def with_changes(self, changes: dict[str, Any]) -> Self:
+        """A new config with `changes` checked and applied; raises the lab's error."""
+        return self.table.with_changes(self, changes)
+
+    @property
+    def widths(self) -> list[int]:
+        layers: str = getattr(self, "layers", "")
+        return [int(s) for s in layers.split(",")] if layers else []

@@ -9,12 +9,12 @@ otherwise, as noted at the field.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 from ..imagelab.config import LabParam
 from ..imagelab.data import DATASETS
-from ..paramtable import ParamTable, SettingError, layer_widths
+from ..paramtable import ParamTable, SettingError, TableConfig, layer_widths
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adadelta")
@@ -38,13 +38,13 @@ class AEConfigError(SettingError):
     """A setting of this lab that cannot be used (`key`, `message`)."""
 
 
-
-TABLE = ParamTable(AE_PARAMS, AEConfigError, kinds=(
-    ("layers", layer_widths(AEConfigError, "ae.err.layers", MAX_LAYERS, MAX_WIDTH, empty=True)),))
+_LAYERS = layer_widths(AEConfigError, "ae.err.layers", MAX_LAYERS, MAX_WIDTH, empty=True)
+TABLE = ParamTable(AE_PARAMS, AEConfigError, kinds=(("layers", _LAYERS),))
 
 
 @dataclass(frozen=True)
-class AEConfig:
+class AEConfig(TableConfig):
+    table: ClassVar[ParamTable] = TABLE
     data: str = "digits"
     layers: str = "50,50"
     activation: str = "tanh"
@@ -55,17 +55,3 @@ class AEConfig:
     batchSize: int = 50
     weightDecay: float = 0.0
     seed: str = "1"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def query(self) -> str:
-        return TABLE.query(self)
-
-    @property
-    def widths(self) -> list[int]:
-        return [int(s) for s in self.layers.split(",")] if self.layers else []
-
-    def with_changes(self, changes: dict[str, Any]) -> AEConfig:
-        return TABLE.with_changes(self, changes)

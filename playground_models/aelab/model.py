@@ -4,26 +4,24 @@ split, measured on its test split.
 The encoder is the input (the image's pixels, in [0, 1]) through `layers` of `activation`
 to a linear code of 2; the decoder mirrors it, from the code through the same widths in
 reverse to a linear output of the image's size, as ConvNetJS's. The loss is the mean squared
-error over the pixels. Weights start as torch's `nn.Linear` starts them, from the seed's own
-stream; the batches are drawn from another, so a link trains the same way every time.
+error over the pixels. The layers, their start, the update and the divergence rule are
+`DenseNet`'s (`densenet.py`); the batches are drawn from the seed's own stream, so a link
+trains the same way every time.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import torch
 
+from ..densenet import DenseNet
 from ..imagelab.data import LabData, load
 from ..rng import stream, stream_seed
-from ..rules import torch_optimizer
 from .config import AEConfig
 
 CODE = 2
-EMA = 0.99  # the loss readout's smoothing, as ConvNetJS's
-EXPLODED = 1e4  # a loss past this (a pixel's error is at most 1) has diverged, though finite
 SHOWN = 300  # training digits drawn on the code plane
 ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
@@ -37,9 +35,8 @@ def parameter_count(config: AEConfig, pixels: int) -> int:
     return sum((a + 1) * b for a, b in itertools.pairwise(sizes(config, pixels)))
 
 
-class Autoencoder:
+class Autoencoder(DenseNet):
     def __init__(self, config: AEConfig, data: LabData | None = None):
-        self.config = config
         self.data = data or load(config.data, stream(config.seed, "ae/data"))
         train, test = self.data.train.images, self.data.test.images
         self.side = train.shape[1]
@@ -47,42 +44,13 @@ class Autoencoder:
         self.train_x = torch.from_numpy(train.reshape(len(train), -1))
         self.test_x = torch.from_numpy(test.reshape(len(test), -1))
         self.shown = np.arange(min(SHOWN, len(train)))  # the first training digits (shuffled)
-        init = torch.Generator().manual_seed(stream_seed(config.seed, "ae/init"))
-        self.weights: list[torch.Tensor] = []
-        self.biases: list[torch.Tensor] = []
-        for a, b in itertools.pairwise(sizes(config, self.pixels)):
-            bound = 1.0 / math.sqrt(a)
-            self.weights.append(torch.empty(a, b).uniform_(-bound, bound, generator=init)
-                                .requires_grad_())
-            self.biases.append(torch.empty(b).uniform_(-bound, bound, generator=init)
-                               .requires_grad_())
+        super().__init__(config, sizes(config, self.pixels), "ae/init")
         self._batches = torch.Generator().manual_seed(stream_seed(config.seed, "ae/batches"))
-        self.optimizer = self._optimizer()
-        self.updates = 0
-        self.loss: float | None = None
-        self.diverged = False
 
     @property
     def code_layer(self) -> int:
         """The index, among the layers' outputs, of the code."""
         return len(self.config.widths)
-
-    def _optimizer(self) -> torch.optim.Optimizer:
-        c = self.config
-        groups = [{"params": self.weights, "weight_decay": c.weightDecay},
-                  {"params": self.biases, "weight_decay": 0.0}]
-        return torch_optimizer(c.optimizer, groups, c.learningRate, momentum=0.9)
-
-    def update(self, config: AEConfig) -> None:
-        """Apply live settings with the weights kept; a new optimizer starts fresh."""
-        old, self.config = self.config, config
-        if config.optimizer != old.optimizer:
-            self.optimizer = self._optimizer()
-            return
-        for group, decay in zip(self.optimizer.param_groups, (config.weightDecay, 0.0),
-                                strict=True):
-            group["lr"] = config.learningRate
-            group["weight_decay"] = decay
 
     def layers(self, x: torch.Tensor, start: int = 0) -> list[torch.Tensor]:
         """Every layer's output for `x`, from layer `start` on (the code is linear, and so is
@@ -91,7 +59,7 @@ class Autoencoder:
         last, code = len(self.weights) - 1, self.code_layer
         outs = []
         for i in range(start, len(self.weights)):
-            x = torch.addmm(self.biases[i], x, self.weights[i])
+            x = self.dense(i, x)
             if i not in (code, last):
                 x = act(x)
             outs.append(x)
@@ -102,16 +70,8 @@ class Autoencoder:
         count, batch = len(self.train_x), self.config.batchSize
         for _ in range(n):
             x = self.train_x[torch.randint(0, count, (batch,), generator=self._batches)]
-            loss = torch.mean((self.layers(x)[-1] - x) ** 2)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            value = loss.item()
-            self.updates += 1
-            if not math.isfinite(value) or value > EXPLODED:
-                self.diverged = True
+            if not self.learn(torch.mean((self.layers(x)[-1] - x) ** 2)):
                 return
-            self.loss = value if self.loss is None else EMA * self.loss + (1 - EMA) * value
 
     def codes(self, x: torch.Tensor) -> np.ndarray:
         with torch.no_grad():

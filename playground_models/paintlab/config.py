@@ -10,11 +10,11 @@ gallery picture it opens with instead.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from ..imagelab.config import LabParam
-from ..paramtable import ParamTable, SettingError, layer_widths
+from ..paramtable import ParamTable, SettingError, TableConfig, layer_widths
 from .pictures import GALLERY
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -42,14 +42,14 @@ class PaintConfigError(SettingError):
     """A setting of this lab that cannot be used (`key`, `message`)."""
 
 
-
-TABLE = ParamTable(PAINT_PARAMS, PaintConfigError, kinds=(
-    ("layers", layer_widths(PaintConfigError, "paint.err.layers", MAX_LAYERS, MAX_WIDTH, empty=False)),))
+_LAYERS = layer_widths(PaintConfigError, "paint.err.layers", MAX_LAYERS, MAX_WIDTH, empty=False)
+TABLE = ParamTable(PAINT_PARAMS, PaintConfigError, kinds=(("layers", _LAYERS),))
 LIVE = TABLE.live
 
 
 @dataclass(frozen=True)
-class PaintConfig:
+class PaintConfig(TableConfig):
+    table: ClassVar[ParamTable] = TABLE
     picture: str = "china"
     size: int = 200  # the longer side, in pixels: ConvNetJS paints 200 × 200
     layers: str = DEFAULT_LAYERS
@@ -68,24 +68,9 @@ class PaintConfig:
     weightDecay: float = 0.0
     seed: str = "1"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def query(self) -> str:
-        return TABLE.query(self)
-
-    @property
-    def widths(self) -> list[int]:
-        return [int(s) for s in self.layers.split(",")]
-
     @property
     def inputs(self) -> int:
         return 2 + 4 * self.fourier
-
-    def with_changes(self, changes: dict[str, Any]) -> PaintConfig:
-        """A new config with `changes` checked and applied. Raises `PaintConfigError`."""
-        return TABLE.with_changes(self, changes)
 
 
 def parse_link(text: str) -> tuple[PaintConfig, list[str]]:

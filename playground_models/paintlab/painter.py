@@ -6,10 +6,9 @@ in [0, 1]; the loss is the mean squared error; each update takes `batchSize` pix
 random. With `fourier` = k the inputs also carry sin and cos of 2^i·π·2x and 2^i·π·2y for
 i < k (1, 2, 4 … cycles across the picture).
 
-The weights start as torch's `nn.Linear` starts them (uniform within ±1/√fan-in) from the
-seed's own stream, and the pixels are drawn from another, so a link paints the same picture
-every time. The update is `torch.optim`'s (`rules.torch_optimizer`), with weight decay on the
-weights only, as ConvNetJS decays them.
+The layers, their start, the update and the divergence rule are `DenseNet`'s
+(`densenet.py`); the pixels are drawn from the seed's own stream, so a link paints the same
+picture every time.
 """
 
 from __future__ import annotations
@@ -20,14 +19,9 @@ import math
 import numpy as np
 import torch
 
+from ..densenet import DenseNet
 from ..rng import stream_seed
-from ..rules import torch_optimizer
 from .config import PaintConfig
-
-EMA = 0.99  # the smoothing of the loss readout, ConvNetJS's
-# A loss past this has left any picture behind (a colour's error is at most 1): the run has
-# diverged, though the number is still finite.
-EXPLODED = 1e4
 
 
 def coordinates(height: int, width: int, fourier: int) -> torch.Tensor:
@@ -51,52 +45,21 @@ def parameter_count(c: PaintConfig) -> int:
 ACT = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 
 
-class Painter:
+class Painter(DenseNet):
     def __init__(self, config: PaintConfig, picture: np.ndarray):
-        self.config = config
+        super().__init__(config, [config.inputs, *config.widths, 3], "paint/init")
         self.picture = picture
         self.height, self.width = picture.shape[:2]
         self.inputs = coordinates(self.height, self.width, config.fourier)
         self.targets = torch.from_numpy(picture.reshape(-1, 3).astype(np.float32) / 255.0)
-        init = torch.Generator().manual_seed(stream_seed(config.seed, "paint/init"))
-        sizes = [config.inputs, *config.widths, 3]
-        self.weights: list[torch.Tensor] = []
-        self.biases: list[torch.Tensor] = []
-        for a, b in itertools.pairwise(sizes):
-            bound = 1.0 / math.sqrt(a)
-            w = torch.empty(a, b).uniform_(-bound, bound, generator=init)
-            self.weights.append(w.requires_grad_())
-            self.biases.append(torch.empty(b).uniform_(-bound, bound, generator=init)
-                               .requires_grad_())
         self._pixels = torch.Generator().manual_seed(stream_seed(config.seed, "paint/pixels"))
-        self.optimizer = self._optimizer()
-        self.updates = 0
         self.pixels_seen = 0
-        self.loss: float | None = None  # the smoothed training loss
-        self.diverged = False
-
-    def _optimizer(self) -> torch.optim.Optimizer:
-        c = self.config
-        groups = [{"params": self.weights, "weight_decay": c.weightDecay},
-                  {"params": self.biases, "weight_decay": 0.0}]
-        return torch_optimizer(c.optimizer, groups, c.learningRate, momentum=0.9)
-
-    def update(self, config: PaintConfig) -> None:
-        """Apply live settings with the weights kept; a new optimizer starts fresh."""
-        old, self.config = self.config, config
-        if config.optimizer != old.optimizer:
-            self.optimizer = self._optimizer()
-            return
-        for group, decay in zip(self.optimizer.param_groups, (config.weightDecay, 0.0),
-                                strict=True):
-            group["lr"] = config.learningRate
-            group["weight_decay"] = decay
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         act = ACT[self.config.activation]
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.addmm(b, x, w)
+        for i in range(len(self.weights)):
+            x = self.dense(i, x)
             if i < last:
                 x = act(x)
         return x
@@ -108,16 +71,9 @@ class Painter:
         for _ in range(n):
             index = torch.randint(0, count, (batch,), generator=self._pixels)
             loss = torch.mean((self.forward(self.inputs[index]) - self.targets[index]) ** 2)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            value = loss.item()
-            self.updates += 1
             self.pixels_seen += batch
-            if not math.isfinite(value) or value > EXPLODED:
-                self.diverged = True
+            if not self.learn(loss):
                 return
-            self.loss = value if self.loss is None else EMA * self.loss + (1 - EMA) * value
 
     def paint(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Rows `start` to `stop` of the network's picture, uint8 [rows, width, 3]."""

@@ -8,11 +8,11 @@ measurement chose otherwise, as noted at the field.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from ..imagelab.config import LabParam
-from ..paramtable import ParamTable, SettingError, layer_widths
+from ..paramtable import ParamTable, SettingError, TableConfig, layer_widths
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
@@ -48,14 +48,14 @@ class RLConfigError(SettingError):
     """A setting of this lab that cannot be used (`key`, `message`)."""
 
 
-
-TABLE = ParamTable(RL_PARAMS, RLConfigError, kinds=(
-    ("layers", layer_widths(RLConfigError, "rl.err.layers", MAX_LAYERS, MAX_WIDTH, empty=True)),))
+_LAYERS = layer_widths(RLConfigError, "rl.err.layers", MAX_LAYERS, MAX_WIDTH, empty=True)
+TABLE = ParamTable(RL_PARAMS, RLConfigError, kinds=(("layers", _LAYERS),))
 LIVE = TABLE.live
 
 
 @dataclass(frozen=True)
-class RLConfig:
+class RLConfig(TableConfig):
+    table: ClassVar[ParamTable] = TABLE
     start: str = "scratch"  # or the pretrained agent (its network settings must match)
     layers: str = "50,50"
     activation: str = "relu"
@@ -77,21 +77,6 @@ class RLConfig:
     epsMin: float = 0.05
     epsTest: float = 0.05
     seed: str = "1"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def query(self) -> str:
-        return TABLE.query(self)
-
-    @property
-    def widths(self) -> list[int]:
-        return [int(s) for s in self.layers.split(",")] if self.layers else []
-
-    def with_changes(self, changes: dict[str, Any]) -> RLConfig:
-        """A new config with `changes` checked and applied. Raises `RLConfigError`."""
-        return TABLE.with_changes(self, changes)
 
 
 def parse_link(text: str) -> tuple[RLConfig, list[str]]:
