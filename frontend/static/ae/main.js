@@ -3,10 +3,10 @@
 // digits and the curves from each frame, and asks the decoder for any point clicked.
 
 import { wireHeader } from "../lab/header.js";
-import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
+import { applyKeys, choiceLabel, currentLang, loadLang, t } from "../js/i18n.js";
 import { Notices } from "../js/notices.js";
 import { LineChart } from "../lab/charts.js";
-import { Banner, RateMeter, dispatcher, foldSettings, namer, option, setValue } from "../lab/labpage.js";
+import { Banner, RateMeter, SettingsBar, dispatcher, namer, perFrame, option, setValue, showPlayState, startLab } from "../lab/labpage.js";
 import { fmtLoss } from "../lab/readout.js";
 import { LabSocket } from "../lab/socket.js";
 import { AENetView, PlaneView, drawDigit } from "./views.js";
@@ -26,15 +26,17 @@ const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#
 await loadLang();
 applyKeys();
 
-const app = { state: "paused", config: null, digits: null, latest: null, pending: false, sentLayers: null, rate: new RateMeter() };
+const app = { state: "paused", config: null, digits: null, latest: null, rate: new RateMeter() };
 const named = namer(SETTINGS);
 const notice = new Banner($("banner"), $("banner-text"));
 const banner = (text, error) => notice.show(text, error);
+const bar = new SettingsBar({ named: NAMED, selects: SELECTS, settings: SETTINGS, send: update, banner: notice });
 const socket = new LabSocket(dispatcher({ config: onConfig, frame: onFrame, state: onState, error: onError, decoded: onDecoded }), (text, open) => {
   $("conn").textContent = text;
   $("conn").dataset.status = open ? "open" : "connecting";
 }, "/ws/ae");
 const notices = new Notices($("notices"));
+const showLatest = perFrame(render); // the latest frame, drawn once per animation frame
 const views = {
   plane: new PlaneView($("plane"), (x, y) => socket.send({ type: "decode", x, y })),
   curve: new LineChart($("curve"), [{ name: "loss", color: "#f59322" }, { name: "test", color: "#0877bd" }], {
@@ -71,13 +73,6 @@ async function loadChoices() {
   }));
 }
 
-function applyLayers() {
-  const value = $("layers").value.replace(/\s+/g, "");
-  if (value === app.sentLayers) return;
-  app.sentLayers = value;
-  update({ layers: value });
-}
-
 function togglePlay() {
   socket.send({ type: app.state === "playing" ? "pause" : "play" });
 }
@@ -89,14 +84,7 @@ function select(step) {
 }
 
 function wireControls() {
-  for (const key of SELECTS) {
-    $(key).addEventListener("change", () => update({ [key]: NAMED.includes(key) ? $(key).value : Number($(key).value) }));
-  }
-  $("layers").addEventListener("change", applyLayers);
-  $("layers").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") applyLayers();
-  });
-  $("seed").addEventListener("change", () => update({ seed: $("seed").value.trim() || "1" }));
+  bar.wire();
   $("play").addEventListener("click", togglePlay);
   $("step").addEventListener("click", () => socket.send({ type: "step", n: STEP_UPDATES }));
   $("reset").addEventListener("click", () => socket.send({ type: "reset" }));
@@ -126,8 +114,7 @@ function drawInput(index) {
 function onConfig(msg) {
   const c = (app.config = msg.config);
   for (const key of SETTINGS) setValue(key, c[key]);
-  app.sentLayers = c.layers;
-  $("layers").removeAttribute("aria-invalid");
+  bar.confirm(c);
   history.replaceState(null, "", `?${msg.query}${currentLang() === "en" ? "" : `&lang=${currentLang()}`}`);
   if (msg.rebuilt) {
     const image = new Image();
@@ -157,14 +144,10 @@ function onFrame(f) {
   views.plane.set(f.codes, f.selected);
   views.net.set(f.layers, null);
   app.latest = f;
-  if (!app.pending) {
-    app.pending = true;
-    requestAnimationFrame(render);
-  }
+  showLatest();
 }
 
 function render() {
-  app.pending = false;
   const f = app.latest;
   const d = app.digits;
   const rate = f.rate === null ? null : Math.round(f.rate);
@@ -189,27 +172,11 @@ function onDecoded(msg) {
 
 function onState(msg) {
   app.state = msg.state;
-  const playing = msg.state === "playing";
-  $("play").classList.toggle("playing", playing);
-  $("play").setAttribute("aria-pressed", String(playing));
-  document.body.dataset.state = msg.state;
-  if (msg.state === "diverged") banner(msg.message, true);
+  showPlayState(msg, notice);
 }
 
 function onError(msg) {
-  const text = msg.message.replace(/^\w+(: |：)/, "");
-  banner(msg.field ? named(`${msg.field}: ${text}`) : text, true);
-  if (SETTINGS.includes(msg.field)) $("settings").open = true;
-  if (msg.field === "layers") $("layers").setAttribute("aria-invalid", "true");
-  if (app.config && SELECTS.includes(msg.field)) setValue(msg.field, app.config[msg.field]);
+  bar.showError(msg, app.config);
 }
 
-async function main() {
-  $("conn").before(languageSwitch());
-  foldSettings($("settings"));
-  wireControls();
-  await loadChoices();
-  socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));
-}
-
-main();
+startLab(socket, notices, wireControls, loadChoices);

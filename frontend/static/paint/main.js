@@ -3,11 +3,11 @@
 // frame it sends beside the original.
 
 import { wireHeader } from "../lab/header.js";
-import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
+import { applyKeys, choiceLabel, currentLang, loadLang, t } from "../js/i18n.js";
 import { Notices } from "../js/notices.js";
 import { LineChart } from "../lab/charts.js";
 import { fmtLoss } from "../lab/readout.js";
-import { Banner, RateMeter, dispatcher, foldSettings, namer, option, setValue } from "../lab/labpage.js";
+import { Banner, RateMeter, SettingsBar, dispatcher, namer, perFrame, option, setValue, showPlayState, startLab } from "../lab/labpage.js";
 import { LabSocket } from "../lab/socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -32,8 +32,6 @@ const app = {
   config: null,
   limits: null,
   latest: null, // the last frame, shown on the next animation frame
-  pending: false,
-  sentLayers: null,
   own: false, // the learner's own picture is being painted
   sentRate: null, // a learning rate sent and not yet confirmed: the slider keeps its place
   rate: new RateMeter(), // pixels a second over the frames of the last 2 s
@@ -41,11 +39,13 @@ const app = {
 const named = namer(SETTINGS);
 const notice = new Banner($("banner"), $("banner-text"));
 const banner = (text, error) => notice.show(text, error);
+const bar = new SettingsBar({ named: NAMED, selects: SELECTS, settings: SETTINGS, send: update, banner: notice });
 const socket = new LabSocket(dispatcher({ config: onConfig, frame: onFrame, state: onState, error: onError }), (text, open) => {
   $("conn").textContent = text;
   $("conn").dataset.status = open ? "open" : "connecting";
 }, "/ws/paint");
 const notices = new Notices($("notices"));
+const showLatest = perFrame(render); // the latest frame, drawn once per animation frame
 const curve = new LineChart($("curve"), [{ name: "psnr", color: "#0877bd" }], {
   label: t("paint.chart.psnr"),
   xText: (n) => t(n === 1 ? "paint.chart.update" : "paint.chart.updates", { n: n.toLocaleString() }),
@@ -100,13 +100,6 @@ function showOwn(name) {
   select.value = "";
 }
 
-function applyLayers() {
-  const value = $("layers").value.replace(/\s+/g, "");
-  if (value === app.sentLayers) return;
-  app.sentLayers = value;
-  update({ layers: value });
-}
-
 function togglePlay() {
   socket.send({ type: app.state === "playing" ? "pause" : "play" });
 }
@@ -156,19 +149,12 @@ function wireDrop() {
 }
 
 function wireControls() {
-  for (const key of SELECTS) {
-    $(key).addEventListener("change", () => update({ [key]: NAMED.includes(key) ? $(key).value : Number($(key).value) }));
-  }
+  bar.wire();
   $("learningRate").addEventListener("input", () => ($("lr-value").textContent = fmtRate(sliderRate())));
   $("learningRate").addEventListener("change", () => {
     app.sentRate = sliderRate();
     update({ learningRate: app.sentRate });
   });
-  $("layers").addEventListener("change", applyLayers);
-  $("layers").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") applyLayers();
-  });
-  $("seed").addEventListener("change", () => update({ seed: $("seed").value.trim() || "1" }));
   $("play").addEventListener("click", togglePlay);
   $("step").addEventListener("click", () => socket.send({ type: "step", n: STEP_UPDATES }));
   $("reset").addEventListener("click", () => socket.send({ type: "reset" }));
@@ -192,8 +178,7 @@ function onConfig(msg) {
     setRate(c.learningRate);
     app.sentRate = null;
   }
-  app.sentLayers = c.layers;
-  $("layers").removeAttribute("aria-invalid");
+  bar.confirm(c);
   history.replaceState(null, "", `?${msg.query}${currentLang() === "en" ? "" : `&lang=${currentLang()}`}`);
   if (msg.rebuilt) {
     const p = msg.picture;
@@ -220,15 +205,11 @@ function onFrame(f) {
   curve.push(f.updates, { psnr: f.psnr });
   $("curve").dataset.points = String(Number($("curve").dataset.points || 0) + 1);
   app.latest = f;
-  if (!app.pending) {
-    app.pending = true;
-    requestAnimationFrame(render);
-  }
+  showLatest();
 }
 
 /** The picture and the numbers of the latest frame, once per animation frame. */
 function render() {
-  app.pending = false;
   const f = app.latest;
   const rate = f.rate === null ? null : Math.round(f.rate);
   $("painted").src = f.image;
@@ -245,34 +226,16 @@ function render() {
 
 function onState(msg) {
   app.state = msg.state;
-  const playing = msg.state === "playing";
-  $("play").classList.toggle("playing", playing);
-  $("play").setAttribute("aria-pressed", String(playing));
-  document.body.dataset.state = msg.state;
-  if (msg.state === "diverged") banner(msg.message, true);
+  showPlayState(msg, notice);
 }
 
 function onError(msg) {
-  const text = msg.message.replace(/^\w+(: |：)/, "");
-  banner(msg.field ? named(`${msg.field}: ${text}`) : text, true);
-  if (SETTINGS.includes(msg.field) && msg.field !== "picture") $("settings").open = true;
-  if (msg.field === "layers") $("layers").setAttribute("aria-invalid", "true");
-  // The session goes on unchanged: a control shows its value again (a typed text stays, to fix).
-  if (app.config && SELECTS.includes(msg.field) && !(msg.field === "picture" && app.own)) {
-    setValue(msg.field, app.config[msg.field]);
-  }
+  // Your own picture stays chosen; the slider is put back apart (it is not a select).
+  bar.showError(msg, app.config, (field) => field === "picture" && app.own);
   if (app.config && msg.field === "learningRate") {
     app.sentRate = null;
     setRate(app.config.learningRate);
   }
 }
 
-async function main() {
-  $("conn").before(languageSwitch());
-  foldSettings($("settings"));
-  wireControls();
-  await loadChoices();
-  socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));
-}
-
-main();
+startLab(socket, notices, wireControls, loadChoices);

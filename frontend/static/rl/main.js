@@ -2,11 +2,11 @@
 // feeds. The server runs the world and the agent; the page draws each frame it sends.
 
 import { wireHeader } from "../lab/header.js";
-import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
+import { applyKeys, choiceLabel, currentLang, loadLang, t } from "../js/i18n.js";
 import { Notices } from "../js/notices.js";
 import { LineChart } from "../lab/charts.js";
 import { fmtLoss } from "../lab/readout.js";
-import { Banner, RateMeter, dispatcher, foldSettings, namer, option, setValue } from "../lab/labpage.js";
+import { Banner, RateMeter, SettingsBar, dispatcher, namer, perFrame, option, setValue, showPlayState, startLab } from "../lab/labpage.js";
 import { LabSocket } from "../lab/socket.js";
 import { NetView, QBars, WorldView } from "./views.js";
 
@@ -40,20 +40,20 @@ const app = {
   config: null,
   pretrained: null,
   latest: null, // the last frame, drawn on the next animation frame
-  pending: false,
   watchAfterBuild: false, // "Watch the pretrained agent" plays once it is built
-  sentLayers: null,
   curvePoints: 0,
   rate: new RateMeter(), // ticks a second over the frames of the last 2 s
 };
 const named = namer(SETTINGS);
 const notice = new Banner($("banner"), $("banner-text"));
 const banner = (text, error) => notice.show(text, error);
+const bar = new SettingsBar({ named: NAMED, selects: SELECTS, settings: SETTINGS, send: change, banner: notice, label: numberLabel });
 const socket = new LabSocket(dispatcher({ config: onConfig, frame: onFrame, state: onState, error: onError }), (text, open) => {
   $("conn").textContent = text;
   $("conn").dataset.status = open ? "open" : "connecting";
 }, "/ws/rl");
 const notices = new Notices($("notices"));
+const showLatest = perFrame(render); // the latest frame, drawn once per animation frame
 const views = {
   world: new WorldView($("world")),
   curve: new LineChart($("curve"), [{ name: "reward", color: "#0877bd" }], {
@@ -92,26 +92,12 @@ async function loadChoices() {
   $("pretrained").hidden = !app.pretrained;
 }
 
-function applyLayers() {
-  const value = $("layers").value.replace(/\s+/g, "");
-  if (value === app.sentLayers) return;
-  app.sentLayers = value;
-  change({ layers: value });
-}
-
 function togglePlay() {
   socket.send({ type: app.state === "playing" ? "pause" : "play" });
 }
 
 function wireControls() {
-  for (const key of SELECTS) {
-    $(key).addEventListener("change", () => change({ [key]: NAMED.includes(key) ? $(key).value : Number($(key).value) }));
-  }
-  $("layers").addEventListener("change", applyLayers);
-  $("layers").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") applyLayers();
-  });
-  $("seed").addEventListener("change", () => change({ seed: $("seed").value.trim() || "1" }));
+  bar.wire();
   $("play").addEventListener("click", togglePlay);
   $("step").addEventListener("click", () => socket.send({ type: "step", n: 10 }));
   $("reset").addEventListener("click", () => socket.send({ type: "reset" }));
@@ -141,8 +127,7 @@ function clearCurve() {
 function onConfig(msg) {
   const c = (app.config = msg.config);
   for (const key of SETTINGS) setValue(key, c[key], numberLabel);
-  app.sentLayers = c.layers;
-  $("layers").removeAttribute("aria-invalid");
+  bar.confirm(c);
   views.world.setWorld(msg.world);
   history.replaceState(null, "", `?${msg.query}${currentLang() === "en" ? "" : `&lang=${currentLang()}`}`);
   $("agent-note").textContent = t(c.start === "pretrained" ? "rl.note.pretrained" : "rl.note.scratch");
@@ -170,10 +155,7 @@ function onFrame(f) {
   views.net.set(f.layers, f.action);
   views.q.set(f.q, f.action);
   app.latest = f;
-  if (!app.pending) {
-    app.pending = true;
-    requestAnimationFrame(render);
-  }
+  showLatest();
 }
 
 function fixed(v, digits) {
@@ -182,7 +164,6 @@ function fixed(v, digits) {
 
 /** The counters and the brain stats, from the latest frame, once per animation frame. */
 function render() {
-  app.pending = false;
   const f = app.latest;
   const rate = f.rate === null ? null : Math.round(f.rate);
   $("ticks").textContent = f.tick.toLocaleString();
@@ -202,32 +183,15 @@ function render() {
 
 function onState(msg) {
   app.state = msg.state;
-  const playing = msg.state === "playing";
-  $("play").classList.toggle("playing", playing);
-  $("play").setAttribute("aria-pressed", String(playing));
   $("learning").checked = msg.learning;
   $("learning-state").textContent = t(msg.learning ? "rl.state.learning" : "rl.state.notLearning");
   $("speed").value = msg.speed;
-  document.body.dataset.state = msg.state;
-  if (msg.state === "diverged") banner(msg.message, true);
+  showPlayState(msg, notice);
 }
 
 function onError(msg) {
   app.watchAfterBuild = false;
-  const text = msg.message.replace(/^\w+(: |：)/, "");
-  banner(msg.field ? named(`${msg.field}: ${text}`) : text, true);
-  if (SETTINGS.includes(msg.field)) $("settings").open = true; // the field it names in sight
-  if (msg.field === "layers") $("layers").setAttribute("aria-invalid", "true");
-  // The session goes on unchanged: a select shows its value again (a typed text stays, to fix).
-  if (app.config && SELECTS.includes(msg.field)) setValue(msg.field, app.config[msg.field], numberLabel);
+  bar.showError(msg, app.config);
 }
 
-async function main() {
-  $("conn").before(languageSwitch());
-  foldSettings($("settings"));
-  wireControls();
-  await loadChoices();
-  socket.startFromLink(() => notices.show(t("ui.reconnected"), "ok"));
-}
-
-main();
+startLab(socket, notices, wireControls, loadChoices);
