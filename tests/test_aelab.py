@@ -143,6 +143,10 @@ def test_steps_select_and_decode(client):
         decoded = lab_until(ws, "decoded")
         assert (decoded["x"], decoded["y"]) == (x, y) and len(decoded["image"]) == 64
         assert min(decoded["image"]) >= 0 and max(decoded["image"]) <= 255
+        # The decoder goes on learning: each frame redraws the point decoded.
+        ws.send_json({"type": "step", "n": 200})
+        later = lab_until(ws, "frame")["probe"]
+        assert (later["x"], later["y"]) == (x, y) and later["image"] != decoded["image"]
 
 
 @pytest.mark.parametrize(("message", "field"), [

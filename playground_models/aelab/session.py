@@ -64,6 +64,7 @@ class AESession(SlicedSession):
         self.limits = limits or AELimits()
         self.model: Autoencoder | None = None
         self.selected = 0  # the shown digit whose reconstruction and activations are sent
+        self.probe: tuple[float, float] | None = None  # the point last decoded, redrawn each frame
 
     @property
     def trainee(self) -> Autoencoder | None:
@@ -92,6 +93,8 @@ class AESession(SlicedSession):
                    "reconstruction": _bytes(outs[-1][0].numpy()),
                    "layers": [np.round(np.nan_to_num(o[0].numpy()), 3).tolist()
                               for o in outs[:-1]]}
+        if self.probe is not None:  # the decoder changes as it trains: its picture too
+            message["probe"] = self._decoded()
         self._frame_done(message, began, "examples_per_s")
 
     def _build(self, config: AEConfig, warnings: list[str]) -> Parts[None]:
@@ -105,6 +108,7 @@ class AESession(SlicedSession):
         self.version += 1
         self.state = "paused"
         self._fresh()
+        self.probe = None  # another plane
         self.selected = min(self.selected, len(model.shown) - 1)
         shown = model.data.train.images[model.shown]
         labels = model.data.train.labels[model.shown]
@@ -129,9 +133,12 @@ class AESession(SlicedSession):
         self.selected = index
         yield from self._frame()
 
+    def _decoded(self) -> dict[str, Any]:
+        assert self.model is not None and self.probe is not None
+        x, y = self.probe
+        return {"x": x, "y": y, "image": _bytes(self.model.decode((x, y)))}
+
     def _on_decode(self, m: dict[str, Any]) -> Parts[None]:
-        model = self.model
-        assert model is not None
-        x, y = float(m["x"]), float(m["y"])
-        self._emit({"type": "decoded", "x": x, "y": y, "image": _bytes(model.decode((x, y)))})
+        self.probe = (float(m["x"]), float(m["y"]))
+        self._emit({"type": "decoded", **self._decoded()})
         yield from ()

@@ -36,6 +36,7 @@ def test_the_plane_moves_while_it_trains_and_answers_clicks_and_keys(make_page, 
     page = _open(probe)
     assert page.input_value("#layers") == "24" and page.input_value("#data") == "digits"
     assert page.inner_text("#digit-note").startswith("digit 1 of 300")
+    assert page.inner_text(".ae-key").split() == "training loss (smoothed) test error".split()
     probe.drawn()
     before = _plane(page)
     page.click("#play")
@@ -58,6 +59,10 @@ def test_the_plane_moves_while_it_trains_and_answers_clicks_and_keys(make_page, 
     assert moved.split()[1] == probe_at.split()[1] and moved != probe_at  # right, same height
     page.keyboard.press("Enter")
     probe.wait(f"{DECODED} === 3")
+    # The decoder's picture follows training, not only clicks.
+    decoded = page.evaluate("document.getElementById('decoded').toDataURL()")
+    page.click("#step")
+    probe.wait(f"document.getElementById('decoded').toDataURL() !== {decoded!r}")
 
     page.click("#next")
     probe.wait("document.body.dataset.selected === '1'")
@@ -113,6 +118,14 @@ def test_the_page_reads_in_chinese_fits_a_phone_and_passes_axe_core(make_page, a
     assert sizes[0] <= sizes[1] == 390, sizes
     plane = page.locator("#plane").bounding_box()
     assert plane["x"] + plane["width"] <= 390 and plane["width"] > 300
+    # The activations are as wide as their card and wrap there (sized by their own pixels,
+    # they ran past it, growing with the screen's density).
+    widths = probe.js("""(() => {
+      const c = document.getElementById('net'), card = c.parentElement, s = getComputedStyle(card);
+      return [c.getBoundingClientRect().width,
+              card.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)];
+    })()""")
+    assert abs(widths[0] - widths[1]) < 1, widths
     assert page.is_hidden("#weightDecay")  # the settings fold away on a phone
     page.tap("#plane")
     probe.wait(f"{DECODED} === 1")

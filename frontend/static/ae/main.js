@@ -158,6 +158,7 @@ function render() {
   $("m-rate").textContent = rate === null ? "—" : rate.toLocaleString();
   drawInput(f.selected);
   drawDigit($("output"), f.reconstruction, d.side);
+  if (f.probe) showDecoded(f.probe);
   $("digit-note").textContent = t("ae.digitNote", { k: f.selected + 1, n: d.count, label: d.labels[f.selected] });
   document.body.dataset.updates = String(f.updates);
   document.body.dataset.selected = String(f.selected);
@@ -165,9 +166,14 @@ function render() {
 }
 
 function onDecoded(msg) {
+  showDecoded(msg);
+  document.body.dataset.decoded = String(Number(document.body.dataset.decoded || 0) + 1);
+}
+
+/** The decoder's picture at the probe point: answered to a click, then in every frame. */
+function showDecoded(msg) {
   drawDigit($("decoded"), msg.image, app.digits.side);
   $("probe-at").textContent = `(${msg.x.toFixed(2)}, ${msg.y.toFixed(2)})`;
-  document.body.dataset.decoded = String(Number(document.body.dataset.decoded || 0) + 1);
 }
 
 function onState(msg) {
