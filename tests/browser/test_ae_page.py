@@ -36,7 +36,7 @@ def test_the_plane_moves_while_it_trains_and_answers_clicks_and_keys(make_page, 
     page = _open(probe)
     assert page.input_value("#layers") == "24" and page.input_value("#data") == "digits"
     assert page.inner_text("#digit-note").startswith("digit 1 of 300")
-    assert page.inner_text(".ae-key").split() == "training loss (smoothed) test error".split()
+    assert page.inner_text(".ae-key").split() == ["training", "loss", "(smoothed)", "test", "error"]
     probe.drawn()
     before = _plane(page)
     page.click("#play")
