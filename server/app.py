@@ -19,6 +19,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from playground_models.imagelab import data as labdata
 from playground_models.pool import PoolSet
 
 from . import __version__, aelab, api, imagelab, lessons, pages, paintlab, rllab, seqlab, sweeps
@@ -127,6 +128,7 @@ def create_app(
         title="netplay", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
     )
     app.state.settings = settings
+    labdata.use_cifar_dir(settings.lab_cifar_dir)
     app.state.scheduler = scheduler
     app.state.registry = Registry(board)  # /ws sessions, capped by max_sessions
     # The image lab's, capped by lab_max_sessions; on the same board, as a kind of its own.

@@ -146,8 +146,9 @@ class Save(_Message):
 
 class Load(_Message):
     type: Literal["load"]
-    data: str  # a network file (playground_models/netfile.py), base64
+    data: str = ""  # a network file (playground_models/netfile.py), base64
     name: Annotated[str, Field(max_length=200)] = ""
+    pretrained: Literal["shapes"] | None = None  # or the network the project trained
 
 
 class Dream(_Message):

@@ -196,6 +196,11 @@ class Settings(BaseModel):
         description="image lab: pixels (width × height) of a learner's picture, read from its "
         "header before it is decoded",
     )
+    lab_cifar_dir: str = Field(
+        "", max_length=4096,
+        description="image lab: a folder holding CIFAR-10's python version "
+        "(cifar-10-batches-py, or its parent); ~/.keras/datasets and ./data are searched too",
+    )
     seq_max_sessions: int = Field(
         16, ge=1, le=10_000,
         description="sequence-lab sessions at once, of all --processes (a comparison trains two nets)",

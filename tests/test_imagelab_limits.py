@@ -152,7 +152,7 @@ def test_the_64_channel_64x64_net_with_batch_128_and_20000_samples_is_refused(cl
 
 
 def test_a_batch_that_would_pass_the_activation_limit_is_refused_live(client):
-    # 64 maps of 64×64: 7 MB of activations per example, so batches of up to 28 fit in 192 MB.
+    # 64 maps of 64×64: 7 MB of activations per example, so batches of up to 42 fit in 288 MB.
     net = "in64x64x1-conv16k3p1-relu-conv64k3p1-relu-maxpool8-fc10"
     with client.websocket_connect("/ws/lab") as ws:
         receive_lab(ws)
@@ -160,7 +160,7 @@ def test_a_batch_that_would_pass_the_activation_limit_is_refused_live(client):
         _until(ws, ("state",))  # its first frame is built: the session is idle
         error, work = _refused(ws, {"type": "update", "changes": {"batchSize": 512}})
         assert error["code"] == "bad_value" and error["field"] == "batchSize"
-        assert "fits batches of up to 28" in error["message"]
+        assert "fits batches of up to 42" in error["message"]
         assert work.grew_mb < 32
         ws.send_json({"type": "step", "n": 1})
         frame = _until(ws, ("frame",))
@@ -185,7 +185,7 @@ def test_a_huge_dream_is_refused_and_a_small_one_still_runs(client):
         _trains_a_preset(ws)
 
 
-@pytest.mark.parametrize("data", ["digits", "synth", "mnist"])
+@pytest.mark.parametrize("data", ["digits", "synth", "mnist", "shapes"])
 def test_every_preset_fits_the_default_limits_at_every_batch_size(data):
     limits = LabLimits()
     for preset in PRESETS.values():
@@ -211,7 +211,7 @@ def test_every_preset_starts_and_steps_at_batch_512_under_the_defaults(client):
 def test_the_hello_and_the_summary_report_the_limits(client):
     with client.websocket_connect("/ws/lab") as ws:
         limits = receive_lab(ws)["limits"]
-    assert limits["max_parameters"] == 250_000 and limits["max_activation_mb"] == 192
+    assert limits["max_parameters"] == 250_000 and limits["max_activation_mb"] == 288
     assert limits["max_samples"] == 10_000 and limits["max_input_size"] == 4096
     assert limits["max_dream_cost"] == 10**10 and limits["max_frame_kb"] == 256
     assert limits["max_sessions"] == 16 and limits["max_message_bytes"] == 65_536
@@ -220,7 +220,7 @@ def test_the_hello_and_the_summary_report_the_limits(client):
     assert body["cost"]["params"] == 692_938
     assert [o["field"] for o in body["over_limits"]] == ["net", "batchSize"]
     ok = client.get("/api/lab/summary", params={"preset": "lenet5", "batchSize": 512}).json()
-    assert ok["over_limits"] == [] and ok["cost"]["activation_mb"] < 192
+    assert ok["over_limits"] == [] and ok["cost"]["activation_mb"] < 288
 
 
 def test_flags_and_environment_override_the_lab_limits():

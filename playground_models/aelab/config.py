@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..imagelab.config import LabParam
-from ..imagelab.data import DATASETS
+from ..imagelab.data import DIGIT_SETS
 from ..paramtable import ParamTable, SettingError, TableConfig, layer_widths
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -23,7 +23,7 @@ MAX_WIDTH = 256
 
 # Live settings apply at the next update with the weights kept; the others rebuild from the seed.
 AE_PARAMS: tuple[LabParam, ...] = (
-    LabParam("data", "choice", "digits", False, "Data", choices=tuple(DATASETS)),
+    LabParam("data", "choice", "digits", False, "Data", choices=DIGIT_SETS),
     LabParam("layers", "layers", "50,50", False, "Encoder layers"),
     LabParam("activation", "choice", "tanh", False, "Activation", choices=ACTIVATIONS),
     LabParam("optimizer", "choice", "adam", True, "Optimizer", choices=OPTIMIZERS),

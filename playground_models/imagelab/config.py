@@ -52,8 +52,10 @@ def schedule_param(name: str) -> LabParam:
 
 
 LAB_PARAMS: tuple[LabParam, ...] = (
-    LabParam("data", "choice", "digits", False, "Data", choices=("digits", "synth", "mnist")),
-    LabParam("samples", "int", 3000, False, "Generated digits", min=200, max=20000),
+    LabParam("data", "choice", "digits", False, "Data",
+             choices=("digits", "synth", "mnist", "shapes", "cifar10")),
+    LabParam("samples", "int", 3000, False, "Examples of a generated set or of CIFAR-10",
+             min=200, max=20000),
     LabParam("net", "net", PRESETS[DEFAULT_PRESET].net, False, "Network"),
     LabParam("optimizer", "choice", "adam", True, "Optimizer", choices=OPTIMIZERS),
     LabParam("learningRate", "float", 0.003, True, "Learning rate", min=1e-6, max=10.0),
@@ -61,6 +63,9 @@ LAB_PARAMS: tuple[LabParam, ...] = (
              only_when={"optimizer": MOMENTUM_OPTIMIZERS}),
     LabParam("batchSize", "int", 32, True, "Batch size", min=1, max=512),
     LabParam("weightDecay", "float", 0.0001, True, "Weight decay (L2)", min=0.0, max=1.0),
+    # ConvNetJS's CIFAR-10 demo: each training image shifted by up to 2 px and flipped at random.
+    LabParam("augment", "choice", "off", True, "Augment: random flips and ±2 px shifts",
+             choices=("off", "on")),
     # Learning-rate schedules: the 2-D lab's settings, taken from its table (`schedule_param`).
     *(schedule_param(name) for name in SCHEDULE_KEYS),
     LabParam("seed", "string", "0", False, "Seed"),
@@ -83,6 +88,7 @@ class LabConfig:
     momentum: float = 0.9
     batchSize: int = 32
     weightDecay: float = 0.0001
+    augment: str = "off"
     schedule: str = PARAMS_2D["schedule"].default
     lrStepGamma: float = PARAMS_2D["lrStepGamma"].default
     lrStepEpochs: int = PARAMS_2D["lrStepEpochs"].default

@@ -35,7 +35,7 @@ PARAM_COPIES = 5
 # Peak extra memory of generating one `synth` digit (float64 work arrays), measured: 20,000
 # digits raised the resident set by about 330 MB.
 SYNTH_BYTES_PER_SAMPLE = 20_000
-DATA_EXAMPLES = {"digits": 1797, "mnist": 5000}  # fixed sets; `synth` has `samples`
+DATA_EXAMPLES = {"digits": 1797, "mnist": 5000}  # fixed sets; the others take `samples`
 
 
 def _size(shape: tuple[int, ...]) -> int:
@@ -122,4 +122,6 @@ def data_bytes(data: str, samples: int, native_pixels: int, input_values: int) -
     split (built through one temporary), and the shuffled copy of the training split."""
     n = data_examples(data, samples)
     generated = n * SYNTH_BYTES_PER_SAMPLE if data == "synth" else 0
+    if data == "cifar10":  # the whole set stays cached as bytes once read
+        generated = 60_000 * 3072
     return n * BYTES * (native_pixels + input_values * 2 + int(0.7 * input_values)) + generated

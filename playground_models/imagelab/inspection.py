@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import data as labdata
@@ -63,13 +64,13 @@ def filters(trainer: LabTrainer, budget: int | None = None) -> list[dict[str, An
 
 
 def _map_entries(trainer: LabTrainer) -> list[tuple[int, int]]:
-    """(items, values per item) of every layer's picture, from the layer table: the input's
-    first channel, up to 16 maps of a spatial output, up to 128 values of a flat one."""
+    """(items, values per item) of every layer's picture, from the layer table: each of the
+    input's channels (red, green and blue of a colour net), up to 16 maps of a spatial output, up to 128 values of a flat one."""
     entries = []
     for info in trainer.infos:
         shape = info.output_shape
         if info.index == 0:
-            entries.append((1, shape[1] * shape[2]))
+            entries.append((shape[0], shape[1] * shape[2]))
         elif len(shape) == 3:
             entries.append((min(shape[0], MAX_MAPS), shape[1] * shape[2]))
         else:
@@ -90,7 +91,7 @@ def feature_maps(
     counts = fit_counts(_map_entries(trainer), budget)
     trainer.net.eval()
     x = trainer.x["test"][example : example + 1]
-    result = [{"layer": 0, "maps": x[0, :1].float().cpu().numpy()}] if counts[0] else []
+    result = [{"layer": 0, "maps": x[0, : counts[0]].float().cpu().numpy()}] if counts[0] else []
     for index, module in enumerate(trainer.net, start=1):
         if not any(counts[index:]):
             break  # nothing further is shown: no need to run the rest of the net
@@ -107,7 +108,8 @@ def feature_maps(
 
 
 def example_images(trainer: LabTrainer, count: int = PREDICTION_EXAMPLES) -> np.ndarray:
-    """The first `count` test images at the data's native size, [count, H, W] in [0, 1]."""
+    """The first `count` test images at the data's native size, [count, H, W] in [0, 1]
+    ([count, 3, H, W] for colour)."""
     return trainer.data.test.images[:count]
 
 
@@ -143,12 +145,29 @@ def confusion_of(logits: torch.Tensor, truth: torch.Tensor, classes: int = 10) -
 
 
 @torch.no_grad()
+def predict_picture(trainer: LabTrainer, picture: np.ndarray) -> dict[str, Any]:
+    """Class probabilities for a colour picture, RGB uint8 [H, W, 3], squeezed to the data's
+    size as the data were photographed: whole, unshifted. Returns `probs` and the `seen`
+    picture [3, H, W] in [0, 1]."""
+    _, h, w = trainer.data.shape
+    rgb = torch.from_numpy(picture.astype(np.float32)).permute(2, 0, 1)[None] / 255.0
+    seen = F.interpolate(rgb, size=(h, w), mode="bilinear", antialias=True,
+                         align_corners=False).clamp(0, 1)
+    x = trainer.normalise(labdata.to_input(seen, trainer.input_shape))
+    probs = torch.softmax(trainer.logits(x), 1)[0].float().cpu().numpy()
+    return {"probs": probs, "seen": seen[0].numpy()}
+
+
+@torch.no_grad()
 def predict_drawing(trainer: LabTrainer, pixels: np.ndarray) -> dict[str, Any]:
     """Class probabilities for a drawn digit, [S, S] in [0, 1] (ink = 1).
 
     The drawing is cropped to its ink and centred the way the data set was, then resized to the
     net's input like every training image. Returns `probs` [10] and the `seen` image.
     """
+    if trainer.data.colour:
+        raise ValueError("pixels: a drawing is read as a digit; this data set is colour "
+                         "pictures: test a picture from your computer instead")
     native = trainer.data.shape[1]
     centred = labdata.centre_drawing(pixels, native)
     x = trainer.normalise(labdata.to_input(centred[None], trainer.input_shape))
@@ -164,7 +183,7 @@ def activation_maximization(
     `layer` indexes the network's layers from 1; the last layer's units are the classes. For a
     spatial layer the unit is a channel and its mean activation is maximised. A small L2 pull
     towards zero keeps the picture from running off to extreme pixels. Returns `image` [H, W]
-    in standardised units and the final `activation`.
+    (a colour net's: [3, H, W]) in standardised units and the final `activation`.
     """
     return drain(dream_in_parts(trainer, layer, unit, steps))
 
@@ -202,5 +221,6 @@ def dream_in_parts(
     finally:
         for p in net.parameters():
             p.requires_grad_(True)
-    image = x.detach()[0].mean(0).float().cpu().numpy()
+    picture = x.detach()[0]
+    image = (picture if picture.shape[0] == 3 else picture.mean(0)).float().cpu().numpy()
     return {"image": image, "activation": activation, "layer": layer, "unit": unit}

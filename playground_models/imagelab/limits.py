@@ -30,7 +30,7 @@ class LabLimits:
     took a server down: see docs/lab-protocol.md, "Limits", for the figures behind each."""
 
     max_parameters: int = 250_000  # LeCun's 784-300-10 MLP (238,510); the largest preset 79,510
-    max_activation_mb: int = 192  # live, per training step; the largest preset at 512: 123
+    max_activation_mb: int = 288  # live, per training step; the largest preset at 512: 261
     max_samples: int = 10_000  # generated digits: ~1 ms of CPU and 20 KB of peak memory each
     max_input_size: int = 4096  # H·W·C values: 64×64×1 or 32×32×3 (the data are grey 28×28)
     max_dream_cost: int = 10_000_000_000  # multiply-adds: ~0.4 s of one core; presets ≤ 0.51 G

@@ -23,6 +23,13 @@ PRESETS: dict[str, Preset] = {
             "Karpathy's browser demo net: two 5×5 conv layers with padding 2, 5,994 parameters.",
         ),
         Preset(
+            "convnetjs-cifar10",
+            "in32x32x3-conv16k5p2-relu-maxpool2-conv20k5p2-relu-maxpool2-conv20k5p2-relu-maxpool2-fc10",
+            "ConvNetJS CIFAR-10",
+            "Karpathy's colour demo net: three 5×5 conv layers of 16, 20 and 20 filters on a "
+            "32×32×3 picture, 22,466 parameters.",
+        ),
+        Preset(
             "lenet5",
             "in32x32x1-conv6k5-tanh-avgpool2-conv16k5-tanh-avgpool2-fc120-tanh-fc84-tanh-fc10",
             "LeNet-5",

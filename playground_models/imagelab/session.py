@@ -23,7 +23,7 @@ from .. import netfile
 from ..messages import Said, in_lang, said
 from ..uploads import PictureError, decode_upload
 from . import data as labdata
-from . import inspection, snapshot
+from . import inspection, pretrain, snapshot
 from .config import BY_NAME, LAB_PARAMS, LabConfig, LabConfigError, parse_link
 from .limits import LabLimits
 from .parts import Parts, run_until
@@ -47,6 +47,13 @@ def as_ink(picture: np.ndarray) -> np.ndarray:
     if top - ground < 1e-3:  # one flat colour: no ink at all
         return np.zeros_like(grey)
     return np.clip((grey - ground) / (top - ground), 0.0, 1.0)
+
+def network_file(t: LabTrainer) -> bytes:
+    """A trainer's network as a file to keep (`netfile.py`): settings, progress and weights."""
+    tensors = {k: v.detach().float().cpu().numpy() for k, v in t.net.state_dict().items()}
+    return netfile.write("image", t.config.to_dict(), t.config.query,
+                         {"steps": t.steps, "examples": t.examples, "epoch": t.epoch}, tensors)
+
 
 PROTOCOL_VERSION = 1
 FRAME_INTERVAL_S = 0.2  # at most 5 frames a second: each carries filters and feature maps
@@ -286,16 +293,17 @@ class LabSession:
             raise LabError("unavailable", "data", str(err)) from None
 
     def _adopt(self, trainer: LabTrainer, summary: dict[str, Any],
-               warnings: list[str]) -> Parts[None]:
+               warnings: list[str], notice: str | None = None) -> Parts[None]:
         self.trainer, self.race = trainer, None
         self.version += 1
         self.example = 0
         self.state = "paused"
-        self._emit(self._config_message(summary, warnings))
+        self._emit(self._config_message(summary, warnings, notice))
         yield from self._emit_frame()
         self._set_state("paused")
 
-    def _config_message(self, summary: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    def _config_message(self, summary: dict[str, Any], warnings: list[str],
+                        notice: str | None = None) -> dict[str, Any]:
         t = self.trainer
         assert t is not None
         return {
@@ -304,11 +312,13 @@ class LabSession:
             "query": t.config.query,
             "version": self.version,
             "warnings": [in_lang(w, self.lang) for w in warnings],
+            "notice": in_lang(notice, self.lang) if notice else None,  # news: a network loaded
             "summary": summary,
             "device": t.device.type,
             "data_shape": list(t.data.shape),
             "sizes": {s: len(t.y[s]) for s in ("train", "val", "test")},
             "credit": labdata.CREDITS[t.config.data],
+            "classes": list(t.data.classes),
             "examples": snapshot.pack(inspection.example_images(t)),
             "live": [p.name for p in LAB_PARAMS if p.live],
         }
@@ -375,6 +385,8 @@ class LabSession:
 
     def _on_predict(self, m: dict[str, Any]) -> None:
         assert self.trainer is not None
+        if self.trainer.data.colour:
+            raise LabError("bad_value", "pixels", in_lang(said("lab.err.drawColour"), self.lang))
         side = int(m["size"])
         try:
             raw = base64.b64decode(m["pixels"], validate=True)
@@ -410,7 +422,9 @@ class LabSession:
         except PictureError as err:
             raise LabError("bad_value", "file", in_lang(err.message, self.lang)) from None
         yield
-        result = inspection.predict_drawing(self.trainer, as_ink(picture))
+        t = self.trainer
+        result = (inspection.predict_picture(t, picture) if t.data.colour
+                  else inspection.predict_drawing(t, as_ink(picture)))
         self._emit({"type": "prediction", "id": m.get("id"), "file": m.get("name") or "",
                     "probs": [round(float(p), 5) for p in result["probs"]],
                     "seen": snapshot.pack(result["seen"])})
@@ -419,21 +433,26 @@ class LabSession:
         """The network as a file to keep (`netfile.py`): settings, progress and weights."""
         t = self.trainer
         assert t is not None
-        tensors = {k: v.detach().float().cpu().numpy() for k, v in t.net.state_dict().items()}
-        data = netfile.write("image", t.config.to_dict(), t.config.query,
-                             {"steps": t.steps, "examples": t.examples, "epoch": t.epoch}, tensors)
         self._emit({"type": "network", "name": f"netplay-lab-{t.config.seed}-{t.steps}.netplay",
-                    "data": base64.b64encode(data).decode("ascii")})
+                    "data": base64.b64encode(network_file(t)).decode("ascii")})
 
     def _on_load(self, m: dict[str, Any]) -> Parts[None]:
-        """A kept network: its settings built as a link's are, its weights put in, training
-        going on from there (with a fresh optimizer). A file that does not fit changes nothing."""
+        """A kept network, or the pretrained one (`pretrain.py`): its settings built as a
+        link's are, its weights put in, training going on from there (with a fresh optimizer).
+        A file that does not fit changes nothing."""
+        if m.get("pretrained"):
+            raw, name = pretrain.PATH.read_bytes(), pretrain.PATH.name
+        else:
+            try:
+                raw = base64.b64decode(m.get("data") or "", validate=True)
+            except ValueError:
+                raise LabError("bad_value", "file", in_lang(said("paint.err.base64"), self.lang)) \
+                    from None
+            name = m.get("name") or ""
         try:
-            raw = base64.b64decode(m["data"], validate=True)
             header, tensors = netfile.read(raw, self.limits.max_upload_bytes)
-        except ValueError as err:  # NetFileError too
-            text = getattr(err, "message", said("paint.err.base64"))
-            raise LabError("bad_value", "file", in_lang(text, self.lang)) from None
+        except netfile.NetFileError as err:
+            raise LabError("bad_value", "file", in_lang(err.message, self.lang)) from None
         if header["lab"] != "image":
             raise LabError("bad_value", "file",
                            in_lang(said("net.err.otherLab", lab=header["lab"]), self.lang))
@@ -451,7 +470,7 @@ class LabSession:
         done = header.get("trained") or {}
         trainer.steps, trainer.examples, trainer.epoch = (
             int(done.get(k, 0)) for k in ("steps", "examples", "epoch"))
-        yield from self._adopt(trainer, summary, [said("net.loaded", name=m.get("name") or "")])
+        yield from self._adopt(trainer, summary, [], said("net.loaded", name=name))
 
     def _on_dream(self, m: dict[str, Any]) -> Parts[None]:
         assert self.trainer is not None

@@ -11,7 +11,8 @@ from .config import LabConfig, LabConfigError, parse_query
 from .layers import LayerInfo, SpecError, analyze, fits, parse_net, shape_text, total_params
 from .presets import preset_net
 
-DATA_SHAPES = {"digits": (1, 8, 8), "synth": (1, 28, 28), "mnist": (1, 28, 28)}
+DATA_SHAPES = {"digits": (1, 8, 8), "synth": (1, 28, 28), "mnist": (1, 28, 28),
+               "shapes": (3, 32, 32), "cifar10": (3, 32, 32)}
 
 
 def summarize(net: str, data: str = "digits") -> dict[str, Any]:

@@ -69,6 +69,25 @@ def forward_chunks(net: nn.Module, x: torch.Tensor, chunk: int) -> torch.Tensor:
     return torch.cat([net(x[i : i + chunk]) for i in range(0, len(x), chunk)])
 
 
+SHIFT = 2  # pixels an augmented image moves at most, each way
+
+
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each image of a batch [B, C, H, W] shifted by -2..2 pixels each way and mirrored left to
+    right with probability 1/2, as ConvNetJS's CIFAR-10 demo does. What moves in from outside is
+    0: the data's mean, since the inputs are standardised."""
+    b, _, h, w = x.shape
+    dy, dx = (torch.randint(-SHIFT, SHIFT + 1, (2, b), generator=gen)).to(x.device)
+    flip = (torch.rand(b, generator=gen) < 0.5).to(x.device)
+    padded = F.pad(x, (SHIFT, SHIFT, SHIFT, SHIFT))
+    rows = (torch.arange(h, device=x.device) + SHIFT + dy[:, None])  # [B, H]
+    cols = torch.arange(w, device=x.device).expand(b, w)
+    cols = torch.where(flip[:, None], cols.flip(1), cols) + SHIFT + dx[:, None]  # [B, W]
+    batch = torch.arange(b, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # [B, H, W, C]
+    return out.permute(0, 3, 1, 2)  # channels-last in memory, as the CPU's batches are
+
+
 @dataclass
 class Metrics:
     loss: float | None
@@ -115,6 +134,7 @@ class LabTrainer:
         self.shuffle_gen = torch.Generator().manual_seed(
             stream_seed(config.seed, "shuffle") % 2**63
         )
+        self.augment_gen = torch.Generator().manual_seed(stream_seed(config.seed, "augment") % 2**63)
         self.net = build_network(self.spec, self.infos, init_gen, self.dropout_gen).to(self.device)
         if self.channels_last:
             # torch's stubs omit Module.to's memory_format keyword, which it accepts.
@@ -183,6 +203,7 @@ class LabTrainer:
         self.optimizer = self._optimizer()
         self.shuffle_gen.manual_seed(stream_seed(self.config.seed, "shuffle") % 2**63)
         self.dropout_gen.manual_seed(stream_seed(self.config.seed, "dropout") % 2**63)
+        self.augment_gen.manual_seed(stream_seed(self.config.seed, "augment") % 2**63)
         self.steps = self.examples = self.epoch = self._pos = self._seen = 0
         self._epoch_x = self._epoch_y = None
         self.diverged = False
@@ -202,6 +223,8 @@ class LabTrainer:
         end = min(self._pos + self.config.batchSize, self.n_train)
         xb, yb = self._epoch_x[self._pos : end], self._epoch_y[self._pos : end]
         self._pos = end
+        if self.config.augment == "on":
+            xb = augment(xb, self.augment_gen)
         return xb, yb
 
     def step(self, n: int = 1) -> None:

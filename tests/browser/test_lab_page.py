@@ -241,7 +241,7 @@ NAMES = {
     "netplay", "English", "SGD", "Nesterov", "Adam", "Adagrad", "Adadelta", "RMSprop", "ConvNetJS", "MNIST",
     "LeNet", "VGG", "ResNet", "MLP", "UCI", "Optical", "Recognition", "Handwritten", "Digits",
     "Alpaydin", "Kaynak", "LeCun", "Cortes", "scikit", "learn", "mlxtend", "CPU", "GPU", "CUDA", "conv", "maxpool", "avgpool",
-    "relu", "tanh", "dropout", "same", "PyTorch", "torch", "numpy",
+    "relu", "tanh", "dropout", "same", "PyTorch", "torch", "numpy", "CIFAR", "python",
 }  # fmt: skip
 
 
@@ -602,10 +602,62 @@ def test_a_network_is_saved_as_a_file_and_loaded_in_another_tab(make_page):
     other = make_page(1280, 900)
     again = _open_lab(other, "seed=1")
     again.set_input_files("#net-file", files=[path])
-    _wait(again, lambda p: "loaded the network" in p.inner_text("#banner-text"), 20, "the load")
+    _wait(again, lambda p: "loaded the network" in p.inner_text("#notices"), 20, "the load")
     assert "seed=6" in again.url  # the saved network's settings, in the link
+    assert again.is_hidden("#banner")  # news, not an error
     again.set_input_files("#net-file", files=[{"name": "x.netplay", "mimeType": "text/plain",
                                                "buffer": b"hello"}])
     _wait(again, lambda p: "not a netplay network file" in p.inner_text("#banner-text"), 20,
           "the refusal")
     assert probe.console_errors == [] and other.console_errors == []
+
+
+# The colour of a canvas's pixels: how far red, green and blue are apart, at most.
+COLOURFUL = """(sel => Math.max(...[...document.querySelectorAll(sel)].map(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let most = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    most = Math.max(most, Math.abs(d[i] - d[i + 1]), Math.abs(d[i + 1] - d[i + 2]));
+  }
+  return most;
+})))"""
+
+
+def test_colour_pictures_train_with_colour_filters_and_a_picture_and_the_pretrained_net(
+    make_page,
+):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    probe = make_page(1280, 900)
+    page = _open_lab(probe, "seed=3")
+    page.select_option("#data", "shapes")  # a grey net: ConvNetJS's colour net comes along
+    _wait(page, lambda p: "net=in32x32x3-conv16k5p2" in p.url, 30, "the colour net")
+    _wait(page, lambda p: p.locator("#maps .map-row").first.locator("canvas").count() == 4, 20,
+          "the picture and its three channels")
+    assert page.evaluate(COLOURFUL, "#maps .map-row:first-child canvas") > 40
+    assert page.evaluate(COLOURFUL, "#filters .filter-layer:first-child canvas") > 20
+    assert page.is_hidden("#draw") and page.text_content("#h-draw") == "Test a picture"
+    assert re.match(r"(warm|cool) \w+", page.locator(".pred .row b").first.inner_text())
+    picture = np.full((90, 120, 3), (190, 195, 185), dtype=np.uint8)  # an orange disc
+    ys, xs = np.mgrid[0:90, 0:120]
+    picture[(ys - 45) ** 2 + (xs - 60) ** 2 < 30**2] = (230, 120, 20)
+    out = io.BytesIO()
+    Image.fromarray(picture).save(out, format="PNG")
+    page.click("#step")  # trained: loading asks before it replaces this network
+    _wait(page, lambda p: _number(p, "#m-test-acc") == _number(p, "#m-test-acc"), 20, "a frame")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.click("#load-pretrained")
+    _wait(page, lambda p: "shapes.netplay" in p.inner_text("#notices"), 30, "the pretrained net")
+    assert asked and asked[0].startswith("Replace the network you have trained")
+    _wait(page, lambda p: _number(p, "#m-test-acc") > 80, 20, "the pretrained accuracy")
+    assert "augment=on" in page.url
+    page.set_input_files("#file", files=[{"name": "sun.png", "mimeType": "image/png",
+                                          "buffer": out.getvalue()}])
+    _wait(page, lambda p: p.inner_text("#guess").startswith("sun.png: the net says warm disc"),
+          20, "the picture's class")
+    assert page.evaluate(COLOURFUL, "#seen") > 60  # what the net sees is in colour
+    assert probe.console_errors == []

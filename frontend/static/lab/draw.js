@@ -19,6 +19,7 @@ export class DrawPad {
     this.dirty = false;
     this.last = null;
     this.inFlight = false;
+    this.names = [..."0123456789"]; // the data set's class names (`setClasses`)
     this.clear();
     canvas.addEventListener("pointerdown", (e) => {
       canvas.setPointerCapture(e.pointerId);
@@ -135,12 +136,23 @@ export class DrawPad {
     this.send({ type: "predict", size: SIDE, pixels: this.pixels() });
   }
 
-  /** A `prediction` message from the server. */
+  /** The classes' names, and whether the data are digits one can draw (else colour pictures). */
+  setClasses(names, drawable) {
+    this.names = names;
+    this.canvas.closest("section").classList.toggle("colour", !drawable);
+    this.canvas.hidden = !drawable;
+    this.renderProbs(null);
+  }
+
+  /** A `prediction` message from the server: the seen picture is grey [H, W] or colour
+   * [3, H, W]. */
   show(msg) {
     this.inFlight = false;
     this.renderProbs(msg.probs);
     const seen = unpack(msg.seen);
-    paint(this.seen, seen.data, seen.shape[0], seen.shape[1], 0, { mode: "ink" });
+    const colour = seen.shape.length === 3;
+    const [h, w] = seen.shape.slice(-2);
+    paint(this.seen, seen.data, h, w, 0, { mode: colour ? "rgb" : "ink" });
     if (this.dirty) this.ask();
   }
 
@@ -151,12 +163,12 @@ export class DrawPad {
         const p = probs ? probs[k] : 0;
         const row = document.createElement("div");
         row.className = `prob${k === best ? " top" : ""}`;
-        row.innerHTML = `<span>${k}</span><span class="bar"><i style="width:${(100 * p).toFixed(1)}%"></i></span><span>${probs ? (100 * p).toFixed(0) + "%" : ""}</span>`;
+        row.innerHTML = `<span>${this.names[k]}</span><span class="bar"><i style="width:${(100 * p).toFixed(1)}%"></i></span><span>${probs ? (100 * p).toFixed(0) + "%" : ""}</span>`;
         return row;
       }),
     );
     if (probs && this.guess) {
-      this.guess.innerHTML = t("lab.guess", { digit: `<b>${best}</b>`, p: (100 * probs[best]).toFixed(0) });
+      this.guess.innerHTML = t("lab.guess", { digit: `<b>${this.names[best]}</b>`, p: (100 * probs[best]).toFixed(0) });
     }
   }
 }

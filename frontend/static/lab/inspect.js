@@ -23,7 +23,19 @@ export function drawMaps(root, maps, layers) {
     const info = layers[m.layer] || {};
     row.querySelector(".map-label").innerHTML = `<b>${info.layer ?? ""}</b>${(info.output_shape || []).join("×")}`;
     const tiles = row.querySelector(".map-tiles");
-    if (m.maps) {
+    if (m.maps && m.layer === 0 && unpack(m.maps).shape[0] === 3) {
+      // A colour input: the picture, then what each of its channels feeds the first layer.
+      const { data, shape } = unpack(m.maps);
+      const [, h, w] = shape;
+      const [lo, hi] = range(data);
+      fill(tiles, 4, () => tile(data, h, w, 0, { mode: "rgb", lo, hi }, 56));
+      paint(tiles.children[0], data, h, w, 0, { mode: "rgb", lo, hi });
+      tiles.children[0].title = t("lab.input.colour");
+      for (let k = 0; k < 3; k++) {
+        paint(tiles.children[k + 1], data, h, w, k * h * w, { mode: "channel", channel: k, lo, hi });
+        tiles.children[k + 1].title = t(`lab.input.channel${k}`);
+      }
+    } else if (m.maps) {
       const { data, shape } = unpack(m.maps);
       const [c, h, w] = shape;
       const [lo, hi] = range(data);
@@ -76,14 +88,27 @@ export function drawFilters(root, filters, layers) {
     const tiles = el.querySelector(".map-tiles");
     const [lo, hi] = range(data);
     const count = n; // one picture per filter
-    fill(tiles, count, () => tile(data, k, k, 0, { mode: "diverging", lo, hi }, 26));
+    // A filter over a colour picture is drawn in colour: grey where it ignores colour, red
+    // where it looks for red. Symmetric about zero, as the diverging scale is.
+    const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+    const opts = f.shape[1] === 3 ? { mode: "rgb", lo: -m, hi: m } : { mode: "diverging", lo, hi };
+    fill(tiles, count, () => tile(data, k, k, 0, opts, 26));
     // One picture per filter: its first input channel (all of it for a grey input).
-    for (let j = 0; j < count; j++) paint(tiles.children[j], data, k, k, j * c * k * k, { mode: "diverging", lo, hi });
+    for (let j = 0; j < count; j++) paint(tiles.children[j], data, k, k, j * c * k * k, opts);
   });
 }
 
-/** Test examples with their top-3 classes; clicking one picks it for the feature maps. */
-export function drawPredictions(root, examples, preds, selected, onPick) {
+/** One example of `examples` ([N, H, W] grey or [N, 3, H, W] colour) as a new tile. */
+export function exampleTile(examples, i, cssSize) {
+  const colour = examples.shape.length === 4;
+  const [h, w] = examples.shape.slice(-2);
+  const size = h * w * (colour ? 3 : 1);
+  return tile(examples.data, h, w, i * size, { mode: colour ? "rgb" : "ink" }, cssSize);
+}
+
+/** Test examples with their top-3 classes (`names`: the class names); clicking one picks it
+ * for the feature maps. */
+export function drawPredictions(root, examples, preds, selected, onPick, names) {
   const n = preds.labels.length;
   if (root.children.length !== n) {
     root.replaceChildren(
@@ -91,8 +116,7 @@ export function drawPredictions(root, examples, preds, selected, onPick) {
         const el = document.createElement("div");
         el.className = "pred";
         el.title = t("lab.pickExample");
-        const [h, w] = examples.shape.slice(1);
-        el.append(tile(examples.data, h, w, i * h * w, { mode: "ink" }, 28));
+        el.append(exampleTile(examples, i, 28));
         for (let r = 0; r < 3; r++) el.append(Object.assign(document.createElement("div"), { className: "row" }));
         el.addEventListener("click", () => onPick(i));
         // A button for the keyboard too: Enter or Space picks the example.
@@ -115,7 +139,8 @@ export function drawPredictions(root, examples, preds, selected, onPick) {
     const rows = el.querySelectorAll(".row");
     for (let r = 0; r < 3; r++) {
       const p = preds.top_probs[i][r];
-      rows[r].innerHTML = `<b>${preds.top_classes[i][r]}</b><i style="width:${Math.round(14 * p)}px"></i>${(100 * p).toFixed(0)}%`;
+      const name = names[preds.top_classes[i][r]];
+      rows[r].innerHTML = `<b title="${name}">${name}</b><i style="width:${Math.round(14 * p)}px"></i>${(100 * p).toFixed(0)}%`;
     }
   }
 }

@@ -41,6 +41,7 @@ const app = {
   trainSize: 0, // training examples: one epoch
   trained: 0, // examples trained on so far (the last frame's count)
   rateFor: null, // the optimizer whose learning rate was just set along with it
+  classes: [..."0123456789"], // the data set's class names, in the page's language
 };
 
 const socket = new LabSocket(onMessage, (text, open) => {
@@ -106,14 +107,16 @@ async function loadChoices() {
   for (const o of opt.choices) $("optimizer").append(option(o, choiceLabel("optimizer", o)));
   const schedule = body.params.find((p) => p.name === "schedule");
   for (const o of schedule.choices) $("schedule").append(option(o, choiceLabel("schedule", o)));
+  for (const o of ["off", "on"]) $("augment").append(option(o, t(`lab.augment.${o}`)));
   for (const [key, steps] of Object.entries(STEPS)) for (const v of steps) $(key).append(option(v));
 }
 
 function wireControls() {
-  for (const key of ["data", "momentum", "batchSize", "weightDecay", "learningRate", "schedule"]) {
+  for (const key of ["data", "momentum", "batchSize", "weightDecay", "learningRate", "schedule", "augment"]) {
     $(key).addEventListener("change", () => {
       const raw = $(key).value;
-      update({ [key]: key === "data" || key === "schedule" ? raw : Number(raw) });
+      if (key === "data") update({ data: raw, ...presetFor(raw) });
+      else update({ [key]: ["schedule", "augment"].includes(key) ? raw : Number(raw) });
     });
   }
   $("optimizer").addEventListener("change", () => {
@@ -134,7 +137,8 @@ function wireControls() {
   });
   $("clear-draw").addEventListener("click", () => pad.clear());
   $("save-net").addEventListener("click", () => socket.send({ type: "save" }));
-  $("load-net").addEventListener("click", () => $("net-file").click());
+  $("load-net").addEventListener("click", () => keepOrReplace() && $("net-file").click());
+  $("load-pretrained").addEventListener("click", () => keepOrReplace() && socket.send({ type: "load", pretrained: "shapes" }));
   $("net-file").addEventListener("change", () => {
     sendFile($("net-file").files[0], "load");
     $("net-file").value = "";
@@ -191,6 +195,23 @@ function sendFile(file, type) {
   reader.readAsDataURL(file);
 }
 
+const COLOUR_DATA = ["shapes", "cifar10"];
+
+/** The preset that comes along with a change of data when the net's input has the wrong number
+ * of channels for it (a grey net would see colour pictures grey): ConvNetJS's own net for each. */
+function presetFor(data) {
+  const channels = Number((/^in\d+x\d+x(\d)/.exec(app.config?.net || "") || [])[1] || 0);
+  const colour = COLOUR_DATA.includes(data);
+  if (channels === 3 && !colour) return { preset: "convnetjs-mnist" };
+  if (channels === 1 && colour) return { preset: "convnetjs-cifar10" };
+  return {};
+}
+
+/** Whether to go on and replace a trained network by a loaded one: asked once it has trained. */
+function keepOrReplace() {
+  return !app.trained || window.confirm(t("lab.loadConfirm"));
+}
+
 function togglePlay() {
   socket.send({ type: app.state === "playing" ? "pause" : "play" });
 }
@@ -204,7 +225,7 @@ function onConfig(msg) {
   app.config = msg.config;
   const c = msg.config;
   editor.batchSize = c.batchSize;
-  for (const key of ["data", "optimizer", "learningRate", "momentum", "batchSize", "weightDecay", "schedule"]) setSelect(key, c[key]);
+  for (const key of ["data", "optimizer", "learningRate", "momentum", "batchSize", "weightDecay", "schedule", "augment"]) setSelect(key, c[key]);
   $("seed").value = c.seed;
   for (const p of app.params) {
     const field = document.querySelector(`.lab-trainbar [data-param="${p.name}"]`);
@@ -222,6 +243,13 @@ function onConfig(msg) {
   app.layers = msg.summary.layers;
   editor.setRunning(c.net, c.data, msg.summary);
   app.examples = unpack(msg.examples);
+  app.classes = msg.classes.map((name, i) => known(`lab.class.${c.data}.${i}`, name));
+  const drawable = app.examples.shape.length === 3; // grey digits, not colour pictures
+  pad.setClasses(app.classes, drawable);
+  $("h-draw").textContent = t(drawable ? "lab.drawDigit" : "lab.testPicture");
+  $("clear-draw").hidden = !drawable;
+  $("draw-keys").hidden = !drawable;
+  $("guess").textContent = t(drawable ? "lab.drawHint" : "lab.drawColour");
   app.trainSize = msg.sizes.train;
   app.example = 0;
   curves.loss.clear();
@@ -239,6 +267,7 @@ function onConfig(msg) {
   $("dream-layer").value = String(app.layers.length - 1);
   if (msg.warnings && msg.warnings.length) banner(msg.warnings.join("; "));
   else banner("");
+  if (msg.notice) notices.show(msg.notice, "ok", 8000);
   document.body.classList.remove("loading");
 }
 
@@ -258,7 +287,7 @@ function onFrame(f) {
     drawMaps($("maps"), f.maps, app.layers);
     drawFilters($("filters"), f.filters, app.layers);
     if (app.examples) {
-      drawPredictions($("preds"), app.examples, f.predictions, f.example, (i) => socket.send({ type: "select", example: i }));
+      drawPredictions($("preds"), app.examples, f.predictions, f.example, (i) => socket.send({ type: "select", example: i }), app.classes);
     }
     drawConfusion($("confusion"), f.confusion);
   });
@@ -300,20 +329,20 @@ function onMessage(msg) {
       if (msg.file !== undefined) {
         const best = msg.probs.indexOf(Math.max(...msg.probs));
         $("guess").innerHTML = "";
-        $("guess").textContent = t("lab.fileGuess", { name: msg.file, digit: best, p: (100 * msg.probs[best]).toFixed(0) });
+        $("guess").textContent = t("lab.fileGuess", { name: msg.file, digit: app.classes[best], p: (100 * msg.probs[best]).toFixed(0) });
         banner("");
       }
       break;
     case "dream": {
-      const img = unpack(msg.image);
-      const [h, w] = img.shape;
+      const img = unpack(msg.image); // [H, W], or [3, H, W] for a colour net
+      const [h, w] = img.shape.slice(-2);
       let lo = Infinity;
       let hi = -Infinity;
       for (const v of img.data) {
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
       }
-      paint($("dream-out"), img.data, h, w, 0, { mode: "ink", lo, hi });
+      paint($("dream-out"), img.data, h, w, 0, { mode: img.shape.length === 3 ? "rgb" : "ink", lo, hi });
       $("dream").textContent = t("lab.dream");
       break;
     }
