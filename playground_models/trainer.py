@@ -74,17 +74,23 @@ class Trainer:
         self._forced_backend = backend
         self._pools = pools
         self._backend: Backend | None = None
+        self.adopted: list[np.ndarray] | None = None  # a loaded network's weights (`adopt`)
         self._build(exp)
 
     # --- building ------------------------------------------------------------------------
-    def _build(self, exp: Experiment) -> None:
+    def _build(self, exp: Experiment, keep_adopted: bool = False) -> None:
+        """A run of `exp` from its start: its seed's weights, or the adopted ones when going
+        back within a loaded network's run (`keep_adopted`)."""
+        if not keep_adopted:
+            self.adopted = None
         self.experiment = exp
         self.base = exp  # what the run started from: a link is this plus `history`
         self.history: list[list[Any]] = []  # live changes since, see `history.py`
         self.history_epochs: list[int] = []  # the completed epochs when each was made
         self.arch = Architecture.of(exp)
         self._load_data(exp)
-        self.initial_params = initial_parameters(self.arch, exp)
+        self.initial_params = (initial_parameters(self.arch, exp) if self.adopted is None
+                               else [p.copy() for p in self.adopted])
         self.checkpoints = Checkpoints(self.arch.num_parameters)
         self._start()
 
@@ -249,7 +255,7 @@ class Trainer:
         did after that moment is gone from it: its history and checkpoints end there."""
         cp = self.checkpoints.before(at_epoch, at_step, len(changes))
         if cp is None:
-            self._build(self.base)
+            self._build(self.base, keep_adopted=True)
             return Replay(self, changes, at_epoch, at_step)
         if any(cp.experiment[name] != self.experiment[name] for name in DATA_PARAMS):
             self._load_data(cp.experiment)
@@ -267,6 +273,22 @@ class Trainer:
     @property
     def at_epoch_start(self) -> bool:
         return self._cursor == 0
+
+    def adopt(self, params: Sequence[np.ndarray]) -> None:
+        """Start this run again from `params` ([W₁, b₁, …], shaped as this net's) in place of
+        its seed's weights: a loaded network. Epoch 0 is then the loaded network; reset and
+        going back return to it, and a new seed or another architecture drops it. Raises
+        `ValueError` naming the first array that does not fit."""
+        shapes = [p.shape for p in self.initial_params]
+        if len(params) != len(shapes):
+            raise ValueError(f"{len(params)} weight arrays for a net that has {len(shapes)}")
+        for i, (p, shape) in enumerate(zip(params, shapes, strict=True)):
+            if p.shape != shape:
+                kind, layer = ("W", "b")[i % 2], i // 2 + 1
+                raise ValueError(f"{kind}{layer} is {'×'.join(map(str, p.shape))}, "
+                                 f"this net's is {'×'.join(map(str, shape))}")
+        self.adopted = [np.asarray(p, np.float32).copy() for p in params]
+        self._build(self.experiment, keep_adopted=True)
 
     def load_parameters(self, flat: np.ndarray) -> None:
         """Set every weight and bias from one flat array, layer by layer W[out][in] then b."""

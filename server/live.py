@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from playground_models import netfile
 from playground_models.experiment import Experiment
 from playground_models.params import PARAMS, Effect
 from playground_models.pool import PooledBackend, PoolSet
 from playground_models.tfcompat.live import TfTrainer
 from playground_models.trainer import Trainer
-from playground_models.urlcodec import run_query
+from playground_models.urlcodec import run_query, serialize
 
 from . import frames
 from .drawing import DrawBudget, KnnBands, grid_levels
@@ -42,6 +43,11 @@ FRAME_COMPRESSION_LEVEL = 1  # a default frame: 14.1 → about 7 kB in 0.1 ms
 TRAIN_SHARE = 0.2  # of a playing frame's budget, kept for training however dear drawing is
 PROBES = 2  # small frames measured on a new net before its first frame is sized
 RATE_WINDOW_S = 1.0  # steps_per_s and epochs_per_s are measured over about this long
+
+
+def layer_names(layers: int) -> list[str]:
+    """A 2-D network file's tensor names: `w1`, `b1`, … for each weight layer."""
+    return [f"{kind}{i}" for i in range(1, layers + 1) for kind in ("w", "b")]
 
 
 class LiveRun:
@@ -291,10 +297,12 @@ class LiveRun:
         effects: dict[str, Effect],
         warnings: list[str] = (),  # type: ignore[assignment]
         errors: list[dict[str, str]] = (),  # type: ignore[assignment]
+        notice: str | None = None,
     ) -> dict[str, Any]:
         exp = self.trainer.experiment
         query, history = run_query(self.trainer, self.hidden)
         return {
+            "notice": notice,  # news: a network loaded
             "type": "config",
             "config": exp.to_json(),
             "query": query,
@@ -306,6 +314,27 @@ class LiveRun:
             "errors": list(errors),
             "model": self.trainer.model_info(),
         }
+
+    # --- a network kept as a file (worker thread) -----------------------------------------
+    def network_file(self) -> bytes:
+        """The network as a file to keep (`netfile.py`): its settings' link (without the run's
+        history: the file holds the weights it led to), how far it trained, and its weights."""
+        trainer = self.trainer
+        assert isinstance(trainer, Trainer)  # TensorFlow Playground mode is refused before
+        exp = trainer.experiment
+        tensors = {name: t.detach().cpu().numpy().copy()
+                   for name, t in zip(layer_names(len(exp.networkShape) + 1),
+                                      trainer.parameters(), strict=True)}
+        return netfile.write("2d", exp.to_json(), serialize(exp, self.hidden),
+                             {"steps": trainer.steps, "epoch": trainer.epoch}, tensors)
+
+    def adopt(self, params: list[np.ndarray]) -> None:
+        """Start this run again from a loaded network's weights (`Trainer.adopt`)."""
+        trainer = self.trainer
+        assert isinstance(trainer, Trainer)
+        trainer.adopt(params)
+        self._rates.clear()
+        self.version += 1
 
     # --- internals -----------------------------------------------------------------------
     def _pack(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:

@@ -110,6 +110,16 @@ class Snapshot(_Message):
     type: Literal["snapshot"]
 
 
+class Save(_Message):
+    type: Literal["save"]
+
+
+class Load(_Message):
+    type: Literal["load"]
+    data: str  # a network file (playground_models/netfile.py), base64; within max_message_bytes
+    name: str = Field("", max_length=200)
+
+
 class Ack(_Message):
     type: Literal["ack"]
     seq: int = Field(ge=0, le=MAX_SAFE_INT)  # the last frame the client has drawn
@@ -150,12 +160,12 @@ class Ping(_Message):
 
 ClientMessage = Annotated[
     Start | Update | Play | Pause | Step | Reset | Reseed | Rewind | Undo | ShareLive
-    | StopSharing | Speed | Snapshot | SetWeight | SetBias | Ping | Ack,
+    | StopSharing | Speed | Snapshot | SetWeight | SetBias | Save | Load | Ping | Ack,
     Field(discriminator="type"),
 ]
 MESSAGE_TYPES = ("start", "update", "play", "pause", "step", "reset", "reseed", "rewind", "undo",
                  "share_live", "stop_sharing", "speed", "snapshot", "set_weight", "set_bias",
-                 "ping", "ack")
+                 "save", "load", "ping", "ack")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 # pydantic error types that mean "right type, value out of range": reported as `bad_value`.

@@ -10,13 +10,18 @@ does not read is as idle as one that does not write.
 from __future__ import annotations
 
 import asyncio
+import base64
+import itertools
 import logging
 import secrets
 from collections.abc import MutableMapping
 from typing import Any
 
+import numpy as np
+import torch
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from playground_models import netfile
 from playground_models.experiment import ConfigError, Experiment
 from playground_models.history import Replay
 from playground_models.messages import in_lang, said
@@ -31,7 +36,7 @@ from playground_models.urlcodec import run_query
 from . import protocol
 from .admission import Registry, TokenBucket, origin_allowed
 from .channel import Channel
-from .live import LiveRun
+from .live import LiveRun, layer_names
 from .memory import MemoryLimitError, check_live_session, release_soon
 from .pacing import Pacing
 from .protocol import ProtocolError
@@ -171,7 +176,10 @@ class Session(Pacing):
             raise ProtocolError("not_started", "type", f"send start before {kind}")
         await getattr(self, f"_on_{kind}")(m)
 
-    async def _start(self, m: protocol.Start) -> None:
+    async def _start(self, m: protocol.Start, loaded: list[np.ndarray] | None = None,
+                     notice: str | None = None) -> None:
+        """A new run from a link or a config; `loaded`: a network file's weights to start it
+        from (`_on_load`), with `notice` saying so."""
         warnings: list[str] = []
         errors: list[dict[str, str]] = []
         hidden: frozenset[str] = frozenset()
@@ -211,7 +219,9 @@ class Session(Pacing):
                 if error is not None:  # the link's run from its start, the fault named
                     errors.append({"field": error.key, "message": error.in_lang(exp.lang)})
                     await self.scheduler.run(run.restart, exp)
-            await self.channel.send(run.config_message({}, warnings, errors))
+            if loaded is not None:
+                await self.scheduler.run(run.adopt, loaded)
+            await self.channel.send(run.config_message({}, warnings, errors, notice))
             await self.channel.send_bytes(await self.scheduler.run(run.data))
             await self.channel.send_bytes(await self.scheduler.run(run.frame))
             await self._send_state()
@@ -423,6 +433,64 @@ class Session(Pacing):
         run = self._need_run()
         async with self._lock:
             await self.channel.send_bytes(await self.scheduler.run(run.frame))
+
+    async def _on_save(self, m: protocol.Save) -> None:
+        """The network as a file to keep (`netfile.py`), sent as a `network` message."""
+        run = self._need_run()
+        lang = run.experiment.lang
+        if run.tf_mode:
+            raise ProtocolError("bad_value", "type", in_lang(said("net.err.tfMode"), lang))
+        async with self._lock:
+            data = await self.scheduler.run(run.network_file)
+            trainer = run.trainer
+        await self.channel.send({
+            "type": "network",
+            "name": f"netplay-{run.experiment.seed}-{trainer.epoch}.netplay",
+            "data": base64.b64encode(data).decode("ascii"),
+        })
+
+    async def _on_load(self, m: protocol.Load) -> None:
+        """A kept network: its settings started as a link's are, its weights put in; training
+        goes on from them (epoch 0 is the loaded network). A file that does not fit is named
+        and nothing changes."""
+        lang = self.run.experiment.lang if self.run is not None else "en"
+
+        def refuse(text: str) -> ProtocolError:
+            return ProtocolError("bad_value", "file", in_lang(text, lang))
+
+        try:
+            raw = base64.b64decode(m.data, validate=True)
+        except ValueError:
+            raise refuse(said("paint.err.base64")) from None
+        try:
+            header, tensors = netfile.read(raw, self.settings.max_message_bytes)
+        except netfile.NetFileError as err:
+            raise refuse(err.message) from None
+        if header["lab"] != "2d":
+            raise refuse(said("net.err.otherLab", lab=header["lab"]))
+        shared = parse_url(str(header.get("query", "")))
+        exp = shared.experiment
+        if shared.errors:
+            first = shared.errors[0]
+            raise ProtocolError("bad_value", "file", f"{first.key}: {first.in_lang(lang)}")
+        if exp.compat == "tf":
+            raise refuse(said("net.err.tfMode"))
+        self._check_limits(exp)
+        sizes = Architecture.of(exp).sizes
+        shapes = [shape for n_in, n_out in itertools.pairwise(sizes)
+                  for shape in ((n_out, n_in), (n_out,))]
+        state = {name: torch.empty(shape) for name, shape in
+                 zip(layer_names(len(sizes) - 1), shapes, strict=True)}
+        try:
+            weights = netfile.load_into(state, tensors)
+        except netfile.NetFileError as err:
+            raise refuse(err.message) from None
+        epochs = int((header.get("trained") or {}).get("epoch", 0))
+        compression = self.run.compression if self.run is not None else None
+        start = protocol.Start(type="start", url=str(header["query"]),
+                               compression=compression)  # type: ignore[arg-type]
+        await self._start(start, [w.numpy() for w in weights.values()],
+                          in_lang(said("net.loaded2d", name=m.name, epochs=epochs), exp.lang))
 
     async def _on_set_weight(self, m: protocol.SetWeight) -> None:
         run = self._need_run()

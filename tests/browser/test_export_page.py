@@ -1,6 +1,7 @@
 """The page's *PyTorch script* link downloads the experiment in the address bar as a script
 that trains as far as the run has (playground_models/export.py; tests/test_export.py runs such
-scripts); *Download* saves the weights on screen as safetensors and the data as CSV."""
+scripts); *Download* saves the weights on screen as safetensors and the data as CSV; *Save network*
+keeps the network as a file that *Load network…* opens in another tab."""
 
 from __future__ import annotations
 
@@ -95,3 +96,35 @@ def test_the_chinese_page_exports_the_same_experiment(make_page, tmp_path):
     script = path.read_text()
     assert 'SEED = "7"' in script and "EPOCHS = 1\n" in script
     compile(script, str(path), "exec")
+
+
+def test_a_network_saved_from_the_page_loads_in_another_tab_with_its_weights(make_page):
+    probe = make_page()
+    page = probe.open("/?seed=4&networkShape=3&numSamples=100")
+    page.click("#step")
+    probe.wait("netplay.frame.epoch >= 1")
+    with page.expect_download() as info:
+        page.click("#save-net")
+    assert info.value.suggested_filename == "netplay-4-1.netplay"
+    path = info.value.path()
+    weights = probe.js("netplay.weights")
+
+    other = make_page()
+    again = other.open("/?seed=9&networkShape=5")
+    again.click("#step")
+    other.wait("netplay.frame.epoch >= 1")
+    asked = []
+    again.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    again.click("#load-net")
+    assert asked and asked[0].startswith("Replace this run by the loaded network?")
+    again.set_input_files("#net-file", files=[path])
+    other.wait("netplay.weights.length === 3 * 2 + 2 * 3")
+    assert other.js("netplay.weights") == weights  # the saved network, number for number
+    assert "seed=4" in again.url and "networkShape=3" in again.url
+    assert "loaded the network" in again.inner_text("#notices")
+    big = b"NETPLAY-NET\n" + b"\0" * 70_000  # over the server's 64 kB messages: said here
+    again.set_input_files("#net-file", files=[{"name": "big.netplay",
+                                               "mimeType": "application/octet-stream",
+                                               "buffer": big}])
+    other.wait("document.getElementById('notices').innerText.includes('max_message_bytes')")
+    assert probe.console_errors == [] and other.console_errors == []

@@ -135,6 +135,28 @@ $('dl-weights').addEventListener('click', () => {
   save(`${fileBase()}_epoch${epoch}.safetensors`,
     safetensors(tensors, { link: location.search.slice(1), epoch }), 'application/octet-stream');
 });
+// A network kept as a file (settings, progress, weights), made by the server; and one loaded
+// again, which replaces this run: asked first once it has trained.
+$('save-net').addEventListener('click', () => send('save'));
+$('load-net').addEventListener('click', () => {
+  if (!(state.frame?.header.epoch > 0) || window.confirm(t('ui.loadConfirm'))) $('net-file').click();
+});
+$('net-file').addEventListener('change', () => {
+  const file = $('net-file').files[0];
+  $('net-file').value = '';  // the same file again is a new choice
+  if (!file) return;
+  const limit = state.limits?.max_message_bytes ?? Infinity;
+  if (4 * Math.ceil(file.size / 3) + 512 > limit) {  // its base64 in a message: said here
+    notices.show(t('ui.netTooLarge', { size: Math.ceil(file.size / 1000), limit: Math.floor(limit / 1000) }), 'error', 0);
+    return;
+  }
+  const reader = new FileReader();
+  reader.onload = () => {
+    const text = String(reader.result);
+    send('load', { name: file.name.slice(0, 200), data: text.slice(text.indexOf(',') + 1) });
+  };
+  reader.readAsDataURL(file);
+});
 $('dl-data').addEventListener('click', () => {
   if (!state.data) return;
   save(`${fileBase()}.csv`, dataCsv(state.data, state.config.problem === 'regression'), 'text/csv');
@@ -204,6 +226,7 @@ function onConfig(msg) {
   for (const w of msg.warnings || []) {
     notices.show(t(changed ? 'ui.changeWarning' : 'ui.fromLink', { warning: w }), 'warn');
   }
+  if (msg.notice) notices.show(msg.notice, 'ok', 15000);  // a network loaded
   const errors = (msg.errors || []).map((e) => e.message || t('ui.notUsable', { field: e.field }));
   if (errors.length) {
     notices.show(t('ui.linkProblem', { errors: errors.join('; ') }), 'error', 0);
@@ -279,6 +302,9 @@ function onMessage(msg) {
       start();
       break;
     case 'config': onConfig(msg); break;
+    case 'network':
+      save(msg.name, Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0)), 'application/octet-stream');
+      break;
     case 'room':
       if (ROOM) {
         conn.inflate = msg.compression === 'deflate-raw';  // the teacher's frames, as sent
