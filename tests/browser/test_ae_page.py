@@ -57,8 +57,14 @@ def test_the_plane_moves_while_it_trains_and_answers_clicks_and_keys(make_page, 
     probe.wait(f"{DECODED} === 2")
     moved = page.evaluate("document.getElementById('plane').dataset.probe")
     assert moved.split()[1] == probe_at.split()[1] and moved != probe_at  # right, same height
-    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+ArrowRight")  # five steps at once
     probe.wait(f"{DECODED} === 3")
+    far = page.evaluate("document.getElementById('plane').dataset.probe")
+    step = float(moved.split()[0]) - float(probe_at.split()[0])
+    assert float(far.split()[0]) - float(moved.split()[0]) == pytest.approx(5 * step, abs=0.01)  # 3 decimals each
+    assert page.get_attribute("#plane", "role") == "application"  # keys, not a picture
+    page.keyboard.press("Enter")
+    probe.wait(f"{DECODED} === 4")
     # The decoder's picture follows training, not only clicks.
     decoded = page.evaluate("document.getElementById('decoded').toDataURL()")
     page.click("#step")

@@ -576,7 +576,7 @@ def test_an_image_from_the_computer_is_classified_and_a_bad_one_named(make_page)
     page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain",
                                           "buffer": b"not a picture"}])
     _wait(page, lambda p: p.is_visible("#banner"), 20, "the banner")
-    assert page.inner_text("#banner-text").startswith("file: this file is not a picture")
+    assert page.inner_text("#banner-text").startswith("this file is not a picture")
     page.set_input_files("#file", files=[{"name": "big.png", "mimeType": "image/png",
                                           "buffer": b"\0" * 4_100_000}])
     _wait(page, lambda p: "4.1 MB" in p.inner_text("#banner-text"), 20, "the size refusal")
@@ -634,7 +634,11 @@ def test_colour_pictures_train_with_colour_filters_and_a_picture_and_the_pretrai
     probe = make_page(1280, 900)
     page = _open_lab(probe, "seed=3")
     page.select_option("#data", "shapes")  # a grey net: ConvNetJS's colour net comes along
+    # Making 3,000 pictures takes a moment: the page says so, and dims the old net's panels.
+    assert page.inner_text("#credit") == "Preparing the data and the network…"
+    assert "rebuilding" in page.get_attribute("body", "class")
     _wait(page, lambda p: "net=in32x32x3-conv16k5p2" in p.url, 30, "the colour net")
+    _wait(page, lambda p: "rebuilding" not in p.get_attribute("body", "class"), 20, "the build")
     _wait(page, lambda p: p.locator("#maps .map-row").first.locator("canvas").count() == 4, 20,
           "the picture and its three channels")
     assert page.evaluate(COLOURFUL, "#maps .map-row:first-child canvas") > 40

@@ -91,7 +91,8 @@ export class PlaneView extends Drawn {
     if (e.key in moves) {
       e.preventDefault();
       const [dx, dy] = moves[e.key];
-      this.pick([start[0] + dx * KEY_STEP * this.view.span, start[1] + dy * KEY_STEP * this.view.span]);
+      const step = KEY_STEP * (e.shiftKey ? 5 : 1) * this.view.span; // Shift: five steps
+      this.pick([start[0] + dx * step, start[1] + dy * step]);
     } else if (e.key === "Enter") {
       e.preventDefault();
       this.pick(start);

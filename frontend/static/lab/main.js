@@ -115,7 +115,10 @@ function wireControls() {
   for (const key of ["data", "momentum", "batchSize", "weightDecay", "learningRate", "schedule", "augment"]) {
     $(key).addEventListener("change", () => {
       const raw = $(key).value;
-      if (key === "data") update({ data: raw, ...presetFor(raw) });
+      if (key === "data") {
+        rebuilding(true); // making or reading a data set takes a moment: say so
+        update({ data: raw, ...presetFor(raw) });
+      }
       else update({ [key]: ["schedule", "augment"].includes(key) ? raw : Number(raw) });
     });
   }
@@ -216,6 +219,12 @@ function togglePlay() {
   socket.send({ type: app.state === "playing" ? "pause" : "play" });
 }
 
+/** Whether a new data set or net is being built (the panels show the old one meanwhile). */
+function rebuilding(on) {
+  document.body.classList.toggle("rebuilding", on);
+  if (on) $("credit").textContent = t("lab.preparing");
+}
+
 function banner(text) {
   $("banner").hidden = !text;
   $("banner-text").textContent = text || "";
@@ -240,6 +249,7 @@ function onConfig(msg) {
   $("preset").value = preset ? preset.value : "";
   history.replaceState(null, "", `?${msg.query}${currentLang() === "en" ? "" : `&lang=${currentLang()}`}`);
   if (!msg.summary) return; // a live change: weights kept, curves go on
+  rebuilding(false);
   app.layers = msg.summary.layers;
   editor.setRunning(c.net, c.data, msg.summary);
   app.examples = unpack(msg.examples);
@@ -350,11 +360,16 @@ function onMessage(msg) {
       race.push(msg);
       $("rate").textContent = t("lab.raceRate", { n: Math.round(msg.examples_per_s).toLocaleString() });
       break;
-    case "error":
-      banner(`${msg.field ? msg.field + ": " : ""}${msg.message.replace(/^\w+: /, "")}`);
+    case "error": {
+      // A setting's name (the link's key) leads its message; a file's or a drawing's message
+      // says what it is about itself, in the page's language.
+      const setting = app.params.some((p) => p.name === msg.field);
+      banner(`${setting ? msg.field + ": " : ""}${msg.message.replace(/^\w+: /, "")}`);
+      rebuilding(false);
       $("dream").textContent = t("lab.dream");
       if (msg.field === "pixels" || msg.field === "predict") pad.inFlight = false;
       break;
+    }
     default:
       break;
   }
