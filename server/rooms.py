@@ -129,7 +129,10 @@ class Rooms:
         if len(self.rooms) >= self.settings.max_rooms:
             raise RoomsFull(f"this server holds {self.settings.max_rooms} live rooms at most; "
                             "try again when one ends")
-        room = Room(secrets.token_urlsafe(9), name, compression)
+        # Behind a proxy, the id names this replica, which holds the room: its viewers are sent
+        # here by the id alone (deploy/haproxy.cfg).
+        prefix = f"{self.settings.replica_name}-" if self.settings.replica_name else ""
+        room = Room(prefix + secrets.token_urlsafe(9), name, compression)
         self.rooms[room.id] = room
         return room
 

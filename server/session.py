@@ -440,6 +440,8 @@ class Session(Pacing):
         lang = run.experiment.lang
         if run.tf_mode:
             raise ProtocolError("bad_value", "type", in_lang(said("net.err.tfMode"), lang))
+        if run.experiment.batchNorm:
+            raise ProtocolError("bad_value", "batchNorm", in_lang(said("net.err.batchNorm"), lang))
         async with self._lock:
             data = await self.scheduler.run(run.network_file)
             trainer = run.trainer
@@ -475,6 +477,8 @@ class Session(Pacing):
             raise ProtocolError("bad_value", "file", f"{first.key}: {first.in_lang(lang)}")
         if exp.compat == "tf":
             raise refuse(said("net.err.tfMode"))
+        if exp.batchNorm:
+            raise refuse(said("net.err.batchNorm"))
         self._check_limits(exp)
         sizes = Architecture.of(exp).sizes
         shapes = [shape for n_in, n_out in itertools.pairwise(sizes)

@@ -196,6 +196,11 @@ class Settings(BaseModel):
         description="image lab: pixels (width × height) of a learner's picture, read from its "
         "header before it is decoded",
     )
+    replica_name: str = Field(
+        "", pattern=r"^[A-Za-z0-9]{0,32}$",
+        description="this server's name among replicas behind a proxy: its live rooms' ids "
+        "start with it, so that the proxy sends their viewers here (deploy/haproxy.cfg)",
+    )
     lab_cifar_dir: str = Field(
         "", max_length=4096,
         description="image lab: a folder holding CIFAR-10's python version "

@@ -71,6 +71,7 @@ def test_a_saved_network_loads_with_its_weights_and_trains_on_from_them(open_ses
      "w2 is [2, 3], the network needs [2, 2]"),
     (netfile.write("2d", {}, "learningRate=banana", {}, {}), "learningRate: "),
     (netfile.write("2d", {}, "compat=tf", {}, {}), "TensorFlow Playground mode"),
+    (netfile.write("2d", {}, "batchNorm=true", {}, {}), "batch normalization cannot be kept"),
 ])
 def test_a_file_that_does_not_fit_is_named_and_nothing_changes(open_session, data, says):
     s = open_session()
@@ -84,8 +85,12 @@ def test_a_file_that_does_not_fit_is_named_and_nothing_changes(open_session, dat
     assert after["version"] == before["version"]
 
 
-def test_tf_mode_cannot_save(open_session):
+@pytest.mark.parametrize(("config", "says"), [
+    ({"compat": "tf"}, "TensorFlow Playground mode"),
+    ({"batchNorm": True}, "batch normalization cannot be kept"),
+])
+def test_what_a_file_cannot_hold_is_not_saved(open_session, config, says):
     s = open_session()
-    s.start(compat="tf")
+    s.start(**config)
     s.send(type="save")
-    assert "TensorFlow Playground mode" in s.until("error")["message"]
+    assert says in s.until("error")["message"]
