@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import itertools
 import logging
 import os
 import platform
@@ -163,6 +164,8 @@ def _load() -> ctypes.CDLL | None:
         ptr = ctypes.c_void_p
         lib.mlp_train.restype = ctypes.c_int
         lib.mlp_train.argtypes = [ptr] * 10 + [ctypes.c_int32, ptr, ptr]
+        lib.mlp_grid.restype = ctypes.c_int
+        lib.mlp_grid.argtypes = [ptr, ptr, ptr] + [ctypes.c_int32] * 3 + [ptr, ptr]
         _kernel = lib
         return lib
 
@@ -181,6 +184,12 @@ def _address(a: np.ndarray | None) -> int | None:
 
 
 # --- the backend -------------------------------------------------------------------------------
+# A frame's picture is drawn in the kernel (`draw_grid`) up to this many multiply-adds per
+# grid point; past it torch's matrix products win (measured, docs/benchmarks.md: 2.0–2.5×
+# faster to 64-64, slower at 8 layers of 64).
+KERNEL_GRID_MACS = 8192
+
+
 class FastBackend:
     """A `backend.Backend` on the C kernel; parameters and optimizer state are numpy arrays."""
 
@@ -211,6 +220,8 @@ class FastBackend:
             self._spec.acts[i] = ACTIVATIONS.index(act)
         self.exp = exp
         self._apply(exp)
+        macs = sum(a * b for a, b in itertools.pairwise(arch.sizes))
+        self.grid_in_kernel = macs <= KERNEL_GRID_MACS
 
     def _apply(self, exp: Experiment) -> None:
         spec = self._spec
@@ -259,6 +270,23 @@ class FastBackend:
     def set_parameters(self, params: Sequence[np.ndarray]) -> None:
         for view, value in zip(self._tensors, params, strict=True):
             view.numpy()[...] = np.asarray(value, dtype=np.float32)
+
+    def draw_grid(self, x_rows: np.ndarray, grid: int, maps: int,
+                  kind: int) -> tuple[np.ndarray, np.ndarray]:
+        """A frame's picture in one kernel call, without the GIL (`mlp_grid` in mlp.c): the
+        net on the grid's points, `x_rows` [features, grid²] float32, gives the output (`kind`
+        0: 2σ(s₁ − s₀) − 1, 1: the regression value clamped, 2: every class score) and each
+        hidden neuron's `maps`×`maps` average. Returns (output [grid²] or [classes, grid²],
+        neuron maps [hidden, maps, maps])."""
+        sizes = self.arch.sizes
+        points = grid * grid
+        out = np.empty((sizes[-1] if kind == 2 else 1) * points, np.float32)
+        pooled = np.empty((sum(sizes[1:-1]), maps, maps), np.float32)
+        x = np.ascontiguousarray(x_rows, dtype=np.float32)
+        if self._kernel.mlp_grid(ctypes.byref(self._spec), self._flat.ctypes.data, x.ctypes.data,
+                                 grid, maps, kind, out.ctypes.data, pooled.ctypes.data) < 0:
+            raise MemoryError("fast kernel: out of memory")
+        return (out.reshape(sizes[-1], points) if kind == 2 else out), pooled
 
     def train_batches(
         self,

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .fastpath import FastBackend
 from .features import feature_matrix
 from .grid import grid_points
 from .network import ACTIVATION_FUNCTIONS, BatchNorm, data_loss, forward, regularization
@@ -121,26 +122,36 @@ def take_snapshot(trainer: Trainer, grid_size: int, neuron_grid: int) -> Snapsho
     exp = trainer.experiment
     params = trainer.parameters()
     x_rows, feature_maps = grid_inputs(trainer, grid_size, neuron_grid)
-    scores, hidden = _grid_forward(params, trainer.arch.activations, x_rows, trainer.norm)
-
-    out = None
-    output = classes = confidence = None
-    if not exp.is_classification:
-        out = scores[0].clamp(-1, 1)
-    elif exp.num_classes == 2:
-        # softmax(s)[1] == sigmoid(s₁ − s₀); the sigmoid is several times cheaper on a grid.
-        out = torch.sigmoid(scores[1] - scores[0]) * 2 - 1
+    classes = confidence = None
+    kind = 1 if not exp.is_classification else 0 if exp.num_classes == 2 else 2
+    backend = trainer.backend
+    if isinstance(backend, FastBackend) and backend.grid_in_kernel:  # C, without the GIL
+        drawn, pooled = backend.draw_grid(x_rows.numpy(), grid_size, neuron_grid, kind)
+        out = torch.from_numpy(drawn) if kind != 2 else None
+        scores = torch.from_numpy(drawn) if kind == 2 else None
+        neuron_maps = torch.from_numpy(pooled) if len(pooled) else None
     else:
+        scores, hidden = _grid_forward(params, trainer.arch.activations, x_rows, trainer.norm)
+        if kind == 1:
+            out = scores[0].clamp(-1, 1)
+        elif kind == 0:
+            # softmax(s)[1] == sigmoid(s₁ − s₀); the sigmoid is several times cheaper on a grid.
+            out = torch.sigmoid(scores[1] - scores[0]) * 2 - 1
+        else:
+            out = None
+        neuron_maps = _pool(torch.cat(hidden), grid_size, neuron_grid) if hidden else None
+    if kind == 2:
+        assert scores is not None
         probs = torch.softmax(scores, dim=0)
         conf, cls = probs.max(dim=0)
         classes = cls.to(torch.uint8).reshape(grid_size, grid_size).numpy()
         confidence = conf.reshape(grid_size, grid_size).numpy()
+    output = None
     if out is not None:
         output = torch.nan_to_num(out).reshape(grid_size, grid_size).numpy()
 
     # Neurons show their value on the shared [−1, 1] colour scale, as TF Playground does.
-    if hidden:
-        neuron_maps = _pool(torch.cat(hidden), grid_size, neuron_grid)
+    if neuron_maps is not None:
         neuron_maps = torch.nan_to_num(neuron_maps).clamp(-1, 1)
         neurons = torch.cat([feature_maps, neuron_maps]).numpy()
     else:

@@ -303,3 +303,56 @@ def test_a_changed_rules_table_rebuilds_the_kernel_with_its_constants(fresh_kern
     for got, want in zip(fast.parameters(), ref.parameters(), strict=True):
         assert float((got - want).abs().max()) < TOL  # both engines read ρ = 0.5
     assert not np.allclose(fast.parameters()[0], before.parameters()[0], atol=1e-4)
+
+
+# --- a frame's picture in the kernel (`mlp_grid`) -------------------------------------------
+
+
+def _torch_picture(trainer: Trainer, grid: int, maps: int):
+    from playground_models.snapshot import _grid_forward, _pool, grid_inputs
+
+    x_rows, _ = grid_inputs(trainer, grid, maps)
+    scores, hidden = _grid_forward(trainer.parameters(), trainer.arch.activations, x_rows)
+    return x_rows, scores, _pool(torch.cat(hidden), grid, maps)
+
+
+@pytest.mark.parametrize("config", [
+    {},  # two classes, tanh, 100×100 pooled to 20×20
+    {"activation": "relu", "networkShape": (8, 8, 8), "gridSize": 37},  # windows that overlap
+    {"activation": "sigmoid", "dataset": "blobs"},  # more classes: every score
+    {"activation": "gelu", "problem": "regression", "networkShape": (5,)},
+    {"activation": "leakyrelu", "xSquared": True, "sinY": True},
+    {"activation": "elu"},  # drawn through the kernel's generic activation
+])
+def test_the_kernels_picture_is_torchs_to_float_rounding(config):
+    trainer = Trainer(Experiment(config))
+    trainer.train_epochs(2)
+    grid, maps = trainer.experiment.gridSize, 20
+    x_rows, scores, pooled = _torch_picture(trainer, grid, maps)
+    exp = trainer.experiment
+    kind = 1 if not exp.is_classification else 0 if exp.num_classes == 2 else 2
+    drawn, kernel_maps = trainer.backend.draw_grid(x_rows.numpy(), grid, maps, kind)
+    if kind == 0:
+        want = torch.sigmoid(scores[1] - scores[0]) * 2 - 1
+    else:
+        want = scores[0].clamp(-1, 1) if kind == 1 else scores
+    np.testing.assert_allclose(drawn, want.numpy(), atol=2e-6, rtol=1e-6)
+    np.testing.assert_allclose(kernel_maps, pooled.numpy(), atol=2e-6, rtol=1e-6)
+
+
+def test_the_pictures_tanh_is_tanh_on_every_kind_of_float():
+    """One tanh neuron reading x₁, on a grid of one cell per map cell: the map is tanh(x₁)."""
+    trainer = Trainer(Experiment(networkShape=(1,)))
+    trainer.backend.set_parameters([np.array([[1.0, 0.0]]), np.zeros(1), np.zeros((2, 1)),
+                                    np.zeros(2)])
+    rng = np.random.default_rng(0)
+    values = np.concatenate([np.linspace(-12, 12, 40_000), rng.normal(0, 3, 20_000),
+                             np.geomspace(1e-30, 1, 3_999), [-8.0, 7.9, 1e30, -np.inf, np.inf]])
+    grid = 253  # 64,009 cells
+    x1 = np.resize(values, grid * grid).astype(np.float32)
+    x_rows = np.stack([x1, np.zeros_like(x1)])
+    _, maps = trainer.backend.draw_grid(x_rows, grid, grid, 0)
+    np.testing.assert_allclose(maps[0].ravel(), np.tanh(x1.astype(np.float64)), atol=1e-6, rtol=0)
+    x_rows[0, 5] = np.nan  # a diverged net's NaN stays NaN: the frame draws it as neutral
+    _, maps = trainer.backend.draw_grid(x_rows, grid, grid, 0)
+    assert np.isnan(maps[0].ravel()[5]) and np.isfinite(maps[0].ravel()[6])
