@@ -43,8 +43,14 @@ def json_safe(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """Compact strict JSON (no NaN) of a JSON-ready value."""
-    return json.dumps(json_safe(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Compact strict JSON (no NaN) of a JSON-ready value. Most values are already strict
+    JSON: tried as they are first, and only one that holds a NaN, an infinity or a numpy
+    number is walked (`json_safe`), which costs a frame more than the encoding itself."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError):
+        return json.dumps(json_safe(value), separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
 
 
 def encode(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
