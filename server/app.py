@@ -22,7 +22,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from playground_models.imagelab import data as labdata
 from playground_models.pool import PoolSet
 
-from . import __version__, aelab, api, imagelab, lessons, pages, paintlab, rllab, seqlab, sweeps
+from . import (
+    __version__,
+    aelab,
+    api,
+    balancer,
+    imagelab,
+    lessons,
+    pages,
+    paintlab,
+    rllab,
+    seqlab,
+    sweeps,
+)
 from .admission import Registry, SessionBoard
 from .hosts import HostCheck, HostPolicy
 from .memory import MemoryCeiling
@@ -256,19 +268,20 @@ def serve(args: argparse.Namespace) -> int:
 
 def _run(app: Any, args: argparse.Namespace, processes: int, shutdown_timeout_s: float) -> None:
     """uvicorn until Ctrl-C or SIGTERM. Requests still open `shutdown_timeout_s` after the
-    signal are cancelled; then the app's lifespan ends its workers and sweep processes."""
+    signal are cancelled; then the app's lifespan ends its workers and sweep processes. With
+    several processes, one accepts and hands each connection to the least loaded
+    (server/balancer.py)."""
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "ws_max_size": TRANSPORT_MAX_BYTES,
+        "proxy_headers": False,  # never trust X-Forwarded-* by default
+        "ws": ws_setting(),  # level-1 frame compression (server/wsproto.py)
+        # typed `int`, but uvicorn hands it to `asyncio.wait_for`, which takes any seconds
+        "timeout_graceful_shutdown": shutdown_timeout_s,
+    }
+    if processes > 1:
+        balancer.serve(app, options, args.host, args.port, processes, shutdown_timeout_s)
+        return
     import uvicorn
 
-    uvicorn.run(
-        app,
-        factory=processes > 1,
-        workers=processes if processes > 1 else None,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        ws_max_size=TRANSPORT_MAX_BYTES,
-        proxy_headers=False,  # never trust X-Forwarded-* by default
-        ws=ws_setting(),  # level-1 frame compression (server/wsproto.py)
-        # typed `int`, but uvicorn hands it to `asyncio.wait_for`, which takes any seconds
-        timeout_graceful_shutdown=shutdown_timeout_s,  # type: ignore[arg-type]
-    )
+    uvicorn.run(app, host=args.host, port=args.port, **options)
