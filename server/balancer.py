@@ -5,11 +5,13 @@ uvicorn's own workers all accept from one shared socket, and whichever wakes fir
 connection, so one process can end up with many learners while another idles (measured: 32
 learners over 8 processes, the slowest at 15.4 frames/s against a median of 22.8). SO_REUSEPORT
 would have the kernel spread them by a hash of the addresses: even on average, not within one
-per process. Here the parent accepts every connection itself and hands its descriptor over a
-Unix socket (SCM_RIGHTS) to the worker with the fewest open connections; each worker reports
-its count back whenever it changes, with how many descriptors it has received, so that
-connections still on their way count too. A learner's session is one long connection, so
-counting connections balances sessions.
+per process. Here the parent accepts every connection itself, peeks at its request line, and
+hands its descriptor over a Unix socket (SCM_RIGHTS) to the worker with the fewest open
+WebSockets: a learner's session is one, so this balances sessions, and the page's short HTTP
+requests do not tip it. Each worker reports its count back whenever it changes, with how many
+WebSocket requests it has received, so that those still on their way count too. A live room's viewers are the exception: a room lives in
+one process, whose tag (`p0`, `p1`, …) starts the room's id, so the parent peeks at a new
+connection's request line and hands `/ws/room/…-p1-…` to process 1 whatever the loads.
 
 A worker is a plain uvicorn `Server` with no listening socket of its own: it serves the
 connections it is handed. A worker that dies is started again; its connections are gone (their
@@ -22,6 +24,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import re
 import selectors
 import signal
 import socket
@@ -30,8 +33,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-REPORT = struct.Struct("<II")  # a worker's open connections, descriptors received so far
+from .rooms import PROCESS_TAG_ENV
+
+REPORT = struct.Struct("<II")  # a worker's open WebSockets, WebSocket requests received so far
 REPORT_EVERY_S = 1.0  # besides a report on every change
+PEEK_BYTES = 256  # of a request line: enough for `GET /ws/room/<id>`
+PEEK_WAIT_S = 2.0  # a connection that sends nothing this long goes by load alone
+_ROOM = re.compile(rb"^GET /ws/room/([A-Za-z0-9_-]+)")
+_TAG = re.compile(r"p(\d+)-")
 
 
 @dataclass
@@ -40,13 +49,13 @@ class Worker:
 
     process: Any  # multiprocessing.Process
     channel: socket.socket
-    handed: int = 0  # descriptors sent to it
+    handed: int = 0  # WebSocket requests sent to it
     reported: tuple[int, int] = (0, 0)  # its last report: (open, received)
     buffer: bytes = field(default=b"")
 
     @property
     def load(self) -> int:
-        """Open connections, with those handed but not yet received."""
+        """Open WebSockets, with those handed but not yet received."""
         open_now, received = self.reported
         return open_now + self.handed - received
 
@@ -86,19 +95,32 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
     workers: list[Worker] = []
     selector = selectors.DefaultSelector()
     try:
-        for _ in range(processes):
-            workers.append(_start_worker(context, app, options, selector))
+        for index in range(processes):
+            workers.append(_start_worker(context, app, options, selector, index))
         selector.register(listener, selectors.EVENT_READ, None)
+        waiting: dict[socket.socket, float] = {}  # accepted, request line not yet read
         while not stopping:
-            for key, _ in selector.select(timeout=0.5):
+            for key, _ in selector.select(timeout=0.2):
                 if key.data is None:
-                    _hand_off(listener, workers)
-                elif not key.data.read_reports():  # a worker died: start another
-                    selector.unregister(key.fileobj)
-                    key.data.channel.close()
-                    key.data.process.join(1)
-                    workers[workers.index(key.data)] = _start_worker(
-                        context, app, options, selector)
+                    _accept(listener, workers, selector, waiting)
+                elif isinstance(key.data, Worker):
+                    if not key.data.read_reports():  # it died: start another in its place
+                        selector.unregister(key.fileobj)
+                        key.data.channel.close()
+                        key.data.process.join(1)
+                        index = workers.index(key.data)
+                        workers[index] = _start_worker(context, app, options, selector, index)
+                else:  # a waiting connection has sent its request line
+                    conn = key.fileobj
+                    assert isinstance(conn, socket.socket)
+                    selector.unregister(conn)
+                    del waiting[conn]
+                    _route(conn, workers)
+            now = time.monotonic()
+            for conn in [c for c, t in waiting.items() if now - t > PEEK_WAIT_S]:
+                selector.unregister(conn)
+                del waiting[conn]
+                _route(conn, workers)
     finally:
         listener.close()
         for sig, handler in previous.items():
@@ -107,9 +129,10 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
 
 
 def _start_worker(context: Any, app: str, options: dict[str, Any],
-                  selector: selectors.BaseSelector) -> Worker:
+                  selector: selectors.BaseSelector, index: int) -> Worker:
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    process = context.Process(target=_worker_main, args=(app, options, child_end), daemon=False)
+    process = context.Process(target=_worker_main, args=(app, options, child_end, index),
+                              daemon=False)
     process.start()
     child_end.close()
     parent_end.setblocking(False)
@@ -118,21 +141,51 @@ def _start_worker(context: Any, app: str, options: dict[str, Any],
     return worker
 
 
-def _hand_off(listener: socket.socket, workers: list[Worker]) -> None:
-    """Every connection waiting on the listener, each to the least loaded worker."""
+def _accept(listener: socket.socket, workers: list[Worker], selector: selectors.BaseSelector,
+            waiting: dict[socket.socket, float]) -> None:
+    """Every connection waiting on the listener: handed on at once when its request line is
+    already there, else watched until it is (`waiting`)."""
     while True:
         try:
             conn, _ = listener.accept()
         except (BlockingIOError, InterruptedError):
             return
-        with conn:
-            for worker in sorted(workers, key=lambda w: w.load):
-                try:
-                    socket.send_fds(worker.channel, [b"c"], [conn.fileno()])
-                except OSError:  # that worker is going: the next one takes it
-                    continue
-                worker.handed += 1
-                break
+        conn.setblocking(False)
+        try:
+            head = conn.recv(PEEK_BYTES, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            waiting[conn] = time.monotonic()
+            selector.register(conn, selectors.EVENT_READ, "request")
+            continue
+        except OSError:
+            conn.close()
+            continue
+        _route(conn, workers, head)
+
+
+def _route(conn: socket.socket, workers: list[Worker], head: bytes | None = None) -> None:
+    """Hand `conn` to the process its room lives in, or else to the least loaded."""
+    with conn:
+        if head is None:
+            with contextlib.suppress(OSError):
+                head = conn.recv(PEEK_BYTES, socket.MSG_PEEK)
+        order = sorted(workers, key=lambda w: w.load)
+        socket_request = (head or b"").startswith(b"GET /ws")
+        room = _ROOM.match(head or b"")
+        # The process's tag follows the replica's name, if it has one (`Rooms.open`).
+        replica = os.environ.get("NETPLAY_REPLICA_NAME", "")
+        tag = _TAG.match(room.group(1).decode().removeprefix(f"{replica}-" if replica else "")) \
+            if room else None
+        if tag is not None and int(tag.group(1)) < len(workers):
+            order.insert(0, workers[int(tag.group(1))])
+        for worker in order:
+            try:
+                socket.send_fds(worker.channel, [b"w" if socket_request else b"h"],
+                                [conn.fileno()])
+            except OSError:  # that worker is going: the next one takes it
+                continue
+            worker.handed += socket_request
+            return
 
 
 def _stop_workers(workers: list[Worker], shutdown_timeout_s: float) -> None:
@@ -153,9 +206,10 @@ def _stop_workers(workers: list[Worker], shutdown_timeout_s: float) -> None:
 # --- a worker process ------------------------------------------------------------------------
 
 
-def _worker_main(app: str, options: dict[str, Any], channel: socket.socket) -> None:
+def _worker_main(app: str, options: dict[str, Any], channel: socket.socket, index: int) -> None:
     import uvicorn
 
+    os.environ[PROCESS_TAG_ENV] = f"p{index}"  # starts the ids of this process's rooms
     config = uvicorn.Config(app, factory=True, **options)
     server = uvicorn.Server(config)
     runner = asyncio.Runner(loop_factory=config.get_loop_factory())
@@ -182,11 +236,13 @@ async def _serve_handed(server: Any, config: Any, channel: socket.socket) -> Non
 
     def report() -> None:
         with contextlib.suppress(OSError):
-            channel.send(REPORT.pack(len(server.server_state.connections), received))
+            channel.send(REPORT.pack(sum(isinstance(c, sockets) for c in connections), received))
 
     # uvicorn's protocols add themselves to this set when a connection opens (or becomes a
     # WebSocket) and take themselves out when it closes: each change is reported at once.
-    server.server_state.connections = _Reporting(server.server_state.connections, report)
+    connections = _Reporting(server.server_state.connections, report)
+    server.server_state.connections = connections
+    sockets = config.ws_protocol_class
 
     def take() -> None:
         nonlocal received
@@ -198,8 +254,8 @@ async def _serve_handed(server: Any, config: Any, channel: socket.socket) -> Non
             loop.remove_reader(channel.fileno())
             server.should_exit = True
             return
+        received += message.count(b"w")
         for fd in fds:
-            received += 1
             sock = socket.socket(fileno=fd)
             sock.setblocking(False)
             loop.create_task(loop.connect_accepted_socket(protocol, sock))

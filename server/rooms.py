@@ -20,6 +20,7 @@ that process.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 import zlib
@@ -28,6 +29,9 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import frames
+
+# Set by `--processes` for each serving process: `p0`, `p1`, … (server/balancer.py).
+PROCESS_TAG_ENV = "NETPLAY_PROCESS_TAG"
 from .admission import TokenBucket, origin_allowed
 from .channel import Channel
 from .scheduler import cancel_and_outlast
@@ -129,9 +133,11 @@ class Rooms:
         if len(self.rooms) >= self.settings.max_rooms:
             raise RoomsFull(f"this server holds {self.settings.max_rooms} live rooms at most; "
                             "try again when one ends")
-        # Behind a proxy, the id names this replica, which holds the room: its viewers are sent
-        # here by the id alone (deploy/haproxy.cfg).
-        prefix = f"{self.settings.replica_name}-" if self.settings.replica_name else ""
+        # The id names the replica (behind a proxy, deploy/haproxy.cfg) and the process
+        # (`--processes`, server/balancer.py) that hold the room: its viewers are sent here by
+        # the id alone.
+        names = (self.settings.replica_name, os.environ.get(PROCESS_TAG_ENV, ""))
+        prefix = "".join(f"{n}-" for n in names if n)
         room = Room(prefix + secrets.token_urlsafe(9), name, compression)
         self.rooms[room.id] = room
         return room

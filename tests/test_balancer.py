@@ -79,3 +79,35 @@ def test_a_worker_that_dies_is_replaced_and_the_server_serves_on():
                 return await learner.start()
 
         assert run_async(learn(), 30)["type"] == "frame"
+
+
+def test_a_rooms_viewers_reach_the_process_that_holds_it():
+    """Two teachers land on the two processes; each room's viewer is handed to its own, though
+    by load alone both viewers would go to the same one."""
+    import json
+
+    import websockets
+
+    from server.client import ws_url
+
+    with ServerProcess({"--processes": 2}) as server:
+        deadline = time.monotonic() + 60
+        while len(_spread(server.url)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+        async def watch() -> list[str]:
+            async with connect_live(server.url) as a, connect_live(server.url) as b:
+                rooms = []
+                for teacher in (a, b):
+                    await teacher.start()
+                    await teacher.send(type="share_live", name="class")
+                    rooms.append((await teacher.until("room"))["id"])
+                for room in rooms:
+                    async with websockets.connect(ws_url(server.url, f"/ws/room/{room}")) as ws:
+                        first = await asyncio.wait_for(ws.recv(), 10)
+                        assert json.loads(first)["type"] == "room", first  # not `no_room`
+                return rooms
+
+        rooms = run_async(watch(), 60)
+        assert sorted(r.split("-")[0] for r in rooms) == ["p0", "p1"]
