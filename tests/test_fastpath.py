@@ -17,7 +17,7 @@ from torch_optimizers import TORCH_OPTIMIZERS
 
 from playground_models import fastpath, rules
 from playground_models.experiment import Experiment
-from playground_models.network import Architecture, forward, regularization
+from playground_models.network import Architecture, data_loss, forward, regularization
 from playground_models.params import ACTIVATIONS, OPTIMIZERS
 from playground_models.reference_nets import NET_A, NET_B, REFERENCE_NETS
 from playground_models.rules import dropout_masks
@@ -356,3 +356,23 @@ def test_the_pictures_tanh_is_tanh_on_every_kind_of_float():
     x_rows[0, 5] = np.nan  # a diverged net's NaN stays NaN: the frame draws it as neutral
     _, maps = trainer.backend.draw_grid(x_rows, grid, grid, 0)
     assert np.isnan(maps[0].ravel()[5]) and np.isfinite(maps[0].ravel()[6])
+
+
+@pytest.mark.parametrize("config", [
+    {}, {"loss": "hinge"}, {"loss": "square", "dataset": "blobs"},
+    {"problem": "regression"}, {"problem": "regression", "loss": "huber"},
+    {"problem": "regression", "loss": "mae"},
+    {"dataset": "spiral", "networkShape": (8, 8), "activation": "relu"},
+])
+def test_the_kernels_metrics_are_torchs_to_float_rounding(config):
+    """A frame's losses and accuracies from `mlp_evaluate`, against the torch forward pass
+    and `network.data_loss` on the same weights."""
+    trainer = Trainer(Experiment(config))
+    trainer.train_epochs(3)
+    exp, params = trainer.experiment, trainer.parameters()
+    for x, y in ((trainer.x_train, trainer.y_train), (trainer.x_test, trainer.y_test)):
+        loss, acc = trainer.backend.evaluate(x, y)
+        scores = forward(params, trainer.arch.activations, x)
+        assert loss == pytest.approx(float(data_loss(exp.loss_name, scores, y)), rel=2e-6)
+        if exp.is_classification:
+            assert acc == float((scores.argmax(dim=1) == y).double().mean())

@@ -561,3 +561,63 @@ PICTURE PICTURE_CLONES int mlp_grid(const mlp_spec *sp, const float *params, con
     free(work);
     return 0;
 }
+
+/* A frame's metrics: the mean data loss of the net on all n rows of x (their class labels `cls`
+   or targets `val`), and with labels the share it gets right (the first highest score wins, as
+   torch's argmax). Rows go in chunks through the training's own forward pass and loss, so the
+   loss is the one training minimises, summed chunk by chunk in double. Returns 0, or −1 if out
+   of memory. */
+#define EVAL_CHUNK 256
+int mlp_evaluate(const mlp_spec *sp, const float *params, const float *x, const int64_t *cls,
+                 const float *val, int32_t n, double *loss_out, double *acc_out) {
+    const int L = sp->n_layers;
+    const int *sz = sp->sizes;
+    int widest = 0;
+    for (int l = 0; l <= L; l++) widest = sz[l] > widest ? sz[l] : widest;
+    float *work = malloc(sizeof(float) * (size_t)EVAL_CHUNK * widest * 3);
+    int64_t *rows = malloc(sizeof(int64_t) * EVAL_CHUNK);
+    if (!work || !rows) {
+        free(work);
+        free(rows);
+        return -1;
+    }
+    float *cur = work, *nxt = work + (size_t)EVAL_CHUNK * widest, *ds = nxt + (size_t)EVAL_CHUNK * widest;
+    double total = 0.0;
+    int64_t right = 0;
+    for (int start = 0; start < n; start += EVAL_CHUNK) {
+        const int B = n - start < EVAL_CHUNK ? n - start : EVAL_CHUNK;
+        memcpy(cur, x + (size_t)start * sz[0], sizeof(float) * (size_t)B * sz[0]);
+        const float *w = params;
+        for (int l = 0; l < L; l++) {
+            const int nin = sz[l], nout = sz[l + 1];
+            const float *bias = w + nin * nout;
+            for (int r = 0; r < B; r++) {
+                const float *in = cur + r * nin;
+                for (int o = 0; o < nout; o++) {
+                    const float *wo = w + o * nin;
+                    float acc = 0.0f;
+                    for (int k = 0; k < nin; k++) acc += in[k] * wo[k];
+                    float z = acc + bias[o];
+                    nxt[r * nout + o] = l < L - 1 ? activate(sp->acts[l], z) : z;
+                }
+            }
+            float *swap = cur; cur = nxt; nxt = swap;
+            w = bias + nout;
+        }
+        for (int r = 0; r < B; r++) rows[r] = start + r;
+        total += (double)loss_and_grad(sp->loss, cur, B, sz[L], cls, val, rows, ds) * B;
+        if (cls) {
+            const int C = sz[L];
+            for (int r = 0; r < B; r++) {
+                int best = 0;
+                for (int j = 1; j < C; j++) best = cur[r * C + j] > cur[r * C + best] ? j : best;
+                right += best == cls[start + r];
+            }
+        }
+    }
+    *loss_out = n ? total / n : 0.0;
+    *acc_out = n ? (double)right / n : 0.0;
+    free(work);
+    free(rows);
+    return 0;
+}
