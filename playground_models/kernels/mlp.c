@@ -567,7 +567,7 @@ PICTURE PICTURE_CLONES int mlp_grid(const mlp_spec *sp, const float *params, con
    torch's argmax). Rows go in chunks through the training's own forward pass and loss, so the
    loss is the one training minimises, summed chunk by chunk in double. Returns 0, or −1 if out
    of memory. */
-#define EVAL_CHUNK 256
+#define EVAL_CHUNK 64 /* rows at a time: its buffers stay below malloc's mmap threshold */
 int mlp_evaluate(const mlp_spec *sp, const float *params, const float *x, const int64_t *cls,
                  const float *val, int32_t n, double *loss_out, double *acc_out) {
     const int L = sp->n_layers;
