@@ -186,9 +186,9 @@ def _address(a: np.ndarray | None) -> int | None:
 
 
 # --- the backend -------------------------------------------------------------------------------
-# A frame's picture is drawn in the kernel (`draw_grid`) up to this many multiply-adds per
-# grid point; past it torch's matrix products win (measured, docs/benchmarks.md: 2.0–2.5×
-# faster to 64-64, slower at 8 layers of 64).
+# A frame's picture and metrics are computed in the kernel (`draw_grid`, `evaluate`) up to
+# this many multiply-adds per point; past it torch's matrix products win (measured,
+# docs/benchmarks.md: 2.0–2.5× faster to 64-64, slower at 8 layers of 64).
 KERNEL_GRID_MACS = 8192
 
 

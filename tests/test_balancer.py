@@ -1,19 +1,26 @@
 """`netplay serve --processes N` spreads learners evenly (server/balancer.py): one process
-accepts and hands each connection to the worker with the fewest, so sessions are within one of
-each other per process as learners come and go, and a worker that dies is replaced."""
+accepts and hands each connection to the worker with the fewest WebSockets, so sessions are
+within one of each other per process as learners come and go; a live room's viewers reach the
+process that holds it; a worker that dies is replaced. One server of three processes serves the
+whole module (starting one costs seconds of CPU); the test that kills a worker runs last."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import time
 
+import pytest
+import websockets
 from aio import run_async
 from serverproc import ServerProcess, descendants, stat_fields, wait_for_health
 
-from server.client import connect_live
+from server.client import connect_live, ws_url
+
+PROCESSES = 3
 
 
 def _workers(pid: int) -> list[int]:
@@ -30,84 +37,74 @@ def _spread(url: str) -> list[int]:
     return wait_for_health(url, 5)["sessions_per_process"]
 
 
-def test_learners_spread_within_one_per_process_as_they_come_and_go():
-    with ServerProcess({"--processes": 3}) as server:
-        deadline = time.monotonic() + 60
-        while len(_spread(server.url)) < 3:  # every worker is up
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+def _all_up(server: ServerProcess, victim: int | None = None) -> None:
+    deadline = time.monotonic() + 60
+    while (len(_spread(server.url)) < PROCESSES or len(_workers(server.pid)) < PROCESSES
+           or victim in _workers(server.pid)):
+        assert time.monotonic() < deadline, "not every worker is up"
+        time.sleep(0.2)
 
-        async def classroom() -> list[list[int]]:
-            seen = []
-            async with contextlib.AsyncExitStack() as stack:
-                learners = []
-                for _ in range(10):
-                    learners.append(await stack.enter_async_context(connect_live(server.url)))
-                    await asyncio.sleep(0.05)
-                    seen.append(_spread(server.url))
-                for learner in learners[:4]:  # four leave, whichever process they were on
-                    await learner.ws.close()
-                await asyncio.sleep(0.3)
-                for _ in range(4):  # and four come
-                    await stack.enter_async_context(connect_live(server.url))
-                    await asyncio.sleep(0.05)
+
+@pytest.fixture(scope="module")
+def server():
+    with ServerProcess({"--processes": PROCESSES}) as server:
+        _all_up(server)
+        yield server
+
+
+def test_learners_spread_within_one_per_process_as_they_come_and_go(server):
+    async def classroom() -> list[list[int]]:
+        seen = []
+        async with contextlib.AsyncExitStack() as stack:
+            learners = []
+            for _ in range(10):
+                learners.append(await stack.enter_async_context(connect_live(server.url)))
+                await asyncio.sleep(0.05)
                 seen.append(_spread(server.url))
-            return seen
+            for learner in learners[:4]:  # four leave, whichever process they were on
+                await learner.ws.close()
+            await asyncio.sleep(0.3)
+            for _ in range(4):  # and four come
+                await stack.enter_async_context(connect_live(server.url))
+                await asyncio.sleep(0.05)
+            seen.append(_spread(server.url))
+        return seen
 
-        seen = run_async(classroom(), 60)
-        for counts in seen:
-            assert max(counts) - min(counts) <= 1, seen
-        assert sum(seen[-1]) == 10
-
-
-def test_a_worker_that_dies_is_replaced_and_the_server_serves_on():
-    with ServerProcess({"--processes": 2}) as server:
-        deadline = time.monotonic() + 60
-        while len(_spread(server.url)) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        victim = _workers(server.pid)[0]
-        os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while victim in _workers(server.pid) or len(_workers(server.pid)) < 2 \
-                or len(_spread(server.url)) < 2:
-            assert time.monotonic() < deadline, "the dead worker was not replaced"
-            time.sleep(0.2)
-
-        async def learn() -> dict:
-            async with connect_live(server.url) as learner:
-                return await learner.start()
-
-        assert run_async(learn(), 30)["type"] == "frame"
+    seen = run_async(classroom(), 60)
+    for counts in seen:
+        assert max(counts) - min(counts) <= 1, seen
+    assert sum(seen[-1]) == 10
 
 
-def test_a_rooms_viewers_reach_the_process_that_holds_it():
-    """Two teachers land on the two processes; each room's viewer is handed to its own, though
-    by load alone both viewers would go to the same one."""
-    import json
+def test_a_rooms_viewers_reach_the_process_that_holds_it(server):
+    """Teachers land on different processes; each room's viewer is handed to its own, though
+    by load alone the viewers would all go to the same one."""
 
-    import websockets
+    async def watch() -> list[str]:
+        async with contextlib.AsyncExitStack() as stack:
+            rooms = []
+            for _ in range(PROCESSES):
+                teacher = await stack.enter_async_context(connect_live(server.url))
+                await teacher.start()
+                await teacher.send(type="share_live", name="class")
+                rooms.append((await teacher.until("room"))["id"])
+            for room in rooms:
+                async with websockets.connect(ws_url(server.url, f"/ws/room/{room}")) as ws:
+                    first = await asyncio.wait_for(ws.recv(), 10)
+                    assert json.loads(first)["type"] == "room", first  # not `no_room`
+            return rooms
 
-    from server.client import ws_url
+    rooms = run_async(watch(), 60)
+    assert sorted(r.split("-")[0] for r in rooms) == [f"p{i}" for i in range(PROCESSES)]
 
-    with ServerProcess({"--processes": 2}) as server:
-        deadline = time.monotonic() + 60
-        while len(_spread(server.url)) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
 
-        async def watch() -> list[str]:
-            async with connect_live(server.url) as a, connect_live(server.url) as b:
-                rooms = []
-                for teacher in (a, b):
-                    await teacher.start()
-                    await teacher.send(type="share_live", name="class")
-                    rooms.append((await teacher.until("room"))["id"])
-                for room in rooms:
-                    async with websockets.connect(ws_url(server.url, f"/ws/room/{room}")) as ws:
-                        first = await asyncio.wait_for(ws.recv(), 10)
-                        assert json.loads(first)["type"] == "room", first  # not `no_room`
-                return rooms
+def test_a_worker_that_dies_is_replaced_and_the_server_serves_on(server):  # last: it kills
+    victim = _workers(server.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    _all_up(server, victim)
 
-        rooms = run_async(watch(), 60)
-        assert sorted(r.split("-")[0] for r in rooms) == ["p0", "p1"]
+    async def learn() -> dict:
+        async with connect_live(server.url) as learner:
+            return await learner.start()
+
+    assert run_async(learn(), 30)["type"] == "frame"
