@@ -139,7 +139,10 @@ def warm_up(server: ServerProcess, *parts: str) -> None:
                 await lab.send(type="step", n=5)
                 await lab.until("frame", 30)
 
-        run_async(lab_once(), 90)
+        async def two_labs() -> None:  # at once: both workers' threads make their buffers
+            await asyncio.gather(lab_once(), lab_once())
+
+        run_async(two_labs(), 90)
         done.add("lab")
     if "heavy" in parts and "heavy" not in done:
         # One heavy learner on both workers in turn: the big grid's matrix products leave
