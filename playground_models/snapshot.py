@@ -52,19 +52,12 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
     params = trainer.parameters()
     acts = trainer.arch.activations
     out: dict[str, Any] = {"epoch": trainer.epoch, "steps": trainer.steps}
-    backend = trainer.backend
     for name, x, y in (("train", trainer.x_train, trainer.y_train),
                        ("test", trainer.x_test, trainer.y_test)):
-        if isinstance(backend, FastBackend) and backend.grid_in_kernel:  # C, without the GIL
-            loss, acc = backend.evaluate(x, y)
-        else:
-            scores = forward(params, acts, x, normalize=_inferred(trainer))
-            loss = float(data_loss(exp.loss_name, scores, y))
-            acc = float((scores.argmax(dim=1) == y).double().mean()) if exp.is_classification \
-                else 0.0
-        out[f"{name}_loss"] = _finite(loss)
+        scores = forward(params, acts, x, normalize=_inferred(trainer))
+        out[f"{name}_loss"] = _finite(float(data_loss(exp.loss_name, scores, y)))
         if exp.is_classification:
-            out[f"{name}_acc"] = acc
+            out[f"{name}_acc"] = float((scores.argmax(dim=1) == y).double().mean())
     reg = regularization(exp.regularization, exp.regularizationRate, params[0::2])
     out["reg_loss"] = _finite(float(reg))
     # Pruned links, "7 of 20 weights are 0": L1 makes weights exactly zero (biases never count).
