@@ -36,12 +36,13 @@ def _sync(device: torch.device) -> None:
 
 
 def engine_rate(device: torch.device, batch: int, seconds: float,
-                config: LabConfig | None = None) -> float:
-    """Examples/s of `LabTrainer.step` on ConvNetJS's net (Adadelta, as ConvNetJS trains it)."""
+                config: LabConfig | None = None, graphs: bool = True) -> float:
+    """Examples/s of `LabTrainer.step` on ConvNetJS's net (Adadelta, as ConvNetJS trains it);
+    on CUDA with the step as a CUDA graph unless `graphs` is off."""
     config = config or LabConfig(
         net=CONVNETJS, optimizer="adadelta", learningRate=1.0, batchSize=batch, weightDecay=0.001
     )
-    trainer = LabTrainer(config, device)
+    trainer = LabTrainer(config, device, cuda_graphs=graphs)
     trainer.step(20)  # warm-up: allocator, oneDNN primitive cache
     _sync(device)
     start, done = time.perf_counter(), trainer.examples
@@ -57,7 +58,7 @@ def plain_rate(
 ) -> float:
     """The obvious loop: nn.Sequential, torch.optim.Adadelta, slicing a tensor per batch."""
     torch.manual_seed(0)  # the reference loop may use the global RNG; the engine never does
-    net = net or nn.Sequential(
+    net = (net or nn.Sequential(
         nn.Conv2d(1, 8, 5, padding=2),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -66,7 +67,7 @@ def plain_rate(
         nn.MaxPool2d(3),
         nn.Flatten(),
         nn.Linear(256, 10),
-    ).to(device)
+    )).to(device)
     opt = torch.optim.Adadelta(net.parameters(), lr=1.0, rho=0.95, eps=1e-6,
                                weight_decay=weight_decay)
     x, y = x.to(device), y.to(device)
@@ -160,16 +161,21 @@ def main() -> None:
     data = LabTrainer(LabConfig(net=CONVNETJS), torch.device("cpu"))
     x, y = data.x["train"].contiguous(), data.y["train"]  # the same images for both loops
     rates: dict[str, dict[str, float]] = {}
+    cuda = device.type == "cuda"
     for batch in (20, 64):
-        engine, plain = [], []
+        engine, eager, plain = [], [], []
         for _ in range(args.repeats):  # alternate so both see the same machine load
             engine.append(engine_rate(device, batch, args.seconds))
+            if cuda:
+                eager.append(engine_rate(device, batch, args.seconds, graphs=False))
             plain.append(plain_rate(device, batch, args.seconds, x, y))
         rates[f"batch_{batch}"] = {
             "engine_examples_per_s": round(max(engine)),
             "plain_pytorch_examples_per_s": round(max(plain)),
             "ratio_engine_over_plain": round(max(engine) / max(plain), 2),
         }
+        if cuda:
+            rates[f"batch_{batch}"]["engine_without_cuda_graphs_examples_per_s"] = round(max(eager))
     result = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),

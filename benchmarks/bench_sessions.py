@@ -83,6 +83,15 @@ class Client:
                 self.eps = (last[1] - first[1]) / span
 
 
+def cpu_list(text: str) -> set[int]:
+    """`0-3,8` → {0, 1, 2, 3, 8}."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,11 +142,17 @@ def main() -> None:
     parser.add_argument("--only-concurrent", action="store_true", help="skip the one-learner runs")
     parser.add_argument("--group-sessions", default="off", choices=["off", "cpu", "cuda", "auto"],
                         help="netplay serve --group-sessions (pooled training)")
+    parser.add_argument("--server-cpus", metavar="LIST",
+                        help="CPUs the server may use, e.g. 0-3 (a share of a bigger machine)")
+    parser.add_argument("--client-cpus", metavar="LIST", help="CPUs the learners may use")
     args = parser.parse_args()
+    if args.client_cpus:
+        os.sched_setaffinity(0, cpu_list(args.client_cpus))  # the client processes inherit it
     port = free_port()
     env = dict(os.environ, NETPLAY_MAX_SESSIONS="1000", NETPLAY_MAX_MESSAGES_PER_SECOND="1000")
+    pin = ["taskset", "-c", args.server_cpus] if args.server_cpus else []
     server = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+        [*pin, sys.executable, "-m", "server.cli", "serve", "--port", str(port),
          "--processes", str(args.processes), "--group-sessions", args.group_sessions],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -151,7 +166,8 @@ def main() -> None:
                 time.sleep(0.1)
         time.sleep(1.0 if args.processes > 1 else 0.0)  # let every process start
         out: dict = {"machine": f"{os.cpu_count()} CPUs", "seconds": args.seconds,
-                     "processes": args.processes, "group_sessions": args.group_sessions}
+                     "processes": args.processes, "group_sessions": args.group_sessions,
+                     "server_cpus": args.server_cpus, "client_cpus": args.client_cpus}
         if not args.only_concurrent:
             one_learner(url, args.seconds, out)
         # A classroom: n learners of net (a) at one epoch (25 updates) per frame.

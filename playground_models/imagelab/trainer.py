@@ -23,7 +23,7 @@ from . import data as labdata
 from .config import LabConfig
 from .cost import NetCost, net_cost
 from .layers import LayerInfo, NetSpec, analyze, fits, parse_net
-from .network import build_network
+from .network import SeededDropout, build_network
 from .parts import Parts
 
 EVAL_CHUNK = 64  # examples per piece of a frame's evaluation: a few ms on the presets
@@ -48,8 +48,25 @@ def make_optimizer(
     ]
     # foreach kernels update every tensor of a group in one call: fewer per-step calls. The
     # fused Adam does the whole update in one pass per group: ~2.5× cheaper here.
-    options = {"fused": True} if name == "adam" else {"foreach": True}
+    options: dict[str, Any] = {"fused": True} if name == "adam" else {"foreach": True}
+    if graphable(name, net) and name in CAPTURABLE:
+        options["capturable"] = True  # step counts on the device: no host sync in the step
     return torch_optimizer(name, groups, lr, momentum, **options)
+
+
+# Optimizers whose step can be captured in a CUDA graph: SGD keeps no step count, these three
+# keep it on the device when `capturable`; Adagrad's step count lives on the host.
+GRAPH_OPTIMIZERS = frozenset({"sgd", "momentum", "nesterov", "adam", "adadelta", "rmsprop"})
+CAPTURABLE = frozenset({"adam", "adadelta", "rmsprop"})  # torch's classes with `capturable`
+GRAPH_WARMUP = 3  # eager steps on a side stream before a capture, as torch.cuda.graphs asks
+
+
+def graphable(optimizer: str, net: nn.Module) -> bool:
+    """Whether `net`'s training step with `optimizer` can run as one CUDA graph: on CUDA, and
+    with no seeded dropout (its generator is not one a graph can advance)."""
+    on_cuda = any(p.is_cuda for p in net.parameters())
+    dropout = any(isinstance(m, SeededDropout) for m in net.modules())
+    return on_cuda and optimizer in GRAPH_OPTIMIZERS and not dropout
 
 
 EVAL_FLOOR_VALUES = 4 * 1024 * 1024  # 16 MB of float32: small nets evaluate in big chunks
@@ -100,8 +117,11 @@ class Metrics:
 class LabTrainer:
     """One image-lab experiment: data, network, optimizer. Not thread-safe: one owner thread."""
 
-    def __init__(self, config: LabConfig, device: torch.device | None = None):
+    def __init__(
+        self, config: LabConfig, device: torch.device | None = None, cuda_graphs: bool = True
+    ):
         self.config = config
+        self.cuda_graphs = cuda_graphs
         self.device = device or pick_device()
         self.spec: NetSpec = parse_net(config.net)
         self.data = labdata.load(config.data, stream(config.seed, "data"), config.samples)
@@ -153,6 +173,11 @@ class LabTrainer:
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
         self._seen = 0
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._graph_key: tuple[Any, ...] | None = None
+        self._graph_x: torch.Tensor | None = None
+        self._graph_y: torch.Tensor | None = None
+        self._warm = 0  # eager steps taken under the current graph key
 
     def _place(self, x: torch.Tensor) -> torch.Tensor:
         x = ((x - self.mean) / self.std).to(self.device)
@@ -228,25 +253,78 @@ class LabTrainer:
         return xb, yb
 
     def step(self, n: int = 1) -> None:
-        """`n` minibatch updates. Divergence (a non-finite loss) stops and sets `diverged`."""
+        """`n` minibatch updates. Divergence (a non-finite loss) stops and sets `diverged`.
+
+        On CUDA a full batch's step (forward, backward, update, the metric sums) is replayed as
+        one CUDA graph: a small net's step is ~40 tiny kernels whose launches cost more than
+        their work. The graph is captured after a few eager steps with the same settings and
+        captured again after any change to them (a rate, the batch size, a new optimizer); a
+        short last batch of an epoch runs eagerly. Same arithmetic, same numbers."""
         if self.diverged:
             return
         self.net.train()
         for _ in range(n):
             xb, yb = self._next_batch()
-            out = self.net(xb)
-            loss = F.cross_entropy(out, yb)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            with torch.no_grad():
-                self._loss_sum += loss.detach() * len(yb)
-                self._correct += (out.argmax(1) == yb).sum()
+            if not self._replay(xb, yb):
+                self._eager_step(xb, yb)
             self._seen += len(yb)
             self.steps += 1
             self.examples += len(yb)
         if not math.isfinite(float(self._loss_sum)):  # one sync per call, not per step
             self.diverged = True
+
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        out = self.net(xb)
+        loss = F.cross_entropy(out, yb)
+        loss.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            self._loss_sum += loss.detach() * len(yb)
+            self._correct += (out.argmax(1) == yb).sum()
+
+    def _eager_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        if not self._graphing(len(yb)):
+            self._train_step(xb, yb)
+            return
+        side = torch.cuda.Stream(self.device)  # warm-up, as a capture needs
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            self._train_step(xb, yb)
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        self._warm += 1
+
+    def _graphing(self, batch: int) -> bool:
+        """Whether this step belongs to a graph (now or once warmed up): it follows the
+        current settings' key, dropping a graph made under others."""
+        if not (self.cuda_graphs and batch == self.config.batchSize
+                and graphable(self.config.optimizer, self.net)):
+            return False
+        key = (id(self.optimizer), batch) + tuple(
+            (g["lr"], g.get("momentum"), g["weight_decay"]) for g in self.optimizer.param_groups)
+        if key != self._graph_key:
+            self._graph = self._graph_x = self._graph_y = None
+            self._graph_key, self._warm = key, 0
+        return True
+
+    def _replay(self, xb: torch.Tensor, yb: torch.Tensor) -> bool:
+        """One step as the graph, capturing it first if warm; False when it must run eagerly."""
+        if not self._graphing(len(yb)):
+            return False
+        if self._graph is None:
+            if self._warm < GRAPH_WARMUP:
+                return False
+            self._graph_x, self._graph_y = xb.clone(), yb.clone()
+            self.optimizer.zero_grad(set_to_none=True)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+                self._train_step(self._graph_x, self._graph_y)
+            self._graph = graph
+        assert self._graph_x is not None and self._graph_y is not None
+        self._graph_x.copy_(xb)
+        self._graph_y.copy_(yb)
+        self._graph.replay()
+        return True
 
     def take_train_metrics(self) -> Metrics:
         """Average training loss and accuracy over the steps since the last call."""
