@@ -103,15 +103,24 @@ def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def to_int8(values: np.ndarray) -> np.ndarray:
-    """127·clamp(v, −1, 1), rounded; NaN becomes 0 (a diverged net draws as neutral)."""
-    v = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.rint(np.clip(v, -1.0, 1.0) * 127.0).astype(np.int8)
+    """127·clamp(v, −1, 1), rounded; NaN becomes 0 (a diverged net draws as neutral).
+
+    In place on one float32 copy: a frame quantises 13,000 values twice per frame, and
+    `np.nan_to_num` alone cost twice what this whole function does."""
+    q = np.multiply(values, np.float32(127.0), dtype=np.float32)
+    np.clip(q, -127.0, 127.0, out=q)  # ±inf clamp; NaN stays NaN
+    np.rint(q, out=q)
+    q[np.isnan(q)] = 0.0
+    return q.astype(np.int8)
 
 
 def to_uint8_unit(values: np.ndarray) -> np.ndarray:
-    """255·clamp(v, 0, 1), rounded: a probability as a byte."""
-    v = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0)
-    return np.rint(np.clip(v, 0.0, 1.0) * 255.0).astype(np.uint8)
+    """255·clamp(v, 0, 1), rounded: a probability as a byte (NaN is 0)."""
+    q = np.multiply(values, np.float32(255.0), dtype=np.float32)
+    np.clip(q, 0.0, 255.0, out=q)
+    np.rint(q, out=q)
+    q[np.isnan(q)] = 0.0
+    return q.astype(np.uint8)
 
 
 def flat_float32(parts: list[np.ndarray]) -> np.ndarray:

@@ -67,6 +67,8 @@ class LiveRun:
         it raises `ConfigError` when TF Playground cannot run it."""
         self.hidden = hidden
         self._pools = pools
+        self._neuron_grid: tuple[Experiment | None, int] = (None, 0)
+        self._step_s: tuple[Experiment | None, float] = (None, 0.0)  # seconds per update
         self.trainer = self._trainer(exp)
         self.compression = compression
         self.version = 1
@@ -81,7 +83,9 @@ class LiveRun:
     @property
     def neuron_grid(self) -> int:
         exp = self.trainer.experiment
-        return neuron_grid(len(exp.features) + sum(exp.networkShape))
+        if self._neuron_grid[0] is not exp:  # a frame asks twice; the features cost ~10 µs
+            self._neuron_grid = (exp, neuron_grid(len(exp.features) + sum(exp.networkShape)))
+        return self._neuron_grid[1]
 
     def _trainer(self, exp: Experiment) -> Trainer | TfTrainer:
         if exp.compat == "tf":
@@ -174,7 +178,12 @@ class LiveRun:
         """Updates until `wanted` ran, epoch `epoch` was reached, or `budget_s` passed."""
         t = self.trainer
         done = 0
-        chunk = 8 if wanted is None else min(wanted, 8)
+        chunk = 8
+        known_exp, per_step = self._step_s
+        if known_exp is t.experiment and per_step > 0:  # sized from the last call: one call
+            chunk = max(1, int(0.5 * budget_s / per_step))  # for a light net's whole frame
+        if wanted is not None:
+            chunk = min(chunk, wanted)
         start = time.perf_counter()
         while t.diverged_at is None and (wanted is None or done < wanted):
             if epoch is not None and t.epoch >= epoch:
@@ -187,6 +196,8 @@ class LiveRun:
                 break
             per_step = elapsed / done
             chunk = max(1, int((budget_s - elapsed) / per_step))
+        if done:
+            self._step_s = (t.experiment, (time.perf_counter() - start) / done)
         return done
 
     def train_epochs(self, n: int) -> bytes:

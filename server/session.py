@@ -109,7 +109,9 @@ class Session(Pacing):
         idle = self.settings.idle_timeout_s
         while True:
             try:
-                event = await asyncio.wait_for(self.ws.receive(), timeout=idle)
+                # A timeout scope, not `wait_for`: that wraps every message's wait in a task.
+                async with asyncio.timeout(idle):
+                    event = await self.ws.receive()
             except TimeoutError:
                 await self._close_idle(idle)
                 return

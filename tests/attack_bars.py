@@ -112,6 +112,8 @@ def attack_server(attack_servers: AttackedServer) -> ServerProcess:
 
 
 WARM_UPS = ("lab", "sweep", "heavy")
+# The smallest net whose frames the C kernel leaves to torch (`fastpath.KERNEL_GRID_MACS`).
+TORCH_FRAMES = {"networkShape": [64, 64, 64]}
 # The largest 2-D frame the limits allow (the heavy-drawing attack's learners).
 HEAVY_2D = {"gridSize": 200, "knn": 50, "numSamples": 5000, "networkShape": [64] * 8}
 
@@ -125,6 +127,10 @@ def warm_up(server: ServerProcess, *parts: str) -> None:
     if not done:
         async def two() -> None:
             await asyncio.gather(canary(server.url, 1.0), canary(server.url, 1.0))
+            # A net past the C kernel's picture size draws and scores its frames in torch:
+            # its per-thread buffers too, on both workers.
+            await asyncio.gather(canary(server.url, 1.0, config=TORCH_FRAMES),
+                                 canary(server.url, 1.0, config=TORCH_FRAMES))
 
         run_async(two(), 60)
         http(f"{server.url}/api/compare/step", {"url": "r1.seed=1&r2.seed=2",

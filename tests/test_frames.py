@@ -70,10 +70,15 @@ def test_unknown_dtypes_are_refused():
 
 
 def test_quantisation_clamps_and_neutralises_nan():
-    assert to_int8(np.array([-2.0, -1.0, 0.0, 0.5, 1.0, np.nan])).tolist() == [
-        -127, -127, 0, 64, 127, 0
+    assert to_int8(np.array([-2.0, -1.0, 0.0, 0.5, 1.0, np.nan, np.inf, -np.inf])).tolist() == [
+        -127, -127, 0, 64, 127, 0, 127, -127
     ]
-    assert to_uint8_unit(np.array([0.0, 0.5, 1.0, 3.0])).tolist() == [0, 128, 255, 255]
+    assert to_uint8_unit(np.array([0.0, 0.5, 1.0, 3.0, -1.0, np.nan, np.inf])).tolist() == [
+        0, 128, 255, 255, 0, 0, 255
+    ]
+    grid = np.float32([[0.25, -0.75], [np.nan, 2.0]])
+    assert to_int8(grid).dtype == np.int8 and to_int8(grid).shape == (2, 2)
+    assert np.isnan(grid[1, 0])  # the caller's array is left as it was
 
 
 def test_headers_are_strict_json():
