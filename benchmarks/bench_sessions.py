@@ -140,8 +140,6 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=1,
                         help="processes the learners are spread over")
     parser.add_argument("--only-concurrent", action="store_true", help="skip the one-learner runs")
-    parser.add_argument("--group-sessions", default="off", choices=["off", "cpu", "cuda", "auto"],
-                        help="netplay serve --group-sessions (pooled training)")
     parser.add_argument("--server-cpus", metavar="LIST",
                         help="CPUs the server may use, e.g. 0-3 (a share of a bigger machine)")
     parser.add_argument("--client-cpus", metavar="LIST", help="CPUs the learners may use")
@@ -153,7 +151,7 @@ def main() -> None:
     pin = ["taskset", "-c", args.server_cpus] if args.server_cpus else []
     server = subprocess.Popen(
         [*pin, sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-         "--processes", str(args.processes), "--group-sessions", args.group_sessions],
+         "--processes", str(args.processes)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"ws://127.0.0.1:{port}/ws"
@@ -166,7 +164,7 @@ def main() -> None:
                 time.sleep(0.1)
         time.sleep(1.0 if args.processes > 1 else 0.0)  # let every process start
         out: dict = {"machine": f"{os.cpu_count()} CPUs", "seconds": args.seconds,
-                     "processes": args.processes, "group_sessions": args.group_sessions,
+                     "processes": args.processes,
                      "server_cpus": args.server_cpus, "client_cpus": args.client_cpus}
         if not args.only_concurrent:
             one_learner(url, args.seconds, out)

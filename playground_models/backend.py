@@ -1,8 +1,7 @@
 """`Backend`: what a `Trainer` asks of the engine that does its arithmetic.
 
-Three engines implement it: the reference path (`reference.ReferenceBackend`, autograd and
-torch.optim), the C kernel (`fastpath.FastBackend`) and a row of a pool
-(`pool.PooledBackend`). A backend holds the parameters and the optimizer state and applies the
+Two engines implement it: the reference path (`reference.ReferenceBackend`, autograd and
+torch.optim) and the C kernel (`fastpath.FastBackend`). A backend holds the parameters and the optimizer state and applies the
 updates it is handed; the epochs, the shuffles, the dropout stream and divergence bookkeeping
 are the trainer's alone.
 """
@@ -21,7 +20,7 @@ from .network import BatchNorm
 
 @runtime_checkable
 class Backend(Protocol):
-    path: str  # "reference", "fast" or "batched": reported in frames and `model_info`
+    path: str  # "reference" or "fast": reported in frames and `model_info`
     norm: BatchNorm | None  # batch normalization's state, on the reference path alone
 
     def configure(self, exp: Experiment) -> None:
@@ -59,7 +58,7 @@ class Backend(Protocol):
 
     def checkpoint(self) -> Any:
         """A copy of the parameters and the optimizer state, for `restore`; None where the
-        engine keeps none (a pool row: its runs rewind by replaying from the start)."""
+        engine keeps none (its runs then rewind by replaying from the start)."""
         ...
 
     def restore(self, state: Any, exp: Experiment, lr: float) -> None:
@@ -67,5 +66,5 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None:
-        """Give back what the backend holds outside the trainer (a pool row); idempotent."""
+        """Give back what the backend holds outside the trainer, if anything; idempotent."""
         ...

@@ -198,11 +198,9 @@ class Comparison:
     """The runs of a `CompareSpec`, stepped together one epoch at a time.
 
     Each run is its own `Trainer`, so a diverged run stops (its `diverged_at` is set) while the
-    others go on. Runs that share an architecture could train as one batched program (the
-    pool's arithmetic, `batched.BatchedRows`), but for a handful of runs that costs more than
-    the C kernel run by run: four runs of net (a) take about 8 ms per epoch as one program on
-    this CPU, 0.24 ms one after another on the fast path (docs/benchmarks.md). One program
-    pays off only with thousands of runs.
+    others go on. Runs that share an architecture could train as one batched tensor program,
+    but that was measured slower than the C kernel run by run below thousands of runs, on a
+    CPU and on a GPU alike (docs/benchmarks.md, *Many runs as one program*).
     """
 
     def __init__(self, spec: CompareSpec):

@@ -3,12 +3,12 @@
 The names and order of the optimizers, losses, activations, penalties and initialisations, the
 optimizers' constants, the dropout draw and the flat parameter layout live here. The engines
 read them: the reference path and the image lab build their `torch.optim` optimizers with
-`torch_optimizer`, the pool's tensor arithmetic and the C kernel use the constants (the kernel
+`torch_optimizer`, and the C kernel uses the constants (the kernel
 through a header generated from this table, `c_header`, whose hash is part of the compiled
 kernel's cache key), and the parameter table (`params.py`) offers these names.
 
-A new optimizer is one `OptimizerRule` below plus its arithmetic in each engine (`kernels/mlp.c`,
-`batched.BatchedRows._update`); `tests/test_rules.py` fails for every engine that lacks it.
+A new optimizer is one `OptimizerRule` below plus its arithmetic in the C kernel
+(`kernels/mlp.c`); `tests/test_rules.py` fails for every engine that lacks it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from .features import Preprocessor, feature_matrix
 from .history import Change, Replay
 from .network import Architecture, BatchNorm, initial_parameters
 from .params import PARAMS, Effect
-from .pool import Job, PooledBackend, PoolSet, RunPool
 from .reference import ReferenceBackend
 from .rng import stream
 from .snapshot import Snapshot, evaluate, take_snapshot
@@ -48,16 +47,11 @@ class EditError(ValueError):
         self.field = field
 
 
-def select_backend(
-    arch: Architecture, params: list[np.ndarray], exp: Experiment, pools: PoolSet | None = None
-) -> Backend:
-    """The training path for an experiment. It depends on the experiment alone, and on whether
-    the trainer's owner trains its runs in pools (a server option, `playground_models.pool`).
-    Batch normalization is on the reference path alone: a net with it always trains there."""
+def select_backend(arch: Architecture, params: list[np.ndarray], exp: Experiment) -> Backend:
+    """The training path for an experiment; it depends on the experiment alone. Batch
+    normalization is on the reference path alone: a net with it always trains there."""
     if exp.batchNorm:
         return ReferenceBackend(arch, params, exp)
-    if pools is not None:
-        return PooledBackend(pools, arch, params, exp)
     if fastpath.supports(exp):
         return fastpath.FastBackend(arch, params, exp)
     return ReferenceBackend(arch, params, exp)
@@ -66,13 +60,9 @@ def select_backend(
 class Trainer:
     """Trains one experiment; see the module docstring for the semantics."""
 
-    def __init__(
-        self, exp: Experiment, backend: str | None = None, pools: PoolSet | None = None
-    ):
-        """`backend="reference"` forces the reference path; `pools` (a `pool.PoolSet`) trains
-        this run in a row of a pool, together with other runs of its architecture."""
+    def __init__(self, exp: Experiment, backend: str | None = None):
+        """`backend="reference"` forces the reference path."""
         self._forced_backend = backend
-        self._pools = pools
         self._backend: Backend | None = None
         self.adopted: list[np.ndarray] | None = None  # a loaded network's weights (`adopt`)
         self._build(exp)
@@ -121,7 +111,7 @@ class Trainer:
         if self._forced_backend == "reference":
             backend = ReferenceBackend(self.arch, params, exp)
         else:
-            backend = select_backend(self.arch, params, exp, self._pools)
+            backend = select_backend(self.arch, params, exp)
         self._backend = backend
         self.shuffle_rng = stream(exp.seed, "shuffle")
         self.dropout_rng = stream(exp.seed, "dropout")
@@ -372,46 +362,3 @@ def edit_value(value: float) -> float:
 def check_index(field: str, value: int, size: int, what: str) -> None:
     if not 0 <= value < size:
         raise EditError(field, f"{field} must be 0..{size - 1} ({what}), got {value}")
-
-
-def train_together(work: Sequence[tuple[Trainer, int]]) -> None:
-    """Train each pooled trainer its number of updates, the pools' busy rows together.
-
-    Goes epoch by epoch, as `Trainer.train_steps` does: each round takes every trainer's next
-    updates up to the end of its epoch, then one program per pool runs them, and each trainer
-    accounts for its own (`advance`).
-    """
-    left = {id(t): n for t, n in work}
-    trainers = {id(t): t for t, _ in work}
-    while True:
-        by_pool: dict[int, tuple[RunPool, list[tuple[Trainer, Job]]]] = {}
-        for key, t in trainers.items():
-            if left[key] <= 0 or t.diverged_at is not None:
-                continue
-            backend = t.backend
-            if not isinstance(backend, PooledBackend):
-                raise TypeError("train_together trains pooled trainers only")
-            if backend.closed:
-                continue
-            batches = t.next_batches(left[key])
-            job = backend.job(t.x_train, t.y_train, batches, t.dropout_rng)
-            by_pool.setdefault(id(backend.pool), (backend.pool, []))[1].append((t, job))
-        if not by_pool:
-            return
-        for pool, entries in by_pool.values():
-            with pool.lock:
-                # A trainer closed meanwhile (its session ended) gave its row back: skip it,
-                # so its job cannot train a row that a new run takes between two rounds.
-                entries = [(t, job) for t, job in entries if not _pooled(t).closed]
-                if not entries:
-                    continue
-                results = pool.run([job for _, job in entries])
-            for (t, _), (ran, diverged) in zip(entries, results, strict=True):
-                left[id(t)] -= ran
-                t.advance(ran, diverged)
-
-
-def _pooled(trainer: Trainer) -> PooledBackend:
-    backend = trainer.backend
-    assert isinstance(backend, PooledBackend)
-    return backend

@@ -257,7 +257,6 @@ def _preview_json(query: str, max_points: int) -> bytes:
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
     """Liveness for load balancers and the Docker HEALTHCHECK, plus the live session counts."""
-    pools = request.app.state.scheduler.pools
     registry = request.app.state.registry
     lab = request.app.state.lab_registry
     return {
@@ -273,6 +272,5 @@ async def health(request: Request) -> dict[str, Any]:
         "rooms": request.app.state.rooms.stats(),  # this process's: {rooms, viewers}
         "protocol": PROTOCOL_VERSION,
         "version": __version__,
-        "grouped": pools.stats() if pools is not None else None,
         "memory": request.app.state.memory.stats(),  # this process: {rss_mb, limit_mb}
     }

@@ -20,7 +20,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playground_models.imagelab import data as labdata
-from playground_models.pool import PoolSet
 
 from . import (
     __version__,
@@ -121,9 +120,7 @@ def create_app(
     `board` shares the session count with the server's other processes; `bound_host` is the
     `--host` it listens on, whose name it answers to (server/hosts.py)."""
     settings = settings if settings is not None else load()
-    device = settings.group_device()
-    pools = PoolSet(device, settings.group_capacity) if device is not None else None
-    scheduler = Scheduler(settings.workers, settings.torch_threads, pools)
+    scheduler = Scheduler(settings.workers, settings.torch_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

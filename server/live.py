@@ -18,7 +18,6 @@ import numpy as np
 from playground_models import netfile
 from playground_models.experiment import Experiment
 from playground_models.params import PARAMS, Effect
-from playground_models.pool import PooledBackend, PoolSet
 from playground_models.tfcompat.live import TfTrainer
 from playground_models.trainer import Trainer
 from playground_models.urlcodec import run_query, serialize
@@ -58,7 +57,6 @@ class LiveRun:
         exp: Experiment,
         hidden: frozenset[str] = frozenset(),
         compression: str | None = None,
-        pools: PoolSet | None = None,
         draw_budget_s: float | None = None,
     ):
         """`draw_budget_s`: seconds a frame's drawing may take (None: always as asked).
@@ -66,7 +64,6 @@ class LiveRun:
         A `compat=tf` experiment trains on TensorFlow Playground's own engine (`TfTrainer`);
         it raises `ConfigError` when TF Playground cannot run it."""
         self.hidden = hidden
-        self._pools = pools
         self._neuron_grid: tuple[Experiment | None, int] = (None, 0)
         self._step_s: tuple[Experiment | None, float] = (None, 0.0)  # seconds per update
         self.trainer = self._trainer(exp)
@@ -90,7 +87,7 @@ class LiveRun:
     def _trainer(self, exp: Experiment) -> Trainer | TfTrainer:
         if exp.compat == "tf":
             return TfTrainer(exp, self.hidden)
-        return Trainer(exp, pools=self._pools)
+        return Trainer(exp)
 
     @property
     def tf_mode(self) -> bool:
@@ -101,13 +98,8 @@ class LiveRun:
     def experiment(self) -> Experiment:
         return self.trainer.experiment
 
-    @property
-    def pooled(self) -> bool:
-        """Whether this run trains in a pool row (see `Scheduler.train_pooled`)."""
-        return isinstance(self.trainer.backend, PooledBackend)
-
     def close(self) -> None:
-        """Give back the trainer's pool row, if it has one; the run trains no more."""
+        """Let the trainer give back what it holds; the run trains no more."""
         self.trainer.close()
 
     # --- changes (worker thread) ---------------------------------------------------------

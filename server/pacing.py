@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocketDisconnect
 
-from playground_models.tfcompat.live import TfTrainer
-
 from .channel import Channel
 from .live import LiveRun
 from .scheduler import Scheduler, cancel_and_outlast
@@ -56,12 +54,8 @@ class Pacing:
                 async with self._lock:
                     if self._halt.is_set():
                         return
-                    trainer = run.trainer
-                    if run.pooled and not isinstance(trainer, TfTrainer):
-                        await self.scheduler.train_pooled(trainer, run.steps_per_frame, budget)
-                        frame = await self.scheduler.run(run.play_frame)
-                    else:  # one job of about the budget: a light session waits in line once
-                        frame = await self.scheduler.run(run.train_and_draw, budget)
+                    # One job of about the budget: a light session waits in line once.
+                    frame = await self.scheduler.run(run.train_and_draw, budget)
                     await self.channel.send_bytes(frame)
                     if run.diverged:
                         run.state = "paused"  # `state` reports diverged from the trainer itself

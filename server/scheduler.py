@@ -12,15 +12,6 @@ thread's CPU time (not wall time, which counts waiting for the GIL or for a core
 with a half-life of `HALF_LIFE_S`. A job cannot be preempted: each caller keeps its jobs short
 (a 2-D frame within `--frame-budget-ms`, an image-lab slice within `--lab-slice-ms`), and that
 per-job budget is what bounds how long anyone waits for a worker.
-
-With grouping on (`--group-sessions`), sessions train in
-rows of pools (`playground_models.pool`), and `train_pooled` gathers their frames' training:
-every request that arrives while a program runs joins the next one, so sessions of one
-architecture are stepped together, one batched program per minibatch for all of them, and then
-draw their frames on the workers as before. It is off by default: the C kernel trains a run
-faster than a pool of fewer than a few thousand rows does (docs/benchmarks.md), a pool's step
-costs mostly per-operation dispatch on the CPU, which a GPU does not remove, and a frame's
-cost is in drawing and sending it, not in training.
 """
 
 from __future__ import annotations
@@ -38,9 +29,6 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import anyio
-
-from playground_models.pool import PooledBackend, PoolSet
-from playground_models.trainer import Trainer, train_together
 
 T = TypeVar("T")
 HALF_LIFE_S = 2.0  # how fast past worker time is forgiven: spans many frames of every session
@@ -109,10 +97,9 @@ class _Job:
 class Scheduler:
     """Runs blocking training/drawing calls off the event loop, sharing the workers fairly."""
 
-    def __init__(self, workers: int, torch_threads: int = 1, pools: PoolSet | None = None):
+    def __init__(self, workers: int, torch_threads: int = 1):
         self.workers = workers
         self.torch_threads = torch_threads
-        self.pools = pools
         self._cond = threading.Condition()
         self._queued: dict[Owner | None, deque[_Job]] = {}  # only owners with jobs waiting
         # CPU seconds and when they were counted, per owner and per kind; they decay.
@@ -120,8 +107,6 @@ class Scheduler:
         self._stop: threading.Event | None = None  # set: this generation of workers ends
         self._threads: list[threading.Thread] = []
         self._local = threading.local()  # the job a worker thread is running
-        self._waiting: list[tuple[Trainer, int, asyncio.Future[None], Owner | None]] = []
-        self._gatherer: asyncio.Task[None] | None = None  # kept: the loop holds tasks weakly
 
     # --- the workers ---------------------------------------------------------------------
     def _start_workers(self) -> None:
@@ -248,45 +233,6 @@ class Scheduler:
                         del self._queued[who]
                     return True
         return False
-
-    async def train_pooled(self, trainer: Trainer, steps: int, budget_s: float) -> None:
-        """Train a pooled trainer `steps` updates together with every other session asking now.
-
-        The steps are capped by `budget_s` at the pool's measured time per batched step, as a
-        session's own frames are (`LiveRun.train_frame`).
-        """
-        backend = trainer.backend
-        assert isinstance(backend, PooledBackend), "train_pooled takes a pooled trainer"
-        per_step = backend.pool.seconds_per_step
-        # a new pool (no time per step yet) takes a small first step that measures it, as
-        # `LiveRun.train_frame` does
-        steps = max(1, min(steps, int(budget_s / per_step))) if per_step > 0 else min(steps, 8)
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((trainer, steps, future, owner.get()))
-        if self._gatherer is None or self._gatherer.done():
-            self._gatherer = asyncio.create_task(self._train_waiting())
-        await future
-
-    async def _train_waiting(self) -> None:
-        """Train what waits, as one call; what arrived meanwhile goes in the next call.
-
-        The call is charged to every session in it, each an equal share, and ranked by the
-        lightest of them: one batched program serves them all.
-        """
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            work = [(t, n) for t, n, f, _ in batch if not f.done()]
-            owners = tuple({o for *_, o in batch})
-            try:
-                await self._submit(functools.partial(train_together, work), owners)
-            except Exception as err:  # noqa: BLE001 - each waiting session reports it
-                for _, _, f, _ in batch:
-                    if not f.done():
-                        f.set_exception(err)
-            else:
-                for _, _, f, _ in batch:
-                    if not f.done():
-                        f.set_result(None)
 
     def shutdown(self) -> None:
         """Cancel what waits and let the workers end after their current job."""

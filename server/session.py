@@ -207,8 +207,7 @@ class Session(Pacing):
             if self.run is not None:
                 self.run.close()
             self.run = run = await self.scheduler.run(
-                LiveRun, exp, hidden, m.compression, self.scheduler.pools,
-                self.settings.frame_budget_ms / 1000.0,
+                LiveRun, exp, hidden, m.compression, self.settings.frame_budget_ms / 1000.0,
             )
             run.version = old_version + 1
             if self._acked is not None:

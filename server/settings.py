@@ -10,7 +10,7 @@ import argparse
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -113,18 +113,6 @@ class Settings(BaseModel):
     )
     torch_threads: int = Field(
         1, ge=1, le=256, description="torch threads per worker (set on each worker thread); tiny nets run best on one"
-    )
-    group_sessions: Literal["off", "cuda", "cpu", "auto"] = Field(
-        "off",
-        description="train live sessions of one architecture together, one batched program per "
-        "minibatch for all of them: off (each session on the C kernel), cuda, cpu, or auto "
-        "(cuda when torch sees a GPU, else off). It pays only with hundreds of sessions "
-        "training at once (docs/benchmarks.md)",
-    )
-    group_capacity: int = Field(
-        256, ge=1, le=65_536,
-        description="sessions per batched program; fixed, so that a session's numbers do not "
-        "depend on how many others are training",
     )
     max_sweeps: int = Field(
         2, ge=1, le=1000, description="sweeps training at once (more are refused until one ends)"
@@ -315,24 +303,6 @@ class Settings(BaseModel):
         if "'none'" in value and len(value) > 1:
             raise ValueError("'none' cannot be combined with other sources")
         return value
-
-    @field_validator("group_sessions")
-    @classmethod
-    def _cuda_present(cls, value: str) -> str:
-        if value == "cuda":
-            import torch
-
-            if not torch.cuda.is_available():
-                raise ValueError("torch sees no CUDA device here; use auto, cpu or off")
-        return value
-
-    def group_device(self) -> str | None:
-        """Where grouped sessions train, or None when each trains on its own."""
-        if self.group_sessions == "auto":
-            import torch
-
-            return "cuda" if torch.cuda.is_available() else None
-        return None if self.group_sessions == "off" else self.group_sessions
 
     def limits(self) -> dict[str, Any]:
         """The limits a client needs to know (sent in `hello` and `/api/schema`)."""

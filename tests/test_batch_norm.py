@@ -13,7 +13,6 @@ from torch import nn
 
 from playground_models.experiment import Experiment
 from playground_models.network import Architecture, initial_parameters
-from playground_models.pool import PoolSet
 from playground_models.snapshot import grid_inputs
 from playground_models.trainer import Trainer
 
@@ -111,7 +110,7 @@ def test_a_batch_of_one_trains_on_the_running_estimates():
 
 
 def test_a_net_with_batch_norm_always_trains_on_the_reference_path():
-    assert Trainer(NET, pools=PoolSet("cpu", 2)).path == "reference"
+    assert Trainer(NET).path == "reference"
     plain = Trainer(NET.replace(batchNorm=False), backend="reference")
     assert plain.norm is None
     # Switching it is a rebuild: same seed, epoch 0, the same initial weights.
@@ -122,14 +121,14 @@ def test_a_net_with_batch_norm_always_trains_on_the_reference_path():
 
 def test_over_the_socket_batch_norm_is_a_rebuild_that_trains_on_the_reference_path(
         make_client, open_session):
-    s = open_session(make_client(group_sessions="cpu"))  # even where sessions train in groups
+    s = open_session(make_client())
     first = s.start(batchNorm=True, networkShape=[4, 4])
     assert first["path"] == "reference"
     s.send(type="step", n=2)
     assert s.until("frame")["epoch"] == 2
     s.send(type="update", changes={"batchNorm": False})
     config = s.until("config")
-    assert config["effects"] == {"batchNorm": "rebuild"} and config["model"]["path"] == "batched"
+    assert config["effects"] == {"batchNorm": "rebuild"} and config["model"]["path"] == "fast"
     frame = s.until("frame")
-    assert frame["epoch"] == 0 and frame["path"] == "batched"
+    assert frame["epoch"] == 0 and frame["path"] == "fast"
     np.testing.assert_array_equal(frame["_arrays"]["weights"], first["_arrays"]["weights"])

@@ -9,7 +9,6 @@ import pytest
 
 from playground_models.experiment import Experiment
 from playground_models.history import Replay
-from playground_models.pool import PoolSet
 from playground_models.trainer import Trainer
 
 
@@ -148,15 +147,14 @@ def weights(t: Trainer) -> list[np.ndarray]:
 
 def trainers():
     exp = Experiment(dataset="spiral", networkShape=(5, 4), numSamples=120, seed="cp")
-    return {"fast": lambda: Trainer(exp), "reference": lambda: Trainer(exp, backend="reference"),
-            "pooled": lambda: Trainer(exp, pools=PoolSet("cpu", 2))}
+    return {"fast": lambda: Trainer(exp), "reference": lambda: Trainer(exp, backend="reference")}
 
 
-@pytest.mark.parametrize("path", ["fast", "reference", "pooled"])
+@pytest.mark.parametrize("path", ["fast", "reference"])
 def test_going_back_from_a_checkpoint_gives_a_replay_from_the_starts_numbers(path):
     make = trainers()[path]
     run = make()
-    assert run.path == {"pooled": "batched"}.get(path, path)
+    assert run.path == path
     a_run(run)
     history = list(run.history)
     assert len(history) == 4 and run.epoch >= 25

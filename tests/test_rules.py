@@ -1,7 +1,7 @@
 """The rules table (`playground_models/rules.py`) against every engine of both labs.
 
 Each test is parametrized over the table, so a new optimizer, activation or loss there fails
-here for every engine that lacks its arithmetic: the reference path, the C kernel, a pool row
+here for every engine that lacks its arithmetic: the reference path, the C kernel
 and the image lab. The oracle is torch.optim written out independently (`torch_optimizers.py`),
 which a new entry needs too.
 """
@@ -23,20 +23,16 @@ from playground_models.experiment import Experiment
 from playground_models.imagelab.config import LabConfig
 from playground_models.imagelab.trainer import LabTrainer
 from playground_models.network import Architecture
-from playground_models.pool import PoolSet
 from playground_models.trainer import Trainer
 
-ENGINES_2D = ("reference", "fast", "batched")
+ENGINES_2D = ("reference", "fast")
 LAB_NET = "in8x8x1-conv4k3p1-tanh-fc10"
 
 
 def _trainer(engine: str, exp: Experiment) -> Trainer:
     if engine == "fast" and not fastpath.supports(exp):
         pytest.skip("the C kernel cannot be built here")
-    if engine == "batched":
-        t = Trainer(exp, pools=PoolSet("cpu", 2))
-    else:
-        t = Trainer(exp, backend="reference" if engine == "reference" else None)
+    t = Trainer(exp, backend="reference" if engine == "reference" else None)
     assert t.path == engine
     return t
 
@@ -71,7 +67,7 @@ def test_nesterov_at_momentum_zero_is_plain_sgd_on_every_2d_engine(engine):
     np.testing.assert_allclose(_flat(t), want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("engine", ("fast", "batched"))
+@pytest.mark.parametrize("engine", ("fast",))
 @pytest.mark.parametrize("activation", rules.ACTIVATIONS)
 def test_every_activation_of_the_table_agrees_with_the_reference(activation, engine):
     exp = SMALL.replace(activation=activation, networkShape=(4, 3), learningRate=0.05)
@@ -81,7 +77,7 @@ def test_every_activation_of_the_table_agrees_with_the_reference(activation, eng
     np.testing.assert_allclose(_flat(t), _flat(ref), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("engine", ("fast", "batched"))
+@pytest.mark.parametrize("engine", ("fast",))
 @pytest.mark.parametrize("loss", rules.LOSSES)
 def test_every_loss_of_the_table_agrees_with_the_reference(loss, engine):
     problem = "classification" if loss in rules.CLASSIFY_LOSSES else "regression"

@@ -54,18 +54,15 @@ def test_an_unknown_schedule_is_refused_by_name():
         Schedule("linear")
 
 
-ENGINES = ("reference", "fast", "batched")
+ENGINES = ("reference", "fast")
 
 
 def _engine(engine: str, exp):
     from playground_models import fastpath
-    from playground_models.pool import PoolSet
     from playground_models.trainer import Trainer
 
     if engine == "fast" and not fastpath.supports(exp):
         pytest.skip("the C kernel cannot be built here")
-    if engine == "batched":
-        return Trainer(exp, pools=PoolSet("cpu", 2))
     return Trainer(exp, backend="reference" if engine == "reference" else None)
 
 

@@ -10,7 +10,7 @@ import pytest
 from playground_models import fastpath
 
 
-@pytest.fixture(params=["fast", "reference", "batched"])
+@pytest.fixture(params=["fast", "reference"])
 def path(request, monkeypatch) -> str:
     if request.param == "reference":
         monkeypatch.setattr(fastpath, "supports", lambda exp: False)
@@ -21,7 +21,7 @@ def path(request, monkeypatch) -> str:
 
 @pytest.fixture
 def client(make_client, path):
-    return make_client(group_sessions="cpu") if path == "batched" else make_client()
+    return make_client()
 
 
 def test_set_weight_while_paused_replies_a_frame_with_that_value(open_session, path):
