@@ -93,3 +93,18 @@ def test_snapshot_arrays_flatten_weights_layer_by_layer():
     np.testing.assert_array_equal(arrays["weights"], np.concatenate([w1.ravel(), w2.ravel()]))
     assert arrays["neurons"].shape == (5, 10, 10) and arrays["neurons"].dtype == np.int8
     assert set(arrays) == {"output", "neurons", "weights", "biases"}
+
+
+def test_live_frames_are_raw_deflate_from_zlib_ng_that_the_standard_inflater_reads():
+    import zlib
+
+    from server import live
+
+    assert live.FRAME_ZLIB.__name__ == "zlib_ng.zlib_ng"  # the dependency is installed and used
+    run = live.LiveRun(Experiment(), compression="deflate-raw")
+    packed = run.frame()
+    header, arrays = decode(zlib.decompress(packed, wbits=-15))
+    plain, plain_arrays = decode(live.LiveRun(Experiment(), compression=None).frame())
+    assert header["type"] == "frame" and header["epoch"] == plain["epoch"] == 0
+    np.testing.assert_array_equal(arrays["output"], plain_arrays["output"])
+    assert len(packed) < len(zlib.decompress(packed, wbits=-15)) / 2
