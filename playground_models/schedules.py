@@ -1,6 +1,6 @@
 """Learning-rate schedules: the rate in force at an epoch, with torch.optim.lr_scheduler's
 semantics (one scheduler step per epoch), written in closed form so that every engine — the
-reference path, the C kernel, a pool row, the image lab — trains at the very same rate.
+reference path, the C kernel, the image lab — trains at the very same rate.
 
 - `constant`: the learning rate.
 - `step` (StepLR): ×`gamma` every `step_epochs` epochs.

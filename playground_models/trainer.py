@@ -123,7 +123,7 @@ class Trainer:
         self._follow_schedule()
 
     def close(self) -> None:
-        """Give back what the backend holds outside this trainer (a pool row); idempotent."""
+        """Give back what the backend holds outside this trainer, if anything; idempotent."""
         if self._backend is not None:
             self._backend.close()
 

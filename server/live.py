@@ -49,6 +49,7 @@ try:
     from zlib_ng import zlib_ng as FRAME_ZLIB
 except ImportError:  # pragma: no cover - a platform without zlib-ng's wheel
     FRAME_ZLIB = zlib
+FIRST_CHUNK = 8  # updates in a frame's first engine call while their cost is unknown
 TRAIN_SHARE = 0.2  # of a playing frame's budget, kept for training however dear drawing is
 PROBES = 2  # small frames measured on a new net before its first frame is sized
 RATE_WINDOW_S = 1.0  # steps_per_s and epochs_per_s are measured over about this long
@@ -180,10 +181,11 @@ class LiveRun:
         """Updates until `wanted` ran, epoch `epoch` was reached, or `budget_s` passed."""
         t = self.trainer
         done = 0
-        chunk = 8
+        chunk = FIRST_CHUNK
         known_exp, per_step = self._step_s
         if known_exp is t.experiment and per_step > 0:  # sized from the last call: one call
-            chunk = max(1, int(0.5 * budget_s / per_step))  # for a light net's whole frame
+            # for a light net's whole frame, at most 8× the unmeasured first call
+            chunk = max(1, min(8 * FIRST_CHUNK, int(0.5 * budget_s / per_step)))
         if wanted is not None:
             chunk = min(chunk, wanted)
         start = time.perf_counter()
@@ -198,7 +200,7 @@ class LiveRun:
                 break
             per_step = elapsed / done
             chunk = max(1, int((budget_s - elapsed) / per_step))
-        if done:
+        if done >= FIRST_CHUNK:  # enough updates to say what one costs
             self._step_s = (t.experiment, (time.perf_counter() - start) / done)
         return done
 

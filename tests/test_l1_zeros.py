@@ -1,5 +1,5 @@
 """netplay's own L1 makes weights exactly 0, with every optimizer, on the fast path, the
-reference path and a batched group alike."""
+reference path alike."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`set_weight` and `set_bias` over the socket (docs/protocol.md): one parameter set by hand,
-shown in the next frame, bad ones refused by name, on every training path (the fast kernel,
-the reference, and a pool row on a server that groups sessions)."""
+shown in the next frame, bad ones refused by name, on both training paths (the fast kernel
+and the reference)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ which the oneDNN convolutions run fastest on small nets (see docs/benchmarks-ima
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,10 @@ def make_optimizer(
 GRAPH_OPTIMIZERS = frozenset({"sgd", "momentum", "nesterov", "adam", "adadelta", "rmsprop"})
 CAPTURABLE = frozenset({"adam", "adadelta", "rmsprop"})  # torch's classes with `capturable`
 GRAPH_WARMUP = 3  # eager steps on a side stream before a capture, as torch.cuda.graphs asks
+# One warm-up or capture at a time in the process: sessions train on several worker threads,
+# torch captures every graph on one shared stream, and a capture's start (a device-wide sync
+# and cache release) must not meet another capture or a warm-up on that stream.
+_CAPTURE_LOCK = threading.Lock()
 
 
 def graphable(optimizer: str, net: nn.Module) -> bool:
@@ -203,6 +208,7 @@ class LabTrainer:
         """
         old, self.config = self.config, config
         if config.optimizer != old.optimizer:
+            self._drop_graph()
             self.optimizer = self._optimizer()
             self._follow_schedule()
             return
@@ -225,6 +231,7 @@ class LabTrainer:
     def reset(self) -> None:
         """Back to the exact initial weights of this seed; shuffling and dropout restart too."""
         self.net.load_state_dict(self.initial_state)
+        self._drop_graph()
         self.optimizer = self._optimizer()
         self.shuffle_gen.manual_seed(stream_seed(self.config.seed, "shuffle") % 2**63)
         self.dropout_gen.manual_seed(stream_seed(self.config.seed, "dropout") % 2**63)
@@ -287,25 +294,35 @@ class LabTrainer:
         if not self._graphing(len(yb)):
             self._train_step(xb, yb)
             return
-        side = torch.cuda.Stream(self.device)  # warm-up, as a capture needs
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
-            self._train_step(xb, yb)
-        torch.cuda.current_stream(self.device).wait_stream(side)
+        with _CAPTURE_LOCK:
+            side = torch.cuda.Stream(self.device)  # warm-up, as a capture needs
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                self._train_step(xb, yb)
+            torch.cuda.current_stream(self.device).wait_stream(side)
         self._warm += 1
 
     def _graphing(self, batch: int) -> bool:
         """Whether this step belongs to a graph (now or once warmed up): it follows the
         current settings' key, dropping a graph made under others."""
-        if not (self.cuda_graphs and batch == self.config.batchSize
-                and graphable(self.config.optimizer, self.net)):
+        if not (self.cuda_graphs and graphable(self.config.optimizer, self.net)):
+            self._drop_graph()
             return False
-        key = (id(self.optimizer), batch) + tuple(
+        if batch != self.config.batchSize:
+            return False  # a short last batch: eager, the graph kept for the next epoch
+        # The optimizer itself, not its id: a new optimizer may reuse a freed one's id, and a
+        # graph replays the state of the optimizer it was captured with.
+        key = (self.optimizer, batch) + tuple(
             (g["lr"], g.get("momentum"), g["weight_decay"]) for g in self.optimizer.param_groups)
         if key != self._graph_key:
-            self._graph = self._graph_x = self._graph_y = None
-            self._graph_key, self._warm = key, 0
+            self._drop_graph()
+            self._graph_key = key
         return True
+
+    def _drop_graph(self) -> None:
+        """Forget the graph, its static inputs and its key (its memory pool goes with it)."""
+        self._graph = self._graph_x = self._graph_y = self._graph_key = None
+        self._warm = 0
 
     def _replay(self, xb: torch.Tensor, yb: torch.Tensor) -> bool:
         """One step as the graph, capturing it first if warm; False when it must run eagerly."""
@@ -317,7 +334,7 @@ class LabTrainer:
             self._graph_x, self._graph_y = xb.clone(), yb.clone()
             self.optimizer.zero_grad(set_to_none=True)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            with _CAPTURE_LOCK, torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._train_step(self._graph_x, self._graph_y)
             self._graph = graph
         assert self._graph_x is not None and self._graph_y is not None

@@ -72,7 +72,7 @@ class TfTrainer:
     """One TF Playground run with the members of `Trainer` that a live session uses."""
 
     path = "tf"
-    backend = None  # never a pool row
+    backend = None  # TF Playground's engine is not one of the 2-D lab's backends
 
     def __init__(self, exp: Experiment, hidden: frozenset[str] = frozenset()) -> None:
         """Raises `ConfigError` naming the key when TF Playground cannot run `exp`."""
