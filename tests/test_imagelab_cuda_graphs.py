@@ -59,3 +59,43 @@ def test_dropout_nets_step_eagerly_and_still_learn():
     trainer.step(40)
     assert trainer._graph is None
     assert trainer.take_train_metrics().loss is not None
+
+
+@cuda
+def test_resets_and_optimizer_changes_never_replay_an_old_optimizers_graph():
+    graphed, eager = _pair(optimizer="adam", batchSize=32)
+    for trainer in (graphed, eager):
+        trainer.step(GRAPH_WARMUP + 3)
+        trainer.reset()
+        trainer.reset()  # a new optimizer each time, which may reuse a freed one's id
+        trainer.update(trainer.config.with_changes({"optimizer": "momentum"}))
+        trainer.update(trainer.config.with_changes({"optimizer": "adam"}))
+        trainer.step(GRAPH_WARMUP + 6)
+    _same(graphed, eager)
+
+
+@cuda
+def test_sessions_on_two_threads_capture_and_replay_without_disturbing_each_other():
+    import threading
+
+    pairs = [_pair(optimizer=name, batchSize=48) for name in ("adam", "rmsprop")]
+    errors: list[BaseException] = []
+
+    def train(trainer: LabTrainer) -> None:
+        try:
+            for _ in range(4):
+                trainer.step(GRAPH_WARMUP + 4)
+                trainer.update(trainer.config.with_changes(
+                    {"learningRate": trainer.config.learningRate * 0.9}))  # a new capture
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=train, args=(graphed,)) for graphed, _ in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for graphed, eager in pairs:
+        train(eager)
+        _same(graphed, eager)
