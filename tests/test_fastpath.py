@@ -376,3 +376,19 @@ def test_the_kernels_metrics_are_torchs_to_float_rounding(config):
         assert loss == pytest.approx(float(data_loss(exp.loss_name, scores, y)), rel=2e-6)
         if exp.is_classification:
             assert acc == float((scores.argmax(dim=1) == y).double().mean())
+
+
+def test_the_kernels_metrics_follow_new_data_sets_past_what_it_keeps():
+    """`evaluate` keeps the arrays of the sets it last saw (two); a third and a fourth set,
+    and a first one seen again, are each scored as themselves."""
+    trainer = Trainer(Experiment({"dataset": "xor"}))
+    trainer.train_epochs(2)
+    params, acts = trainer.parameters(), trainer.arch.activations
+    sets = [(trainer.x_train, trainer.y_train), (trainer.x_test, trainer.y_test)]
+    sets += [(x[:40].clone(), y[:40].clone()) for x, y in sets]  # new tensors, other values
+    for x, y in sets + sets[:1]:
+        loss, acc = trainer.backend.evaluate(x, y)
+        scores = forward(params, acts, x)
+        assert loss == pytest.approx(float(data_loss(trainer.experiment.loss_name, scores, y)), rel=2e-6)
+        assert acc == float((scores.argmax(dim=1) == y).double().mean())
+    assert len(trainer.backend._eval_inputs) <= 2

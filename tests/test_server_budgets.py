@@ -138,3 +138,24 @@ def test_grid_levels_halve_down_to_the_neuron_maps_side():
     assert grid_levels(200) == [200, 100, 50, 25, 20]
     assert grid_levels(30) == [30, 20]
     assert grid_levels(20) == [20]
+
+
+def test_a_light_frame_trains_in_one_engine_call_once_an_update_has_been_timed(monkeypatch):
+    run = LiveRun(Experiment())
+    calls: list[int] = []
+    train = run.trainer.train_steps
+
+    def counted(n: int, stop_at_epoch_end: bool = False) -> int:
+        calls.append(n)
+        return train(n, stop_at_epoch_end)
+
+    monkeypatch.setattr(run.trainer, "train_steps", counted)
+    run.train_frame(0.05)  # nothing timed yet: a small first call of 8, then the rest
+    assert calls[0] == 8 and sum(calls) == 25
+    calls.clear()
+    run.train_frame(0.05)  # 25 updates of the default net fit its budget: one call
+    assert calls == [25]
+    run.update(run.experiment.replace(networkShape=(8, 8)))  # another net: timed afresh
+    calls.clear()
+    run.train_frame(0.05)
+    assert calls[0] == 8 and sum(calls) == 25

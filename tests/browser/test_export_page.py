@@ -52,13 +52,20 @@ def _read_safetensors(raw: bytes) -> tuple[dict, dict]:
     return header, arrays
 
 
-def test_the_weights_and_data_download_as_the_page_holds_them(make_page, tmp_path):
-    probe = make_page()
-    page = probe.open("/?seed=3&networkShape=3&numSamples=100")
+def _download_after_an_epoch(probe, query: str, button: str):
+    """Open `query`, train one epoch, click `button`: (the page, its download)."""
+    page = probe.open(query)
     page.click("#step")
     probe.wait("netplay.frame.epoch >= 1")
     with page.expect_download() as info:
-        page.click("#dl-weights")
+        page.click(button)
+    return page, info
+
+
+def test_the_weights_and_data_download_as_the_page_holds_them(make_page, tmp_path):
+    probe = make_page()
+    page, info = _download_after_an_epoch(probe, "/?seed=3&networkShape=3&numSamples=100",
+                                          "#dl-weights")
     assert info.value.suggested_filename == "netplay_circle_3_epoch1.safetensors"
     header, arrays = _read_safetensors(Path(info.value.path()).read_bytes())
     assert header["__metadata__"]["epoch"] == "1" and "networkShape=3" in header["__metadata__"]["link"]
@@ -100,11 +107,8 @@ def test_the_chinese_page_exports_the_same_experiment(make_page, tmp_path):
 
 def test_a_network_saved_from_the_page_loads_in_another_tab_with_its_weights(make_page):
     probe = make_page()
-    page = probe.open("/?seed=4&networkShape=3&numSamples=100")
-    page.click("#step")
-    probe.wait("netplay.frame.epoch >= 1")
-    with page.expect_download() as info:
-        page.click("#save-net")
+    _, info = _download_after_an_epoch(probe, "/?seed=4&networkShape=3&numSamples=100",
+                                       "#save-net")
     assert info.value.suggested_filename == "netplay-4-1.netplay"
     path = info.value.path()
     weights = probe.js("netplay.weights")
