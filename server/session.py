@@ -31,7 +31,7 @@ from playground_models.tfcompat.engine import TfConfig
 from playground_models.tfcompat.live import honoured, leaves_mode
 from playground_models.trainer import EditError, Trainer
 from playground_models.urlcodec import parse as parse_url
-from playground_models.urlcodec import run_query
+from playground_models.urlcodec import run_query, serialize
 
 from . import protocol
 from .admission import Registry, TokenBucket, origin_allowed
@@ -475,7 +475,7 @@ class Session(Pacing):
         exp = shared.experiment
         if shared.errors:
             first = shared.errors[0]
-            raise ProtocolError("bad_value", "file", f"{first.key}: {first.in_lang(lang)}")
+            raise ProtocolError("bad_value", "file", first.in_lang(lang))  # names its key
         if exp.compat == "tf":
             raise refuse(said("net.err.tfMode"))
         if exp.batchNorm:
@@ -490,9 +490,14 @@ class Session(Pacing):
             weights = netfile.load_into(state, tensors)
         except netfile.NetFileError as err:
             raise refuse(err.message) from None
-        epochs = int((header.get("trained") or {}).get("epoch", 0))
+        trained = header.get("trained")
+        epochs = trained.get("epoch", 0) if isinstance(trained, dict) else 0
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+            epochs = 0  # only said in the notice; the weights are what the file is for
         compression = self.run.compression if self.run is not None else None
-        start = protocol.Start(type="start", url=str(header["query"]),
+        # The file's settings without any history: a link's `h`/`at` would replay a run whose
+        # weights the file's replace anyway.
+        start = protocol.Start(type="start", url=serialize(exp, shared.hidden),
                                compression=compression)  # type: ignore[arg-type]
         await self._start(start, [w.numpy() for w in weights.values()],
                           in_lang(said("net.loaded2d", name=m.name, epochs=epochs), exp.lang))

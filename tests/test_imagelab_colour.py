@@ -149,6 +149,12 @@ def test_a_batch_that_names_anything_but_arrays_is_refused_unrun(tmp_path, cifar
     (folder / "test_batch").write_bytes(b"\x80\x02}(T")  # cut short
     with pytest.raises(labdata.CifarError, match="test_batch: not a CIFAR-10 batch"):
         labdata.read_cifar_batch(folder / "test_batch")
+    (folder / "test_batch").write_bytes(pickle.dumps(
+        {b"data": np.zeros((2, 3072), np.uint8), b"labels": ["cat", None]}))
+    with pytest.raises(labdata.CifarError, match="test_batch: not a CIFAR-10 batch .labels"):
+        labdata.read_cifar_batch(folder / "test_batch")
+    # An unreadable copy is unavailable data, which the lab answers as such (not `internal`).
+    assert issubclass(labdata.CifarError, labdata.DataUnavailable)
 
 
 def test_without_a_copy_cifar_is_unavailable_and_says_where_to_put_it(tmp_path, monkeypatch):

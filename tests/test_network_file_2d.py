@@ -94,3 +94,31 @@ def test_what_a_file_cannot_hold_is_not_saved(open_session, config, says):
     s.start(**config)
     s.send(type="save")
     assert says in s.until("error")["message"]
+
+
+@pytest.mark.parametrize("trained", [[1], {"epoch": "x"}, {"epoch": -3}, None])
+def test_a_file_with_an_odd_history_or_count_loads_its_weights_without_replaying(
+        open_session, trained):
+    """A hand-made file whose link asks to open far along its history (`at`) and whose
+    `trained` is not a count: its weights load, nothing is replayed or reported about the
+    link's history, and the notice says epoch 0. A bad history is refused by its key."""
+    s = open_session()
+    s.start(networkShape=[3], seed="odd")
+    _, data = _saved(s)
+    header, tensors = netfile.read(data, 10**6)
+    bad = netfile.write("2d", header["config"], header["query"] + "&h=garbage", {}, tensors)
+    s.send(type="load", name="bad.netplay", data=base64.b64encode(bad).decode())
+    err = s.until("error")  # a history the page did not write: refused, its key named once
+    assert err["field"] == "file" and err["message"].startswith("h: must start with")
+    s.send(type="reset")
+    s.until("frame")  # the session goes on
+    query = header["query"] + "&at=100000"
+    odd = netfile.write("2d", header["config"], query, trained, tensors)
+    s.send(type="load", name="odd.netplay", data=base64.b64encode(odd).decode())
+    config = s.until("config")
+    assert config["errors"] == [] and "odd.netplay" in config["notice"]
+    assert "h=" not in config["query"] and "at=" not in config["query"]
+    frame = s.until("frame")
+    assert frame["epoch"] == 0
+    np.testing.assert_array_equal(frame["_arrays"]["weights"],
+                                  np.concatenate([tensors["w1"].ravel(), tensors["w2"].ravel()]))

@@ -280,8 +280,9 @@ def _shapes(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(images), labels.astype(np.int64)
 
 
-class CifarError(ValueError):
-    """A CIFAR-10 folder or batch file that cannot be read as the official python version."""
+class CifarError(DataUnavailable):
+    """A CIFAR-10 folder or batch file that cannot be read as the official python version:
+    the data set is unavailable, and the lab says why."""
 
 
 # What an official batch may name: numpy's array rebuilders, and bytes from a Python 3 copy.
@@ -317,7 +318,10 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise CifarError(f"{path.name}: not a CIFAR-10 batch ({err})") from None
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise CifarError(f"{path.name}: not a CIFAR-10 batch (no data and labels)")
-    data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"], dtype=np.int64)
+    try:
+        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise CifarError(f"{path.name}: not a CIFAR-10 batch (labels: {err})") from None
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 \
             or len(labels) != len(data) or not np.all((labels >= 0) & (labels < 10)):
         raise CifarError(f"{path.name}: not a CIFAR-10 batch (data {data.dtype} {data.shape}, "

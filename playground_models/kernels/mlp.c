@@ -537,7 +537,7 @@ PICTURE PICTURE_CLONES int mlp_grid(const mlp_spec *sp, const float *params, con
         if (kind == 0) {
             for (int c = 0; c < G; c++) {
                 float d = cur[(size_t)G + c] - cur[c];
-                out[(size_t)r * G + c] = 2.0f * (0.5f * picture_tanh(0.5f * d) + 0.5f) - 1.0f;
+                out[(size_t)r * G + c] = picture_tanh(0.5f * d); /* 2σ(d) − 1 = tanh(d/2) */
             }
         } else if (kind == 1) {
             for (int c = 0; c < G; c++) {
