@@ -151,16 +151,17 @@ def warm_up(server: ServerProcess, *parts: str) -> None:
         run_async(two_labs(), 90)
         done.add("lab")
     if "heavy" in parts and "heavy" not in done:
-        # One heavy learner on both workers in turn: the big grid's matrix products leave
-        # per-thread buffers in the workers that stay for the server's life.
+        # Two heavy learners and a light one at once, as the heavy attacks run them: the big
+        # grid's matrix products and frames of both sizes interleaved leave per-thread
+        # buffers and allocator arenas in the workers that stay for the server's life.
         async def heavy_once() -> None:
             async with connect_live(server.url) as c:
                 await c.start(HEAVY_2D, timeout=30)
                 await c.send(type="speed", steps_per_frame=5000)
-                await c.play(2.0)
+                await c.play(4.0)
 
         async def two_heavy() -> None:
-            await asyncio.gather(heavy_once(), heavy_once())
+            await asyncio.gather(heavy_once(), heavy_once(), canary(server.url, 4.0))
 
         run_async(two_heavy(), 90)
         done.add("heavy")
