@@ -257,6 +257,9 @@ def serve(args: argparse.Namespace) -> int:
         _run(app, args, processes, settings.shutdown_timeout_s)
     except KeyboardInterrupt:  # Ctrl-C, re-raised by uvicorn once it has shut down
         pass
+    except balancer.WorkersFailing as err:
+        print(f"netplay serve: {err}", file=sys.stderr)
+        return 1
     finally:
         if board is not None:
             os.unlink(board)

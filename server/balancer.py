@@ -9,13 +9,16 @@ per process. Here the parent accepts every connection itself, peeks at its reque
 hands its descriptor over a Unix socket (SCM_RIGHTS) to the worker with the fewest open
 WebSockets: a learner's session is one, so this balances sessions, and the page's short HTTP
 requests do not tip it. Each worker reports its count back whenever it changes, with how many
-WebSocket requests it has received, so that those still on their way count too. A live room's viewers are the exception: a room lives in
-one process, whose tag (`p0`, `p1`, …) starts the room's id, so the parent peeks at a new
-connection's request line and hands `/ws/room/…-p1-…` to process 1 whatever the loads.
+of the WebSocket requests handed to it have become WebSockets (or closed), so that those still
+on their way count too: a burst of learners arriving at once spreads as evenly as a trickle.
+A live room's viewers are the exception: a room lives in one process, whose tag (`p0`, `p1`,
+…) starts the room's id, so the parent peeks at a new connection's request line and hands `/ws/room/…-p1-…` to process 1 whatever the loads.
 
 A worker is a plain uvicorn `Server` with no listening socket of its own: it serves the
 connections it is handed. A worker that dies is started again; its connections are gone (their
-pages reconnect and start again from their links).
+pages reconnect and start again from their links). One that dies soon after starting is started
+again after a growing pause (0.5 s, 1 s, … 30 s), and if every worker keeps failing so the
+server stops, with their errors above its own.
 """
 
 from __future__ import annotations
@@ -33,14 +36,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .rooms import PROCESS_TAG_ENV
+from .roomids import PROCESS_TAG_ENV, room_process
 
 REPORT = struct.Struct("<II")  # a worker's open WebSockets, WebSocket requests received so far
 REPORT_EVERY_S = 1.0  # besides a report on every change
 PEEK_BYTES = 256  # of a request line: enough for `GET /ws/room/<id>`
 PEEK_WAIT_S = 2.0  # a connection that sends nothing this long goes by load alone
 _ROOM = re.compile(rb"^GET /ws/room/([A-Za-z0-9_-]+)")
-_TAG = re.compile(r"p(\d+)-")
+REPLICA_NAME_ENV = "NETPLAY_REPLICA_NAME"  # the `replica_name` setting, as every process has it
+EARLY_DEATH_S = 10.0  # a worker that dies sooner after starting is restarted after a pause
+RESTART_PAUSE_S = (0.5, 30.0)  # the first pause, doubled each early death up to the second
+GIVE_UP_AFTER = 6  # early deaths in a row of every worker: the server stops
+
+
+class WorkersFailing(RuntimeError):
+    """Every serving process keeps dying as soon as it starts."""
 
 
 @dataclass
@@ -52,6 +62,8 @@ class Worker:
     handed: int = 0  # WebSocket requests sent to it
     reported: tuple[int, int] = (0, 0)  # its last report: (open, received)
     buffer: bytes = field(default=b"")
+    started: float = field(default_factory=time.monotonic)
+    early_deaths: int = 0  # in a row, this slot's
 
     @property
     def load(self) -> int:
@@ -99,17 +111,22 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
             workers.append(_start_worker(context, app, options, selector, index))
         selector.register(listener, selectors.EVENT_READ, None)
         waiting: dict[socket.socket, float] = {}  # accepted, request line not yet read
+        restarts: dict[int, float] = {}  # a dead worker's slot: when it starts again
         while not stopping:
             for key, _ in selector.select(timeout=0.2):
                 if key.data is None:
                     _accept(listener, workers, selector, waiting)
                 elif isinstance(key.data, Worker):
-                    if not key.data.read_reports():  # it died: start another in its place
-                        selector.unregister(key.fileobj)
-                        key.data.channel.close()
-                        key.data.process.join(1)
-                        index = workers.index(key.data)
-                        workers[index] = _start_worker(context, app, options, selector, index)
+                    if not key.data.read_reports():  # it died: another starts in its place
+                        dead = key.data
+                        selector.unregister(dead.channel)
+                        dead.channel.close()
+                        dead.process.join(0.1)
+                        early = time.monotonic() - dead.started < EARLY_DEATH_S
+                        dead.early_deaths = dead.early_deaths + 1 if early else 0
+                        first, most = RESTART_PAUSE_S
+                        pause = min(most, first * 2 ** (dead.early_deaths - 1)) if early else 0
+                        restarts[workers.index(dead)] = time.monotonic() + pause
                 else:  # a waiting connection has sent its request line
                     conn = key.fileobj
                     assert isinstance(conn, socket.socket)
@@ -117,6 +134,19 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
                     del waiting[conn]
                     _route(conn, workers)
             now = time.monotonic()
+            for index, worker in enumerate(workers):
+                if index not in restarts and now - worker.started >= EARLY_DEATH_S:
+                    worker.early_deaths = 0  # it has served a while: it is well again
+            if all(w.early_deaths >= GIVE_UP_AFTER for w in workers):
+                raise WorkersFailing(f"all {processes} serving processes died within "
+                                     f"{EARLY_DEATH_S:g} s of starting, {GIVE_UP_AFTER} times "
+                                     "in a row")
+            for index, when in list(restarts.items()):
+                if now >= when:
+                    del restarts[index]
+                    worker = _start_worker(context, app, options, selector, index)
+                    worker.early_deaths = workers[index].early_deaths
+                    workers[index] = worker
             for conn in [c for c, t in waiting.items() if now - t > PEEK_WAIT_S]:
                 selector.unregister(conn)
                 del waiting[conn]
@@ -172,12 +202,11 @@ def _route(conn: socket.socket, workers: list[Worker], head: bytes | None = None
         order = sorted(workers, key=lambda w: w.load)
         socket_request = (head or b"").startswith(b"GET /ws")
         room = _ROOM.match(head or b"")
-        # The process's tag follows the replica's name, if it has one (`Rooms.open`).
-        replica = os.environ.get("NETPLAY_REPLICA_NAME", "")
-        tag = _TAG.match(room.group(1).decode().removeprefix(f"{replica}-" if replica else "")) \
+        # The process's tag follows the replica's name, if it has one (server/roomids.py).
+        held_by = room_process(room.group(1).decode(), os.environ.get(REPLICA_NAME_ENV, "")) \
             if room else None
-        if tag is not None and int(tag.group(1)) < len(workers):
-            order.insert(0, workers[int(tag.group(1))])
+        if held_by is not None and held_by < len(workers):
+            order.insert(0, workers[held_by])
         for worker in order:
             try:
                 socket.send_fds(worker.channel, [b"w" if socket_request else b"h"],
@@ -226,46 +255,12 @@ async def _serve_handed(server: Any, config: Any, channel: socket.socket) -> Non
             return
         await asyncio.sleep(0.01)
     loop = asyncio.get_running_loop()
-
-    def protocol() -> asyncio.Protocol:
-        return config.http_protocol_class(config=config, server_state=server.server_state,
-                                          app_state=server.lifespan.state)
-
-    received = 0
-    channel.setblocking(False)
-
-    def report() -> None:
-        with contextlib.suppress(OSError):
-            channel.send(REPORT.pack(sum(isinstance(c, sockets) for c in connections), received))
-
-    # uvicorn's protocols add themselves to this set when a connection opens (or becomes a
-    # WebSocket) and take themselves out when it closes: each change is reported at once.
-    connections = _Reporting(server.server_state.connections, report)
-    server.server_state.connections = connections
-    sockets = config.ws_protocol_class
-
-    def take() -> None:
-        nonlocal received
-        try:
-            message, fds, _, _ = socket.recv_fds(channel, 256, 64)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not message:  # the parent is gone: finish what is open and stop
-            loop.remove_reader(channel.fileno())
-            server.should_exit = True
-            return
-        received += message.count(b"w")
-        for fd in fds:
-            sock = socket.socket(fileno=fd)
-            sock.setblocking(False)
-            loop.create_task(loop.connect_accepted_socket(protocol, sock))
-        report()
-
-    loop.add_reader(channel.fileno(), take)
+    handed = _Handed(server, config, channel, loop)
+    loop.add_reader(channel.fileno(), handed.take)
 
     async def keep_reporting() -> None:  # also now and then: a lost report is made good
         while True:
-            report()
+            handed.report()
             await asyncio.sleep(REPORT_EVERY_S)
 
     reporter = asyncio.create_task(keep_reporting())
@@ -277,12 +272,89 @@ async def _serve_handed(server: Any, config: Any, channel: socket.socket) -> Non
             loop.remove_reader(channel.fileno())
 
 
-class _Reporting(set[Any]):
-    """A set that calls `changed` after every add and removal."""
+class _Handed:
+    """A worker's side of the hand-off: it opens each connection it is handed and reports its
+    load back to the parent.
 
-    def __init__(self, items: Any, changed: Any):
+    uvicorn's protocols add themselves to `server_state.connections` when a connection opens
+    (or becomes a WebSocket) and take themselves out when it closes (or upgrades). A WebSocket
+    request counts as received only when its HTTP connection leaves that set, in the same turn
+    of the loop as its WebSocket joins it, so the parent counts it as on its way until then and
+    a burst of learners does not pile onto a process that has not upgraded them yet."""
+
+    def __init__(self, server: Any, config: Any, channel: socket.socket,
+                 loop: asyncio.AbstractEventLoop):
+        self.server, self.config, self.channel, self.loop = server, config, channel, loop
+        self.received = 0  # WebSocket requests whose HTTP connection has upgraded or closed
+        self.upgrading: set[Any] = set()  # the HTTP connections of WebSocket requests, till then
+        self.due = False  # a report is on its way
+        self.connections = _Reporting(server.server_state.connections, self.report, self.left)
+        server.server_state.connections = self.connections
+        channel.setblocking(False)
+
+    def report(self) -> None:
+        """Once for all the changes of one turn of the loop: an upgrade (HTTP connection out,
+        WebSocket in) is never seen half done."""
+        if not self.due:
+            self.due = True
+            self.loop.call_soon(self._send_report)
+
+    def _send_report(self) -> None:
+        self.due = False
+        sockets = self.config.ws_protocol_class
+        open_now = sum(isinstance(c, sockets) for c in self.connections)
+        with contextlib.suppress(OSError):
+            self.channel.send(REPORT.pack(open_now, self.received))
+
+    def left(self, connection: Any) -> None:
+        if connection in self.upgrading:
+            self.upgrading.remove(connection)
+            self.received += 1
+
+    def _http(self) -> asyncio.Protocol:
+        return self.config.http_protocol_class(config=self.config,
+                                               server_state=self.server.server_state,
+                                               app_state=self.server.lifespan.state)
+
+    def _websocket_request(self) -> asyncio.Protocol:
+        connection = self._http()
+        self.upgrading.add(connection)
+        return connection
+
+    async def _open(self, sock: socket.socket, websocket: bool) -> None:
+        try:
+            await self.loop.connect_accepted_socket(
+                self._websocket_request if websocket else self._http, sock)
+        except OSError:  # gone before it was opened: no longer on its way
+            sock.close()
+            self.received += websocket
+            self.report()
+
+    def take(self) -> None:
+        """Open what the parent has handed over."""
+        try:
+            message, fds, _, _ = socket.recv_fds(self.channel, 256, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not message:  # the parent is gone: finish what is open and stop
+            self.loop.remove_reader(self.channel.fileno())
+            self.server.should_exit = True
+            return
+        # one byte per descriptor, b"w" or b"h"; a descriptor the kernel dropped has no byte
+        for kind, fd in zip(message, fds, strict=False):
+            sock = socket.socket(fileno=fd)
+            sock.setblocking(False)
+            self.loop.create_task(self._open(sock, kind == ord("w")))
+
+
+class _Reporting(set[Any]):
+    """A set that calls `changed` after every add and removal, and `left` with what is removed
+    before that."""
+
+    def __init__(self, items: Any, changed: Any, left: Any):
         super().__init__(items)
         self._changed = changed
+        self._left = left
 
     def add(self, item: Any) -> None:
         super().add(item)
@@ -290,8 +362,10 @@ class _Reporting(set[Any]):
 
     def discard(self, item: Any) -> None:
         super().discard(item)
+        self._left(item)
         self._changed()
 
     def remove(self, item: Any) -> None:
         super().remove(item)
+        self._left(item)
         self._changed()

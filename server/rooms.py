@@ -20,8 +20,6 @@ that process.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import time
 import zlib
 from typing import Any
@@ -29,11 +27,9 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import frames
-
-# Set by `--processes` for each serving process: `p0`, `p1`, … (server/balancer.py).
-PROCESS_TAG_ENV = "NETPLAY_PROCESS_TAG"
 from .admission import TokenBucket, origin_allowed
 from .channel import Channel
+from .roomids import new_room_id
 from .scheduler import cancel_and_outlast
 from .settings import Settings
 from .wsproto import RAW_EXTENSION, ws_message
@@ -133,12 +129,7 @@ class Rooms:
         if len(self.rooms) >= self.settings.max_rooms:
             raise RoomsFull(f"this server holds {self.settings.max_rooms} live rooms at most; "
                             "try again when one ends")
-        # The id names the replica (behind a proxy, deploy/haproxy.cfg) and the process
-        # (`--processes`, server/balancer.py) that hold the room: its viewers are sent here by
-        # the id alone.
-        names = (self.settings.replica_name, os.environ.get(PROCESS_TAG_ENV, ""))
-        prefix = "".join(f"{n}-" for n in names if n)
-        room = Room(prefix + secrets.token_urlsafe(9), name, compression)
+        room = Room(new_room_id(self.settings.replica_name), name, compression)
         self.rooms[room.id] = room
         return room
 

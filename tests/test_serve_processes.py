@@ -11,7 +11,10 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import websockets
@@ -21,6 +24,7 @@ from serverproc import ServerProcess, descendants, stat_fields, wait_for_health
 from server.client import connect_live, ws_url
 
 PROCESSES = 3
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _workers(pid: int) -> list[int]:
@@ -76,6 +80,25 @@ def test_learners_spread_within_one_per_process_as_they_come_and_go(server):
     assert sum(seen[-1]) == 10
 
 
+def test_a_burst_of_learners_arriving_at_once_spreads_within_one(server):
+    """Twelve learners knock at the same moment, three times: those handed over but not yet
+    upgraded to WebSockets count where they went, so the burst does not pile onto one."""
+
+    async def burst() -> list[list[int]]:
+        seen = []
+        for _ in range(3):
+            async with contextlib.AsyncExitStack() as stack:
+                await asyncio.gather(*(stack.enter_async_context(connect_live(server.url))
+                                       for _ in range(12)))
+                seen.append(_spread(server.url))
+            await asyncio.sleep(0.5)  # all gone before the next burst
+        return seen
+
+    seen = run_async(burst(), 90)
+    for counts in seen:
+        assert sum(counts) == 12 and max(counts) - min(counts) <= 1, seen
+
+
 def test_a_rooms_viewers_reach_the_process_that_holds_it(server):
     """Teachers land on different processes; each room's viewer is handed to its own, though
     by load alone the viewers would all go to the same one."""
@@ -108,3 +131,18 @@ def test_a_worker_that_dies_is_replaced_and_the_server_serves_on(server):  # las
             return await learner.start()
 
     assert run_async(learn(), 30)["type"] == "frame"
+
+
+def test_workers_that_keep_dying_at_start_stop_the_server_with_a_clear_error():
+    """A worker that cannot start (here: an app that does not exist) is started again after a
+    pause, not forever: once every worker has died early six times in a row the server stops."""
+    script = ("import server.balancer as b; b.RESTART_PAUSE_S = (0.01, 0.02); "
+              "b.serve('server.no_such_module:app', {'log_level': 'critical'}, '127.0.0.1', 0, "
+              "1, 1)")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, check=False)
+    assert done.returncode != 0
+    assert "WorkersFailing: all 1 serving processes died within 10 s of starting, 6 times " \
+           "in a row" in done.stderr, done.stderr[-2000:]
+    assert time.monotonic() - started < 100
