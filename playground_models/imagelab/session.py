@@ -38,7 +38,7 @@ def as_ink(picture: np.ndarray) -> np.ndarray:
     """An RGB picture as the data's digits are: grey in [0, 1], ink high on a dark ground. A
     light ground (the picture's border, mostly) is turned dark; the ground's level goes to 0
     and the darkest ink to 1."""
-    grey = picture.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255
+    grey = picture.astype(np.float32) @ np.array(labdata.LUMA, dtype=np.float32) / 255
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if np.median(border) > 0.5:
         grey, border = 1.0 - grey, 1.0 - border

@@ -18,6 +18,7 @@ import { Notices } from './notices.js';
 import { SweepPanel } from './sweeppanel.js';
 import { lessonPause } from './lessons.js';
 import { dataCsv, layerTensors, safetensors, save } from './downloads.js';
+import { base64Size, fileBase64 } from './uploads.js';
 import { OwnData } from './owndata.js';
 import { Scrubber } from './scrubber.js';
 import { shortcutAllowed } from './keys.js';
@@ -146,16 +147,12 @@ $('net-file').addEventListener('change', () => {
   $('net-file').value = '';  // the same file again is a new choice
   if (!file) return;
   const limit = state.limits?.max_message_bytes ?? Infinity;
-  if (4 * Math.ceil(file.size / 3) + 512 > limit) {  // its base64 in a message: said here
+  if (base64Size(file.size) + 512 > limit) {  // its base64 in a message: said here
     notices.show(t('ui.netTooLarge', { size: Math.ceil(file.size / 1000), limit: Math.floor(limit / 1000) }), 'error', 0);
     return;
   }
-  const reader = new FileReader();
-  reader.onload = () => {
-    const text = String(reader.result);
-    send('load', { name: file.name.slice(0, 200), data: text.slice(text.indexOf(',') + 1) });
-  };
-  reader.readAsDataURL(file);
+  fileBase64(file).then((data) => send('load', { name: file.name.slice(0, 200), data }),
+    () => notices.show(t('ui.fileUnreadable'), 'error', 0));
 });
 $('dl-data').addEventListener('click', () => {
   if (!state.data) return;

@@ -5,6 +5,7 @@ import { wireHeader } from "./header.js";
 import { applyKeys, choiceLabel, currentLang, languageSwitch, loadLang, t } from "../js/i18n.js";
 import { Notices } from "../js/notices.js";
 import { applies } from "../js/state.js";
+import { fileBase64 } from "../js/uploads.js";
 import { LineChart } from "./charts.js";
 import { ConvCalculator } from "./convcalc.js";
 import { DrawPad } from "./draw.js";
@@ -190,12 +191,8 @@ function sendFile(file, type) {
     banner(t("lab.fileTooLarge", { size: mb(file.size), limit: mb(limit) }));
     return;
   }
-  const reader = new FileReader();
-  reader.onload = () => {
-    const text = String(reader.result);
-    socket.send({ type, name: file.name.slice(0, 200), data: text.slice(text.indexOf(",") + 1) });
-  };
-  reader.readAsDataURL(file);
+  fileBase64(file).then((data) => socket.send({ type, name: file.name.slice(0, 200), data }),
+    () => banner(t("ui.fileUnreadable")));
 }
 
 const COLOUR_DATA = ["shapes", "cifar10"];
