@@ -168,6 +168,8 @@ def _load() -> ctypes.CDLL | None:
         lib.mlp_evaluate.argtypes = [ptr] * 5 + [ctypes.c_int32, ptr, ptr]
         lib.mlp_grid.restype = ctypes.c_int
         lib.mlp_grid.argtypes = [ptr, ptr, ptr] + [ctypes.c_int32] * 3 + [ptr, ptr]
+        lib.mlp_picture.restype = ctypes.c_int
+        lib.mlp_picture.argtypes = [ptr, ptr, ptr] + [ctypes.c_int32] * 3 + [ptr, ptr]
         _kernel = lib
         return lib
 
@@ -211,6 +213,11 @@ class FastBackend:
             offset += p.size
         # Torch views of the same memory: snapshots read the live weights without a copy.
         self._tensors = [torch.from_numpy(v) for v in views]
+        # Where every W and every b lie in it (the layers alternate W, b): `weights_and_biases`.
+        bounds = np.cumsum([0] + [p.size for p in params])
+        spans = [np.arange(start, end) for start, end in itertools.pairwise(bounds)]
+        self._weight_index = np.concatenate(spans[0::2])
+        self._bias_index = np.concatenate(spans[1::2])
         self._state = np.zeros((2, self._flat.size), np.float32)
         self._step = np.zeros(1, np.int64)
         self._diverged = np.zeros(1, np.int32)
@@ -290,6 +297,29 @@ class FastBackend:
                                  grid, maps, kind, out.ctypes.data, pooled.ctypes.data) < 0:
             raise MemoryError("fast kernel: out of memory")
         return (out.reshape(sizes[-1], points) if kind == 2 else out), pooled
+
+    def weights_and_biases(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of every layer's W (row-major, layer after layer) and of every b, each as
+        one float32 vector: a frame's `weights` and `biases`."""
+        return self._flat[self._weight_index], self._flat[self._bias_index]
+
+    def draw_picture(self, x_rows: np.ndarray, grid: int, maps: int,
+                     kind: int) -> tuple[np.ndarray, np.ndarray]:
+        """`draw_grid` as a frame sends it, for kinds 0 and 1: the output [grid, grid] and the
+        hidden neurons' maps [hidden, maps, maps] as int8, 127·clamp(v, −1, 1) rounded with
+        NaN as 0 (`quantize.to_int8`), in the same kernel call (`mlp_picture`)."""
+        sizes = self.arch.sizes
+        out = np.empty((grid, grid), np.int8)
+        pooled = np.empty((sum(sizes[1:-1]), maps, maps), np.int8)
+        x = np.ascontiguousarray(x_rows, dtype=np.float32)
+        status = self._kernel.mlp_picture(ctypes.byref(self._spec), self._flat.ctypes.data,
+                                          x.ctypes.data, grid, maps, kind, out.ctypes.data,
+                                          pooled.ctypes.data)
+        if status == -2:
+            raise ValueError(f"the kernel draws pictures of kind 0 or 1, not {kind}")
+        if status < 0:
+            raise MemoryError("fast kernel: out of memory")
+        return out, pooled
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
         """Mean data loss and accuracy (0 for regression) of the net on every row of `x`, in

@@ -16,6 +16,7 @@ from .features import feature_matrix
 from .grid import grid_points
 from .network import ACTIVATION_FUNCTIONS, BatchNorm, data_loss, forward, regularization
 from .params import DOMAIN
+from .quantize import to_int8
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -34,6 +35,18 @@ class Snapshot:
     weights: list[np.ndarray]  # [out, in] per layer
     biases: list[np.ndarray]
     curve: np.ndarray | None  # float32 [C, 2]: x₁ and the prediction, 1-D regression only
+
+
+@dataclass
+class Picture:
+    """A frame's picture as it is sent, drawn and quantised by the C kernel: the same bytes as
+    `take_snapshot` quantised (`quantize.to_int8`), for a two-class or regression net on a
+    2-D plane."""
+
+    output: np.ndarray  # int8 [G, G]
+    neurons: np.ndarray  # int8 [N, M, M]: enabled features, then hidden neurons
+    weights: np.ndarray  # float32: every layer's W [out, in], row-major, one after another
+    biases: np.ndarray  # float32
 
 
 def _inferred(trainer: Trainer) -> Callable[[int, torch.Tensor], torch.Tensor] | None:
@@ -65,11 +78,18 @@ def evaluate(trainer: Trainer) -> dict[str, Any]:
         out[f"{name}_loss"] = _finite(loss)
         if exp.is_classification:
             out[f"{name}_acc"] = acc
-    reg = regularization(exp.regularization, exp.regularizationRate, params[0::2])
+    penalised = exp.regularization != "none" and exp.regularizationRate != 0.0
+    reg = regularization(exp.regularization, exp.regularizationRate, params[0::2]) \
+        if penalised else 0.0
     out["reg_loss"] = _finite(float(reg))
     # Pruned links, "7 of 20 weights are 0": L1 makes weights exactly zero (biases never count).
-    out["weights"] = sum(int(w.numel()) for w in params[0::2])
-    out["zero_weights"] = sum(int(np.count_nonzero(w.detach().numpy() == 0)) for w in params[0::2])
+    if isinstance(backend, FastBackend):  # every weight in one array
+        weights = backend.weights_and_biases()[0]
+        out["weights"], out["zero_weights"] = len(weights), int(np.count_nonzero(weights == 0))
+    else:
+        out["weights"] = sum(int(w.numel()) for w in params[0::2])
+        out["zero_weights"] = sum(int(np.count_nonzero(w.detach().numpy() == 0))
+                                  for w in params[0::2])
     if trainer.diverged_at is not None:
         for key in ("train_loss", "test_loss", "reg_loss"):
             out[key] = None
@@ -100,7 +120,7 @@ def grid_inputs(trainer: Trainer, grid_size: int, neuron_grid: int) -> tuple[tor
         feats = torch.from_numpy(raw.T.astype(np.float32))
         feats = feats / feats.abs().amax(dim=1, keepdim=True).clamp_min(1e-12)
         maps = _pool(feats, grid_size, neuron_grid).clamp(-1, 1)
-        cached = trainer.grid_cache = (key, x_rows.contiguous(), maps)
+        cached = trainer.grid_cache = (key, x_rows.contiguous(), maps, to_int8(maps.numpy()))
     return cached[1], cached[2]
 
 
@@ -122,6 +142,23 @@ def _grid_forward(
         hidden.append(h)
     n = len(activations)
     return torch.addmm(params[2 * n + 1][:, None], params[2 * n], h), hidden
+
+
+def kernel_picture(trainer: Trainer, grid_size: int, neuron_grid: int) -> Picture | None:
+    """The frame's picture in one kernel call without the GIL, already quantised; None where
+    the kernel does not draw this net (torch does, or the picture has more than the output and
+    the maps: classes, a 1-D curve), and `take_snapshot` is the way."""
+    exp = trainer.experiment
+    backend = trainer.backend
+    if not isinstance(backend, FastBackend) or not backend.grid_in_kernel \
+            or trainer.data.one_d or (exp.is_classification and exp.num_classes != 2):
+        return None
+    x_rows, _ = grid_inputs(trainer, grid_size, neuron_grid)
+    features = trainer.grid_cache[3]  # the features' maps, quantised once with the grid
+    output, hidden = backend.draw_picture(x_rows.numpy(), grid_size, neuron_grid,
+                                          0 if exp.is_classification else 1)
+    weights, biases = backend.weights_and_biases()
+    return Picture(output, np.concatenate([features, hidden]), weights, biases)
 
 
 @torch.no_grad()

@@ -86,7 +86,8 @@ class Trainer:
 
     def _load_data(self, exp: Experiment) -> None:
         self.data: DataSplit = generate(exp)
-        self.grid_cache: tuple[Any, torch.Tensor, torch.Tensor] | None = None  # see snapshot.py
+        # the grid's inputs and the features' maps, as floats and as sent (see snapshot.py)
+        self.grid_cache: tuple[Any, torch.Tensor, torch.Tensor, np.ndarray] | None = None
         names = exp.features
         train_f = feature_matrix(self.data.train_x, names)
         self.preprocess = Preprocessor(exp.preprocess, train_f)

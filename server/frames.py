@@ -12,12 +12,19 @@ from __future__ import annotations
 import json
 import math
 import struct
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from playground_models.quantize import to_int8, to_uint8_unit
+
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "float32": np.float32}
+# Either byte order: each array goes out little-endian.
+_DTYPE_NAMES = {np.dtype(t).newbyteorder(order): name for name, t in DTYPES.items()
+                for order in "<>"}
+_BIG_ENDIAN = sys.byteorder == "big"
 ALIGN = 4
 
 
@@ -59,15 +66,20 @@ def encode(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes
     chunks: list[bytes] = []
     offset = 0
     for name, array in arrays.items():
-        dtype = array.dtype.name
-        if dtype not in DTYPES:
-            raise FrameError(f"array {name!r}: dtype {dtype} is not one of {', '.join(DTYPES)}")
-        data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+        dtype = _DTYPE_NAMES.get(array.dtype)
+        if dtype is None:
+            raise FrameError(f"array {name!r}: dtype {array.dtype.name} is not one of "
+                             f"{', '.join(DTYPES)}")
+        if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and _BIG_ENDIAN):
+            array = array.astype(array.dtype.newbyteorder("<"))
+        data = array.tobytes()  # C order, whatever the array's layout
         table.append(
             {"name": name, "dtype": dtype, "shape": list(array.shape), "offset": offset,
              "bytes": len(data)}
         )
-        chunks.append(data + b"\0" * _pad(len(data)))
+        chunks.append(data)
+        if _pad(len(data)):
+            chunks.append(b"\0" * _pad(len(data)))
         offset += len(data) + _pad(len(data))
     head = dumps({**header, "arrays": table}).encode()
     head += b" " * _pad(len(head))
@@ -99,28 +111,7 @@ def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
-# --- quantisation --------------------------------------------------------------------------
-
-
-def to_int8(values: np.ndarray) -> np.ndarray:
-    """127·clamp(v, −1, 1), rounded; NaN becomes 0 (a diverged net draws as neutral).
-
-    In place on one float32 copy: a frame quantises 13,000 values twice per frame, and
-    `np.nan_to_num` alone cost twice what this whole function does."""
-    q = np.multiply(values, np.float32(127.0), dtype=np.float32)
-    np.clip(q, -127.0, 127.0, out=q)  # ±inf clamp; NaN stays NaN
-    np.rint(q, out=q)
-    q[np.isnan(q)] = 0.0
-    return q.astype(np.int8)
-
-
-def to_uint8_unit(values: np.ndarray) -> np.ndarray:
-    """255·clamp(v, 0, 1), rounded: a probability as a byte (NaN is 0)."""
-    q = np.multiply(values, np.float32(255.0), dtype=np.float32)
-    np.clip(q, 0.0, 255.0, out=q)
-    np.rint(q, out=q)
-    q[np.isnan(q)] = 0.0
-    return q.astype(np.uint8)
+# --- a snapshot's arrays -------------------------------------------------------------------
 
 
 def flat_float32(parts: list[np.ndarray]) -> np.ndarray:
@@ -143,14 +134,27 @@ def snapshot_arrays(snap: Any, knn: np.ndarray | None = None) -> dict[str, np.nd
     arrays["weights"] = flat_float32(snap.weights)
     arrays["biases"] = flat_float32(snap.biases)
     if knn is not None:
-        # Integer grids are class indices; real-valued ones share the `output` encoding.
-        if np.issubdtype(np.asarray(knn).dtype, np.integer):
-            arrays["knn"] = np.asarray(knn, np.uint8)
-        else:
-            arrays["knn"] = to_int8(knn)
+        arrays["knn"] = _knn_array(knn)
     if snap.curve is not None:
         arrays["curve"] = np.asarray(snap.curve, np.float32)
     return arrays
+
+
+def picture_arrays(picture: Any, knn: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """`snapshot_arrays` for a picture the kernel drew and quantised (`snapshot.Picture`):
+    the same arrays, in the same order."""
+    arrays = {"output": picture.output, "neurons": picture.neurons,
+              "weights": picture.weights, "biases": picture.biases}
+    if knn is not None:
+        arrays["knn"] = _knn_array(knn)
+    return arrays
+
+
+def _knn_array(knn: np.ndarray) -> np.ndarray:
+    """Integer grids are class indices; real-valued ones share the `output` encoding."""
+    if np.issubdtype(np.asarray(knn).dtype, np.integer):
+        return np.asarray(knn, np.uint8)
+    return to_int8(knn)
 
 
 def data_arrays(split: Any) -> dict[str, np.ndarray]:

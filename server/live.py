@@ -19,6 +19,7 @@ import numpy as np
 from playground_models import netfile
 from playground_models.experiment import Experiment
 from playground_models.params import PARAMS, Effect
+from playground_models.snapshot import Picture, kernel_picture
 from playground_models.tfcompat.live import TfTrainer
 from playground_models.trainer import Trainer
 from playground_models.urlcodec import run_query, serialize
@@ -249,7 +250,7 @@ class LiveRun:
             for _ in range(PROBES):
                 self._snapshot(probe)
         grid = draw.choose(asked, playing)
-        snap = self._snapshot(grid)
+        picture = self._snapshot(grid)
         reduced = ["grid"] if grid < asked else []
         if self._metrics is None or not playing or draw.metrics_due():
             before = time.perf_counter()
@@ -288,14 +289,20 @@ class LiveRun:
             "learning_rate": t.learning_rate,  # in force: the schedule's rate this epoch
             "live": {k: exp[k] for k in LIVE_KEYS},
         }
-        return self._pack(header, frames.snapshot_arrays(snap, knn))
+        arrays = frames.picture_arrays(picture, knn) if isinstance(picture, Picture) \
+            else frames.snapshot_arrays(picture, knn)
+        return self._pack(header, arrays)
 
     def _snapshot(self, grid: int) -> Any:
-        """The trainer's snapshot at `grid`, its cost recorded for `DrawBudget`."""
+        """The picture at `grid`, its cost recorded for `DrawBudget`: drawn and quantised in
+        the kernel (a `Picture`) where it can be, else the trainer's snapshot."""
         started = time.perf_counter()
-        snap = self.trainer.snapshot(grid_size=grid, neuron_grid=self.neuron_grid)
+        t = self.trainer
+        picture = kernel_picture(t, grid, self.neuron_grid) if isinstance(t, Trainer) else None
+        if picture is None:
+            picture = t.snapshot(grid_size=grid, neuron_grid=self.neuron_grid)
         self._draw.record_grid(grid, time.perf_counter() - started)
-        return snap
+        return picture
 
     def data(self) -> bytes:
         split = self.trainer.data

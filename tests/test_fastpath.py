@@ -21,7 +21,9 @@ from playground_models.network import Architecture, data_loss, forward, regulari
 from playground_models.params import ACTIVATIONS, OPTIMIZERS
 from playground_models.reference_nets import NET_A, NET_B, REFERENCE_NETS
 from playground_models.rules import dropout_masks
+from playground_models.snapshot import kernel_picture
 from playground_models.trainer import Trainer
+from server import frames
 
 pytestmark = pytest.mark.skipif(
     not fastpath.supports(Experiment()), reason="no C compiler: the fast path is unavailable"
@@ -356,6 +358,50 @@ def test_the_pictures_tanh_is_tanh_on_every_kind_of_float():
     x_rows[0, 5] = np.nan  # a diverged net's NaN stays NaN: the frame draws it as neutral
     _, maps = trainer.backend.draw_grid(x_rows, grid, grid, 0)
     assert np.isnan(maps[0].ravel()[5]) and np.isfinite(maps[0].ravel()[6])
+
+
+@pytest.mark.parametrize("config", [
+    {},  # two classes, tanh, 100×100 pooled to 20×20
+    {"activation": "relu", "networkShape": (8, 8, 8), "gridSize": 37},  # maps past ±1
+    {"activation": "gelu", "problem": "regression", "networkShape": (5,)},  # clamped values
+    {"activation": "sigmoid", "xSquared": True, "sinY": True, "networkShape": ()},  # no hidden
+    {"dataset": "spiral", "networkShape": (8, 8), "activation": "leakyrelu", "gridSize": 50},
+])
+def test_a_picture_quantised_in_the_kernel_is_the_snapshots_byte_for_byte(config):
+    """`kernel_picture` (drawn and quantised in one call) against the snapshot quantised in
+    numpy: the frame's arrays are the same bytes, in the same order, for every kind it draws,
+    and for a diverged net (NaN weights) and one whose values run to ±inf."""
+    trainer = Trainer(Experiment(config))
+    trainer.train_epochs(2)
+    grid, maps = trainer.experiment.gridSize, 20
+
+    def both() -> tuple[dict, dict]:
+        picture = kernel_picture(trainer, grid, maps)
+        assert picture is not None
+        return (frames.picture_arrays(picture),
+                frames.snapshot_arrays(trainer.snapshot(grid, maps)))
+
+    for change in ("trained", "huge", "diverged"):
+        if change == "huge":
+            trainer.backend._flat[:] *= 1e30  # scores of ±inf and NaN where they meet
+        elif change == "diverged":
+            trainer.backend._flat[::3] = np.nan
+        got, want = both()
+        assert list(got) == list(want), change
+        for name in want:
+            assert got[name].dtype == want[name].dtype and got[name].shape == want[name].shape
+            assert got[name].tobytes() == want[name].tobytes(), (change, name)
+    assert np.count_nonzero(got["output"]) < got["output"].size  # NaN drawn as 0
+
+
+def test_the_kernel_leaves_pictures_it_does_not_draw_to_the_snapshot():
+    """More than two classes (classes and confidences), a 1-D curve and a net past the
+    kernel's size are drawn by torch through `take_snapshot`."""
+    for config in ({"dataset": "blobs"}, {"problem": "regression", "regDataset": "reg-sine"},
+                   {"networkShape": (64, 64, 64)}):
+        trainer = Trainer(Experiment(config))
+        assert trainer.path == "fast"
+        assert kernel_picture(trainer, 50, 10) is None, config
 
 
 @pytest.mark.parametrize("config", [

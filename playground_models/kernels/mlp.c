@@ -562,6 +562,43 @@ PICTURE PICTURE_CLONES int mlp_grid(const mlp_spec *sp, const float *params, con
     return 0;
 }
 
+/* 127·clamp(v, −1, 1) rounded half to even, NaN as 0: a picture's values as the frame sends
+   them, equal value for value to server/frames.py's `to_int8`. Adding and taking away 1.5·2²³
+   rounds a float of magnitude below 2²² to the nearest integer, ties to even, as `np.rint`
+   does; being plain arithmetic, a row of it runs in vector registers. */
+static inline __attribute__((always_inline)) void quantize_unit(const float *v, size_t n,
+                                                                int8_t *q) {
+    const float round = 12582912.0f;
+    for (size_t i = 0; i < n; i++) {
+        float s = v[i] * 127.0f;
+        s = s < -127.0f ? -127.0f : s;
+        s = s > 127.0f ? 127.0f : s;
+        s = (s + round) - round;
+        q[i] = (int8_t)(s == s ? s : 0.0f);
+    }
+}
+
+/* `mlp_grid`'s picture as a frame sends it: the output [G·G] (kinds 0 and 1) and the neuron
+   maps [H][M][M], each quantised by `quantize_unit`. Returns 0, −1 if out of memory, −2 for a
+   kind it does not draw (2: the classes come from the scores in the caller). */
+PICTURE PICTURE_CLONES int mlp_picture(const mlp_spec *sp, const float *params, const float *x,
+                                       int32_t G, int32_t M, int32_t kind, int8_t *out,
+                                       int8_t *maps) {
+    if (kind != 0 && kind != 1) return -2;
+    int hidden = 0;
+    for (int l = 1; l < sp->n_layers; l++) hidden += sp->sizes[l];
+    const size_t P = (size_t)G * G, H = (size_t)hidden * M * M;
+    float *values = malloc(sizeof(float) * (P + H + 1));
+    if (!values) return -1;
+    int status = mlp_grid(sp, params, x, G, M, kind, values, values + P);
+    if (status == 0) {
+        quantize_unit(values, P, out);
+        quantize_unit(values + P, H, maps);
+    }
+    free(values);
+    return status;
+}
+
 /* A frame's metrics: the mean data loss of the net on all n rows of x (their class labels `cls`
    or targets `val`), and with labels the share it gets right (the first highest score wins, as
    torch's argmax). Rows go in chunks through the training's own forward pass and loss, so the
