@@ -39,13 +39,11 @@ class _Cost:
 
     def __init__(self) -> None:
         self._seen: deque[float] = deque(maxlen=WINDOW)
+        self.best: float | None = None  # worked out once per measurement, read every frame
 
     def add(self, seconds: float) -> None:
         self._seen.append(seconds)
-
-    @property
-    def best(self) -> float | None:
-        return min(self._seen) if self._seen else None
+        self.best = min(self._seen)
 
 
 class DrawBudget:
@@ -85,14 +83,17 @@ class DrawBudget:
 
     def predict(self, grid: int, playing: bool = False) -> float | None:
         """Seconds a frame at `grid` should take to draw, or None before any measurement."""
-        measured = {g: c.best for g, c in self._grid.items() if c.best is not None}
-        if not measured:
-            return None
-        if grid in measured:
-            cost = measured[grid]
+        here = self._grid.get(grid)
+        if here is not None:  # measured at this grid
+            cost = here.best
+        elif self._grid:
+            near = min(self._grid, key=lambda g: abs(g - grid))
+            cost = self._grid[near].best
+            cost = None if cost is None else cost * (grid / near) ** 2
         else:
-            near = min(measured, key=lambda g: abs(g - grid))
-            cost = measured[near] * (grid / near) ** 2
+            cost = None
+        if cost is None:
+            return None
         metrics = self._metrics.best or 0.0
         if playing and self.budget_s is not None:
             metrics = min(metrics, self.budget_s / 2)

@@ -62,9 +62,10 @@ class Pacing:
                         await self._send_state()
                         return
                 delay = started + interval - loop.time()
-                if delay > 0:
+                if delay > 0:  # a timeout scope: `wait_for` would make a task every frame
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._halt.wait(), delay)
+                        async with asyncio.timeout(delay):
+                            await self._halt.wait()
         except WebSocketDisconnect:
             return  # the socket went away; the receive loop ends the session
         except Exception as err:

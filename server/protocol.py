@@ -256,8 +256,17 @@ def load_json(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     return data
 
 
+# An ack as clients write it, `{"type":"ack","seq":12}`, spaced or not: read without the JSON
+# parser and the validator, since every frame of every session brings one. Any other spelling
+# (keys the other way round, a seq out of range) goes the whole way and gets its usual answer.
+_ACK = re.compile(r'\{\s*"type"\s*:\s*"ack"\s*,\s*"seq"\s*:\s*(0|[1-9][0-9]{0,15})\s*\}')
+
+
 def parse_message(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> BaseModel:
     """One text message → a typed client message, or `ProtocolError` naming the field."""
+    ack = _ACK.fullmatch(text)
+    if ack is not None and int(ack[1]) <= MAX_SAFE_INT:
+        return Ack.model_construct(type="ack", seq=int(ack[1]))
     data = load_json(text, max_depth)
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", None, "a message must be a JSON object with a 'type'")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from playground_models.experiment import Experiment
 from playground_models.trainer import Trainer
-from server.protocol import PROTOCOL_VERSION
+from server.protocol import _ADAPTER, PROTOCOL_VERSION, ProtocolError, parse_message
 
 COMMANDS = ["update", "play", "pause", "step", "reset", "reseed", "snapshot"]
 
@@ -423,3 +425,24 @@ def test_a_1d_curve_has_no_x2_inputs_and_says_which_features_it_can_take(open_se
     s.send(type="update", changes={"x": False})
     error = s.until("error")
     assert error["field"] == "x" and "no x₂" in error["message"]
+
+
+@pytest.mark.parametrize("text", [
+    '{"type":"ack","seq":0}', '{ "type" : "ack" , "seq" : 9007199254740991 }',
+    '{"seq":3,"type":"ack"}',  # the other way round: the whole way, the same answer
+])
+def test_an_ack_read_the_short_way_is_the_ack_the_validator_makes(text):
+    assert parse_message(text) == _ADAPTER.validate_python(json.loads(text))
+
+
+@pytest.mark.parametrize(("text", "code", "field"), [
+    ('{"type":"ack","seq":9007199254740992}', "bad_value", "seq"),  # past 2⁵³ − 1
+    ('{"type":"ack","seq":-1}', "bad_value", "seq"),
+    ('{"type":"ack","seq":01}', "bad_json", None),
+    ('{"type":"ack","seq":3}x', "bad_json", None),
+    ('{"type":"ack","seq":3,"seq":4,"x":1}', "bad_message", "x"),
+])
+def test_an_ack_that_is_not_plain_gets_the_usual_answer(text, code, field):
+    with pytest.raises(ProtocolError) as caught:
+        parse_message(text)
+    assert (caught.value.code, caught.value.field) == (code, field)
