@@ -185,9 +185,10 @@ class Settings(BaseModel):
         "header before it is decoded",
     )
     replica_name: str = Field(
-        "", pattern=r"^[A-Za-z0-9]{0,32}$",
-        description="this server's name among replicas behind a proxy: its live rooms' ids "
-        "start with it, so that the proxy sends their viewers here (deploy/haproxy.cfg)",
+        "", pattern=r"^([A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?)?$",
+        description="this server's name among replicas behind a proxy (letters, digits and "
+        "inner hyphens, as a Kubernetes pod's name): its live rooms' ids start with it, so "
+        "that the proxy sends their viewers here (deploy/haproxy.cfg, deploy/k8s)",
     )
     lab_cifar_dir: str = Field(
         "", max_length=4096,
