@@ -72,15 +72,16 @@ def encode(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes
                              f"{', '.join(DTYPES)}")
         if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and _BIG_ENDIAN):
             array = array.astype(array.dtype.newbyteorder("<"))
-        data = array.tobytes()  # C order, whatever the array's layout
+        # The array's own memory, in C order: copied once, into the message itself.
+        data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
         table.append(
             {"name": name, "dtype": dtype, "shape": list(array.shape), "offset": offset,
-             "bytes": len(data)}
+             "bytes": data.nbytes}
         )
         chunks.append(data)
-        if _pad(len(data)):
-            chunks.append(b"\0" * _pad(len(data)))
-        offset += len(data) + _pad(len(data))
+        if _pad(data.nbytes):
+            chunks.append(b"\0" * _pad(data.nbytes))
+        offset += data.nbytes + _pad(data.nbytes)
     head = dumps({**header, "arrays": table}).encode()
     head += b" " * _pad(len(head))
     return b"".join([struct.pack("<I", len(head)), head, *chunks])
