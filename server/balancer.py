@@ -316,18 +316,15 @@ class _Handed:
                                                server_state=self.server.server_state,
                                                app_state=self.server.lifespan.state)
 
-    def _websocket_request(self) -> asyncio.Protocol:
-        connection = self._http()
-        self.upgrading.add(connection)
-        return connection
-
     async def _open(self, sock: socket.socket, websocket: bool) -> None:
+        connection = self._http()
+        if websocket:
+            self.upgrading.add(connection)
         try:
-            await self.loop.connect_accepted_socket(
-                self._websocket_request if websocket else self._http, sock)
+            await self.loop.connect_accepted_socket(lambda: connection, sock)
         except OSError:  # gone before it was opened: no longer on its way
             sock.close()
-            self.received += websocket
+            self.left(connection)
             self.report()
 
     def take(self) -> None:
