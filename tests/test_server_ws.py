@@ -440,6 +440,7 @@ def test_an_ack_read_the_short_way_is_the_ack_the_validator_makes(text):
     ('{"type":"ack","seq":-1}', "bad_value", "seq"),
     ('{"type":"ack","seq":01}', "bad_json", None),
     ('{"type":"ack","seq":3}x', "bad_json", None),
+    ('{"type":"ack",\u00a0"seq":3}', "bad_json", None),  # a space JSON does not know
     ('{"type":"ack","seq":3,"seq":4,"x":1}', "bad_message", "x"),
 ])
 def test_an_ack_that_is_not_plain_gets_the_usual_answer(text, code, field):
