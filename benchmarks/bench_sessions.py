@@ -121,10 +121,11 @@ def classroom(url: str, n: int, seconds: float, client_processes: int) -> dict:
     with multiprocessing.get_context("spawn").Pool(k) as pool:
         pending = pool.map_async(_client_share, jobs)
         spread = None
-        if not pending.wait(seconds / 2 + 1.0):  # every learner connected and playing
-            with contextlib.suppress(OSError, ValueError):
-                with urllib.request.urlopen(health, timeout=5) as reply:
-                    spread = json.load(reply).get("sessions_per_process")
+        pending.wait(seconds / 2 + 1.0)  # every learner connected and playing
+        if not pending.ready():
+            with contextlib.suppress(OSError, ValueError), \
+                    urllib.request.urlopen(health, timeout=5) as reply:
+                spread = json.load(reply).get("sessions_per_process")
         rates = [r for share in pending.get() for r in share]
     return {**summary(rates), "sessions_per_process": spread}
 

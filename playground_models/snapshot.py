@@ -154,6 +154,7 @@ def kernel_picture(trainer: Trainer, grid_size: int, neuron_grid: int) -> Pictur
             or trainer.data.one_d or (exp.is_classification and exp.num_classes != 2):
         return None
     x_rows, _ = grid_inputs(trainer, grid_size, neuron_grid)
+    assert trainer.grid_cache is not None  # `grid_inputs` filled it
     features = trainer.grid_cache[3]  # the features' maps, quantised once with the grid
     output, hidden = backend.draw_picture(x_rows.numpy(), grid_size, neuron_grid,
                                           0 if exp.is_classification else 1)

@@ -14,7 +14,7 @@ import math
 import struct
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -22,8 +22,9 @@ from playground_models.quantize import to_int8, to_uint8_unit
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "float32": np.float32}
 # Either byte order: each array goes out little-endian.
+_ORDERS: tuple[Literal["<"], Literal[">"]] = ("<", ">")
 _DTYPE_NAMES = {np.dtype(t).newbyteorder(order): name for name, t in DTYPES.items()
-                for order in "<>"}
+                for order in _ORDERS}
 _BIG_ENDIAN = sys.byteorder == "big"
 ALIGN = 4
 
@@ -63,7 +64,7 @@ def dumps(value: Any) -> str:
 def encode(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
     """One binary message: `header` plus an `arrays` table describing `arrays`, in order."""
     table = []
-    chunks: list[bytes] = []
+    chunks: list[Any] = []  # bytes and numpy byte views, joined once
     offset = 0
     for name, array in arrays.items():
         dtype = _DTYPE_NAMES.get(array.dtype)

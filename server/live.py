@@ -19,7 +19,7 @@ import numpy as np
 from playground_models import netfile
 from playground_models.experiment import Experiment
 from playground_models.params import PARAMS, Effect
-from playground_models.snapshot import Picture, kernel_picture
+from playground_models.snapshot import Picture, Snapshot, kernel_picture
 from playground_models.tfcompat.live import TfTrainer
 from playground_models.trainer import Trainer
 from playground_models.urlcodec import run_query, serialize
@@ -298,7 +298,8 @@ class LiveRun:
         the kernel (a `Picture`) where it can be, else the trainer's snapshot."""
         started = time.perf_counter()
         t = self.trainer
-        picture = kernel_picture(t, grid, self.neuron_grid) if isinstance(t, Trainer) else None
+        picture: Picture | Snapshot | None = \
+            kernel_picture(t, grid, self.neuron_grid) if isinstance(t, Trainer) else None
         if picture is None:
             picture = t.snapshot(grid_size=grid, neuron_grid=self.neuron_grid)
         self._draw.record_grid(grid, time.perf_counter() - started)

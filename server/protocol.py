@@ -259,8 +259,9 @@ def load_json(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
 # An ack as clients write it, `{"type":"ack","seq":12}`, spaced or not: read without the JSON
 # parser and the validator, since every frame of every session brings one. Any other spelling
 # (keys the other way round, a seq out of range) goes the whole way and gets its usual answer.
-_ACK = re.compile("[ \t\n\r]*".join(  # between the tokens, JSON's whitespace and no other
-    [r"\{", '"type"', ":", '"ack"', ",", '"seq"', ":", r"(0|[1-9][0-9]{0,15})", r"\}"]))
+_WS = "[ \t\n\r]*"  # between the tokens: JSON's whitespace, and no other
+_ACK = re.compile(rf'\{{{_WS}"type"{_WS}:{_WS}"ack"{_WS},{_WS}"seq"{_WS}:{_WS}'
+                  rf'(0|[1-9][0-9]{{0,15}}){_WS}\}}')
 
 
 def parse_message(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> BaseModel:
