@@ -110,6 +110,13 @@ def grid_inputs(trainer: Trainer, grid_size: int, neuron_grid: int) -> tuple[tor
     computed once per dataset (the trainer drops the cache when it loads data) and reused by
     every frame.
     """
+    _, x_rows, maps, _ = _grid_cached(trainer, grid_size, neuron_grid)
+    return x_rows, maps
+
+
+def _grid_cached(trainer: Trainer, grid_size: int,
+                 neuron_grid: int) -> tuple[Any, torch.Tensor, torch.Tensor, np.ndarray]:
+    """`grid_inputs`, with the features' maps also as a frame sends them (int8)."""
     exp = trainer.experiment
     key = (grid_size, neuron_grid)
     cached = trainer.grid_cache
@@ -121,7 +128,7 @@ def grid_inputs(trainer: Trainer, grid_size: int, neuron_grid: int) -> tuple[tor
         feats = feats / feats.abs().amax(dim=1, keepdim=True).clamp_min(1e-12)
         maps = _pool(feats, grid_size, neuron_grid).clamp(-1, 1)
         cached = trainer.grid_cache = (key, x_rows.contiguous(), maps, to_int8(maps.numpy()))
-    return cached[1], cached[2]
+    return cached
 
 
 def _grid_forward(
@@ -153,9 +160,7 @@ def kernel_picture(trainer: Trainer, grid_size: int, neuron_grid: int) -> Pictur
     if not isinstance(backend, FastBackend) or not backend.grid_in_kernel \
             or trainer.data.one_d or (exp.is_classification and exp.num_classes != 2):
         return None
-    x_rows, _ = grid_inputs(trainer, grid_size, neuron_grid)
-    assert trainer.grid_cache is not None  # `grid_inputs` filled it
-    features = trainer.grid_cache[3]  # the features' maps, quantised once with the grid
+    _, x_rows, _, features = _grid_cached(trainer, grid_size, neuron_grid)
     output, hidden = backend.draw_picture(x_rows.numpy(), grid_size, neuron_grid,
                                           0 if exp.is_classification else 1)
     weights, biases = backend.weights_and_biases()

@@ -16,8 +16,8 @@ A live room's viewers are the exception: a room lives in one process, whose tag 
 
 A worker is a plain uvicorn `Server` with no listening socket of its own: it serves the
 connections it is handed. A worker that dies is started again; its connections are gone (their
-pages reconnect and start again from their links). One that dies soon after starting is started
-again after a growing pause (0.5 s, 1 s, … 30 s), and if every worker keeps failing so the
+pages reconnect and start again from their links). One that dies before it has served for a
+while is started again after a growing pause (0.5 s, 1 s, … 30 s), and if every worker keeps failing so the
 server stops, with their errors above its own.
 """
 
@@ -44,7 +44,7 @@ PEEK_BYTES = 256  # of a request line: enough for `GET /ws/room/<id>`
 PEEK_WAIT_S = 2.0  # a connection that sends nothing this long goes by load alone
 _ROOM = re.compile(rb"^GET /ws/room/([A-Za-z0-9_-]+)")
 REPLICA_NAME_ENV = "NETPLAY_REPLICA_NAME"  # the `replica_name` setting, as every process has it
-EARLY_DEATH_S = 10.0  # a worker that dies sooner after starting is restarted after a pause
+EARLY_DEATH_S = 10.0  # a worker that dies before serving this long is restarted after a pause
 RESTART_PAUSE_S = (0.5, 30.0)  # the first pause, doubled each early death up to the second
 GIVE_UP_AFTER = 6  # early deaths in a row of every worker: the server stops
 
@@ -62,7 +62,7 @@ class Worker:
     handed: int = 0  # WebSocket requests sent to it
     reported: tuple[int, int] = (0, 0)  # its last report: (open, received)
     buffer: bytes = field(default=b"")
-    started: float = field(default_factory=time.monotonic)
+    up: float | None = None  # when it first reported: serving
     early_deaths: int = 0  # in a row, this slot's
 
     @property
@@ -81,6 +81,8 @@ class Worker:
             return False
         if not data:
             return False
+        if self.up is None:
+            self.up = time.monotonic()
         self.buffer += data
         whole = len(self.buffer) - len(self.buffer) % REPORT.size
         if whole:
@@ -122,7 +124,8 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
                         selector.unregister(dead.channel)
                         dead.channel.close()
                         dead.process.join(0.1)
-                        early = time.monotonic() - dead.started < EARLY_DEATH_S
+                        # Before it served, or soon after: however long starting took.
+                        early = dead.up is None or time.monotonic() - dead.up < EARLY_DEATH_S
                         dead.early_deaths = dead.early_deaths + 1 if early else 0
                         first, most = RESTART_PAUSE_S
                         pause = min(most, first * 2 ** (dead.early_deaths - 1)) if early else 0
@@ -135,7 +138,8 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
                     _route(conn, workers)
             now = time.monotonic()
             for index, worker in enumerate(workers):
-                if index not in restarts and now - worker.started >= EARLY_DEATH_S:
+                if index not in restarts and worker.up is not None \
+                        and now - worker.up >= EARLY_DEATH_S:
                     worker.early_deaths = 0  # it has served a while: it is well again
             if all(w.early_deaths >= GIVE_UP_AFTER for w in workers):
                 raise WorkersFailing(f"all {processes} serving processes died within "
@@ -199,7 +203,9 @@ def _route(conn: socket.socket, workers: list[Worker], head: bytes | None = None
         if head is None:
             with contextlib.suppress(OSError):
                 head = conn.recv(PEEK_BYTES, socket.MSG_PEEK)
-        order = sorted(workers, key=lambda w: w.load)
+        # Workers still starting (or starting again) last: a connection waits for none of them
+        # while another serves.
+        order = sorted(workers, key=lambda w: (w.up is None, w.load))
         socket_request = (head or b"").startswith(b"GET /ws")
         room = _ROOM.match(head or b"")
         # The process's tag follows the replica's name, if it has one (server/roomids.py).
@@ -288,6 +294,7 @@ class _Handed:
         self.received = 0  # WebSocket requests whose HTTP connection has upgraded or closed
         self.upgrading: set[Any] = set()  # the HTTP connections of WebSocket requests, till then
         self.due = False  # a report is on its way
+        self.opening: set[asyncio.Task[None]] = set()  # kept until done (the loop keeps none)
         self.connections = _Reporting(server.server_state.connections, self.report, self.left)
         server.server_state.connections = self.connections
         channel.setblocking(False)
@@ -322,10 +329,12 @@ class _Handed:
             self.upgrading.add(connection)
         try:
             await self.loop.connect_accepted_socket(lambda: connection, sock)
-        except OSError:  # gone before it was opened: no longer on its way
+        except BaseException as err:  # gone before it was opened: not on its way any more
             sock.close()
             self.left(connection)
             self.report()
+            if not isinstance(err, Exception):
+                raise  # the loop is ending
 
     def take(self) -> None:
         """Open what the parent has handed over."""
@@ -337,11 +346,18 @@ class _Handed:
             self.loop.remove_reader(self.channel.fileno())
             self.server.should_exit = True
             return
-        # one byte per descriptor, b"w" or b"h"; a descriptor the kernel dropped has no byte
+        # One byte per descriptor, b"w" or b"h". A descriptor the kernel dropped (this process
+        # is out of them) still has its byte: that request will never arrive.
         for kind, fd in zip(message, fds, strict=False):
             sock = socket.socket(fileno=fd)
             sock.setblocking(False)
-            self.loop.create_task(self._open(sock, kind == ord("w")))
+            task = self.loop.create_task(self._open(sock, kind == ord("w")))
+            self.opening.add(task)
+            task.add_done_callback(self.opening.discard)
+        lost = message[len(fds):].count(b"w")
+        if lost:
+            self.received += lost
+            self.report()
 
 
 class _Reporting(set[Any]):

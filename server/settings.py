@@ -185,9 +185,10 @@ class Settings(BaseModel):
         "header before it is decoded",
     )
     replica_name: str = Field(
-        "", pattern=r"^([A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?)?$",
-        description="this server's name among replicas behind a proxy (letters, digits and "
-        "inner hyphens, as a Kubernetes pod's name): its live rooms' ids start with it, so "
+        "", pattern=r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)?$",
+        description="this server's name among replicas behind a proxy (up to 63 letters, "
+        "digits and inner hyphens, as a Kubernetes pod's name; no replica's name may be "
+        "another's with a hyphen and more after it): its live rooms' ids start with it, so "
         "that the proxy sends their viewers here (deploy/haproxy.cfg, deploy/k8s)",
     )
     lab_cifar_dir: str = Field(

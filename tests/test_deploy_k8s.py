@@ -44,9 +44,11 @@ def test_each_pod_names_itself_and_has_a_service_of_its_own(objects):
     headless = objects[("Service", pods["spec"]["serviceName"])]
     assert headless["spec"]["clusterIP"] == "None"
     for i in range(pods["spec"]["replicas"]):
-        own = objects[("Service", f"netplay-{i}")]["spec"]["selector"]
-        assert own["statefulset.kubernetes.io/pod-name"] == f"netplay-{i}"
+        own = objects[("Service", f"netplay-{i}")]["spec"]
+        assert own["selector"]["statefulset.kubernetes.io/pod-name"] == f"netplay-{i}"
+        assert own["publishNotReadyAddresses"] is True  # a busy pod's rooms stay reachable
         load({"NETPLAY_REPLICA_NAME": f"netplay-{i}"})  # a pod's name is a replica name
+    load({"NETPLAY_REPLICA_NAME": "a" * 63})  # as long as any pod's
 
 
 def test_a_rooms_viewers_reach_the_pod_that_holds_it_and_all_else_any_pod(objects, monkeypatch):
@@ -60,12 +62,13 @@ def test_a_rooms_viewers_reach_the_pod_that_holds_it_and_all_else_any_pod(object
             for _ in range(50):  # random tails, some with `-` and `_` in them
                 room = new_room_id(f"netplay-{i}")
                 assert _route(ingress, f"/ws/room/{room}") == f"netplay-{i}", room
-                assert room_process(room, f"netplay-{i}") == (1 if tag else None)
+                if tag:  # (untagged, the random tail may itself start with `p7-`: no
+                    assert room_process(room, f"netplay-{i}") == 1  # process reads it then)
     for path in ("/", "/ws", "/lab", "/room/netplay-0-abc", "/api/health", "/ws/room/x"):
         assert _route(ingress, path) == "netplay", path
 
 
-@pytest.mark.parametrize("name", ["-netplay", "netplay-", "net_play", "a" * 33, "ne tplay"])
+@pytest.mark.parametrize("name", ["-netplay", "netplay-", "net_play", "a" * 64, "ne tplay"])
 def test_a_replica_name_a_pod_could_not_have_is_refused_naming_it(name):
     with pytest.raises(SettingsError, match="NETPLAY_REPLICA_NAME"):
         load({"NETPLAY_REPLICA_NAME": name})

@@ -11,16 +11,19 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import websockets
 from aio import run_async
 from serverproc import ServerProcess, descendants, stat_fields, wait_for_health
 
+from server.balancer import REPORT, _Handed
 from server.client import connect_live, ws_url
 
 PROCESSES = 3
@@ -146,3 +149,54 @@ def test_workers_that_keep_dying_at_start_stop_the_server_with_a_clear_error():
     assert "WorkersFailing: all 1 serving processes died within 10 s of starting, 6 times " \
            "in a row" in done.stderr, done.stderr[-2000:]
     assert time.monotonic() - started < 100
+
+
+def test_a_worker_counts_what_it_was_handed_until_it_upgrades_and_a_lost_descriptor_at_once():
+    """The worker's side of the hand-off (`_Handed`), on a stand-in for uvicorn: a WebSocket
+    request counts as received when its HTTP connection leaves uvicorn's set (the upgrade), and
+    one whose descriptor the kernel dropped (its byte came alone) counts at once, else the
+    parent would see that process one learner heavier for ever."""
+
+    class Http(asyncio.Protocol):
+        def __init__(self, config, server_state, app_state):
+            self.state = server_state
+
+        def connection_made(self, transport):
+            self.transport = transport
+            self.state.connections.add(self)
+
+        def connection_lost(self, exc):
+            self.state.connections.discard(self)
+
+    class Socket:  # uvicorn's WebSocket protocol: counted as open
+        pass
+
+    async def hand_over() -> list[tuple[int, int]]:
+        server = SimpleNamespace(server_state=SimpleNamespace(connections=set()),
+                                 lifespan=SimpleNamespace(state={}), should_exit=False)
+        config = SimpleNamespace(http_protocol_class=Http, ws_protocol_class=Socket)
+        parent, child = socket.socketpair()
+        learner, served = socket.socketpair()
+        handed = _Handed(server, config, child, asyncio.get_running_loop())
+        parent.setblocking(False)
+        seen = []
+
+        async def report() -> None:
+            await asyncio.sleep(0.05)
+            data = parent.recv(4096)
+            seen.append(REPORT.unpack_from(data, len(data) - REPORT.size))
+
+        socket.send_fds(parent, [b"ww"], [served.fileno()])  # two requests, one descriptor
+        served.close()
+        handed.take()
+        await report()  # the lost one is received; the other is on its way
+        (http,) = handed.upgrading
+        handed.connections.discard(http)  # the upgrade: HTTP out, the WebSocket in
+        handed.connections.add(Socket())
+        await report()
+        for sock in (parent, child, learner):
+            sock.close()
+        http.transport.close()
+        return seen
+
+    assert run_async(hand_over(), 10) == [(0, 1), (1, 2)]

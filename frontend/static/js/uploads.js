@@ -10,8 +10,9 @@ export function fileBase64(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => {
-      const url = String(reader.result);  // data:<type>;base64,<bytes>
-      resolve(url.slice(url.indexOf(',') + 1));
+      const url = String(reader.result);  // data:<type>;base64,<bytes>; an empty file: data:
+      const comma = url.indexOf(',');
+      resolve(comma < 0 ? '' : url.slice(comma + 1));
     };
     reader.onerror = () => reject(reader.error);
     reader.readAsDataURL(file);
