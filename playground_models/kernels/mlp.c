@@ -77,7 +77,8 @@ static float activate_grad(int act, float z, float h) {
 
 static float sgn(float v) { return (float)((v > 0.0f) - (v < 0.0f)); }
 
-/* Mean data loss of one batch, and its gradient d loss / d scores into `ds` [B][C]. */
+/* Mean data loss of one batch, and its gradient d loss / d scores into `ds` [B][C] (for the
+   softmax loss, only when `ds` is not NULL). */
 static float loss_and_grad(int loss, const float *s, int B, int C, const int64_t *cls,
                            const float *val, const int64_t *rows, float *ds) {
     float total = 0.0f;
@@ -86,16 +87,17 @@ static float loss_and_grad(int loss, const float *s, int B, int C, const int64_t
         float g = -1.0f / (float)B;
         for (int r = 0; r < B; r++) {
             const float *sr = s + r * C;
-            float *dr = ds + r * C;
             int64_t y = cls[rows[r]];
             float m = sr[0];
             for (int j = 1; j < C; j++) m = sr[j] > m ? sr[j] : m;
             float sum = 0.0f;
             for (int j = 0; j < C; j++) sum += expf(sr[j] - m);
             float log_sum = logf(sum);
+            total -= sr[y] - m - log_sum;
+            if (!ds) continue; /* the loss alone (a frame's metrics) */
+            float *dr = ds + r * C;
             for (int j = 0; j < C; j++) {
                 float logp = sr[j] - m - log_sum;
-                if (j == y) total -= logp;
                 dr[j] = (j == y ? g : 0.0f) - expf(logp) * g;
             }
         }
@@ -645,7 +647,9 @@ int mlp_evaluate(const mlp_spec *sp, const float *params, const float *x, const 
             w = bias + nout;
         }
         for (int r = 0; r < B; r++) rows[r] = start + r;
-        total += (double)loss_and_grad(sp->loss, cur, B, sz[L], cls, val, rows, ds) * B;
+        /* the softmax loss skips its gradient when given none; the others write it to ds */
+        float *grad = sp->loss == LOSS_SOFTMAX ? NULL : ds;
+        total += (double)loss_and_grad(sp->loss, cur, B, sz[L], cls, val, rows, grad) * B;
         if (cls) {
             const int C = sz[L];
             for (int r = 0; r < B; r++) {
