@@ -173,6 +173,10 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         time.sleep(1.0 if args.processes > 1 else 0.0)  # let every process start
+        # A second of a few learners first, not counted: a fresh server's first frames pay
+        # one-off costs (threads, caches) that once cost one learner of the first point half
+        # its frames.
+        asyncio.run(run_clients(url, 2 * args.processes, NET_A, 25, 1.0))
         out: dict = {"machine": f"{os.cpu_count()} CPUs", "seconds": args.seconds,
                      "processes": args.processes,
                      "server_cpus": args.server_cpus, "client_cpus": args.client_cpus}
