@@ -37,7 +37,7 @@ from . import (
 )
 from .admission import Registry, SessionBoard
 from .hosts import HostCheck, HostPolicy
-from .memory import MemoryCeiling
+from .memory import MemoryCeiling, big_blocks_apart
 from .rooms import Rooms, Viewer
 from .scheduler import Scheduler, owned_by
 from .session import Session
@@ -200,9 +200,11 @@ def settle_heap() -> None:
     Otherwise, every so often, a full collection walks all of it inside whichever job happens
     to allocate at that moment: 119 ms measured, in one learner's frame, which the workers'
     fair share then charged to that learner, who got 14 frames/s for seconds beside others'
-    24. What is garbage now is collected first; what comes later is collected as before."""
+    24. What is garbage now is collected first; what comes later is collected as before.
+    Big C blocks are mapped apart from then on (`memory.big_blocks_apart`)."""
     gc.collect()
     gc.freeze()
+    big_blocks_apart()
 
 
 MAX_PROCESSES = 256  # `--processes`: beyond this a typo (1000 for 10), not a plan

@@ -15,7 +15,7 @@ import os
 import resource
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from playground_models.network import Architecture
 
@@ -119,15 +119,28 @@ def check_live_session(
 
 
 # --- giving memory back ------------------------------------------------------------------------
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc(name: str) -> Callable[..., int] | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim  # glibc only
+        return cast(Callable[..., int], getattr(libc, name))  # glibc only
     except (OSError, AttributeError):
         return None
 
 
-_TRIM = _malloc_trim()
+_TRIM = _glibc("malloc_trim")
+_MALLOPT = _glibc("mallopt")
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+BIG_BLOCK_BYTES = 1 << 20
+
+
+def big_blocks_apart() -> bool:
+    """Have every allocation of `BIG_BLOCK_BYTES` or more mapped on its own, and unmapped when
+    freed. glibc otherwise raises that threshold as big blocks are freed (up to 32 MB), after
+    which a heavy session's buffers (a 200×200 grid through layers of 64: 10 MB each) come
+    from the arenas and stay there in pieces the trim cannot give back: tens of MB more after
+    the session than before it. Small blocks, the frames of light nets, are as before.
+    Returns whether the C library could do it."""
+    return _MALLOPT is not None and _MALLOPT(M_MMAP_THRESHOLD, BIG_BLOCK_BYTES) == 1
 
 
 def release_freed() -> bool:

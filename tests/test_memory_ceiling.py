@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playground_models.experiment import Experiment
 from server.memory import MB, MemoryCeiling, check_live_session, live_session_bytes, rss_bytes
 
@@ -129,3 +131,31 @@ def test_a_burst_of_ended_sessions_trims_once_on_the_loop(monkeypatch):
     run_async(burst())
     assert trims == loop_thread * 2  # on the loop's thread, twice
     assert threading.active_count() == threads
+
+
+def test_a_serving_processs_big_blocks_go_back_to_the_system_when_freed():
+    """With big blocks mapped apart (`big_blocks_apart`, as every serving process has them),
+    the 20 MB buffers of a heavy frame, made and freed three times among small allocations,
+    leave nothing resident; with glibc's own rising threshold they leave their size behind.
+    Each in a process of its own (the setting is for the process's life)."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np, sys
+from server.memory import big_blocks_apart, rss_bytes
+if sys.argv[1] == "apart":
+    assert big_blocks_apart()
+base = rss_bytes()
+for _ in range(3):
+    buffer = np.ones(5_000_000, np.float32)
+    small = [bytes(100) for _ in range(1000)]
+    del buffer
+print((rss_bytes() - base) / 2**20)
+"""
+    root = Path(__file__).resolve().parents[1]
+    left = {how: float(subprocess.run([sys.executable, "-c", script, how], capture_output=True,
+                                      text=True, check=True, timeout=60, cwd=root).stdout)
+            for how in ("apart", "glibc's own")}
+    assert left["apart"] < 4, left
+    assert left["glibc's own"] > 15, left  # what the setting is for
