@@ -1,8 +1,8 @@
 """`Backend`: what a `Trainer` asks of the engine that does its arithmetic.
 
 Two engines implement it: the reference path (`reference.ReferenceBackend`, autograd and
-torch.optim) and the C kernel (`fastpath.FastBackend`). A backend holds the parameters and the optimizer state and applies the
-updates it is handed; the epochs, the shuffles, the dropout stream and divergence bookkeeping
+torch.optim) and the C kernel (`fastpath.FastBackend`). A backend holds the parameters and the
+optimizer state and applies the updates it is handed; the epochs, the shuffles, the dropout stream and divergence bookkeeping
 are the trainer's alone.
 """
 
@@ -57,8 +57,7 @@ class Backend(Protocol):
         ...
 
     def checkpoint(self) -> Any:
-        """A copy of the parameters and the optimizer state, for `restore`; None where the
-        engine keeps none (its runs then rewind by replaying from the start)."""
+        """A copy of the parameters and the optimizer state, for `restore`."""
         ...
 
     def restore(self, state: Any, exp: Experiment, lr: float) -> None:

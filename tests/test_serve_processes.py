@@ -200,3 +200,39 @@ def test_a_worker_counts_what_it_was_handed_until_it_upgrades_and_a_lost_descrip
         return seen
 
     assert run_async(hand_over(), 10) == [(0, 1), (1, 2)]
+
+
+def test_a_worker_still_starting_gets_a_connection_only_when_none_serves():
+    """A worker (re)started but not yet serving holds no learners, so by load alone it would
+    take every new one and keep them waiting while it boots, or lose them if it dies again."""
+    from server.balancer import Worker, _route
+
+    def worker(up: float | None, open_now: int) -> tuple[Worker, socket.socket]:
+        parent, child = socket.socketpair()
+        w = Worker(process=None, channel=parent, reported=(open_now, 0), up=up)
+        return w, child
+
+    def routed(workers: list[Worker], ends: list[socket.socket]) -> int:
+        learner, served = socket.socketpair()
+        _route(served, workers, b"GET /ws HTTP/1.1")
+        learner.close()
+        for index, end in enumerate(ends):
+            end.setblocking(False)
+            try:
+                message, fds, _, _ = socket.recv_fds(end, 16, 4)
+            except BlockingIOError:
+                continue
+            for fd in fds:
+                os.close(fd)
+            assert message == b"w"
+            return index
+        raise AssertionError("handed to no worker")
+
+    booting, booting_end = worker(None, 0)
+    serving, serving_end = worker(time.monotonic(), 5)
+    assert routed([booting, serving], [booting_end, serving_end]) == 1  # the busy one serves
+    assert serving.handed == 1 and booting.handed == 0
+    serving.up = None  # none serves: the least loaded takes it
+    assert routed([booting, serving], [booting_end, serving_end]) == 0
+    for sock in (booting.channel, serving.channel, booting_end, serving_end):
+        sock.close()
