@@ -8,6 +8,7 @@ import errno
 import gc
 import os
 import re
+import resource
 import socket
 import sys
 import threading
@@ -207,6 +208,21 @@ def settle_heap() -> None:
     big_blocks_apart()
 
 
+def more_descriptors() -> int:
+    """Raise this process's soft limit on open files to its hard limit, for the serving
+    processes it starts too: every learner holds a socket, and a soft limit of 1,024 (common)
+    would cap a process near that many. Returns the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if want <= soft:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (ValueError, OSError):  # a platform that caps it lower (macOS: OPEN_MAX)
+        return soft
+    return want
+
+
 MAX_PROCESSES = 256  # `--processes`: beyond this a typo (1000 for 10), not a plan
 
 
@@ -254,6 +270,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"netplay serve: {problem}", file=sys.stderr)
         return 2
     processes = getattr(args, "processes", 1)
+    more_descriptors()
     app: Any = create_app(settings, bound_host=args.host) if processes == 1 else None
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{args.port}/"

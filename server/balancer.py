@@ -19,12 +19,19 @@ connections it is handed. A worker that dies is started again; its connections a
 pages reconnect and start again from their links). One that dies before it has served for a
 while is started again after a growing pause (0.5 s, 1 s, … 30 s), and if every worker keeps failing so the
 server stops, with their errors above its own.
+
+The parent holds a connection only until its request line is all there (2 s at most, 256 at
+once: past that the one waiting longest goes on by load alone), and when `accept` fails for want
+of descriptors or memory the listener rests a second, as asyncio's does, instead of ending the
+server: a flood of idle connections cannot take it down. (`netplay serve` raises its soft limit
+on open files to the hard one first, for every process.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import multiprocessing
 import os
 import re
@@ -32,6 +39,7 @@ import selectors
 import signal
 import socket
 import struct
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +55,13 @@ REPLICA_NAME_ENV = "NETPLAY_REPLICA_NAME"  # the `replica_name` setting, as ever
 EARLY_DEATH_S = 10.0  # a worker that dies before serving this long is restarted after a pause
 RESTART_PAUSE_S = (0.5, 30.0)  # the first pause, doubled each early death up to the second
 GIVE_UP_AFTER = 6  # early deaths in a row of every worker: the server stops
+ACCEPT_PAUSE_S = 1.0  # out of descriptors or memory: the listener rests this long, as asyncio's
+ACCEPT_BATCH = 256  # connections taken per wake-up at most
+WAITING_MOST = 256  # watched for their request line at once; past it, the oldest goes by load
+# accept(2) errors that belong to one connection that failed on its way in: the next is taken.
+_ONE_CONNECTION = {errno.ECONNABORTED, errno.EPROTO, errno.ENETDOWN, errno.ENOPROTOOPT,
+                   errno.EHOSTDOWN, errno.ENONET, errno.EHOSTUNREACH, errno.EOPNOTSUPP,
+                   errno.ENETUNREACH, errno.EPERM}
 
 
 class WorkersFailing(RuntimeError):
@@ -112,31 +127,29 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
         for index in range(processes):
             workers.append(_start_worker(context, app, options, selector, index))
         selector.register(listener, selectors.EVENT_READ, None)
-        waiting: dict[socket.socket, float] = {}  # accepted, request line not yet read
+        waiting = _Waiting(selector, workers)  # accepted, request line not yet all there
         restarts: dict[int, float] = {}  # a dead worker's slot: when it starts again
+        listening_at: float | None = None  # while the listener rests: when it listens again
         while not stopping:
             for key, _ in selector.select(timeout=0.2):
                 if key.data is None:
-                    _accept(listener, workers, selector, waiting)
+                    if not _accept(listener, workers, waiting):
+                        selector.unregister(listener)
+                        listening_at = time.monotonic() + ACCEPT_PAUSE_S
                 elif isinstance(key.data, Worker):
                     if not key.data.read_reports():  # it died: another starts in its place
                         dead = key.data
                         selector.unregister(dead.channel)
                         dead.channel.close()
                         dead.process.join(0.1)
-                        # Before it served, or soon after: however long starting took.
-                        early = dead.up is None or time.monotonic() - dead.up < EARLY_DEATH_S
-                        dead.early_deaths = dead.early_deaths + 1 if early else 0
-                        first, most = RESTART_PAUSE_S
-                        pause = min(most, first * 2 ** (dead.early_deaths - 1)) if early else 0
-                        restarts[workers.index(dead)] = time.monotonic() + pause
-                else:  # a waiting connection has sent its request line
-                    conn = key.fileobj
-                    assert isinstance(conn, socket.socket)
-                    selector.unregister(conn)
-                    del waiting[conn]
-                    _route(conn, workers)
+                        restarts[workers.index(dead)] = time.monotonic() + _pause_after(dead)
+                else:  # a waiting connection has sent (more of) its request line
+                    assert isinstance(key.fileobj, socket.socket)
+                    waiting.look(key.fileobj)
             now = time.monotonic()
+            if listening_at is not None and now >= listening_at:
+                selector.register(listener, selectors.EVENT_READ, None)
+                listening_at = None
             for index, worker in enumerate(workers):
                 if index not in restarts and worker.up is not None \
                         and now - worker.up >= EARLY_DEATH_S:
@@ -145,21 +158,45 @@ def serve(app: str, options: dict[str, Any], host: str, port: int, processes: in
                 raise WorkersFailing(f"all {processes} serving processes died within "
                                      f"{EARLY_DEATH_S:g} s of starting, {GIVE_UP_AFTER} times "
                                      "in a row")
-            for index, when in list(restarts.items()):
-                if now >= when:
-                    del restarts[index]
-                    worker = _start_worker(context, app, options, selector, index)
-                    worker.early_deaths = workers[index].early_deaths
-                    workers[index] = worker
-            for conn in [c for c, t in waiting.items() if now - t > PEEK_WAIT_S]:
-                selector.unregister(conn)
-                del waiting[conn]
-                _route(conn, workers)
+            _restart_due(restarts, workers, lambda i: _start_worker(context, app, options, selector, i))
+            waiting.turn(now)
     finally:
         listener.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _stop_workers(workers, shutdown_timeout_s)
+
+
+def _restart_due(restarts: dict[int, float], workers: list[Worker], start: Any) -> None:
+    """Start again each dead worker whose pause is over; `start(index)` makes one."""
+    now = time.monotonic()
+    for index, when in list(restarts.items()):
+        if now < when:
+            continue
+        try:
+            worker = start(index)
+        except OSError as err:  # out of descriptors or processes: try again later
+            print(f"netplay: could not start serving process {index} again ({err.strerror}); "
+                  f"trying again in {RESTART_PAUSE_S[0]:g} s", file=sys.stderr, flush=True)
+            restarts[index] = now + RESTART_PAUSE_S[0]
+            continue
+        del restarts[index]
+        worker.early_deaths = workers[index].early_deaths
+        workers[index] = worker
+
+
+def _pause_after(dead: Worker) -> float:
+    """How long a dead worker's slot waits before it starts again: at once if it had served a
+    while, else a pause doubled with each early death in a row, up to the longest."""
+    # Before it served, or soon after: however long starting took.
+    early = dead.up is None or time.monotonic() - dead.up < EARLY_DEATH_S
+    dead.early_deaths = dead.early_deaths + 1 if early else 0
+    if not early:
+        return 0.0
+    first, most = RESTART_PAUSE_S
+    # A slot may die early for hours while another serves (the server gives up only when all
+    # do), so the doubling stops once it has passed the longest pause.
+    return min(most, first * 2 ** min(dead.early_deaths - 1, 32))
 
 
 def _start_worker(context: Any, app: str, options: dict[str, Any],
@@ -175,26 +212,93 @@ def _start_worker(context: Any, app: str, options: dict[str, Any],
     return worker
 
 
-def _accept(listener: socket.socket, workers: list[Worker], selector: selectors.BaseSelector,
-            waiting: dict[socket.socket, float]) -> None:
+def _accept(listener: socket.socket, workers: list[Worker], waiting: _Waiting) -> bool:
     """Every connection waiting on the listener: handed on at once when its request line is
-    already there, else watched until it is (`waiting`)."""
-    while True:
+    already there, else watched until it is (`waiting`). False when the listener should rest:
+    this process is out of descriptors or memory (a flood of idle connections can do that),
+    which must not stop the server."""
+    for _ in range(ACCEPT_BATCH):
         try:
             conn, _ = listener.accept()
         except (BlockingIOError, InterruptedError):
-            return
+            return True
+        except OSError as err:
+            if err.errno in _ONE_CONNECTION:  # that one failed on its way in
+                continue
+            print(f"netplay: cannot accept connections ({err.strerror}); accepting again in "
+                  f"{ACCEPT_PAUSE_S:g} s", file=sys.stderr, flush=True)
+            return False
         conn.setblocking(False)
         try:
             head = conn.recv(PEEK_BYTES, socket.MSG_PEEK)
         except (BlockingIOError, InterruptedError):
-            waiting[conn] = time.monotonic()
-            selector.register(conn, selectors.EVENT_READ, "request")
-            continue
+            head = None
         except OSError:
             conn.close()
             continue
-        _route(conn, workers, head)
+        if head is not None and _whole(head):
+            _route(conn, workers, head)
+        else:
+            waiting.add(conn)
+    return True
+
+
+def _whole(head: bytes) -> bool:
+    """Whether a peek holds all the parent needs of a request line (or there will be none)."""
+    return not head or b"\n" in head or len(head) >= PEEK_BYTES
+
+
+class _Waiting:
+    """Connections accepted whose request line is not all there yet. Each goes on when it is
+    (a room's viewer must be routed on the whole path, not on `GET /ws/ro`), after
+    `PEEK_WAIT_S` in any case, and the parent holds at most `WAITING_MOST` (past that, the one
+    waiting longest goes on by load alone): a flood of idle connections must not use up its
+    descriptors. One that has sent part of its line is peeked at again each turn of the
+    parent's loop (every 0.2 s at most) rather than watched: its unread bytes would wake the
+    selector at once, again and again."""
+
+    def __init__(self, selector: selectors.BaseSelector, workers: list[Worker]):
+        self.selector, self.workers = selector, workers
+        self.since: dict[socket.socket, float] = {}
+        self.partial: set[socket.socket] = set()  # not watched by the selector
+
+    def add(self, conn: socket.socket) -> None:
+        if len(self.since) >= WAITING_MOST:
+            self._go(next(iter(self.since)))
+        try:
+            self.selector.register(conn, selectors.EVENT_READ, "request")
+        except OSError:
+            _route(conn, self.workers)
+            return
+        self.since[conn] = time.monotonic()
+
+    def look(self, conn: socket.socket) -> None:
+        """Peek at what `conn` has sent so far: it goes on once that is a whole line."""
+        try:
+            head = conn.recv(PEEK_BYTES, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # reset: closed
+            head = b""
+        if _whole(head):
+            self._go(conn, head)
+        elif conn not in self.partial:
+            self.selector.unregister(conn)
+            self.partial.add(conn)
+
+    def turn(self, now: float) -> None:
+        for conn in list(self.partial):
+            self.look(conn)
+        for conn in [c for c, t in self.since.items() if now - t > PEEK_WAIT_S]:
+            self._go(conn)
+
+    def _go(self, conn: socket.socket, head: bytes | None = None) -> None:
+        if conn in self.partial:
+            self.partial.remove(conn)
+        else:
+            self.selector.unregister(conn)
+        del self.since[conn]
+        _route(conn, self.workers, head)
 
 
 def _route(conn: socket.socket, workers: list[Worker], head: bytes | None = None) -> None:
@@ -203,6 +307,8 @@ def _route(conn: socket.socket, workers: list[Worker], head: bytes | None = None
         if head is None:
             with contextlib.suppress(OSError):
                 head = conn.recv(PEEK_BYTES, socket.MSG_PEEK)
+        if head == b"":  # closed before it sent a byte: nothing to hand on
+            return
         # Workers still starting (or starting again) last: a connection waits for none of them
         # while another serves.
         order = sorted(workers, key=lambda w: (w.up is None, w.load))
@@ -342,6 +448,8 @@ class _Handed:
             message, fds, _, _ = socket.recv_fds(self.channel, 256, 64)
         except (BlockingIOError, InterruptedError):
             return
+        except OSError:  # the parent died with reports unread (ECONNRESET): as gone
+            message, fds = b"", []
         if not message:  # the parent is gone: finish what is open and stop
             self.loop.remove_reader(self.channel.fileno())
             self.server.should_exit = True

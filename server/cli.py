@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from server.memory import big_blocks_in_huge_pages
+
+    big_blocks_in_huge_pages()  # before torch allocates anything
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     # `netplay` alone, or with serve's flags only (`netplay --port 8080`), serves.

@@ -143,6 +143,19 @@ def big_blocks_apart() -> bool:
     return _MALLOPT is not None and _MALLOPT(M_MMAP_THRESHOLD, BIG_BLOCK_BYTES) == 1
 
 
+HUGE_PAGES_ENV = "THP_MEM_ALLOC_ENABLE"  # torch's switch, read once, at its first allocation
+
+
+def big_blocks_in_huge_pages() -> None:
+    """Have torch back its blocks of 2 MB or more with huge pages, where the system gives
+    them on request (transparent huge pages set to `madvise` or `always`). With big blocks
+    mapped apart, a heavy frame's buffers are fresh mappings every frame: faulted in 4 KB at a
+    time, they made a 6×64 net's frame on a 200×200 grid 40 % slower than glibc's default
+    (113–132 → 165–173 ms); in 2 MB pages it is as fast as the default or faster (107–127).
+    Must run before torch allocates anything; a value already set is kept."""
+    os.environ.setdefault(HUGE_PAGES_ENV, "1")
+
+
 def release_freed() -> bool:
     """Hand the memory that ended sessions freed back to the system.
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
 from playground_models.experiment import Experiment
-from server.memory import MB, MemoryCeiling, check_live_session, live_session_bytes, rss_bytes
+from server.memory import (
+    HUGE_PAGES_ENV,
+    MB,
+    MemoryCeiling,
+    check_live_session,
+    live_session_bytes,
+    rss_bytes,
+)
 
 BIG = {"networkShape": [64] * 8, "numSamples": 5000, "gridSize": 200, "knn": 50,
        "batchSize": 1000}
@@ -159,3 +169,41 @@ print((rss_bytes() - base) / 2**20)
             for how in ("apart", "glibc's own")}
     assert left["apart"] < 4, left
     assert left["glibc's own"] > 15, left  # what the setting is for
+
+
+def test_the_command_line_has_torch_put_big_blocks_in_huge_pages():
+    """Mapped apart, a heavy frame's big buffers are fresh pages every frame; torch backs
+    them with 2 MB pages when `netplay` sets its switch before torch allocates anything. Each
+    in a process of its own: the switch is read once, at torch's first allocation."""
+    import subprocess
+    import sys
+
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            mode = f.read()
+    except OSError:
+        pytest.skip("no transparent huge pages here")
+    if "[never]" in mode:
+        pytest.skip("transparent huge pages are off on this machine")
+    script = """
+import os, sys
+from server import cli
+if sys.argv[1] == "netplay":
+    assert cli.main(["serve", "--processes", "0"]) == 2  # refused before it serves
+import torch
+from server.memory import big_blocks_apart
+assert big_blocks_apart()
+block = torch.empty(5_000_000)
+block.fill_(1.0)
+with open("/proc/self/smaps_rollup") as f:
+    print(f.read().split("AnonHugePages:")[1].split()[0])
+"""
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != HUGE_PAGES_ENV}
+    huge_kb = {how: int(subprocess.run([sys.executable, "-c", script, how], capture_output=True,
+                                       text=True, check=True, timeout=60, cwd=root,
+                                       env=env).stdout.split()[-1])
+               for how in ("netplay", "torch alone")}
+    assert huge_kb["netplay"] >= 16 * 1024, huge_kb  # the 20 MB block, in 2 MB pages
+    if "[madvise]" in mode:
+        assert huge_kb["torch alone"] == 0, huge_kb

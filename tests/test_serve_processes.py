@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import pytest
 import websockets
 from aio import run_async
-from serverproc import ServerProcess, descendants, stat_fields, wait_for_health
+from serverproc import ServerProcess, descendants, free_port, stat_fields, wait_for_health
 
 from server.balancer import REPORT, _Handed
 from server.client import connect_live, ws_url
@@ -102,9 +102,34 @@ def test_a_burst_of_learners_arriving_at_once_spreads_within_one(server):
         assert sum(counts) == 12 and max(counts) - min(counts) <= 1, seen
 
 
+def _first_message_in_pieces(port: int, path: str) -> bytes:
+    """A WebSocket handshake for `path` whose request line arrives in two writes 0.3 s apart;
+    the first text message the server sends."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        sock.sendall(request[:10])  # `GET /ws/ro`
+        time.sleep(0.3)
+        sock.sendall(request[10:])
+        reader = sock.makefile("rb")
+        assert b" 101 " in reader.readline()
+        while reader.readline() not in (b"\r\n", b""):
+            pass
+        while True:
+            opcode, size = reader.read(2)
+            size &= 0x7F
+            if size >= 126:
+                size = int.from_bytes(reader.read(2 if size == 126 else 8), "big")
+            payload = reader.read(size)
+            if opcode & 0x0F == 1:
+                return payload
+
+
 def test_a_rooms_viewers_reach_the_process_that_holds_it(server):
     """Teachers land on different processes; each room's viewer is handed to its own, though
-    by load alone the viewers would all go to the same one."""
+    by load alone the viewers would all go to the same one, and so is a viewer whose request
+    line comes in pieces."""
 
     async def watch() -> list[str]:
         async with contextlib.AsyncExitStack() as stack:
@@ -118,6 +143,10 @@ def test_a_rooms_viewers_reach_the_process_that_holds_it(server):
                 async with websockets.connect(ws_url(server.url, f"/ws/room/{room}")) as ws:
                     first = await asyncio.wait_for(ws.recv(), 10)
                     assert json.loads(first)["type"] == "room", first  # not `no_room`
+                # The request line in two pieces: routed on the whole path, not on a piece.
+                first = await asyncio.to_thread(_first_message_in_pieces, server.port,
+                                                f"/ws/room/{room}")
+                assert json.loads(first)["type"] == "room", first
             return rooms
 
     rooms = run_async(watch(), 60)
@@ -236,3 +265,108 @@ def test_a_worker_still_starting_gets_a_connection_only_when_none_serves():
     assert routed([booting, serving], [booting_end, serving_end]) == 0
     for sock in (booting.channel, serving.channel, booting_end, serving_end):
         sock.close()
+
+
+_TINY_APP = '''
+def make():
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        elif scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+    return app
+'''
+
+
+def test_a_flood_of_idle_connections_past_the_descriptor_limit_does_not_stop_the_server(
+        tmp_path):
+    """The accepting process holds each connection until its request line comes. With 300
+    idle connections against a limit of 100 open files, `accept` fails (EMFILE): the listener
+    rests a second and the server serves on once they are gone (it used to exit)."""
+    (tmp_path / "tinyapp.py").write_text(_TINY_APP)
+    port = free_port()
+    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100)); "
+              f"sys.path.insert(0, {str(tmp_path)!r}); import server.balancer as b; "
+              f"b.serve('tinyapp:make', {{'log_level': 'critical'}}, '127.0.0.1', {port}, 2, 1)")
+    log = tmp_path / "log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        assert _get_ok(port, 60), log.read_text()[-2000:]
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(300)]
+        time.sleep(3)  # accepted till out of descriptors, rested, handed on, and again
+        for sock in idle:
+            sock.close()
+        assert proc.poll() is None, log.read_text()[-2000:]
+        assert _get_ok(port, 20), log.read_text()[-2000:]
+        assert "cannot accept connections (Too many open files); accepting again in 1 s" \
+            in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def _get_ok(port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.makefile("rb").read().startswith(b"HTTP/1.1 200"):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def test_a_slot_that_dies_early_for_hours_waits_the_longest_pause_and_no_more():
+    """The server gives up only when every slot keeps dying, so one slot may die early
+    thousands of times while another serves: its pause stays 30 s (the doubling overflowed)."""
+    from server.balancer import RESTART_PAUSE_S, Worker, _pause_after
+
+    slot = Worker(process=None, channel=None, early_deaths=2000)  # type: ignore[arg-type]
+    assert _pause_after(slot) == RESTART_PAUSE_S[1]
+    assert slot.early_deaths == 2001
+    slot.up = time.monotonic() - 60  # it served a minute: at once, and well again
+    assert _pause_after(slot) == 0 and slot.early_deaths == 0
+
+
+def test_a_worker_whose_parent_died_with_reports_unread_stops_quietly():
+    """The parent gone with the worker's reports unread: the worker's next read is a reset
+    (ECONNRESET), taken as the parent gone, not an error in a loop callback."""
+    server = SimpleNamespace(server_state=SimpleNamespace(connections=set()),
+                             lifespan=SimpleNamespace(state={}), should_exit=False)
+
+    async def orphan() -> bool:
+        parent, child = socket.socketpair()
+        child.send(REPORT.pack(1, 1))  # never read
+        parent.close()
+        loop = asyncio.get_running_loop()
+        handed = _Handed(server, SimpleNamespace(), child, loop)
+        loop.add_reader(child.fileno(), handed.take)
+        handed.take()
+        child.close()
+        return server.should_exit
+
+    assert run_async(orphan(), 10) is True
+
+
+def test_serving_raises_the_soft_limit_on_open_files_to_the_hard_one():
+    import resource
+
+    from server.app import more_descriptors
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+        assert more_descriptors() == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
