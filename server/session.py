@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import itertools
 import logging
 import secrets
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -53,6 +54,8 @@ CLOSE_TRY_AGAIN = 1013  # the server is full
 # Messages that do not end a `step` in progress: they neither train nor change the run.
 STEP_GOES_ON = frozenset({"ping", "ack", "speed", "snapshot", "share_live", "stop_sharing"})
 REPLAY_SLICE = 200  # updates of a link's replay per job on the shared workers
+PROGRESS_EVERY_S = 1.0  # a long replay says how far it has got this often
+HEARD_MOST = 64  # messages kept from a client while a long job runs; past that, none are read
 
 
 class Session(Pacing):
@@ -75,6 +78,10 @@ class Session(Pacing):
         self._acked_event = asyncio.Event()
         self._steps_per_frame = 25
         self.share: Share | None = None  # the room this session's run is broadcast to
+        # While a long job (a link's replay) runs inside a handler: the socket's next event,
+        # read meanwhile so that a client who leaves is noticed, and what it sent meanwhile.
+        self._listening: asyncio.Task[Any] | None = None
+        self._heard: collections.deque[MutableMapping[str, Any]] = collections.deque()
 
     # --- life ----------------------------------------------------------------------------
     async def serve(self, registry: Registry) -> None:
@@ -97,6 +104,7 @@ class Session(Pacing):
             pass
         finally:
             registry.discard(self)
+            self._stop_listening()
             await self._stop_player(cancel=True)
             await self._end_step(cancel=True)
             await self._end_share()
@@ -111,13 +119,40 @@ class Session(Pacing):
             try:
                 # A timeout scope, not `wait_for`: that wraps every message's wait in a task.
                 async with asyncio.timeout(idle):
-                    event = await self.ws.receive()
+                    event = await self._next_event()
             except TimeoutError:
                 await self._close_idle(idle)
                 return
             if event["type"] == "websocket.disconnect":
                 return
             await self._on_event(event)
+
+    async def _next_event(self) -> MutableMapping[str, Any]:
+        """What the client sent next: first what was heard during a long job."""
+        if self._heard:
+            return self._heard.popleft()
+        if self._listening is not None:
+            task, self._listening = self._listening, None
+            return cast(MutableMapping[str, Any], await task)
+        return await self.ws.receive()
+
+    def _listen(self) -> None:
+        """During a long job: keep what the client sent meanwhile for the receive loop, and
+        end the session (`WebSocketDisconnect`) if the client has left, so that its job stops
+        instead of running on for minutes for nobody. Called between slices of the job."""
+        while self._listening is not None and self._listening.done():
+            event = self._listening.result()
+            self._listening = None
+            if event["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(event.get("code", 1000))
+            self._heard.append(event)
+        if self._listening is None and len(self._heard) < HEARD_MOST:
+            self._listening = asyncio.create_task(self.ws.receive())
+
+    def _stop_listening(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            self._listening = None
 
     async def _close_idle(self, idle: float) -> None:
         """Say why and close; a client that reads nothing gets its connection dropped."""
@@ -240,16 +275,24 @@ class Session(Pacing):
                                                               limit=f"{limit:,}"))
         trainer = run.trainer
         assert isinstance(trainer, Trainer)  # TensorFlow Playground mode keeps no history
-        return await self._drive(Replay(trainer, changes, at, at_step))
+        return await self._drive(Replay(trainer, changes, at, at_step), wanted)
 
-    async def _drive(self, replay: Replay) -> ConfigError | None:
+    async def _drive(self, replay: Replay, wanted: int) -> ConfigError | None:
         """Run `replay` in slices on the shared workers, at most `max_replay_updates` updates;
-        the error, if any."""
+        the error, if any. Every `PROGRESS_EVERY_S` the client hears how far it has got (a
+        big net's replay can take minutes), and a client that leaves ends it."""
         limit, first = self.settings.max_replay_updates, replay.trainer.steps
+        told = asyncio.get_running_loop().time()
         try:
             while not await self.scheduler.run(replay.advance, REPLAY_SLICE):
-                if replay.trainer.steps - first > limit:
+                done = replay.trainer.steps - first
+                if done > limit:
                     return ConfigError("at", said("err.replay.over", limit=f"{limit:,}"))
+                self._listen()
+                if asyncio.get_running_loop().time() - told >= PROGRESS_EVERY_S:
+                    told = asyncio.get_running_loop().time()
+                    await self.channel.send({"type": "progress", "done": done,
+                                             "of": max(wanted, done)})
         except ConfigError as err:
             return err
         return None
@@ -381,7 +424,7 @@ class Session(Pacing):
             replay = await self.scheduler.run(trainer.go_back, changes, at_epoch, at_step)
             run.version += 1
             run.clear_rates()
-            error = await self._drive(replay)
+            error = await self._drive(replay, wanted)
             reached = run.trainer.epoch
             await self.channel.send({"type": "rewound", "epoch": reached, "from": was,
                                      "step": run.trainer.steps})

@@ -84,6 +84,27 @@ def test_big_steps_then_disconnect(attack_servers, attack_server):
     check_after(attack_servers, "big step then disconnect", was, time.perf_counter(), numbers)
 
 
+def test_a_links_longest_replay_ends_when_its_client_leaves(attack_servers, attack_server):
+    """A link to the last epoch the replay limit allows on the largest net: minutes of
+    training before the first frame. The client hears how far it has got, then leaves; the
+    replay must stop with it (it ran on for minutes, and a page that reconnected and asked
+    again ran another beside it)."""
+    was = before(attack_server, "heavy")
+
+    async def attack() -> dict[str, Any]:
+        async with connect_live(attack_server.url, hello=False) as c:
+            hello = await c.hello()
+            epoch = hello["limits"]["max_replay_updates"] // 2500 - 1  # 2,500 updates each
+            await c.send(type="start", url=f"?at={epoch}&{BIGGEST_LINK}")
+            progress = await c.until("progress", 10)
+        assert 0 < progress["done"] < progress["of"] == epoch * 2500, progress
+        return {"at": epoch, "done": progress["done"]}
+
+    numbers = run_async(attack(), 30)
+    check_after(attack_servers, "longest link replay then leave", was, time.perf_counter(),
+                numbers)
+
+
 def test_compare_replays_to_a_huge_epoch_then_the_client_gives_up(attack_servers, attack_server):
     """Four compare requests that replay six of the largest nets to epoch 20,000; each client
     gives up after a second. Replays must be bounded and end with their request."""

@@ -36,3 +36,13 @@ def test_a_damaged_history_is_named_in_chinese_and_the_run_opens_at_its_start(ma
     probe.wait("document.querySelector('#notices').textContent.includes('已损坏')")
     assert "h: 已损坏：无法解码" in page.inner_text("#notices")
     assert probe.js("netplay.frame.epoch") == 0
+
+
+def test_a_link_whose_replay_takes_minutes_shows_how_far_it_has_got(make_page):
+    """The biggest net to the last epoch the replay limit allows: minutes before the run opens
+    there. The page says how far the replay has got (it showed "Live" over an empty page)."""
+    probe = make_page()
+    probe.page.goto(probe.server.url + "/?at=199&networkShape=64,64,64,64,64,64,64,64"
+                    "&batchSize=1&numSamples=5000")
+    probe.wait("/^Replaying the link… [0-9]+ %$/.test(document.getElementById('conn').textContent)")
+    assert probe.console_errors == []

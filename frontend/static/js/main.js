@@ -298,7 +298,13 @@ function onMessage(msg) {
       sessions++;
       start();
       break;
-    case 'config': onConfig(msg); break;
+    case 'config':
+      onConfig(msg);
+      if (conn.isOpen) onStatus('open');  // after a replay's progress
+      break;
+    case 'progress':  // a link's replay, which takes minutes on a big net
+      $('conn').textContent = t('ui.replaying', { percent: Math.floor((100 * msg.done) / msg.of) });
+      break;
     case 'network':
       save(msg.name, Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0)), 'application/octet-stream');
       break;
