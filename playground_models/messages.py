@@ -52,6 +52,15 @@ def said(key: str, /, **values: Any) -> Said:
     return Said(key, **values)
 
 
+KEY_SHOWN = 40  # characters of a link's key quoted back in a message
+
+
+def quoted(key: str) -> str:
+    """A link's key as a message quotes it: a key of thousands of characters is cut, so the
+    message stays a line or two."""
+    return repr(key if len(key) <= KEY_SHOWN else key[:KEY_SHOWN] + "…")
+
+
 def in_lang(text: str, lang: str) -> str:
     """`text` in `lang` where it is a `Said`; any other text as it is."""
     if isinstance(text, Said) and lang in LANGS and lang != "en":

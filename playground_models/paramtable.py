@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 from .imagelab.config import LabParam
-from .messages import said
+from .messages import quoted, said
 from .urlcodec import split_pairs
 
 SEED = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
@@ -125,7 +125,7 @@ class ParamTable:
             if key == "lang":  # the page's language, not a setting
                 continue
             if key not in self.by_name:
-                warnings.append(said("lab.warn.unknownKey", key=repr(key)))
+                warnings.append(said("lab.warn.unknownKey", key=quoted(key)))
                 continue
             try:
                 values[key] = self.check(key, value)
@@ -142,7 +142,7 @@ class ParamTable:
             if key == "lang":
                 continue
             if key not in self.by_name:
-                warn(said("lab.warn.unknownKey", key=repr(key)))
+                warn(said("lab.warn.unknownKey", key=quoted(key)))
                 continue
             values[key] = self.check(key, value)
         return self.with_changes(default, values)

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from . import history
 from .experiment import ConfigError, Experiment, coerce
-from .messages import said
+from .messages import quoted, said
 from .params import BY_NAME, PARAMS, VESTIGIAL_KEYS, Kind, Param
 from .tfcompat import links as tf_links
 
@@ -191,7 +191,7 @@ def parse(text: str, *, strict: bool = False) -> SharedState:
             continue
         p = BY_NAME.get(key)
         if p is None:
-            warnings.append(said("warn.unknownKey", key=repr(key)))
+            warnings.append(said("warn.unknownKey", key=quoted(key)))
             continue
         if tf_mode and key in tf_links.TF_KEYS and key != "networkShape" and not text_value.strip():
             continue  # TF leaves a key with an empty value at its default

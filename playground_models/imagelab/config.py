@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..experiment import ConfigError
-from ..messages import said
+from ..messages import quoted, said
 from ..params import BY_NAME as PARAMS_2D
 from ..rules import MOMENTUM_OPTIMIZERS, OPTIMIZERS
 from ..schedules import Schedule
@@ -178,7 +178,7 @@ def parse_query(text: str) -> tuple[LabConfig, list[str]]:
         if key in BY_NAME or key == "preset":
             values[key] = value
         else:
-            warnings.append(said("lab.warn.unknownKey", key=repr(key)))
+            warnings.append(said("lab.warn.unknownKey", key=quoted(key)))
     return LabConfig().with_changes(values), warnings
 
 
@@ -191,7 +191,7 @@ def parse_link(text: str) -> tuple[LabConfig, list[str]]:
     warnings: list[str] = []
     for key, value in split_pairs(text):
         if key not in BY_NAME and key != "preset":
-            warnings.append(said("lab.warn.unknownKey", key=repr(key)))
+            warnings.append(said("lab.warn.unknownKey", key=quoted(key)))
             continue
         try:
             LabConfig().with_changes({**values, key: value})

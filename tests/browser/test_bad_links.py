@@ -72,3 +72,17 @@ def test_a_compare_link_without_runs_says_so_and_offers_the_lab(make_page):
     probe.wait("!!document.getElementById('broken-link')")
     page.click("#broken-link a")
     probe.wait_ready()
+
+
+def test_a_link_with_a_key_thousands_of_characters_long_keeps_its_notice_small(make_page):
+    """The notice quotes an unknown key; one of 5,000 characters made it taller than a phone's
+    screen, with its × out of reach above it."""
+    probe = make_page(390, 844, touch=True)
+    page = probe.open("/?" + "k" * 5000 + "=1")
+    notice = page.locator(".notice").first
+    notice.wait_for()
+    assert "k" * 40 + "…" in notice.inner_text() and "k" * 41 not in notice.inner_text()
+    box = page.locator(".notice-close").first.bounding_box()
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 844, box
+    page.locator(".notice-close").first.tap()
+    assert page.locator(".notice").count() == 0

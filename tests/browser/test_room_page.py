@@ -105,3 +105,16 @@ def test_a_chinese_viewer_and_a_room_that_is_gone(make_page):
     assert "这个房间已结束" in page.inner_text("#room-text") and page.is_hidden("#try-it")
     page.wait_for_timeout(1500)  # and it does not keep knocking
     assert gone.js("document.getElementById('conn').dataset.status") != "connecting"
+
+
+def test_a_long_unspaced_teacher_name_wraps_on_a_viewers_phone(make_page):
+    """The name box takes 40 characters; one long word of them ran off a 390-px screen and
+    made the whole page scroll sideways."""
+    teacher = make_page()
+    teacher.open(LINK)
+    room = share(teacher, "Teacher" + "W" * 33)
+    student = make_page(390, 844, touch=True)
+    view = student.open(room)
+    assert "W" * 33 in view.inner_text("#room-text")
+    assert student.js("document.scrollingElement.scrollWidth") <= 390
+    assert student.js("innerWidth") == 390
