@@ -536,3 +536,59 @@ def test_a_1d_regression_card_draws_its_curve_along_x1_with_no_x2_axis(make_page
     page = open_compare(probe, "runs=2&dataset=xor&r2.activation=sigmoid")
     probe.drawn()
     assert probe.js("window.netplayCompare.views") == ["map", "map"]
+
+
+def test_a_link_that_names_only_a_lesson_opens_the_lesson_itself(make_page):
+    """`?lesson=knn` is the short link a teacher writes on the board: it showed the lesson's
+    card over the default run (the circle, no k-NN), not the lesson's own settings. On the
+    compare page a 2-D lab lesson's name opens it in the lab."""
+    knn = lesson("knn")
+    probe = make_page()
+    page = probe.page
+    page.goto(probe.server.url + "/?lesson=knn")
+    page.wait_for_url("**/?dataset=spiral&*")
+    probe.wait_ready()
+    assert probe.js("netplay.config.dataset") == "spiral"
+    assert probe.js("netplay.config.knn") == int(dict(re.findall(r"(\w+)=([^&]*)", knn.url))["knn"])
+    assert page.locator("#lesson-card").is_visible()
+    page.goto(probe.server.url + "/compare?lesson=knn")
+    page.wait_for_url("**/?dataset=spiral&*")
+    probe.wait_ready()
+
+
+def test_an_unknown_lesson_is_named_on_both_pages(make_page):
+    probe = make_page()
+    page = probe.open("/?lesson=KNN")
+    page.locator(".notice").first.wait_for()
+    assert "No lesson is called “KNN”" in page.inner_text("#notices")
+    page.goto(probe.server.url + "/compare?lesson=nope")
+    probe.wait("!!document.getElementById('broken-link')")
+    assert "No lesson is called “nope”" in page.inner_text("#notices")
+
+
+def test_a_compare_link_too_long_to_read_says_so_in_words(make_page):
+    """It showed the request validator's "url: String should have at most 16384 characters"."""
+    probe = make_page()
+    page = probe.page
+    page.goto(probe.server.url + "/compare?runs=2&seed=" + "A" * 20000)
+    probe.wait("!!document.getElementById('broken-link')")
+    text = page.inner_text("#notices")
+    assert "this link is too long to read (20,012 characters; at most 16,384)" in text, text
+    assert "String should have" not in text
+
+
+def test_the_lessons_list_by_keyboard_gives_focus_back_and_closes_when_left(make_page):
+    probe = make_page()
+    page = probe.open("/")
+    page.focus("#lessons-button")
+    page.keyboard.press("Enter")
+    probe.wait("!document.getElementById('lesson-list').hidden")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")
+    assert probe.js("document.getElementById('lesson-list').hidden")
+    assert probe.js("document.activeElement.id") == "lessons-button"  # it was lost to <body>
+    page.keyboard.press("Enter")
+    probe.wait("!document.getElementById('lesson-list').hidden")
+    for _ in range(probe.js("document.querySelectorAll('#lesson-list a').length") + 1):
+        page.keyboard.press("Tab")
+    assert probe.js("document.getElementById('lesson-list').hidden")  # it covered the controls

@@ -8,7 +8,7 @@ import { linkText, copyLink } from './urlstate.js';
 import { applyHidden } from './controls.js';
 import { Notices } from './notices.js';
 import { loadLang, applyKeys, languageSwitch, t, currentLang } from './i18n.js';
-import { fetchLessons, lessonMenu, lessonCard } from './lessons.js';
+import { fetchLessons, lessonCard, lessonHref, lessonMenu, linkLesson, noSuchLesson, onlyNamesLesson } from './lessons.js';
 import { RunCard, RUN_COLORS, runLabel, drawOverlay } from './runcard.js';
 import { sharedRange } from './gradchart.js';
 import { SweepPanel } from './sweeppanel.js';
@@ -49,6 +49,7 @@ async function post(path, body) {
 // The page's own key: epochs per step, kept in the address bar (and so in a shared link) beside
 // the server's canonical comparison, and never sent to the server.
 const SPEED_KEY = 'speed';
+const MAX_LINK = 16384; // characters of a link the server reads (`/api/compare/parse`)
 
 function withoutSpeed(text) {
   return text.split('&').filter((kv) => kv && kv.split('=')[0] !== SPEED_KEY).join('&');
@@ -191,7 +192,19 @@ async function boot() {
   $('back-to-lab').href = currentLang() === 'en' ? '/' : `/?lang=${currentLang()}`;
   $('speed').value = speedFromLink(linkText());
   $('speed').addEventListener('change', () => writeAddressBar(link));
-  const r = await post('/api/compare/parse', { url: withoutSpeed(linkText()), client, lang: currentLang() });
+  const named = linkLesson();
+  const known = lessons.find((l) => l.id === named);
+  if (named !== null && !known) notices.show(noSuchLesson(named, lessons), 'warn', 0);
+  if (known && !known.compare && onlyNamesLesson()) {  // a lesson of the 2-D lab: open it there
+    window.location.replace(lessonHref(known));
+    return;
+  }
+  let asked = withoutSpeed(linkText());
+  if (asked.length > MAX_LINK) {  // the server would answer with its request's own limit
+    notices.show(t('ui.compareLinkTooLong', { n: asked.length.toLocaleString('en-US'), most: MAX_LINK.toLocaleString('en-US') }), 'error', 0);
+    asked = '';
+  }
+  const r = await post('/api/compare/parse', { url: asked, client, lang: currentLang() });
   const spec = await r.json();
   link = spec.url;
   writeAddressBar(link);

@@ -6,8 +6,23 @@ import { dropPageKey } from './urlstate.js';
 
 /** The lesson id a link names (`lesson=<id>`), or null. */
 export function linkLesson(loc = window.location) {
-  const m = `${loc.search.slice(1)}&${loc.hash.slice(1)}`.match(/(?:^|&)lesson=([a-z0-9-]+)/);
-  return m ? m[1] : null;
+  const m = `${loc.search.slice(1)}&${loc.hash.slice(1)}`.match(/(?:^|&)lesson=([^&]*)/);
+  if (!m) return null;
+  try { return decodeURIComponent(m[1]); } catch { return m[1]; }
+}
+
+/** Whether the link names a lesson and nothing else (`?lesson=knn`, with `lang` or not): the
+ * short link a teacher writes on the board, which opens the lesson's whole link. */
+export function onlyNamesLesson(loc = window.location) {
+  const keys = `${loc.search.slice(1)}&${loc.hash.slice(1)}`.split('&').filter(Boolean)
+    .map((kv) => kv.split('=')[0]);
+  return keys.includes('lesson') && keys.every((k) => k === 'lesson' || k === 'lang');
+}
+
+/** The notice for a link whose `lesson` names none of `lessons`. */
+export function noSuchLesson(id, lessons) {
+  const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+  return t('ui.noSuchLesson', { id: shown, ids: lessons.map((l) => l.id).join(', ') });
 }
 
 export async function fetchLessons(lang = currentLang()) {
@@ -56,7 +71,16 @@ export function lessonMenu(lessons, { onOpen = null } = {}) {
   };
   button.addEventListener('click', (ev) => { ev.stopPropagation(); toggle(list.hidden); });
   document.addEventListener('click', (ev) => { if (!wrap.contains(ev.target)) toggle(false); });
-  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') toggle(false); });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape' || list.hidden) return;
+    const within = wrap.contains(document.activeElement);
+    toggle(false);
+    if (within) button.focus();  // not lost to the page's body
+  });
+  // Tabbing on past the last lesson closes the list, which would cover the controls below.
+  wrap.addEventListener('focusout', (ev) => {
+    if (ev.relatedTarget && !wrap.contains(ev.relatedTarget)) toggle(false);
+  });
   wrap.append(button, list);
   return wrap;
 }

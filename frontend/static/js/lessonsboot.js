@@ -4,9 +4,11 @@
 // into its canonical form.
 
 import { loadLang, applyKeys, languageSwitch } from './i18n.js';
-import { fetchLessons, lessonMenu, lessonCard, linkLesson, watchUntil } from './lessons.js';
+import { fetchLessons, lessonHref, lessonMenu, lessonCard, linkLesson, noSuchLesson, onlyNamesLesson, watchUntil } from './lessons.js';
+import { Notices } from './notices.js';
 
 const openedWith = linkLesson();
+const nameOnly = onlyNamesLesson();
 
 async function boot() {
   await loadLang();
@@ -15,6 +17,13 @@ async function boot() {
   const bar = document.querySelector('.topbar .share') || document.querySelector('.topbar');
   if (bar) bar.prepend(lessonMenu(lessons), languageSwitch());
   const current = lessons.find((l) => l.id === openedWith);
+  if (openedWith !== null && !current) {
+    new Notices(document.getElementById('notices')).show(noSuchLesson(openedWith, lessons), 'warn', 0);
+  }
+  if (current && nameOnly) {  // the lesson's own link: its data, network and settings
+    window.location.replace(lessonHref(current));
+    return;
+  }
   if (current) {
     const anchor = document.getElementById('notices') || document.querySelector('main');
     anchor?.after(lessonCard(current));
