@@ -27,6 +27,11 @@ def test_a_phone_taps_what_a_mouse_hovers_and_the_hints_say_tap(make_page, artif
     page.touchscreen.tap(*_centre(page, neuron))
     probe.wait("document.getElementById('output-title').textContent === 'Neuron output'")
     assert page.get_attribute(neuron, "aria-pressed") == "true"
+    # The plot that shows it is a screen above the diagram: it comes into view (only a
+    # border on the neuron changed where the learner was looking).
+    probe.wait("(b => b.top < innerHeight && b.bottom > 0)"
+               "(document.getElementById('output').getBoundingClientRect())")
+    page.locator(neuron).first.scroll_into_view_if_needed()
     page.touchscreen.tap(*_centre(page, neuron))
     probe.wait("document.getElementById('output-title').textContent === 'Output'")
 

@@ -71,6 +71,11 @@ const network = new NetworkView($('network'), state, {
   onChange: update,
   note: $('links-note'),
   onHover: (i) => { state.hoverNeuron = i; dirty.output = true; $('output-title').textContent = t(i === null ? 'ui.output' : 'ui.neuronOutput'); },
+  // On a phone the plot that shows the neuron large is a screen away: bring it into view.
+  onPin: (i) => {
+    const box = $('output').getBoundingClientRect();
+    if (i !== null && (box.bottom < 0 || box.top > window.innerHeight)) $('output').scrollIntoView({ block: 'center' });
+  },
 });
 // A hand edit of a weight or bias is in the run's history, so in its link; not in TF Playground
 // mode, which keeps no history: the page says which.

@@ -23,8 +23,9 @@ function el(tag, cls, text) {
 }
 
 export class NetworkView {
-  constructor(host, state, { onChange, onHover, note = null }) {
+  constructor(host, state, { onChange, onHover, onPin = null, note = null }) {
     this.host = host;
+    this.onPin = onPin;  // a neuron pinned large (or let go: null)
     this.note = note;    // where the diagram says it draws only the strongest links
     this.state = state;
     this.onChange = onChange;
@@ -238,6 +239,7 @@ export class NetworkView {
     this.pinned = this.pinned === info.neuronIndex ? null : info.neuronIndex;
     for (const n of this.nodes) n.canvas.setAttribute?.('aria-pressed', String(n.neuronIndex !== null && n.neuronIndex === this.pinned));
     this.onHover(this.pinned);
+    this.onPin?.(this.pinned);
   }
 
   /** Keys in the diagram: Enter/Space toggles a feature; on a neuron the arrows move, Space
