@@ -118,3 +118,14 @@ def test_a_long_unspaced_teacher_name_wraps_on_a_viewers_phone(make_page):
     assert "W" * 33 in view.inner_text("#room-text")
     assert student.js("document.scrollingElement.scrollWidth") <= 390
     assert student.js("innerWidth") == 390
+
+
+def test_escape_closes_the_share_live_panel_and_focus_goes_back_to_its_button(make_page):
+    teacher = make_page()
+    page = teacher.open(LINK)
+    page.click("#share-live")
+    teacher.wait("document.activeElement.id === 'live-name'")
+    page.keyboard.press("Escape")
+    assert teacher.js("document.getElementById('live-panel').hidden")
+    assert teacher.js("document.activeElement.id") == "share-live"
+    assert page.get_attribute("#share-live", "aria-expanded") == "false"

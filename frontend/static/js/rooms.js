@@ -24,6 +24,13 @@ export class LivePanel {
       this.send('share_live', { name: $('live-name').value.trim().slice(0, 40) });
     });
     $('live-stop').addEventListener('click', () => this.send('stop_sharing'));
+    // Escape closes the panel (a live room goes on) and gives focus back to its button.
+    $('live-panel').addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Escape' || $('live-panel').hidden) return;
+      ev.stopPropagation();
+      this.toggle();
+      this.button.focus();
+    });
     $('live-copy').addEventListener('click', async () => {
       const ok = await copyLink($('live-link').value);
       this.notices.show(t(ok ? 'ui.roomLinkCopied' : 'ui.copyManually'), ok ? 'ok' : 'info');
