@@ -295,3 +295,13 @@ def test_a_bad_lab_link_opens_at_defaults_naming_the_key_and_trains(client, link
         frame = _until(ws, "frame")
         while frame["steps"] != 1:
             frame = _until(ws, "frame")
+
+
+def test_a_bad_number_in_a_lab_link_is_quoted_as_the_link_wrote_it():
+    """`samples=1e9` was quoted back as "1000000000.0" and `batchSize=NaN` as "nan"."""
+    from playground_models.imagelab.config import parse_link
+
+    assert parse_link("samples=1e9")[1] == [
+        "samples: must be between 200 and 20000, got 1e9; it opens at its default"]
+    assert parse_link("batchSize=NaN")[1] == [
+        "batchSize: must be between 1 and 512, got NaN; it opens at its default"]

@@ -139,18 +139,19 @@ def check(key: str, value: Any) -> Any:
             raise LabConfigError(key, said("lab.err.oneOf", choices=", ".join(p.choices), got=repr(value)))
         return value
     if p.kind in ("float", "int"):
+        got = value if isinstance(value, str) else repr(value)  # as the link or message had it
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
                 raise LabConfigError(key, said("err.number", got=repr(value))) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise LabConfigError(key, said("err.number", got=repr(value)))
+            raise LabConfigError(key, said("err.number", got=got))
         if not math.isfinite(value) or not p.min <= value <= p.max:  # type: ignore[operator]
-            raise LabConfigError(key, said("err.between", min=f"{p.min:g}", max=f"{p.max:g}", got=repr(value)))
+            raise LabConfigError(key, said("err.between", min=f"{p.min:g}", max=f"{p.max:g}", got=got))
         if p.kind == "int":
             if value != int(value):
-                raise LabConfigError(key, said("lab.err.whole", got=repr(value)))
+                raise LabConfigError(key, said("lab.err.whole", got=got))
             return int(value)
         return float(value)
     if p.kind == "net":
