@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from .experiment import ConfigError, Experiment
 from .gradients import layer_gradient_norms
+from .messages import said
 from .params import BY_NAME, PARAMS
 from .tfcompat.engine import TfConfig
 from .tfcompat.live import TfTrainer
@@ -117,18 +118,18 @@ def parse_compare(text: str) -> CompareSpec:
     for key, value in split_pairs(text):
         if key == "runs":
             if not value.isdigit() or not MIN_RUNS <= int(value) <= MAX_RUNS:
-                raise ConfigError("runs", f"must be a whole number from {MIN_RUNS} to {MAX_RUNS}")
+                raise ConfigError("runs", said("cmp.err.runsCount", min=MIN_RUNS, max=MAX_RUNS))
             count = int(value)
         elif key == "lesson":
             if not LESSON_ID.match(value):
-                raise ConfigError("lesson", "must be a lesson id: lower-case letters, digits, '-'")
+                raise ConfigError("lesson", said("cmp.err.lessonId"))
             lesson = value
         elif m := RUN_KEY.match(key):
             k, name = int(m.group(1)), m.group(2)
             if not 1 <= k <= MAX_RUNS:
-                raise ConfigError(key, f"runs are numbered 1 to {MAX_RUNS}")
+                raise ConfigError(key, said("cmp.err.runNumber", max=MAX_RUNS))
             if name not in BY_NAME:
-                raise ConfigError(key, f"{name!r} is not a parameter")
+                raise ConfigError(key, said("cmp.err.notParameter", name=repr(name)))
             run_pairs.setdefault(k, []).append((name, value))
         else:
             shared_pairs.append((key, value))
@@ -136,9 +137,9 @@ def parse_compare(text: str) -> CompareSpec:
     if count is None:
         count = highest
     if count < MIN_RUNS:
-        raise ConfigError("runs", f"a comparison needs {MIN_RUNS} to {MAX_RUNS} runs")
+        raise ConfigError("runs", said("cmp.err.needsRuns", min=MIN_RUNS, max=MAX_RUNS))
     if highest > count:
-        raise ConfigError(f"r{highest}", f"names run {highest} but runs={count}")
+        raise ConfigError(f"r{highest}", said("cmp.err.namesRun", k=highest, count=count))
 
     state = parse(_query(shared_pairs), strict=True)
     overrides: list[dict[str, Any]] = []

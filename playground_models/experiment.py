@@ -39,10 +39,6 @@ class ConfigError(ValueError):
         return f"{self.key}: {in_lang(self.message, lang)}"
 
 
-def _bounds_text(p: Param) -> str:
-    return f"between {_num(p.min)} and {_num(p.max)}"
-
-
 def _bounds(p: Param) -> dict[str, str]:
     return {"min": _num(p.min), "max": _num(p.max)}
 
@@ -81,9 +77,9 @@ def coerce(p: Param, value: Any) -> Any:
     """
     if p.kind in _LIST_KINDS:
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(p.name, f"must be a list, got {_shown(value)}")
+            raise ConfigError(p.name, said("err.list", got=_shown(value)))
         if p.max_len is not None and len(value) > p.max_len:
-            raise ConfigError(p.name, f"has {len(value)} entries; at most {p.max_len} allowed")
+            raise ConfigError(p.name, said("err.tooManyEntries", n=len(value), most=p.max_len))
     return _COERCERS[p.kind](p, value)
 
 
@@ -119,9 +115,9 @@ def _coerce_string(p: Param, value: Any) -> str:
     if value == "" and p.min_len == 0:
         return value
     if not isinstance(value, str) or not SEED_PATTERN.match(value):
-        raise ConfigError(p.name, "must be letters, digits, '.', '_' or '-'")
+        raise ConfigError(p.name, said("err.seedChars"))
     if not p.min_len <= len(value) <= (p.max_len or 10**9):
-        raise ConfigError(p.name, f"must have {p.min_len} to {p.max_len} characters")
+        raise ConfigError(p.name, said("err.seedLength", min=p.min_len, max=p.max_len))
     return value
 
 
@@ -129,9 +125,9 @@ def _coerce_int_list(p: Param, value: Any) -> tuple[int, ...]:
     out = []
     for v in value:
         if not _is_number(v) or not _finite(v) or float(v) != int(v):
-            raise ConfigError(p.name, f"entries must be whole numbers, got {_shown(v)}")
+            raise ConfigError(p.name, said("err.entriesWhole", got=_shown(v)))
         if not p.min <= v <= p.max:
-            raise ConfigError(p.name, f"entries must be {_bounds_text(p)}, got {_num(v)}")
+            raise ConfigError(p.name, said("err.entriesBetween", **_bounds(p), got=_num(v)))
         out.append(int(v))
     return tuple(out)
 
@@ -139,7 +135,7 @@ def _coerce_int_list(p: Param, value: Any) -> tuple[int, ...]:
 def _coerce_choice_list(p: Param, value: Any) -> tuple[str, ...]:
     for v in value:
         if v not in p.choices:
-            raise ConfigError(p.name, f"entries must be one of {', '.join(p.choices)}")
+            raise ConfigError(p.name, said("err.entriesOneOf", choices=", ".join(p.choices)))
     return tuple(value)
 
 
@@ -147,10 +143,10 @@ def _coerce_index_list(p: Param, value: Any) -> tuple[int, ...]:
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ConfigError(
-                p.name, f"entries must be non-negative whole numbers, got {_shown(v)}"
+                p.name, said("err.entriesIndex", got=_shown(v))
             )
         if p.max is not None and v > p.max:
-            raise ConfigError(p.name, f"entries must be at most {_num(p.max)}, got {_shown(v)}")
+            raise ConfigError(p.name, said("err.entriesAtMost", max=_num(p.max), got=_shown(v)))
     return tuple(sorted(set(value)))
 
 
@@ -158,15 +154,15 @@ def _coerce_points(p: Param, value: Any) -> tuple[tuple[float, float, float], ..
     out = []
     for pt in value:
         if not isinstance(pt, (list, tuple)) or len(pt) != 3:
-            raise ConfigError(p.name, f"each point must be [x, y, label], got {pt!r}")
+            raise ConfigError(p.name, said("err.pointShape", got=_shown(pt)))
         x, y, label = pt
         for c in (x, y):
             if not _is_number(c) or not _finite(c):
-                raise ConfigError(p.name, f"coordinates must be finite numbers, got {_shown(c)}")
+                raise ConfigError(p.name, said("err.pointFinite", got=_shown(c)))
             if not -6.0 <= c <= 6.0:
-                raise ConfigError(p.name, "coordinates must be between -6 and 6")
+                raise ConfigError(p.name, said("err.pointRange"))
         if not _is_number(label) or not _finite(label):
-            raise ConfigError(p.name, f"labels must be finite numbers, got {_shown(label)}")
+            raise ConfigError(p.name, said("err.labelFinite", got=_shown(label)))
         out.append((round(float(x), 3), round(float(y), 3), float(label)))
     return tuple(out)
 
@@ -210,16 +206,15 @@ class Experiment(Mapping[str, Any]):
     def _check_together(self) -> None:
         v = self._values
         if not self.features:
-            raise ConfigError("x", "at least one input feature of x₁ must be on: this curve has "
-                              "no x₂" if self.one_d else "at least one input feature must be on")
+            raise ConfigError("x", said("err.noFeature1d" if self.one_d else "err.noFeature"))
         if v["data"]:
             try:
                 _, _, classes = owndata.decode(v["data"])
             except owndata.DataError as err:
                 raise ConfigError("data", str(err)) from None
             if classes != (v["problem"] == "classification"):
-                kind = "classes" if classes else "regression targets"
-                raise ConfigError("data", f"holds {kind}: set problem={'classification' if classes else 'regression'}")
+                raise ConfigError("data", said("err.dataHoldsClasses" if classes
+                                               else "err.dataHoldsTargets"))
         loss = v["loss"]
         if v["problem"] == "classification" and loss not in ("auto",) + CLASSIFY_LOSSES:
             raise ConfigError("loss", said("err.regressionLoss", loss=loss, choices=", ".join(CLASSIFY_LOSSES)))
@@ -227,15 +222,13 @@ class Experiment(Mapping[str, Any]):
             raise ConfigError("loss", said("err.classificationLoss", loss=loss, choices=", ".join(REGRESS_LOSSES)))
         acts = v["layerActivations"]
         if acts and len(acts) != len(v["networkShape"]):
-            raise ConfigError(
-                "layerActivations",
-                f"has {len(acts)} entries but networkShape has {len(v['networkShape'])} layers",
-            )
+            raise ConfigError("layerActivations", said("err.layerActivations", n=len(acts),
+                                                        layers=len(v["networkShape"])))
         for _x, _y, label in v["points"]:
             if v["problem"] == "classification" and (
                 label != int(label) or not 0 <= label < self.num_classes
             ):
-                raise ConfigError("points", f"labels must be 0 to {self.num_classes - 1}")
+                raise ConfigError("points", said("err.pointLabels", most=self.num_classes - 1))
 
     # --- Mapping -------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:

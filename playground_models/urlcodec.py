@@ -114,7 +114,7 @@ def _read_whole_numbers(p: Param, text: str) -> list[int]:
         try:
             values.append(int(t))
         except ValueError:
-            raise ConfigError(p.name, f"entries must be whole numbers, got {t!r}") from None
+            raise ConfigError(p.name, said("err.entriesWhole", got=quoted(t))) from None
     return values
 
 
@@ -123,7 +123,7 @@ def _read_points(p: Param, text: str) -> list[list[float]]:
     for t in _items(p, text):
         fields = t.split(",")
         if len(fields) != 3:
-            raise ConfigError(p.name, f"each point must be x,y,label; got {t!r}")
+            raise ConfigError(p.name, said("err.linkPoint", got=quoted(t)))
         points.append([_parse_number(p, f) for f in fields])
     return points
 

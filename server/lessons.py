@@ -129,7 +129,7 @@ async def compare_parse(body: CompareBody) -> Response:
     try:
         spec, errors = open_compare(lesson_link(body.url))  # bad parts open at their defaults, named
     except ConfigError as err:
-        return _error(err.key, err.message, warnings=unknown_keys(body.url))
+        return _error(err.key, in_lang(err.message, body.lang), warnings=unknown_keys(body.url))
     return JSONResponse(
         {
             "url": spec.to_url(),

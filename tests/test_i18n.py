@@ -188,3 +188,32 @@ def test_the_image_lab_says_its_link_warnings_and_errors_in_the_page_language(cl
         ws.send_json({"type": "update", "changes": {"optimizer": "lion"}})
         error = until(ws, "error")
         assert error["field"] == "optimizer" and CHINESE.search(error["message"])
+
+
+@pytest.mark.parametrize("link", [
+    "lang=zh&networkShape=abc", "lang=zh&networkShape=100", "lang=zh&seed=%21%21",
+    "lang=zh&x=false&y=false", "lang=zh&points=1,2", "lang=zh&layerActivations=relu",
+])
+def test_a_bad_list_seed_or_feature_in_a_link_is_named_in_chinese(link):
+    """These were said in English whatever the page's language."""
+    from playground_models.urlcodec import parse
+
+    shared = parse(link)
+    (error,) = shared.errors
+    assert CHINESE.search(error.in_lang("zh")), error.in_lang("zh")
+
+
+def test_a_broken_comparison_and_tf_modes_unused_keys_are_named_in_chinese():
+    from fastapi.testclient import TestClient
+
+    from playground_models.urlcodec import parse
+    from server.app import create_app
+
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
+        answer = client.post("/api/compare/parse", json={"url": "lesson=nope", "lang": "zh"})
+    assert answer.status_code == 422
+    assert CHINESE.search(answer.json()["error"]["message"]), answer.json()
+    from playground_models.messages import in_lang
+
+    warnings = [in_lang(w, "zh") for w in parse("lang=zh&compat=tf&optimizer=adam").warnings]
+    assert any(w.startswith("optimizer ") and CHINESE.search(w) for w in warnings), warnings

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..messages import said
+
 MODE_KEY = "compat"
 MODE_VALUE = "tf"
 
@@ -51,5 +53,4 @@ def unimplemented_warning(key: str, text: str) -> str | None:
 def netplay_only_warnings(values: dict[str, Any]) -> list[str]:
     """Keys the link sets that TF Playground mode does not use (netplay's own parameters)."""
     skip = TF_KEYS | {MODE_KEY, "lang", "gridSize", "knn"}
-    return [f"{key} has no effect in TensorFlow Playground mode" for key in values
-            if key not in skip]
+    return [said("tf.warn.noEffect", key=key) for key in values if key not in skip]

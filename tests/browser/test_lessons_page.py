@@ -297,7 +297,7 @@ def test_a_broken_compare_link_says_why_and_links_back(make_page):
     page.goto(probe.server.url + "/compare?lesson=nope&lang=zh")
     probe.wait("!!document.getElementById('broken-link')")
     box = page.inner_text("#broken-link")
-    assert "这个链接不是一个有效的对比" in box and "runs: a comparison needs 2 to 6 runs" in box
+    assert "这个链接不是一个有效的对比" in box and "runs: 一个对比需要 2 到 6 个运行" in box
     assert page.get_attribute("#broken-link a", "href") == "/?lang=zh"
     assert page.locator(".topbar .run").is_hidden()
     assert page.locator("#lessons-button").is_visible()
