@@ -665,3 +665,19 @@ def test_colour_pictures_train_with_colour_filters_and_a_picture_and_the_pretrai
           20, "the picture's class")
     assert page.evaluate(COLOURFUL, "#seen") > 60  # what the net sees is in colour
     assert probe.console_errors == []
+
+
+def test_a_dream_unit_that_is_not_a_whole_number_is_named_in_the_pages_language(make_page):
+    """It showed pydantic's "Input should be greater than or equal to 0", in English on a
+    Chinese page, without naming the field."""
+    probe = make_page()
+    page = _open_lab(probe, f"lang=zh&net={SMALL_NET}&seed=1")
+    for bad in ("-1", "0.5"):
+        page.fill("#dream-unit", bad)
+        page.click("#dream")
+        page.locator(".notice").first.wait_for()
+        text = page.inner_text("#notices")
+        assert f"单元或类别：请输入 0 或更大的整数（收到的是“{bad}”）" in text, text
+        assert "Input should" not in text
+        page.locator(".notice-close").first.click()
+    assert page.inner_text("#dream") == "生成"  # nothing was sent

@@ -166,7 +166,13 @@ function wireControls() {
   });
   wireHeader($("share"), togglePlay);
   $("dream").addEventListener("click", () => {
-    socket.send({ type: "dream", layer: Number($("dream-layer").value), unit: Number($("dream-unit").value) });
+    const unit = Number($("dream-unit").value);
+    if ($("dream-unit").value.trim() === "" || !Number.isInteger(unit) || unit < 0) {  // said here, in words
+      notices.show(t("lab.unitWhole", { field: t("lab.unitOrClass"), got: $("dream-unit").value }), "error");
+      $("dream-unit").focus();
+      return;
+    }
+    socket.send({ type: "dream", layer: Number($("dream-layer").value), unit });
     $("dream").textContent = t("lab.dreaming");
   });
   $("race").addEventListener("click", () => {
