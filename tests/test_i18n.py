@@ -217,3 +217,14 @@ def test_a_broken_comparison_and_tf_modes_unused_keys_are_named_in_chinese():
 
     warnings = [in_lang(w, "zh") for w in parse("lang=zh&compat=tf&optimizer=adam").warnings]
     assert any(w.startswith("optimizer ") and CHINESE.search(w) for w in warnings), warnings
+
+
+@pytest.mark.parametrize("net", ["garbage", "conv9999k5", "in999x9x1-fc10", "drop2", "fc1.5"])
+def test_the_image_labs_unreadable_network_is_named_in_chinese(net):
+    """These were said in English on a Chinese page, the field's own words too."""
+    from playground_models.imagelab.config import parse_link
+    from playground_models.messages import in_lang
+
+    _, warnings = parse_link(f"net={net}")
+    (said_zh,) = [in_lang(w, "zh") for w in warnings]
+    assert said_zh.startswith("net：") and CHINESE.search(said_zh.split("；")[0]), said_zh

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import rules
-from ..messages import message
+from ..messages import message, quoted, said
 
 Shape = tuple[int, ...]  # (C, H, W) for images, (N,) for flat vectors
 UNKNOWN: Shape = ()  # the shape after a layer that does not fit
@@ -109,9 +109,9 @@ _ONE_NUMBER = re.compile(r"(fc|res|drop)(\d+(?:\.\d+)?)")
 def _int_in(value: str, token: str, what: str, low: int, high: int) -> int:
     # Checked by length first: past 4,300 digits `int` itself refuses the string.
     if len(value.lstrip("0")) > len(str(high)) or not low <= int(value) <= high:
-        shown = value if len(value) <= 20 else f"a number of {len(value)} digits"
-        raise SpecError("net", f"{token[:40]!r}: {what} must be between {low} and {high}, "
-                        f"got {shown}")
+        shown = value if len(value) <= 20 else said("lab.err.digits", n=len(value))
+        raise SpecError("net", said("lab.err.layerBetween", token=quoted(token), what=said(what),
+                                    low=low, high=high, got=shown))
     return int(value)
 
 
@@ -121,52 +121,48 @@ def parse_layer(token: str) -> Layer:
     if m := _CONV.fullmatch(t):
         padding: int | str = "same" if m[5] else int(m[4] or 0)
         if isinstance(padding, int) and padding > 32:
-            raise SpecError("net", f"{token!r}: padding must be at most 32")
+            raise SpecError("net", said("lab.err.padding", token=quoted(token)))
         return Layer(
             "conv",
-            filters=_int_in(m[1], token, "filters", 1, MAX_WIDTH),
-            kernel=_int_in(m[2], token, "kernel size", 1, 32),
-            stride=_int_in(m[3] or "1", token, "stride", 1, 16),
+            filters=_int_in(m[1], token, "lab.what.filters", 1, MAX_WIDTH),
+            kernel=_int_in(m[2], token, "lab.what.kernel", 1, 32),
+            stride=_int_in(m[3] or "1", token, "lab.what.stride", 1, 16),
             padding=padding,
         )
     if m := _POOL.fullmatch(t):
-        kernel = _int_in(m[2], token, "pool size", 1, 32)
-        stride = _int_in(m[3], token, "stride", 1, 32) if m[3] else kernel
+        kernel = _int_in(m[2], token, "lab.what.pool", 1, 32)
+        stride = _int_in(m[3], token, "lab.what.stride", 1, 32) if m[3] else kernel
         return Layer(m[1], kernel=kernel, stride=stride)
     if m := _ONE_NUMBER.fullmatch(t):
         if m[1] == "drop":
             rate = float(m[2])
             if not 0.0 <= rate < 1.0:
-                raise SpecError("net", f"{token!r}: dropout must be at least 0 and below 1")
+                raise SpecError("net", said("lab.err.dropout", token=quoted(token)))
             return Layer("drop", rate=rate)
         if "." in m[2]:
-            raise SpecError("net", f"{token!r}: {m[1]} needs a whole number")
-        return Layer(m[1], filters=_int_in(m[2], token, "width", 1, MAX_WIDTH))
+            raise SpecError("net", said("lab.err.needsWhole", token=quoted(token), layer=m[1]))
+        return Layer(m[1], filters=_int_in(m[2], token, "lab.what.width", 1, MAX_WIDTH))
     if t in ACTIVATIONS:
         return Layer("act", activation=t)
     if t in ("bn", "flatten"):
         return Layer(t)
-    raise SpecError(
-        "net",
-        f"unknown layer {token!r}; use conv8k5p2, maxpool2, avgpool2, bn, relu, tanh, sigmoid, "
-        "leakyrelu, elu, gelu, drop0.5, fc10, flatten or res16",
-    )
+    raise SpecError("net", said("lab.err.unknownLayer", token=quoted(token)))
 
 
 def parse_net(text: str) -> NetSpec:
     """A layer string (tokens joined by `-`, `,` or spaces) to a `NetSpec`."""
     tokens = [t for t in re.split(r"[-,\s]+", text.strip()) if t]
     if not tokens:
-        raise SpecError("net", "the network has no layers")
+        raise SpecError("net", said("lab.err.noLayers"))
     input_shape = None
     if m := _INPUT.fullmatch(tokens[0].lower()):
-        h = _int_in(m[1], tokens[0], "input height", 1, MAX_INPUT_SIDE)
-        w = _int_in(m[2], tokens[0], "input width", 1, MAX_INPUT_SIDE)
-        c = _int_in(m[3], tokens[0], "input channels", 1, 3)
+        h = _int_in(m[1], tokens[0], "lab.what.inputHeight", 1, MAX_INPUT_SIDE)
+        w = _int_in(m[2], tokens[0], "lab.what.inputWidth", 1, MAX_INPUT_SIDE)
+        c = _int_in(m[3], tokens[0], "lab.what.inputChannels", 1, 3)
         input_shape = (c, h, w)
         tokens = tokens[1:]
     if len(tokens) > MAX_LAYERS:
-        raise SpecError("net", f"at most {MAX_LAYERS} layers, got {len(tokens)}")
+        raise SpecError("net", said("lab.err.tooManyLayers", most=MAX_LAYERS, n=len(tokens)))
     return NetSpec(tuple(parse_layer(t) for t in tokens), input_shape)
 
 
