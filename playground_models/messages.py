@@ -55,10 +55,15 @@ def said(key: str, /, **values: Any) -> Said:
 KEY_SHOWN = 40  # characters of a link's key quoted back in a message
 
 
+def shortened(text: str) -> str:
+    """A link's key or value as a message shows it: one of thousands of characters is cut, so
+    the message stays a line or two."""
+    return text if len(text) <= KEY_SHOWN else text[:KEY_SHOWN] + "…"
+
+
 def quoted(key: str) -> str:
-    """A link's key as a message quotes it: a key of thousands of characters is cut, so the
-    message stays a line or two."""
-    return repr(key if len(key) <= KEY_SHOWN else key[:KEY_SHOWN] + "…")
+    """`shortened`, in quotes."""
+    return repr(shortened(key))
 
 
 def in_lang(text: str, lang: str) -> str:

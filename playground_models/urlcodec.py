@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from . import history
 from .experiment import ConfigError, Experiment, coerce
-from .messages import quoted, said
+from .messages import quoted, said, shortened
 from .params import BY_NAME, PARAMS, VESTIGIAL_KEYS, Kind, Param
 from .tfcompat import links as tf_links
 
@@ -275,9 +275,11 @@ def _read_hide(
     """A `<control>_hide` key: hide the control when true (TF mode reads only `true`, as TF)."""
     base = key[: -len("_hide")]
     if base not in BY_NAME and base not in HIDEABLE_CONTROLS:
-        warnings.append(f"unknown control {base!r} in {key}, ignored")
+        warnings.append(said("warn.unknownControl", name=quoted(base), key=quoted(key)))
     elif text_value == "true" or (not tf_mode and text_value.lower() == "1"):
         hidden.add(base)
+    elif text_value.lower() not in ("false", "0", ""):
+        warnings.append(said("warn.hideValue", key=shortened(key), got=shortened(text_value)))
 
 
 def serialize(exp: Experiment, hidden: frozenset[str] | set[str] = frozenset()) -> str:

@@ -228,3 +228,14 @@ def test_the_image_labs_unreadable_network_is_named_in_chinese(net):
     _, warnings = parse_link(f"net={net}")
     (said_zh,) = [in_lang(w, "zh") for w in warnings]
     assert said_zh.startswith("net：") and CHINESE.search(said_zh.split("；")[0]), said_zh
+
+
+def test_a_hide_key_that_is_neither_true_nor_false_is_named():
+    """`showTestData=maybe` was named, `learningRate_hide=maybe` silently ignored."""
+    from playground_models.messages import in_lang
+    from playground_models.urlcodec import parse
+
+    shared = parse("lang=zh&learningRate_hide=maybe&noise_hide=false")
+    assert not shared.hidden
+    (warning,) = [in_lang(w, "zh") for w in shared.warnings]
+    assert warning.startswith("learningRate_hide=maybe ") and CHINESE.search(warning), warning
