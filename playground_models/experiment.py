@@ -211,7 +211,7 @@ class Experiment(Mapping[str, Any]):
             try:
                 _, _, classes = owndata.decode(v["data"])
             except owndata.DataError as err:
-                raise ConfigError("data", str(err)) from None
+                raise ConfigError("data", err.message) from None
             if classes != (v["problem"] == "classification"):
                 raise ConfigError("data", said("err.dataHoldsClasses" if classes
                                                else "err.dataHoldsTargets"))

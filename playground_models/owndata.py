@@ -124,26 +124,26 @@ def decode(text: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """(positions [n, 2], labels [n], whether the labels are classes) of a `data` key; a bad key
     raises `DataError`."""
     if not text.startswith(PREFIX):
-        raise DataError(f"must start with {PREFIX!r} (data made by the page or `encode`)")
+        raise DataError(said("err.data.prefix", prefix=repr(PREFIX)))
     body = text[len(PREFIX):]
     try:
         packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         raw = zlib.decompress(packed[1:], bufsize=MAX_POINTS * 8)
     except (binascii.Error, zlib.error, ValueError):
-        raise DataError("is damaged: it does not decode") from None
+        raise DataError(said("err.data.noDecode")) from None
     kind = packed[:1]
     classification = kind == b"c"
     size = 4 + np.dtype(_label_type(classification)).itemsize  # bytes a point
     if kind not in (b"c", b"r") or len(raw) % size or not MIN_POINTS <= len(raw) // size <= MAX_POINTS:
-        raise DataError("is damaged: its points do not add up")
+        raise DataError(said("err.data.count"))
     n = len(raw) // size
     x = np.frombuffer(raw[: 4 * n], dtype="<i2").reshape(n, 2).astype(np.float64) / SCALE
     labels = np.frombuffer(raw[4 * n:], dtype=_label_type(classification)).astype(np.float64)
     low, high = DOMAIN
     if (x < low).any() or (x > high).any():
-        raise DataError("is damaged: a point is off the plot")
+        raise DataError(said("err.data.offPlot"))
     if classification and ((labels < 0).any() or (labels >= MAX_CLASSES).any()):
-        raise DataError("is damaged: a label is not a class")
+        raise DataError(said("err.data.notClass"))
     x.setflags(write=False)
     y = labels if classification else labels / SCALE
     y.setflags(write=False)

@@ -193,6 +193,7 @@ def test_the_image_lab_says_its_link_warnings_and_errors_in_the_page_language(cl
 @pytest.mark.parametrize("link", [
     "lang=zh&networkShape=abc", "lang=zh&networkShape=100", "lang=zh&seed=%21%21",
     "lang=zh&x=false&y=false", "lang=zh&points=1,2", "lang=zh&layerActivations=relu",
+    "lang=zh&data=AAAA", "lang=zh&data=v1.%21%21",
 ])
 def test_a_bad_list_seed_or_feature_in_a_link_is_named_in_chinese(link):
     """These were said in English whatever the page's language."""
