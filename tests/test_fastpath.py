@@ -438,3 +438,31 @@ def test_the_kernels_metrics_follow_new_data_sets_past_what_it_keeps():
         assert loss == pytest.approx(float(data_loss(trainer.experiment.loss_name, scores, y)), rel=2e-6)
         assert acc == float((scores.argmax(dim=1) == y).double().mean())
     assert len(trainer.backend._eval_inputs) <= 2
+
+
+# The weights after 1,000 updates of each net, hashed: the kernel's own bits. A link replays to
+# the same numbers only while these stay; a change to the order of any sum (vectorising a
+# reduction, fused multiply-adds) changes them. Recorded with the plain scalar loops, before
+# the wide layers' products ran side by side (2026-12-05), which kept every bit.
+SAME_BITS = [
+    ({"networkShape": [4, 2]}, "b3228e7198ed"),
+    ({"networkShape": [64] * 8}, "ce5abfaef2eb"),
+    ({"networkShape": [8, 8, 8], "activation": "relu", "optimizer": "adam", "dropout": 0.3,
+      "regularization": "L1", "regularizationRate": 0.001}, "ca282909d99d"),
+    ({"networkShape": [16, 5], "activation": "sigmoid", "optimizer": "sgd",
+      "regularization": "L2", "regularizationRate": 0.01, "batchSize": 30}, "f46f0155e894"),
+    ({"dataset": "spiral3", "numClasses": 3, "networkShape": [32, 17], "loss": "softmax",
+      "activation": "leakyrelu", "optimizer": "rmsprop", "batchSize": 7, "xSquared": True,
+      "sinX": True}, "ea9b26353a0b"),
+]
+
+
+@pytest.mark.parametrize(("config", "digest"), SAME_BITS)
+def test_the_kernel_gives_the_same_bits_as_its_plain_loops(config: dict, digest: str) -> None:
+    import hashlib
+
+    trainer = Trainer(Experiment(config))
+    assert trainer.path == "fast"
+    trainer.train_steps(1000)
+    got = hashlib.sha256(np.asarray(trainer.backend._flat).tobytes()).hexdigest()[:12]
+    assert got == digest

@@ -282,6 +282,115 @@ size_t mlp_param_count(const mlp_spec *sp) {
     return n;
 }
 
+/* The picture's loops are element-wise, so vectorising them changes no result (no sum is
+   reordered: that would need -ffast-math); `mlp_grid` is built at -O3 for it, with its helpers
+   inlined, and on x86-64 also for AVX2, chosen at load time where the processor has it.
+   no-trapping-math lets the clamps of a row run as vector selects; no result changes (nothing
+   here reads the floating-point exception flags). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define PICTURE __attribute__((optimize("O3", "no-trapping-math")))
+#else
+#define PICTURE
+#endif
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define PICTURE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PICTURE_CLONES
+#endif
+
+/* The three products of a training step, each sum taken in the very order of the plain loops
+   (over k, over r, over o, from 0.0f, the bias or the penalty added after), but with the
+   independent sums side by side, so that they run in vector registers: same bits, fewer
+   cycles (built as the picture's loops are, above). `wt`: scratch of nin * nout floats. Layers
+   smaller than PRODUCT_MIN weights keep the plain loops: there the set-up costs more than it
+   saves (the default net's update: 3.5 µs plain, 4.3 side by side; 8 layers of 64: 547 and
+   234). */
+#define PRODUCT_MIN 256
+
+/* out[r][o] = sum_k in[r][k] w[o][k], + bias[o] */
+static PICTURE PICTURE_CLONES void forward_layer(const float *w, const float *bias, const float *in,
+                                   float *out, float *wt, int B, int nin, int nout) {
+    if (nin * nout < PRODUCT_MIN) {
+        for (int r = 0; r < B; r++) {
+            const float *x = in + r * nin;
+            for (int o = 0; o < nout; o++) {
+                const float *wo = w + o * nin;
+                float acc = 0.0f;
+                for (int k = 0; k < nin; k++) acc += x[k] * wo[k];
+                out[r * nout + o] = acc + bias[o];
+            }
+        }
+        return;
+    }
+    for (int o = 0; o < nout; o++)
+        for (int k = 0; k < nin; k++) wt[k * nout + o] = w[o * nin + k];
+    for (int r = 0; r < B; r++) {
+        const float *x = in + r * nin;
+        float *acc = out + r * nout;
+        for (int o = 0; o < nout; o++) acc[o] = 0.0f;
+        for (int k = 0; k < nin; k++) {
+            const float xk = x[k];
+            const float *wk = wt + k * nout;
+            for (int o = 0; o < nout; o++) acc[o] += xk * wk[o];
+        }
+        for (int o = 0; o < nout; o++) acc[o] = acc[o] + bias[o];
+    }
+}
+
+/* gw[o][k] += sum_r d[r][o] a[r][k]; gb[o] += sum_r d[r][o] */
+static PICTURE PICTURE_CLONES void weight_grads(const float *d, const float *a, float *gw, float *gb,
+                                  float *sums, int B, int nin, int nout) {
+    if (nin * nout < PRODUCT_MIN) {
+        for (int o = 0; o < nout; o++) {
+            float acc_b = 0.0f;
+            for (int k = 0; k < nin; k++) {
+                float acc = 0.0f;
+                for (int r = 0; r < B; r++) acc += d[r * nout + o] * a[r * nin + k];
+                gw[o * nin + k] += acc;
+            }
+            for (int r = 0; r < B; r++) acc_b += d[r * nout + o];
+            gb[o] += acc_b;
+        }
+        return;
+    }
+    for (int o = 0; o < nout; o++) {
+        for (int k = 0; k < nin; k++) sums[k] = 0.0f;
+        float acc_b = 0.0f;
+        for (int r = 0; r < B; r++) {
+            const float dro = d[r * nout + o];
+            const float *ar = a + r * nin;
+            for (int k = 0; k < nin; k++) sums[k] += dro * ar[k];
+            acc_b += dro;
+        }
+        float *g = gw + o * nin;
+        for (int k = 0; k < nin; k++) g[k] += sums[k];
+        gb[o] += acc_b;
+    }
+}
+
+/* d_in[r][k] = sum_o d[r][o] w[o][k] */
+static PICTURE PICTURE_CLONES void input_grads(const float *d, const float *w, float *d_in, int B, int nin,
+                                 int nout) {
+    if (nin * nout < PRODUCT_MIN) {
+        for (int r = 0; r < B; r++)
+            for (int k = 0; k < nin; k++) {
+                float acc = 0.0f;
+                for (int o = 0; o < nout; o++) acc += d[r * nout + o] * w[o * nin + k];
+                d_in[r * nin + k] = acc;
+            }
+        return;
+    }
+    for (int r = 0; r < B; r++) {
+        float *acc = d_in + r * nin;
+        for (int k = 0; k < nin; k++) acc[k] = 0.0f;
+        for (int o = 0; o < nout; o++) {
+            const float dro = d[r * nout + o];
+            const float *wo = w + o * nin;
+            for (int k = 0; k < nin; k++) acc[k] += dro * wo[k];
+        }
+    }
+}
+
 /* Train on `n_batches` minibatches: batch i is rows[starts[i] .. starts[i+1]) of x (and of the
    class labels `cls` or the regression targets `val`). `masks` (or NULL): inverted-dropout
    factors, batch after batch, hidden layer after hidden layer, [B][width] each.
@@ -306,7 +415,9 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
        post-activation (before dropout); two gradient rows; one parameter gradient. */
     size_t per_b = (size_t)units * 3 + (size_t)widest * 2;
     int l1 = sp->reg == REG_L1 && sp->reg_rate > 0.0;
-    float *work = malloc(sizeof(float) * ((size_t)max_b * per_b + n_par * (l1 ? 2 : 1)));
+    /* and one layer's weights transposed, or its gradient's row sums (`forward_layer`) */
+    size_t wt_n = (size_t)widest * widest;
+    float *work = malloc(sizeof(float) * ((size_t)max_b * per_b + n_par * (l1 ? 2 : 1) + wt_n));
     if (!work) return -1;
     float *a[MAX_LAYERS + 1], *z[MAX_LAYERS + 1], *h[MAX_LAYERS + 1];
     float *cursor = work;
@@ -319,6 +430,7 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
     float *d_in = cursor; cursor += (size_t)max_b * widest;
     float *grad = cursor;
     float *before = grad + n_par; /* weights before the step, only with L1 */
+    float *wt = before + (l1 ? n_par : 0);
 
     *diverged = 0;
     const float *mask = masks;
@@ -334,15 +446,7 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
             const int nin = sz[l], nout = sz[l + 1];
             const float *bias = w + nin * nout;
             float *out = l == L - 1 ? a[L] : z[l + 1];
-            for (int r = 0; r < B; r++) {
-                const float *in = a[l] + r * nin;
-                for (int o = 0; o < nout; o++) {
-                    const float *wo = w + o * nin;
-                    float acc = 0.0f;
-                    for (int k = 0; k < nin; k++) acc += in[k] * wo[k];
-                    out[r * nout + o] = acc + bias[o];
-                }
-            }
+            forward_layer(w, bias, a[l], out, wt, B, nin, nout);
             if (l < L - 1) {
                 int act = sp->acts[l];
                 for (int k = 0; k < B * nout; k++) {
@@ -371,16 +475,7 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
             off -= (size_t)(nin + 1) * nout;
             const float *wl = params + off;
             float *gw = grad + off, *gb = gw + nin * nout;
-            for (int o = 0; o < nout; o++) {
-                float acc_b = 0.0f;
-                for (int k = 0; k < nin; k++) {
-                    float acc = 0.0f;
-                    for (int r = 0; r < B; r++) acc += d_out[r * nout + o] * a[l][r * nin + k];
-                    gw[o * nin + k] += acc;
-                }
-                for (int r = 0; r < B; r++) acc_b += d_out[r * nout + o];
-                gb[o] += acc_b;
-            }
+            weight_grads(d_out, a[l], gw, gb, wt, B, nin, nout);
             if (l == 0) break;
             const float *mask_l = NULL;
             if (masks) { /* this layer's masks sit just before the later layers' in the stream */
@@ -389,14 +484,11 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
                 mask_l = mask - after - (size_t)B * nin;
             }
             int act = sp->acts[l - 1];
-            for (int r = 0; r < B; r++) {
-                for (int k = 0; k < nin; k++) {
-                    float acc = 0.0f;
-                    for (int o = 0; o < nout; o++) acc += d_out[r * nout + o] * wl[o * nin + k];
-                    int q = r * nin + k;
-                    if (mask_l) acc = acc * mask_l[q];
-                    d_in[q] = acc * activate_grad(act, z[l][q], h[l][q]);
-                }
+            input_grads(d_out, wl, d_in, B, nin, nout);
+            for (int q = 0; q < B * nin; q++) {
+                float acc = d_in[q];
+                if (mask_l) acc = acc * mask_l[q];
+                d_in[q] = acc * activate_grad(act, z[l][q], h[l][q]);
             }
             float *swap = d_out; d_out = d_in; d_in = swap;
         }
@@ -413,21 +505,6 @@ int mlp_train(const mlp_spec *sp, float *params, float *s1, float *s2, int64_t *
     return done;
 }
 
-/* The picture's loops are element-wise, so vectorising them changes no result (no sum is
-   reordered: that would need -ffast-math); `mlp_grid` is built at -O3 for it, with its helpers
-   inlined, and on x86-64 also for AVX2, chosen at load time where the processor has it.
-   no-trapping-math lets the clamps of a row run as vector selects; no result changes (nothing
-   here reads the floating-point exception flags). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define PICTURE __attribute__((optimize("O3", "no-trapping-math")))
-#else
-#define PICTURE
-#endif
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define PICTURE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define PICTURE_CLONES
-#endif
 
 /* tanh as a rational function of z: no library call, so the compiler can run a row of them in
    vector registers. Within 1e-6 of tanhf on every float (tests/test_fastpath.py checks it); for
@@ -616,7 +693,7 @@ int mlp_evaluate(const mlp_spec *sp, const float *params, const float *x, const 
     const int *sz = sp->sizes;
     int widest = 0;
     for (int l = 0; l <= L; l++) widest = sz[l] > widest ? sz[l] : widest;
-    float *work = malloc(sizeof(float) * (size_t)EVAL_CHUNK * widest * 3);
+    float *work = malloc(sizeof(float) * ((size_t)EVAL_CHUNK * widest * 3 + (size_t)widest * widest));
     int64_t *rows = malloc(sizeof(int64_t) * EVAL_CHUNK);
     if (!work || !rows) {
         free(work);
@@ -624,6 +701,7 @@ int mlp_evaluate(const mlp_spec *sp, const float *params, const float *x, const 
         return -1;
     }
     float *cur = work, *nxt = work + (size_t)EVAL_CHUNK * widest, *ds = nxt + (size_t)EVAL_CHUNK * widest;
+    float *wt = ds + (size_t)EVAL_CHUNK * widest;
     double total = 0.0;
     int64_t right = 0;
     for (int start = 0; start < n; start += EVAL_CHUNK) {
@@ -633,16 +711,9 @@ int mlp_evaluate(const mlp_spec *sp, const float *params, const float *x, const 
         for (int l = 0; l < L; l++) {
             const int nin = sz[l], nout = sz[l + 1];
             const float *bias = w + nin * nout;
-            for (int r = 0; r < B; r++) {
-                const float *in = cur + r * nin;
-                for (int o = 0; o < nout; o++) {
-                    const float *wo = w + o * nin;
-                    float acc = 0.0f;
-                    for (int k = 0; k < nin; k++) acc += in[k] * wo[k];
-                    float z = acc + bias[o];
-                    nxt[r * nout + o] = l < L - 1 ? activate(sp->acts[l], z) : z;
-                }
-            }
+            forward_layer(w, bias, cur, nxt, wt, B, nin, nout);
+            if (l < L - 1)
+                for (int q = 0; q < B * nout; q++) nxt[q] = activate(sp->acts[l], nxt[q]);
             float *swap = cur; cur = nxt; nxt = swap;
             w = bias + nout;
         }
