@@ -39,7 +39,7 @@ from playground_models.compare import (
 )
 from playground_models.experiment import ConfigError
 from playground_models.lessons import BY_ID, LESSONS
-from playground_models.messages import LANGS, catalogue, in_lang
+from playground_models.messages import LANGS, catalogue, in_lang, said
 from playground_models.network import Architecture
 
 from . import __version__
@@ -101,14 +101,26 @@ async def compare_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "compare.html", {"version": __version__})
 
 
+MAX_LINK_CHARS = 16_384  # of a comparison's link: a longer one is named as too long to read
+MAX_BODY_URL = 2 * 1024 * 1024  # past this (a browser's own limit) the request is refused as such
+
+
 class CompareBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=16_384)
+    url: str = Field(max_length=MAX_BODY_URL)
     client: str = Field("page", max_length=40)
     epoch: int = Field(0, ge=0, le=MAX_EPOCH)  # what the page holds now
     epochs: int = Field(1, ge=0, le=MAX_EPOCHS_PER_STEP)  # how many more to train
     lang: Literal["en", "zh"] = "en"  # the page's: the language bad parts are named in
+
+
+def _too_long(body: CompareBody) -> Response | None:
+    """The error for a link too long to read, in the page's language, or None."""
+    if len(body.url) <= MAX_LINK_CHARS:
+        return None
+    return _error("url", in_lang(said("err.linkTooLong", n=f"{len(body.url):,}",
+                                      most=f"{MAX_LINK_CHARS:,}"), body.lang))
 
 
 def lesson_link(url: str) -> str:
@@ -126,6 +138,8 @@ def lesson_link(url: str) -> str:
 @router.post("/api/compare/parse")
 async def compare_parse(body: CompareBody) -> Response:
     """The runs of a compare link: canonical link, labels, each run's one-run link."""
+    if (refused := _too_long(body)) is not None:
+        return refused
     try:
         spec, errors = open_compare(lesson_link(body.url))  # bad parts open at their defaults, named
     except ConfigError as err:
@@ -327,10 +341,12 @@ async def compare_step(body: CompareBody, request: Request) -> Response:
     settings: Settings = request.app.state.settings
     if not CLIENT_ID.match(body.client):
         return _error("client", "must be letters, digits, '_' or '-'")
+    if (refused := _too_long(body)) is not None:
+        return refused
     try:
         spec = parse_compare(body.url)
     except ConfigError as err:
-        return _error(err.key, err.message)
+        return _error(err.key, in_lang(err.message, body.lang))
     if (refused := _over_limits(spec, settings)) is not None:
         return refused
     key = (body.client, spec.to_url())

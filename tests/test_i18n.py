@@ -214,6 +214,13 @@ def test_a_broken_comparison_and_tf_modes_unused_keys_are_named_in_chinese():
         answer = client.post("/api/compare/parse", json={"url": "lesson=nope", "lang": "zh"})
     assert answer.status_code == 422
     assert CHINESE.search(answer.json()["error"]["message"]), answer.json()
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
+        for route in ("parse", "step"):  # a link too long to read, said in words
+            answer = client.post(f"/api/compare/{route}",
+                                 json={"url": "runs=2&seed=" + "A" * 20000, "lang": "zh"})
+            assert answer.json()["error"] == {
+                "code": "bad_value", "field": "url",
+                "message": "此链接太长，无法读取（20,012 个字符；最多 16,384 个）"}
     from playground_models.messages import in_lang
 
     warnings = [in_lang(w, "zh") for w in parse("lang=zh&compat=tf&optimizer=adam").warnings]

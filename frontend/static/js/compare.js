@@ -49,7 +49,6 @@ async function post(path, body) {
 // The page's own key: epochs per step, kept in the address bar (and so in a shared link) beside
 // the server's canonical comparison, and never sent to the server.
 const SPEED_KEY = 'speed';
-const MAX_LINK = 16384; // characters of a link the server reads (`/api/compare/parse`)
 
 function withoutSpeed(text) {
   return text.split('&').filter((kv) => kv && kv.split('=')[0] !== SPEED_KEY).join('&');
@@ -199,12 +198,7 @@ async function boot() {
     window.location.replace(lessonHref(known));
     return;
   }
-  let asked = withoutSpeed(linkText());
-  if (asked.length > MAX_LINK) {  // the server would answer with its request's own limit
-    notices.show(t('ui.compareLinkTooLong', { n: asked.length.toLocaleString('en-US'), most: MAX_LINK.toLocaleString('en-US') }), 'error', 0);
-    asked = '';
-  }
-  const r = await post('/api/compare/parse', { url: asked, client, lang: currentLang() });
+  const r = await post('/api/compare/parse', { url: withoutSpeed(linkText()), client, lang: currentLang() });
   const spec = await r.json();
   link = spec.url;
   writeAddressBar(link);
