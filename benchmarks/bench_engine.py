@@ -28,7 +28,10 @@ from playground_models.experiment import Experiment
 from playground_models.reference_nets import REFERENCE_NETS
 from playground_models.trainer import Trainer
 
-NETS = REFERENCE_NETS
+# The two reference nets, and the widest the limits allow (8 layers of 64): its layers run the
+# kernel's side-by-side products (kernels/mlp.c), the reference nets' the plain loops.
+NETS = {**REFERENCE_NETS, "widest": Experiment(networkShape=[64] * 8, activation="relu",
+                                              learningRate=0.003)}  # 0.03 diverges
 ACTIVATION_MODULES = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
