@@ -370,3 +370,34 @@ def test_serving_raises_the_soft_limit_on_open_files_to_the_hard_one():
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_accepting_process_holds_at_most_so_many_silent_connections(monkeypatch):
+    """Connections that have sent nothing wait for their request line, but no more than
+    `WAITING_MOST`: past that the one waiting longest goes on to a worker by load alone, so a
+    flood of silent connections cannot hold every descriptor of the accepting process."""
+    import selectors
+
+    from server import balancer
+
+    monkeypatch.setattr(balancer, "WAITING_MOST", 3)
+    parent, child = socket.socketpair()
+    worker = balancer.Worker(process=None, channel=parent, up=time.monotonic())
+    selector = selectors.DefaultSelector()
+    waiting = balancer._Waiting(selector, [worker])
+    pairs = [socket.socketpair() for _ in range(5)]
+    for _, served in pairs:
+        served.setblocking(False)
+        waiting.add(served)
+    assert len(waiting.since) == 3
+    assert list(waiting.since) == [served for _, served in pairs[2:]]  # the two oldest went on
+    child.setblocking(False)
+    for _ in range(2):  # one hand-over each, by load: plain HTTP as far as the parent knows
+        message, fds, _, _ = socket.recv_fds(child, 16, 8)
+        assert message == b"h" and len(fds) == 1
+        os.close(fds[0])
+    with pytest.raises(BlockingIOError):  # and no more
+        socket.recv_fds(child, 16, 8)
+    for sock in [parent, child, *[s for pair in pairs for s in pair]]:
+        sock.close()
+    selector.close()
